@@ -1,0 +1,56 @@
+"""``arc`` command: one subcommand per area, each implemented in that area's own ``cli`` module.
+
+A subcommand module provides ``HELP: str``, ``add_arguments(parser)`` and ``run(args) -> int``;
+it is imported only when its subcommand runs, so ``arc --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+SUBCOMMANDS: dict = {
+    "dev-llm": "arc_agent.devllm.cli",
+    "patterns": "arc_agent.patterns.cli",
+    "golden": "arc_agent.patterns.golden_cli",
+    "collector": "arc_agent.collector.cli",
+    "query": "arc_agent.collector.query_cli",
+    "doctor": "arc_agent.doctor",
+    "heal-report": "arc_agent.vision.heal_report",
+}
+
+_HELP = {
+    "dev-llm": "run the local OpenAI/Anthropic-compatible test server",
+    "patterns": "validate and test pattern bundles",
+    "golden": "run the shipped golden-request cases against this install",
+    "collector": "run the embedded OTLP collector writing to ClickHouse (chDB)",
+    "query": "run a read-only SQL query against the span store",
+    "doctor": "show Arc's view of this environment and of a running agent",
+    "heal-report": "list UI actions Arc healed, so selectors can be fixed",
+}
+
+
+def main(argv: list | None = None) -> int:
+    from arc_agent import __version__
+
+    parser = argparse.ArgumentParser(prog="arc", description="Arc Runtime command line.")
+    parser.add_argument("--version", action="version", version=f"arc {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    chosen = argv[0] if argv and argv[0] in SUBCOMMANDS else None
+    modules = {}
+    for name, help_text in _HELP.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if name == chosen:
+            modules[name] = importlib.import_module(SUBCOMMANDS[name])
+            modules[name].add_arguments(p)
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    return int(modules[args.command].run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

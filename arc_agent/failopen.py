@@ -1,0 +1,35 @@
+"""Fail-open bookkeeping: Arc's own errors are counted and logged once per kind, never raised."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+
+log = logging.getLogger("arc")
+
+_errors: Counter = Counter()
+_seen: set = set()
+_lock = threading.Lock()
+
+
+def record(kind: str, exc: BaseException) -> None:
+    """Count an internal error of ``kind``; log it the first time only."""
+    with _lock:
+        _errors[kind] += 1
+        first = kind not in _seen
+        _seen.add(kind)
+    if first:
+        log.warning("arc: internal error in %s (the call went through unchanged; logged once): %r",
+                    kind, exc)
+
+
+def counts() -> dict:
+    with _lock:
+        return dict(_errors)
+
+
+def reset() -> None:
+    with _lock:
+        _errors.clear()
+        _seen.clear()

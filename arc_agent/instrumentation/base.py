@@ -1,0 +1,65 @@
+"""The interface every integration module provides (module-level names, checked by a test).
+
+- ``TARGET: str`` — the top-level import name whose import triggers ``patch()``.
+- ``DISTRIBUTION: str`` — the pip distribution, for version checks.
+- ``SUPPORTED: tuple[str, str]`` — supported versions as ``(min_inclusive, max_exclusive)``.
+- ``patch() -> None`` / ``unpatch() -> None`` — idempotent; ``patch`` may import the target's submodules.
+
+``check_version`` and ``wrap``/``unwrap`` are shared helpers so integrations stay small.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+log = logging.getLogger("arc")
+
+PATCHED_FLAG = "_self_arc_patched"  # wrapt keeps `_self_*` attributes on the proxy itself
+
+
+def _version_tuple(v: str) -> tuple:
+    parts = []
+    for piece in v.split("."):
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        if not digits:
+            break
+        parts.append(int(digits))
+        if len(digits) != len(piece):
+            break
+    return tuple(parts)
+
+
+def installed_version(distribution: str) -> str | None:
+    try:
+        from importlib.metadata import version
+
+        return version(distribution)
+    except Exception:
+        return None
+
+
+def is_supported(version: str | None, supported: tuple[str, str]) -> bool:
+    if version is None:
+        return False
+    v = _version_tuple(version)
+    return _version_tuple(supported[0]) <= v < _version_tuple(supported[1])
+
+
+def wrap(owner: Any, attr: str, wrapper: Callable) -> bool:
+    """Wrap ``owner.attr`` with a wrapt FunctionWrapper once; returns False if already wrapped."""
+    import wrapt
+
+    current = vars(owner).get(attr)
+    if current is None or getattr(current, PATCHED_FLAG, False):
+        return False
+    wrapped = wrapt.FunctionWrapper(current, wrapper)
+    setattr(wrapped, PATCHED_FLAG, True)
+    setattr(owner, attr, wrapped)
+    return True
+
+
+def unwrap(owner: Any, attr: str) -> None:
+    current = vars(owner).get(attr)
+    if current is not None and getattr(current, PATCHED_FLAG, False):
+        setattr(owner, attr, current.__wrapped__)

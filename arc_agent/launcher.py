@@ -1,0 +1,59 @@
+"""``arc-instrument CMD [ARGS...]``: run any program with Arc loaded in every Python process it starts.
+
+Like ``opentelemetry-instrument`` and ``ddtrace-run``: put ``arc_bootstrap`` first on PYTHONPATH
+(keeping the user's entries, so children inherit it) and exec the command.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+
+USAGE = """usage: arc-instrument [--help] [--version] CMD [ARGS...]
+
+Run CMD with Arc Runtime loaded in every Python process it starts (no code change).
+Environment: ARC_DISABLE=1 turns Arc off; ARC_DISABLED_INSTRUMENTATIONS=openai,anthropic
+disables single integrations; OTEL_EXPORTER_OTLP_ENDPOINT / ARC_ENDPOINT set the collector.
+"""
+
+
+def bootstrap_dir() -> str:
+    import arc_bootstrap
+
+    return os.path.dirname(os.path.abspath(arc_bootstrap.__file__))
+
+
+def build_env(environ: dict) -> dict:
+    env = dict(environ)
+    here = bootstrap_dir()
+    existing = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and p != here]
+    env["PYTHONPATH"] = os.pathsep.join([here, *existing])
+    return env
+
+
+def main(argv: list | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        sys.stdout.write(USAGE)
+        return 0 if args else 2
+    if args[0] == "--version":
+        from arc_agent import __version__
+
+        sys.stdout.write(f"arc-instrument {__version__}\n")
+        return 0
+    exe = shutil.which(args[0])
+    if exe is None:
+        sys.stderr.write(f"arc-instrument: command not found: {args[0]}\n")
+        return 127
+    env = build_env(dict(os.environ))
+    try:
+        os.execvpe(exe, args, env)
+    except OSError as exc:
+        sys.stderr.write(f"arc-instrument: cannot run {args[0]}: {exc.strerror}\n")
+        return 126
+    return 0  # unreachable
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""The provider-neutral view of an LLM request that patterns match and fixes write.
+
+Built lazily from the SDK call's keyword arguments (only when patterns are loaded); never mutates
+them. ``params`` holds every request parameter by name, plus flattened helpers
+(``response_format.type``, ``tools[].name``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+_SKIP = frozenset({"messages", "system", "input", "instructions", "extra_headers", "extra_query",
+                   "extra_body", "timeout"})
+
+
+class LLMRequest:
+    __slots__ = ("provider", "operation", "model", "params", "system", "prompt", "messages", "kwargs")
+
+    def __init__(self, provider: str, operation: str, model: Any, params: dict, system: str | None,
+                 prompt: str | None, messages: int, kwargs: Mapping[str, Any]) -> None:
+        self.provider = provider
+        self.operation = operation
+        self.model = model
+        self.params = params
+        self.system = system
+        self.prompt = prompt
+        self.messages = messages
+        self.kwargs = kwargs
+
+    def field(self, name: str) -> Any:
+        """Value of a match field by name; ``_MISSING`` when absent."""
+        if name in ("provider", "operation", "model", "system", "prompt", "messages"):
+            value = getattr(self, name)
+            return _MISSING if value is None else value
+        return self.params.get(name, _MISSING)
+
+    def as_dict(self) -> dict:
+        return {"provider": self.provider, "operation": self.operation, "model": self.model,
+                "system": self.system, "prompt": self.prompt, "messages": self.messages,
+                **self.params}
+
+    def __repr__(self) -> str:
+        return f"LLMRequest({self.as_dict()!r})"
+
+
+class _Missing:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<missing>"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+_MISSING = _Missing()
+MISSING = _MISSING
+
+
+def content_text(content: Any) -> str | None:
+    """Text of a message ``content``: a string, or the text parts of a list of content blocks."""
+    if content is None:
+        return None
+    if isinstance(content, str):
+        return content
+    if isinstance(content, (list, tuple)):
+        parts = []
+        for block in content:
+            if isinstance(block, str):
+                parts.append(block)
+            elif isinstance(block, Mapping):
+                text = block.get("text")
+                if isinstance(text, str):
+                    parts.append(text)
+        return "\n".join(parts) if parts else None
+    return None
+
+
+def _params(kwargs: Mapping[str, Any]) -> dict:
+    params = {k: v for k, v in kwargs.items() if k not in _SKIP and k != "model"}
+    rf = kwargs.get("response_format")
+    if isinstance(rf, Mapping) and "type" in rf:
+        params["response_format.type"] = rf["type"]
+    tools = kwargs.get("tools")
+    if isinstance(tools, (list, tuple)):
+        names = []
+        for tool in tools:
+            if isinstance(tool, Mapping):
+                fn = tool.get("function")
+                name = fn.get("name") if isinstance(fn, Mapping) else tool.get("name")
+                if isinstance(name, str):
+                    names.append(name)
+        params["tools[].name"] = names
+    return params
+
+
+def _last_user_text(messages: Any) -> str | None:
+    if not isinstance(messages, (list, tuple)):
+        return None
+    for msg in reversed(messages):
+        if isinstance(msg, Mapping) and msg.get("role") == "user":
+            return content_text(msg.get("content"))
+    return None
+
+
+def from_openai_chat(kwargs: Mapping[str, Any]) -> LLMRequest:
+    messages = kwargs.get("messages") or ()
+    system_parts = [content_text(m.get("content")) for m in messages
+                    if isinstance(m, Mapping) and m.get("role") in ("system", "developer")]
+    system = "\n".join(p for p in system_parts if p) or None
+    return LLMRequest("openai", "chat", kwargs.get("model"), _params(kwargs), system,
+                      _last_user_text(messages), len(messages) if hasattr(messages, "__len__") else 0,
+                      kwargs)
+
+
+def from_openai_responses(kwargs: Mapping[str, Any]) -> LLMRequest:
+    inp = kwargs.get("input")
+    if isinstance(inp, str):
+        prompt, count = inp, 1
+    else:
+        prompt, count = _last_user_text(inp), len(inp) if isinstance(inp, (list, tuple)) else 0
+    params = _params(kwargs)
+    if "max_output_tokens" in kwargs and "max_tokens" not in params:
+        params["max_tokens"] = kwargs["max_output_tokens"]
+    return LLMRequest("openai", "responses", kwargs.get("model"), params, kwargs.get("instructions"),
+                      prompt, count, kwargs)
+
+
+def from_openai_embeddings(kwargs: Mapping[str, Any]) -> LLMRequest:
+    inp = kwargs.get("input")
+    prompt = inp if isinstance(inp, str) else None
+    count = len(inp) if isinstance(inp, (list, tuple)) else 1
+    return LLMRequest("openai", "embeddings", kwargs.get("model"), _params(kwargs), None, prompt, count,
+                      kwargs)
+
+
+def from_anthropic_messages(kwargs: Mapping[str, Any]) -> LLMRequest:
+    messages = kwargs.get("messages") or ()
+    system = content_text(kwargs.get("system"))
+    return LLMRequest("anthropic", "chat", kwargs.get("model"), _params(kwargs), system,
+                      _last_user_text(messages), len(messages) if hasattr(messages, "__len__") else 0,
+                      kwargs)
