@@ -7,9 +7,9 @@ the moment a target library is actually imported. Hook errors never fail the use
 
 from __future__ import annotations
 
+import _thread
 import os
 import sys
-import _thread
 
 _TRUE = {"1", "true", "yes", "on"}
 

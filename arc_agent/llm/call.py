@@ -1,0 +1,309 @@
+"""One wrapper shape for every LLM call: start → fix → call → finish.
+
+``invoke_sync`` / ``invoke_async`` drive an ``LLMCall``; streaming results are handed to the stream
+proxies in ``streams.py``, which finish the same ``LLMCall`` exactly once. Every Arc step is
+guarded: on an internal error the user's call runs exactly as it would without Arc.
+"""
+
+from __future__ import annotations
+
+import json
+from time import perf_counter_ns, time_ns
+from typing import Any, Callable
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from .. import failopen, state
+from ..telemetry import attributes as A
+from ..telemetry.tracing import get_tracer
+
+_CLIENT = SpanKind.CLIENT
+_ERROR_STATUS = Status(StatusCode.ERROR)
+_set_span_in_context = trace.set_span_in_context
+_attach = otel_context.attach
+_detach = otel_context.detach
+_get_current = otel_context.get_current
+
+# (kwarg name, attribute); the first present kwarg wins for a given attribute
+_REQUEST_PARAMS = (
+    ("temperature", A.GEN_AI_REQUEST_TEMPERATURE),
+    ("top_p", A.GEN_AI_REQUEST_TOP_P),
+    ("max_tokens", A.GEN_AI_REQUEST_MAX_TOKENS),
+    ("max_completion_tokens", A.GEN_AI_REQUEST_MAX_TOKENS),
+    ("max_output_tokens", A.GEN_AI_REQUEST_MAX_TOKENS),
+    ("seed", A.GEN_AI_REQUEST_SEED),
+    ("frequency_penalty", A.GEN_AI_REQUEST_FREQUENCY_PENALTY),
+    ("presence_penalty", A.GEN_AI_REQUEST_PRESENCE_PENALTY),
+    ("n", A.GEN_AI_REQUEST_CHOICE_COUNT),
+)
+_SCALARS = (bool, int, float, str)
+
+
+class CallSpec:
+    """What an integration tells the call path about one wrapped method."""
+
+    __slots__ = ("provider", "operation", "build_view", "response_attributes", "make_observer",
+                 "content_attributes", "output_content")
+
+    def __init__(self, provider: str, operation: str, build_view: Callable, response_attributes: Callable,
+                 make_observer: Callable | None = None, content_attributes: Callable | None = None,
+                 output_content: Callable | None = None) -> None:
+        self.provider = provider
+        self.operation = operation
+        self.build_view = build_view
+        self.response_attributes = response_attributes
+        self.make_observer = make_observer
+        self.content_attributes = content_attributes
+        self.output_content = output_content
+
+
+def request_attributes(spec: CallSpec, kwargs: dict, instance: Any) -> dict:
+    model = kwargs.get("model")
+    attrs = {A.GEN_AI_OPERATION_NAME: spec.operation, A.GEN_AI_PROVIDER_NAME: spec.provider}
+    if isinstance(model, str):
+        attrs[A.GEN_AI_REQUEST_MODEL] = model
+    for key, attr in _REQUEST_PARAMS:
+        value = kwargs.get(key)
+        if value is not None and attr not in attrs and isinstance(value, _SCALARS):
+            attrs[attr] = value
+    stop = kwargs.get("stop") or kwargs.get("stop_sequences")
+    if isinstance(stop, str):
+        attrs[A.GEN_AI_REQUEST_STOP_SEQUENCES] = (stop,)
+    elif isinstance(stop, (list, tuple)) and all(isinstance(s, str) for s in stop):
+        attrs[A.GEN_AI_REQUEST_STOP_SEQUENCES] = tuple(stop)
+    attrs[A.GEN_AI_REQUEST_STREAM] = kwargs.get("stream") is True
+    server = _server(instance)
+    if server is not None:
+        attrs[A.SERVER_ADDRESS], attrs[A.SERVER_PORT] = server
+    return attrs
+
+
+def _server(instance: Any):
+    try:
+        url = instance._client.base_url
+        port = url.port or (443 if url.scheme == "https" else 80)
+        return url.host, port
+    except Exception:
+        return None
+
+
+def error_type(exc: BaseException) -> str:
+    return type(exc).__qualname__
+
+
+class LLMCall:
+    """One intercepted call. ``span`` is None when sampled out: then a span is created at the end
+    only if the call failed or a fix was applied (those are always kept)."""
+
+    __slots__ = ("spec", "span", "attrs", "kwargs", "arc_ns", "start_ns", "parent", "done",
+                 "first_chunk_ns", "fix_applied", "start_perf", "resumed")
+
+    def __init__(self, spec: CallSpec, kwargs: dict, attrs: dict, span, parent, start_perf: int) -> None:
+        self.spec = spec
+        self.kwargs = kwargs
+        self.attrs = attrs
+        self.span = span
+        self.parent = parent
+        self.arc_ns = 0
+        self.start_ns = time_ns()
+        self.start_perf = start_perf
+        self.done = False
+        self.first_chunk_ns = 0
+        self.fix_applied = False
+        self.resumed = 0  # perf ns when Arc regained control after the library call
+
+    def set(self, attrs: dict) -> None:
+        if self.span is not None:
+            self.span.set_attributes(attrs)
+        else:
+            self.attrs.update(attrs)
+
+    def finish(self, exc: BaseException | None = None) -> None:
+        """End the span exactly once (stream exhaustion, error, close, GC all land here)."""
+        if self.done:
+            return
+        self.done = True
+        if self.resumed:
+            self.arc_ns += perf_counter_ns() - self.resumed
+            self.resumed = 0
+        span = self.span
+        if span is None:
+            if exc is None and not self.fix_applied:
+                return
+            span = get_tracer().start_span(self.span_name(), context=self.parent, kind=_CLIENT,
+                                           attributes=self.attrs, start_time=self.start_ns)
+        if self.first_chunk_ns:
+            span.set_attribute(A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK,
+                               (self.first_chunk_ns - self.start_perf) / 1e9)
+        if exc is not None:
+            span.set_attribute(A.ERROR_TYPE, error_type(exc))
+            span.set_status(_ERROR_STATUS)
+        span.set_attribute(A.ARC_INTERCEPTION_LATENCY_US, self.arc_ns // 1000)
+        span.end()
+        state.RUNTIME.on_call_finished(self.arc_ns, self.fix_applied, exc is not None)
+
+    def span_name(self) -> str:
+        model = self.kwargs.get("model")
+        return f"{self.spec.operation} {model}" if isinstance(model, str) else self.spec.operation
+
+
+def start(spec: CallSpec, instance: Any, kwargs: dict, t0: int) -> LLMCall | None:
+    rt = state.RUNTIME
+    if rt.suppressed():
+        return None
+    attrs = request_attributes(spec, kwargs, instance)
+    send_kwargs = kwargs
+    fix_applied = False
+    fixer = rt.fixer
+    if fixer.active and not rt.breaker_open:
+        try:
+            outcome = fixer.fix(spec.build_view(kwargs))
+        except Exception as exc:
+            failopen.record("fixer", exc)
+            outcome = None
+        if outcome is not None:
+            attrs.update(outcome.attributes)
+            if outcome.kwargs is not None:
+                send_kwargs = outcome.kwargs
+                fix_applied = True
+                _refresh_request_attributes(spec, send_kwargs, attrs, instance)
+    if fix_applied:
+        attrs[A.ARC_FIX_APPLIED] = True
+    elif A.ARC_FIX_APPLIED not in attrs:
+        attrs[A.ARC_FIX_APPLIED] = False
+    if rt.capture_content and spec.content_attributes is not None:
+        try:
+            attrs.update(spec.content_attributes(send_kwargs))
+        except Exception as exc:
+            failopen.record("content", exc)
+    parent = _get_current()
+    model = send_kwargs.get("model")
+    if rt.sample():
+        name = f"{spec.operation} {model}" if isinstance(model, str) else spec.operation
+        span = get_tracer().start_span(name, context=parent, kind=_CLIENT, attributes=attrs)
+    else:
+        span = None
+    call = LLMCall(spec, send_kwargs, attrs, span, parent, t0)
+    call.fix_applied = fix_applied
+    return call
+
+
+def _refresh_request_attributes(spec: CallSpec, kwargs: dict, attrs: dict, instance: Any) -> None:
+    """After a fix, the span reports what was actually sent."""
+    for key in (A.GEN_AI_REQUEST_TEMPERATURE, A.GEN_AI_REQUEST_TOP_P, A.GEN_AI_REQUEST_MAX_TOKENS):
+        attrs.pop(key, None)
+    attrs.update(request_attributes(spec, kwargs, instance))
+
+
+def _on_result(call: LLMCall, result: Any, raw_mode: str | None) -> Any:
+    """Record the response, or hand a stream to a proxy that will finish the call."""
+    spec = call.spec
+    if raw_mode == "stream":  # with_streaming_response: body not read yet; status is all we know
+        call.finish()
+        return result
+    parsed = result
+    if raw_mode is not None:
+        if call.kwargs.get("stream") is True:
+            call.finish()
+            return result
+        parsed = result.parse()
+    if call.kwargs.get("stream") is True and spec.make_observer is not None:
+        from .streams import wrap_stream
+
+        return wrap_stream(result, call, spec.make_observer())
+    call.set(spec.response_attributes(parsed))
+    if state.RUNTIME.capture_content and spec.output_content is not None:
+        call.set(spec.output_content(parsed))
+    call.finish()
+    return result
+
+
+def _raw_mode(kwargs: dict) -> str | None:
+    headers = kwargs.get("extra_headers")
+    if headers:
+        value = headers.get("X-Stainless-Raw-Response")
+        if value is not None:
+            return "stream" if value == "stream" else "raw"
+    return None
+
+
+def invoke_sync(spec: CallSpec, wrapped: Callable, args: tuple, kwargs: dict, instance: Any) -> Any:
+    t0 = perf_counter_ns()
+    try:
+        call = start(spec, instance, kwargs, t0)
+    except Exception as exc:
+        failopen.record("start", exc)
+        call = None
+    if call is None:
+        return wrapped(*args, **kwargs)
+    token = _attach(_set_span_in_context(call.span, call.parent)) if call.span is not None else None
+    t1 = perf_counter_ns()
+    call.arc_ns += t1 - t0
+    try:
+        result = wrapped(*args, **call.kwargs)
+    except BaseException as exc:
+        t2 = perf_counter_ns()
+        if token is not None:
+            _detach(token)
+        _finish_error(call, exc, t2)
+        raise
+    t2 = perf_counter_ns()
+    if token is not None:
+        _detach(token)
+    return _finish_ok(call, result, t2)
+
+
+async def invoke_async(spec: CallSpec, wrapped: Callable, args: tuple, kwargs: dict, instance: Any) -> Any:
+    t0 = perf_counter_ns()
+    try:
+        call = start(spec, instance, kwargs, t0)
+    except Exception as exc:
+        failopen.record("start", exc)
+        call = None
+    if call is None:
+        return await wrapped(*args, **kwargs)
+    # Attached only around this await, inside one task: never across a yield to the caller.
+    token = _attach(_set_span_in_context(call.span, call.parent)) if call.span is not None else None
+    t1 = perf_counter_ns()
+    call.arc_ns += t1 - t0
+    try:
+        result = await wrapped(*args, **call.kwargs)
+    except BaseException as exc:
+        t2 = perf_counter_ns()
+        if token is not None:
+            _detach(token)
+        _finish_error(call, exc, t2)
+        raise
+    t2 = perf_counter_ns()
+    if token is not None:
+        _detach(token)
+    return _finish_ok(call, result, t2)
+
+
+def _finish_ok(call: LLMCall, result: Any, t2: int) -> Any:
+    call.resumed = t2
+    try:
+        return _on_result(call, result, _raw_mode(call.kwargs))
+    except Exception as exc:
+        failopen.record("response", exc)
+        try:
+            call.finish()
+        except Exception as exc2:
+            failopen.record("finish", exc2)
+        return result
+
+
+def _finish_error(call: LLMCall, exc: BaseException, t2: int) -> None:
+    call.resumed = t2
+    try:
+        call.finish(exc)
+    except Exception as inner:
+        failopen.record("finish", inner)
+
+
+def messages_json(messages: Any) -> str:
+    """Serialize request/response messages for opt-in content capture."""
+    return json.dumps(messages, default=lambda o: getattr(o, "model_dump", lambda: repr(o))(),
+                      ensure_ascii=False)

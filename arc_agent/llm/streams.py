@@ -1,0 +1,142 @@
+"""Stream proxies: observe chunks as the app consumes them and finish the call exactly once.
+
+Ends on exhaustion, error, ``close()``, context-manager exit, early ``break`` (via close/GC) or
+garbage collection of an unfinished stream. No OTel context is held attached across yields, so
+closing an async stream from another task cannot produce "Failed to detach context".
+"""
+
+from __future__ import annotations
+
+from time import perf_counter_ns
+from typing import Any
+
+import wrapt
+
+from .. import failopen
+from .call import LLMCall
+
+
+class StreamObserver:
+    """Accumulates response facts from chunks; ``attributes()`` gives the final span attributes."""
+
+    def on_chunk(self, chunk: Any) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def attributes(self) -> dict:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+def _observe(call: LLMCall, observer: StreamObserver, chunk: Any) -> None:
+    t = perf_counter_ns()
+    try:
+        if not call.first_chunk_ns:
+            call.first_chunk_ns = t
+        observer.on_chunk(chunk)
+    except Exception as exc:
+        failopen.record("stream_chunk", exc)
+    call.arc_ns += perf_counter_ns() - t
+
+
+def finish_stream(call: LLMCall, observer: StreamObserver, exc: BaseException | None = None) -> None:
+    if call.done:
+        return
+    try:
+        call.resumed = perf_counter_ns()
+        call.set(observer.attributes())
+        call.finish(exc)
+    except Exception as inner:
+        failopen.record("stream_finish", inner)
+
+
+class SyncStreamProxy(wrapt.ObjectProxy):
+    def __init__(self, stream: Any, call: LLMCall, observer: StreamObserver) -> None:
+        super().__init__(stream)
+        self._self_call = call
+        self._self_observer = observer
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        try:
+            chunk = self.__wrapped__.__next__()
+        except StopIteration:
+            finish_stream(self._self_call, self._self_observer)
+            raise
+        except BaseException as exc:
+            finish_stream(self._self_call, self._self_observer, exc)
+            raise
+        _observe(self._self_call, self._self_observer, chunk)
+        return chunk
+
+    def close(self) -> None:
+        try:
+            self.__wrapped__.close()
+        finally:
+            finish_stream(self._self_call, self._self_observer)
+
+    def __enter__(self):
+        self.__wrapped__.__enter__()
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            return self.__wrapped__.__exit__(exc_type, exc, tb)
+        finally:
+            finish_stream(self._self_call, self._self_observer, exc)
+
+    def __del__(self) -> None:
+        finish_stream(self._self_call, self._self_observer)
+
+
+class AsyncStreamProxy(wrapt.ObjectProxy):
+    def __init__(self, stream: Any, call: LLMCall, observer: StreamObserver) -> None:
+        super().__init__(stream)
+        self._self_call = call
+        self._self_observer = observer
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        try:
+            chunk = await self.__wrapped__.__anext__()
+        except StopAsyncIteration:
+            finish_stream(self._self_call, self._self_observer)
+            raise
+        except BaseException as exc:
+            finish_stream(self._self_call, self._self_observer, exc)
+            raise
+        _observe(self._self_call, self._self_observer, chunk)
+        return chunk
+
+    async def close(self) -> None:
+        try:
+            await self.__wrapped__.close()
+        finally:
+            finish_stream(self._self_call, self._self_observer)
+
+    async def aclose(self) -> None:
+        await self.close()
+
+    async def __aenter__(self):
+        await self.__wrapped__.__aenter__()
+        return self
+
+    async def __aexit__(self, exc_type, exc, tb):
+        try:
+            return await self.__wrapped__.__aexit__(exc_type, exc, tb)
+        finally:
+            finish_stream(self._self_call, self._self_observer, exc)
+
+    def __del__(self) -> None:
+        finish_stream(self._self_call, self._self_observer)
+
+
+def wrap_stream(stream: Any, call: LLMCall, observer: StreamObserver) -> Any:
+    proxy_cls = AsyncStreamProxy if hasattr(stream, "__anext__") else SyncStreamProxy
+    proxy = proxy_cls(stream, call, observer)
+    if call.resumed:
+        call.arc_ns += perf_counter_ns() - call.resumed
+        call.resumed = 0
+    return proxy

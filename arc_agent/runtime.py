@@ -1,0 +1,155 @@
+"""The process-wide agent: activated by the first target import (or ``Arc()``), never at start-up.
+
+Owns the patched integrations, the fixer and the hot-path state (``state.RUNTIME``). Everything
+here is fail-open: a problem is logged with a clear message and the app runs unpatched.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import sys
+import threading
+
+from . import failopen, hook, state
+from .instrumentation import INTEGRATIONS, integration_module
+from .instrumentation.base import installed_version, is_supported
+
+log = logging.getLogger("arc")
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def _ensure_log_handler(level: str | int = "INFO") -> None:
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        log.addHandler(handler)
+        log.propagate = False
+    try:
+        log.setLevel(level.upper() if isinstance(level, str) else level)
+    except (ValueError, TypeError):
+        log.setLevel(logging.INFO)
+        log.error("arc: unknown log level %r; using INFO", level)
+
+
+class Runtime:
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self.patched: dict = {}  # integration name -> library version
+        self.skipped: dict = {}  # integration name -> reason
+        self.patterns = None  # arc_agent.patterns.PatternEngine, created on demand
+        self.metrics_server = None
+        self._activated = False
+
+    # -- activation ------------------------------------------------------------------------------
+    def activate(self) -> None:
+        """Set up everything the call path needs; runs once, on the first target import."""
+        with self._lock:
+            if self._activated:
+                return
+            self._activated = True
+            _ensure_log_handler(os.environ.get("ARC_LOG_LEVEL", "INFO"))
+            state.RUNTIME.capture_content = (
+                os.environ.get("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "").strip().lower()
+                in _TRUE)
+            for step in (self._load_patterns_from_env, self._start_telemetry_guards):
+                try:
+                    step()
+                except Exception as exc:
+                    failopen.record(step.__name__.strip("_"), exc)
+
+    def _load_patterns_from_env(self) -> None:
+        if os.environ.get("ARC_PATTERNS"):
+            self.pattern_engine()
+
+    def _start_telemetry_guards(self) -> None:
+        from .telemetry import guards
+
+        guards.install_from_env(self)
+
+    def pattern_engine(self):
+        """The pattern store, created on first need (it imports rbloom/datasketch)."""
+        with self._lock:
+            if self.patterns is None:
+                from .patterns import PatternEngine
+
+                self.patterns = PatternEngine.from_env()
+                state.RUNTIME.fixer = self.patterns
+            return self.patterns
+
+    # -- integrations ----------------------------------------------------------------------------
+    def patch_integration(self, name: str) -> bool:
+        self.activate()
+        with self._lock:
+            if name in self.patched:
+                return False
+            module = importlib.import_module(integration_module(name))
+            version = installed_version(module.DISTRIBUTION)
+            if not is_supported(version, module.SUPPORTED):
+                reason = (f"{module.DISTRIBUTION} {version} is outside the supported range "
+                          f">={module.SUPPORTED[0]},<{module.SUPPORTED[1]}")
+                self.skipped[name] = reason
+                log.warning("arc: not instrumenting %s: %s", name, reason)
+                return False
+            module.patch()
+            self.patched[name] = version
+            self.skipped.pop(name, None)
+            log.debug("arc: instrumented %s %s", name, version)
+            return True
+
+    def unpatch_all(self) -> None:
+        with self._lock:
+            for name in list(self.patched):
+                try:
+                    importlib.import_module(integration_module(name)).unpatch()
+                except Exception as exc:
+                    failopen.record("unpatch", exc)
+                self.patched.pop(name, None)
+                hook.forget(name)
+
+    def status(self) -> dict:
+        from . import __version__
+        from .telemetry import tracing
+
+        info = {
+            "version": __version__,
+            "pid": os.getpid(),
+            "disabled": hook.disabled_by_env(),
+            "integrations": {n: {"patched": n in self.patched, "version": self.patched.get(n),
+                                 "skipped": self.skipped.get(n)} for n in INTEGRATIONS},
+            "telemetry": tracing.provider_info(),
+            "breaker_open": state.RUNTIME.breaker_open,
+            "internal_errors": failopen.counts(),
+        }
+        if self.patterns is not None:
+            try:
+                info["patterns"] = self.patterns.stats()
+            except Exception as exc:
+                info["patterns"] = {"error": repr(exc)}
+        return info
+
+    def shutdown(self) -> None:
+        from .telemetry import tracing
+
+        self.unpatch_all()
+        if self.patterns is not None:
+            try:
+                self.patterns.stop()
+            except Exception as exc:
+                failopen.record("patterns_stop", exc)
+        tracing.shutdown()
+
+
+_runtime: Runtime | None = None
+_runtime_lock = threading.Lock()
+
+
+def get_runtime() -> Runtime:
+    global _runtime
+    if _runtime is None:
+        with _runtime_lock:
+            if _runtime is None:
+                _runtime = Runtime()
+    return _runtime

@@ -1,0 +1,41 @@
+"""Hot-path runtime state, read once per intercepted call.
+
+One module-level object so the call path does a single global lookup. The fixer, sampler and
+breaker are swapped in by ``runtime.Runtime``; defaults cost nothing.
+"""
+
+from __future__ import annotations
+
+from opentelemetry import context as otel_context
+
+from .llm.fixer import NoopFixer
+
+try:  # OTel's own "don't instrument this" switch, honoured like every OTel instrumentation does
+    from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY as _SUPPRESS
+except ImportError:  # pragma: no cover - very old API
+    _SUPPRESS = None
+
+_get_value = otel_context.get_value
+
+
+class RuntimeState:
+    def __init__(self) -> None:
+        self.fixer = NoopFixer()
+        self.capture_content = False
+        self.breaker_open = False
+        self.sampler = None  # callable() -> bool, None = keep every span
+        self.observers: list = []  # callables(arc_ns, fix_applied, error) for metrics/breaker
+
+    def suppressed(self) -> bool:
+        return _SUPPRESS is not None and bool(_get_value(_SUPPRESS))
+
+    def sample(self) -> bool:
+        sampler = self.sampler
+        return True if sampler is None else sampler()
+
+    def on_call_finished(self, arc_ns: int, fix_applied: bool, error: bool) -> None:
+        for observer in self.observers:
+            observer(arc_ns, fix_applied, error)
+
+
+RUNTIME = RuntimeState()

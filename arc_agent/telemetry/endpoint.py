@@ -1,0 +1,87 @@
+"""Where spans go: resolve the OTLP/gRPC endpoint, TLS and headers from Arc's and OTel's settings.
+
+Precedence: ``Arc(endpoint=...)`` > ``ARC_ENDPOINT`` > ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` >
+``OTEL_EXPORTER_OTLP_ENDPOINT`` > ``localhost:4317``. Schemes: ``grpc://``/``http://`` plaintext,
+``grpcs://``/``https://`` TLS (CA from ``OTEL_EXPORTER_OTLP[_TRACES]_CERTIFICATE``).
+Headers (``OTEL_EXPORTER_OTLP[_TRACES]_HEADERS``, ``Arc(api_key=)``) are secrets: never logged.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from urllib.parse import unquote
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    target: str  # host:port for grpc
+    secure: bool
+    ca_file: str | None = None
+    headers: tuple = field(default=(), repr=False)  # ((key, value), ...) — secret
+
+    def describe(self) -> str:
+        return f"{'grpcs' if self.secure else 'grpc'}://{self.target}"
+
+
+class EndpointError(ValueError):
+    pass
+
+
+def _parse_headers(raw: str) -> list:
+    out = []
+    for item in raw.split(","):
+        if "=" not in item:
+            continue
+        key, value = item.split("=", 1)
+        if key.strip():
+            out.append((unquote(key.strip()).lower(), unquote(value.strip())))
+    return out
+
+
+def parse_endpoint(url: str, *, insecure_default: bool | None = None) -> tuple:
+    """``(target, secure)`` from ``grpc://h:p``, ``grpcs://h:p``, ``http(s)://h:p`` or ``h:p``."""
+    url = url.strip()
+    if not url:
+        raise EndpointError("empty endpoint")
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    scheme = scheme.lower()
+    if scheme not in ("", "grpc", "grpcs", "http", "https"):
+        raise EndpointError(f"endpoint {url!r}: unsupported scheme {scheme!r} (use grpc://, grpcs://)")
+    rest = rest.split("/", 1)[0]
+    if not rest:
+        raise EndpointError(f"endpoint {url!r}: missing host")
+    host, _, port = rest.rpartition(":")
+    if not host or not port.isdigit():
+        default_port = "443" if scheme in ("grpcs", "https") else "4317"
+        host, port = rest, default_port
+    if not 0 < int(port) < 65536:
+        raise EndpointError(f"endpoint {url!r}: bad port {port}")
+    if scheme in ("grpcs", "https"):
+        secure = True
+    elif scheme in ("grpc", "http"):
+        secure = False
+    else:
+        secure = not insecure_default if insecure_default is not None else False
+    return f"{host}:{port}", secure
+
+
+def resolve(endpoint: str | None = None, api_key: str | None = None, environ=os.environ) -> Endpoint:
+    url = (endpoint or environ.get("ARC_ENDPOINT") or environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+           or environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or "grpc://localhost:4317")
+    insecure_env = (environ.get("OTEL_EXPORTER_OTLP_TRACES_INSECURE")
+                    or environ.get("OTEL_EXPORTER_OTLP_INSECURE"))
+    insecure = None if insecure_env is None else insecure_env.strip().lower() == "true"
+    target, secure = parse_endpoint(url, insecure_default=insecure)
+    ca = (environ.get("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE")
+          or environ.get("OTEL_EXPORTER_OTLP_CERTIFICATE") or None)
+    if ca and not url.lower().startswith(("grpc://", "http://")) and insecure is not True:
+        secure = True
+    headers = _parse_headers(environ.get("OTEL_EXPORTER_OTLP_HEADERS", ""))
+    headers += _parse_headers(environ.get("OTEL_EXPORTER_OTLP_TRACES_HEADERS", ""))
+    key = api_key or environ.get("ARC_API_KEY")
+    if key:
+        headers.append(("authorization", f"Bearer {key}"))
+    return Endpoint(target=target, secure=secure, ca_file=ca, headers=tuple(headers))

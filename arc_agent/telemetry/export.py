@@ -1,0 +1,229 @@
+"""OTLP/gRPC span exporter that never loses a batch to a collector outage.
+
+The SDK's OTLP exporter retries a batch and then drops it. This one sends each encoded batch once
+(short timeout); on a retryable failure the batch waits, in order, in a bounded memory buffer or in
+the disk WAL (``ARC_WAL_PATH``) and a background thread re-sends it with backoff. Batches keep their
+order: while anything waits, new batches queue behind it. Overflow is counted and logged.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import threading
+import time
+from typing import Sequence
+
+import grpc
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+from .endpoint import Endpoint
+from .stats import STATS, TelemetryStats
+from .wal import WriteAheadLog
+
+log = logging.getLogger("arc")
+
+_EXPORT_METHOD = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+_RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
+              grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.ABORTED, grpc.StatusCode.CANCELLED,
+              grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL, grpc.StatusCode.UNAUTHENTICATED}
+
+
+class _Failed(Exception):
+    def __init__(self, retryable: bool, reason: str) -> None:
+        super().__init__(reason)
+        self.retryable = retryable
+
+
+class ArcSpanExporter(SpanExporter):
+    def __init__(self, endpoint: Endpoint, *, timeout_s: float = 2.0, max_buffer_bytes: int = 64 << 20,
+                 wal: WriteAheadLog | None = None, stats: TelemetryStats = STATS) -> None:
+        self.endpoint = endpoint
+        self.timeout_s = timeout_s
+        self.max_buffer_bytes = max_buffer_bytes
+        self.wal = wal
+        self.stats = stats
+        self._memory: collections.deque = collections.deque()  # (payload, spans)
+        self._memory_bytes = 0
+        self._lock = threading.Lock()  # serializes sends, keeps order
+        self._wake = threading.Event()
+        self._stopped = False
+        self._drainer: threading.Thread | None = None
+        self._pid = -1
+        self._channel = None
+        self._call = None
+        self._logged_outage = False
+        self._logged_overflow = False
+        if wal is not None:
+            stats.buffered_spans = wal.pending_spans()
+            if stats.buffered_spans:
+                self._start_drainer()
+
+    # -- gRPC plumbing -------------------------------------------------------------------------
+    def _stub(self):
+        if self._call is None or self._pid != os.getpid():  # a forked child needs its own channel
+            options = [("grpc.enable_retries", 0)]
+            if self.endpoint.secure:
+                root = None
+                if self.endpoint.ca_file:
+                    with open(self.endpoint.ca_file, "rb") as fh:
+                        root = fh.read()
+                creds = grpc.ssl_channel_credentials(root_certificates=root)
+                self._channel = grpc.secure_channel(self.endpoint.target, creds, options=options)
+            else:
+                self._channel = grpc.insecure_channel(self.endpoint.target, options=options)
+            self._call = self._channel.unary_unary(_EXPORT_METHOD, request_serializer=None,
+                                                   response_deserializer=ExportTraceServiceResponse.FromString)
+            self._pid = os.getpid()
+        return self._call
+
+    def _send(self, payload: bytes, timeout_s: float | None = None) -> None:
+        try:
+            self._stub()(payload, timeout=timeout_s or self.timeout_s,
+                         metadata=self.endpoint.headers or None)
+        except grpc.RpcError as exc:
+            code = exc.code() if hasattr(exc, "code") else None
+            raise _Failed(code in _RETRYABLE, str(code)) from None
+        except OSError as exc:  # unreadable CA file and the like
+            raise _Failed(True, repr(exc)) from None
+
+    # -- buffering -----------------------------------------------------------------------------
+    def _pending(self) -> bool:
+        return bool(self._memory) or (self.wal is not None and self.stats.buffered_spans > 0)
+
+    def _enqueue(self, payload: bytes, spans: int) -> None:
+        if self.wal is not None:
+            stored = self.wal.append(payload, spans)
+        else:
+            stored = self._memory_bytes + len(payload) <= self.max_buffer_bytes
+            if stored:
+                self._memory.append((payload, spans))
+                self._memory_bytes += len(payload)
+        if stored:
+            self.stats.buffered_spans += spans
+        else:
+            self.stats.dropped_spans += spans
+            if not self._logged_overflow:
+                self._logged_overflow = True
+                log.error("arc: span buffer full (%s), dropping spans; counted in "
+                          "arc_telemetry_dropped_total", "ARC_WAL_PATH" if self.wal else "ARC_BUFFER_MAX_BYTES")
+        self._start_drainer()
+
+    def _head(self):
+        if self.wal is not None:
+            rows = self.wal.peek(1)
+            return (rows[0][0], rows[0][1], rows[0][2]) if rows else None
+        return (None, self._memory[0][1], self._memory[0][0]) if self._memory else None
+
+    def _pop(self, row_id, spans: int, payload: bytes) -> None:
+        if self.wal is not None:
+            self.wal.remove(row_id)
+        else:
+            self._memory.popleft()
+            self._memory_bytes -= len(payload)
+        self.stats.buffered_spans = max(0, self.stats.buffered_spans - spans)
+
+    def _drain_once(self, timeout_s: float | None = None) -> bool:
+        """Send waiting batches in order; True when nothing is left waiting."""
+        with self._lock:
+            while True:
+                head = self._head()
+                if head is None:
+                    return True
+                row_id, spans, payload = head
+                try:
+                    self._send(payload, timeout_s)
+                except _Failed as failed:
+                    if failed.retryable:
+                        self._note_failure(failed)
+                        return False
+                    self.stats.dropped_spans += spans  # the collector will never accept it
+                    log.error("arc: collector rejected a batch of %d spans (%s); dropped", spans, failed)
+                    self._pop(row_id, 0, payload)
+                    self.stats.buffered_spans = max(0, self.stats.buffered_spans - spans)
+                    continue
+                self._pop(row_id, spans, payload)
+                self._note_success(spans)
+
+    def _start_drainer(self) -> None:
+        if self._drainer is not None and self._drainer.is_alive() and self._pid == os.getpid():
+            self._wake.set()
+            return
+        self._drainer = threading.Thread(target=self._drain_loop, name="arc-span-drainer", daemon=True)
+        self._drainer.start()
+
+    def _drain_loop(self) -> None:
+        backoff = 0.2
+        while not self._stopped:
+            try:
+                if self._drain_once():
+                    backoff = 0.2
+                    self._wake.wait()
+                    self._wake.clear()
+                    continue
+            except Exception as exc:  # never let the thread die silently
+                log.warning("arc: span drainer error: %r", exc)
+            self._wake.wait(backoff)
+            self._wake.clear()
+            backoff = min(backoff * 2, 5.0)
+
+    def _note_failure(self, failed: _Failed) -> None:
+        self.stats.export_state = "failing"
+        self.stats.last_error = str(failed)
+        if not self._logged_outage:
+            self._logged_outage = True
+            log.warning("arc: collector %s unreachable (%s); buffering spans until it is back%s",
+                        self.endpoint.describe(), failed, " (WAL)" if self.wal else "")
+
+    def _note_success(self, spans: int) -> None:
+        self.stats.exported_spans += spans
+        self.stats.last_flush_ts = time.time()
+        self.stats.export_state = "ok"
+        if self._logged_outage:
+            self._logged_outage = False
+            log.warning("arc: collector %s reachable again", self.endpoint.describe())
+
+    # -- SpanExporter --------------------------------------------------------------------------
+    def export(self, spans: Sequence) -> SpanExportResult:
+        try:
+            payload = encode_spans(spans).SerializeToString()
+        except Exception as exc:
+            self.stats.dropped_spans += len(spans)
+            log.error("arc: could not encode %d spans: %r", len(spans), exc)
+            return SpanExportResult.FAILURE
+        n = len(spans)
+        if self._pending():
+            self._enqueue(payload, n)
+            return SpanExportResult.SUCCESS
+        with self._lock:
+            try:
+                self._send(payload)
+            except _Failed as failed:
+                if not failed.retryable:
+                    self.stats.dropped_spans += n
+                    log.error("arc: collector rejected %d spans (%s); dropped", n, failed)
+                    return SpanExportResult.FAILURE
+                self._note_failure(failed)
+            else:
+                self._note_success(n)
+                return SpanExportResult.SUCCESS
+        self._enqueue(payload, n)
+        return SpanExportResult.SUCCESS
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self._drain_once(timeout_s=min(self.timeout_s, timeout_millis / 1000))
+
+    def shutdown(self) -> None:
+        self._drain_once(timeout_s=min(self.timeout_s, 1.0))
+        self._stopped = True
+        self._wake.set()
+        if self.stats.buffered_spans and self.wal is None:
+            log.warning("arc: %d spans could not reach the collector before exit and are lost "
+                        "(set ARC_WAL_PATH to keep them across restarts)", self.stats.buffered_spans)
+        if self.wal is not None:
+            self.wal.close()
+        if self._channel is not None:
+            self._channel.close()

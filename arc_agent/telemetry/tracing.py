@@ -1,0 +1,135 @@
+"""Tracer set-up: reuse the app's SDK TracerProvider if it has one, else build Arc's own.
+
+Arc's own provider is *not* installed as the global one, so an app that configures OpenTelemetry
+after importing an SDK keeps full control of its own pipeline (and nothing is exported twice).
+Exit is bounded: shutdown runs with a deadline, so an unreachable collector never hangs the app.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+
+from opentelemetry import trace
+
+from .._version import __version__
+from .stats import STATS
+
+log = logging.getLogger("arc")
+
+_lock = threading.Lock()
+_tracer = None
+_provider = None
+_owned = False
+_exporter = None
+_settings: dict = {}
+
+SHUTDOWN_DEADLINE_S = 1.8
+
+
+def configure(endpoint: str | None = None, api_key: str | None = None) -> None:
+    """Record explicit settings (from ``Arc(...)``) before the first tracer is built."""
+    if endpoint is not None:
+        _settings["endpoint"] = endpoint
+    if api_key is not None:
+        _settings["api_key"] = api_key
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        log.error("arc: %s=%r is not a number; using %s", name, raw, default)
+        return default
+
+
+def _build_provider():
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    from .endpoint import EndpointError, resolve
+    from .export import ArcSpanExporter
+    from .wal import WriteAheadLog
+
+    global _exporter
+    try:
+        endpoint = resolve(_settings.get("endpoint"), _settings.get("api_key"))
+    except EndpointError as exc:
+        log.error("arc: bad collector endpoint: %s; using grpc://localhost:4317", exc)
+        endpoint = resolve("grpc://localhost:4317", _settings.get("api_key"))
+    wal = None
+    wal_path = os.environ.get("ARC_WAL_PATH")
+    if wal_path:
+        try:
+            wal = WriteAheadLog(wal_path, max_bytes=int(_env_float("ARC_WAL_MAX_BYTES", 256 << 20)))
+        except Exception as exc:
+            log.error("arc: ARC_WAL_PATH=%r cannot be used (%r); buffering in memory only", wal_path, exc)
+    _exporter = ArcSpanExporter(endpoint, timeout_s=_env_float("ARC_EXPORT_TIMEOUT", 2.0),
+                                max_buffer_bytes=int(_env_float("ARC_BUFFER_MAX_BYTES", 64 << 20)), wal=wal)
+    provider = TracerProvider(resource=Resource.create(), shutdown_on_exit=False)
+    provider.add_span_processor(BatchSpanProcessor(
+        _exporter, max_queue_size=int(_env_float("ARC_QUEUE_SIZE", 65536)),
+        schedule_delay_millis=int(_env_float("ARC_EXPORT_DELAY_MS", 1000)), max_export_batch_size=1024))
+    atexit.register(shutdown)
+    return provider
+
+
+def get_tracer():
+    """The tracer for Arc's spans; builds the provider on first use (never at start-up)."""
+    global _tracer, _provider, _owned
+    if _tracer is not None:
+        return _tracer
+    with _lock:
+        if _tracer is None:
+            from opentelemetry.sdk.trace import TracerProvider
+
+            current = trace.get_tracer_provider()
+            if isinstance(current, TracerProvider):
+                _provider, _owned = current, False
+            else:
+                _provider, _owned = _build_provider(), True
+            _tracer = _provider.get_tracer("arc_agent", __version__)
+    return _tracer
+
+
+def exporter():
+    return _exporter
+
+
+def provider_info() -> dict:
+    return {"owned": _owned, "endpoint": _exporter.endpoint.describe() if _exporter else None,
+            **STATS.as_dict()}
+
+
+def force_flush(timeout_s: float = 5.0) -> bool:
+    if _provider is None:
+        return True
+    return bool(_provider.force_flush(int(timeout_s * 1000)))
+
+
+def shutdown(deadline_s: float = SHUTDOWN_DEADLINE_S) -> None:
+    """Flush and stop Arc's own provider within ``deadline_s``; the app's provider is left alone."""
+    global _tracer, _provider, _owned
+    with _lock:
+        provider, owned = _provider, _owned
+        _tracer = _provider = None
+        _owned = False
+    if provider is None or not owned:
+        return
+    done = threading.Event()
+
+    def _run() -> None:
+        try:
+            provider.shutdown()
+        finally:
+            done.set()
+
+    threading.Thread(target=_run, name="arc-shutdown", daemon=True).start()
+    if not done.wait(deadline_s):
+        log.warning("arc: telemetry shutdown exceeded %.1fs; exiting without waiting", deadline_s)
