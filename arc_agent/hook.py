@@ -5,7 +5,6 @@ every process at start-up. This module imports only ``sys``/``os``/``_thread`` a
 the moment a target library is actually imported. Hook errors never fail the user's import.
 """
 
-from __future__ import annotations
 
 import _thread
 import os

@@ -7,7 +7,6 @@ Like ``opentelemetry-instrument`` and ``ddtrace-run``: put ``arc_bootstrap`` fir
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 
 USAGE = """usage: arc-instrument [--help] [--version] CMD [ARGS...]
@@ -18,10 +17,21 @@ disables single integrations; OTEL_EXPORTER_OTLP_ENDPOINT / ARC_ENDPOINT set the
 """
 
 
+def which(command: str, path: str | None = None) -> str | None:
+    """``shutil.which`` without importing shutil (9 ms of start-up on every launch)."""
+    if os.sep in command:
+        return command if os.access(command, os.X_OK) and not os.path.isdir(command) else None
+    for directory in (path if path is not None else os.environ.get("PATH", os.defpath)).split(os.pathsep):
+        candidate = os.path.join(directory or ".", command)
+        if os.access(candidate, os.X_OK) and not os.path.isdir(candidate):
+            return candidate
+    return None
+
+
 def bootstrap_dir() -> str:
     import arc_bootstrap
 
-    return os.path.dirname(os.path.abspath(arc_bootstrap.__file__))
+    return os.path.abspath(list(arc_bootstrap.__path__)[0])  # a namespace package: no __init__
 
 
 def build_env(environ: dict) -> dict:
@@ -42,7 +52,7 @@ def main(argv: list | None = None) -> int:
 
         sys.stdout.write(f"arc-instrument {__version__}\n")
         return 0
-    exe = shutil.which(args[0])
+    exe = which(args[0])
     if exe is None:
         sys.stderr.write(f"arc-instrument: command not found: {args[0]}\n")
         return 127
