@@ -46,20 +46,38 @@ def is_supported(version: str | None, supported: tuple[str, str]) -> bool:
     return _version_tuple(supported[0]) <= v < _version_tuple(supported[1])
 
 
+def _peer_wrapper(obj: Any) -> bool:
+    """True for a wrapt wrapper installed by an OpenTelemetry instrumentation package."""
+    fn = getattr(obj, "_self_wrapper", None)
+    return fn is not None and (getattr(fn, "__module__", "") or "").startswith("opentelemetry.instrumentation")
+
+
 def wrap(owner: Any, attr: str, wrapper: Callable) -> bool:
-    """Wrap ``owner.attr`` with a wrapt FunctionWrapper once; returns False if already wrapped."""
+    """Wrap ``owner.attr`` with a wrapt FunctionWrapper once; returns False if already wrapped.
+
+    If an OpenTelemetry instrumentation already wrapped it, Arc goes *beneath* that wrapper, so the
+    peer's span is current when Arc runs and Arc enriches it instead of making a second span.
+    """
     import wrapt
 
+    holder, name = owner, attr
     current = vars(owner).get(attr)
+    while current is not None and _peer_wrapper(current):
+        holder, name = current, "__wrapped__"
+        current = current.__wrapped__
     if current is None or getattr(current, PATCHED_FLAG, False):
         return False
     wrapped = wrapt.FunctionWrapper(current, wrapper)
     setattr(wrapped, PATCHED_FLAG, True)
-    setattr(owner, attr, wrapped)
+    setattr(holder, name, wrapped)
     return True
 
 
 def unwrap(owner: Any, attr: str) -> None:
+    holder, name = owner, attr
     current = vars(owner).get(attr)
+    while current is not None and _peer_wrapper(current):
+        holder, name = current, "__wrapped__"
+        current = current.__wrapped__
     if current is not None and getattr(current, PATCHED_FLAG, False):
-        setattr(owner, attr, current.__wrapped__)
+        setattr(holder, name, current.__wrapped__)

@@ -98,7 +98,7 @@ class LLMCall:
     only if the call failed or a fix was applied (those are always kept)."""
 
     __slots__ = ("spec", "span", "attrs", "kwargs", "arc_ns", "start_ns", "parent", "done",
-                 "first_chunk_ns", "fix_applied", "start_perf", "resumed")
+                 "first_chunk_ns", "fix_applied", "start_perf", "resumed", "borrowed")
 
     def __init__(self, spec: CallSpec, kwargs: dict, attrs: dict, span, parent, start_perf: int) -> None:
         self.spec = spec
@@ -113,6 +113,7 @@ class LLMCall:
         self.first_chunk_ns = 0
         self.fix_applied = False
         self.resumed = 0  # perf ns when Arc regained control after the library call
+        self.borrowed = False  # the span belongs to another GenAI instrumentation: enrich, don't end
 
     def set(self, attrs: dict) -> None:
         if self.span is not None:
@@ -141,7 +142,8 @@ class LLMCall:
             span.set_attribute(A.ERROR_TYPE, error_type(exc))
             span.set_status(_ERROR_STATUS)
         span.set_attribute(A.ARC_INTERCEPTION_LATENCY_US, self.arc_ns // 1000)
-        span.end()
+        if not self.borrowed:
+            span.end()
         state.RUNTIME.on_call_finished(self.arc_ns, self.fix_applied, exc is not None)
 
     def span_name(self) -> str:
@@ -180,6 +182,13 @@ def start(spec: CallSpec, instance: Any, kwargs: dict, t0: int) -> LLMCall | Non
             failopen.record("content", exc)
     parent = _get_current()
     model = send_kwargs.get("model")
+    peer = _peer_genai_span(parent)
+    if peer is not None:  # OTel's own openai instrumentation already made this call's span
+        peer.set_attributes({k: v for k, v in attrs.items() if k.startswith("arc.")})
+        call = LLMCall(spec, send_kwargs, {}, peer, parent, t0)
+        call.borrowed = True
+        call.fix_applied = fix_applied
+        return call
     if rt.sample():
         name = f"{spec.operation} {model}" if isinstance(model, str) else spec.operation
         span = get_tracer().start_span(name, context=parent, kind=_CLIENT, attributes=attrs)
@@ -188,6 +197,16 @@ def start(spec: CallSpec, instance: Any, kwargs: dict, t0: int) -> LLMCall | Non
     call = LLMCall(spec, send_kwargs, attrs, span, parent, t0)
     call.fix_applied = fix_applied
     return call
+
+
+def _peer_genai_span(ctx):
+    """The current span if it is another instrumentation's live GenAI client span for this call."""
+    span = trace.get_current_span(ctx)
+    attributes = getattr(span, "attributes", None)
+    if attributes and A.GEN_AI_OPERATION_NAME in attributes and span.is_recording() \
+            and getattr(span, "kind", None) is _CLIENT:
+        return span
+    return None
 
 
 def _refresh_request_attributes(spec: CallSpec, kwargs: dict, attrs: dict, instance: Any) -> None:
@@ -238,7 +257,8 @@ def invoke_sync(spec: CallSpec, wrapped: Callable, args: tuple, kwargs: dict, in
         call = None
     if call is None:
         return wrapped(*args, **kwargs)
-    token = _attach(_set_span_in_context(call.span, call.parent)) if call.span is not None else None
+    token = _attach(_set_span_in_context(call.span, call.parent)) if call.span is not None \
+        and not call.borrowed else None
     t1 = perf_counter_ns()
     call.arc_ns += t1 - t0
     try:
@@ -265,7 +285,8 @@ async def invoke_async(spec: CallSpec, wrapped: Callable, args: tuple, kwargs: d
     if call is None:
         return await wrapped(*args, **kwargs)
     # Attached only around this await, inside one task: never across a yield to the caller.
-    token = _attach(_set_span_in_context(call.span, call.parent)) if call.span is not None else None
+    token = _attach(_set_span_in_context(call.span, call.parent)) if call.span is not None \
+        and not call.borrowed else None
     t1 = perf_counter_ns()
     call.arc_ns += t1 - t0
     try:

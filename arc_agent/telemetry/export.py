@@ -221,8 +221,9 @@ class ArcSpanExporter(SpanExporter):
         self._stopped = True
         self._wake.set()
         if self.stats.buffered_spans and self.wal is None:
-            log.warning("arc: %d spans could not reach the collector before exit and are lost "
-                        "(set ARC_WAL_PATH to keep them across restarts)", self.stats.buffered_spans)
+            log.warning("arc: %d spans could not reach %s before exit and are lost "
+                        "(set ARC_WAL_PATH to keep them across restarts)", self.stats.buffered_spans,
+                        self.endpoint.describe())
         if self.wal is not None:
             self.wal.close()
         if self._channel is not None:

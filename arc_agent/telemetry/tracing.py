@@ -122,6 +122,8 @@ def shutdown(deadline_s: float = SHUTDOWN_DEADLINE_S) -> None:
         _owned = False
     if provider is None or not owned:
         return
+    if _exporter is not None:  # last sends get a short timeout so the deadline is rarely hit
+        _exporter.timeout_s = min(_exporter.timeout_s, deadline_s / 3)
     done = threading.Event()
 
     def _run() -> None:
@@ -132,4 +134,6 @@ def shutdown(deadline_s: float = SHUTDOWN_DEADLINE_S) -> None:
 
     threading.Thread(target=_run, name="arc-shutdown", daemon=True).start()
     if not done.wait(deadline_s):
-        log.warning("arc: telemetry shutdown exceeded %.1fs; exiting without waiting", deadline_s)
+        where = _exporter.endpoint.describe() if _exporter is not None else "the collector"
+        log.warning("arc: %s did not answer within %.1fs at exit; spans not yet sent are lost "
+                    "(set ARC_WAL_PATH to keep them across restarts)", where, deadline_s)
