@@ -302,7 +302,7 @@ class _Handler(BaseHTTPRequestHandler):
 class DevLLMHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # stop() closes live connections itself instead of waiting for them
-    request_queue_size = 256
+    request_queue_size = 4096  # 1,000 concurrent SDK clients must not overflow the accept backlog
 
     def __init__(self, host: str, port: int, app: DevLLMApp) -> None:
         if ":" in host:

@@ -21,23 +21,21 @@ from ..telemetry.tracing import get_tracer
 
 _CLIENT = SpanKind.CLIENT
 _ERROR_STATUS = Status(StatusCode.ERROR)
-_set_span_in_context = trace.set_span_in_context
-_attach = otel_context.attach
-_detach = otel_context.detach
 _get_current = otel_context.get_current
 
-# (kwarg name, attribute); the first present kwarg wins for a given attribute
-_REQUEST_PARAMS = (
-    ("temperature", A.GEN_AI_REQUEST_TEMPERATURE),
-    ("top_p", A.GEN_AI_REQUEST_TOP_P),
-    ("max_tokens", A.GEN_AI_REQUEST_MAX_TOKENS),
-    ("max_completion_tokens", A.GEN_AI_REQUEST_MAX_TOKENS),
-    ("max_output_tokens", A.GEN_AI_REQUEST_MAX_TOKENS),
-    ("seed", A.GEN_AI_REQUEST_SEED),
-    ("frequency_penalty", A.GEN_AI_REQUEST_FREQUENCY_PENALTY),
-    ("presence_penalty", A.GEN_AI_REQUEST_PRESENCE_PENALTY),
-    ("n", A.GEN_AI_REQUEST_CHOICE_COUNT),
-)
+# kwarg name -> attribute (the max-token spellings of each API map to one attribute)
+_REQUEST_PARAMS = {
+    "temperature": A.GEN_AI_REQUEST_TEMPERATURE,
+    "top_p": A.GEN_AI_REQUEST_TOP_P,
+    "max_tokens": A.GEN_AI_REQUEST_MAX_TOKENS,
+    "max_completion_tokens": A.GEN_AI_REQUEST_MAX_TOKENS,
+    "max_output_tokens": A.GEN_AI_REQUEST_MAX_TOKENS,
+    "seed": A.GEN_AI_REQUEST_SEED,
+    "frequency_penalty": A.GEN_AI_REQUEST_FREQUENCY_PENALTY,
+    "presence_penalty": A.GEN_AI_REQUEST_PRESENCE_PENALTY,
+    "n": A.GEN_AI_REQUEST_CHOICE_COUNT,
+}
+_STOP_KEYS = ("stop", "stop_sequences")
 _SCALARS = (bool, int, float, str)
 
 
@@ -64,15 +62,17 @@ def request_attributes(spec: CallSpec, kwargs: dict, instance: Any) -> dict:
     attrs = {A.GEN_AI_OPERATION_NAME: spec.operation, A.GEN_AI_PROVIDER_NAME: spec.provider}
     if isinstance(model, str):
         attrs[A.GEN_AI_REQUEST_MODEL] = model
-    for key, attr in _REQUEST_PARAMS:
-        value = kwargs.get(key)
-        if value is not None and attr not in attrs and isinstance(value, _SCALARS):
-            attrs[attr] = value
-    stop = kwargs.get("stop") or kwargs.get("stop_sequences")
-    if isinstance(stop, str):
-        attrs[A.GEN_AI_REQUEST_STOP_SEQUENCES] = (stop,)
-    elif isinstance(stop, (list, tuple)) and all(isinstance(s, str) for s in stop):
-        attrs[A.GEN_AI_REQUEST_STOP_SEQUENCES] = tuple(stop)
+    get_attr = _REQUEST_PARAMS.get
+    for key, value in kwargs.items():  # kwargs are few; the table is not
+        attr = get_attr(key)
+        if attr is not None:
+            if value is not None and isinstance(value, _SCALARS):
+                attrs[attr] = value
+        elif key in _STOP_KEYS:
+            if isinstance(value, str):
+                attrs[A.GEN_AI_REQUEST_STOP_SEQUENCES] = (value,)
+            elif isinstance(value, (list, tuple)) and all(isinstance(s, str) for s in value):
+                attrs[A.GEN_AI_REQUEST_STOP_SEQUENCES] = tuple(value)
     attrs[A.GEN_AI_REQUEST_STREAM] = kwargs.get("stream") is True
     server = _server(instance)
     if server is not None:
@@ -81,10 +81,16 @@ def request_attributes(spec: CallSpec, kwargs: dict, instance: Any) -> dict:
 
 
 def _server(instance: Any):
+    """(host, port) of the client's base URL, cached on the client until its base_url changes."""
     try:
-        url = instance._client.base_url
-        port = url.port or (443 if url.scheme == "https" else 80)
-        return url.host, port
+        client = instance._client
+        url = client.base_url
+        cached = client.__dict__.get("_arc_server")
+        if cached is not None and cached[0] is url:
+            return cached[1]
+        server = (url.host, url.port or (443 if url.scheme == "https" else 80))
+        client.__dict__["_arc_server"] = (url, server)
+        return server
     except Exception:
         return None
 
@@ -94,17 +100,19 @@ def error_type(exc: BaseException) -> str:
 
 
 class LLMCall:
-    """One intercepted call. ``span`` is None when sampled out: then a span is created at the end
-    only if the call failed or a fix was applied (those are always kept)."""
+    """One intercepted call. Its span is built once, when the call finishes, from one attribute dict
+    (start time and parent context captured at the start): a single attribute validation, no
+    context attach/detach on the hot path, and a sampled-out call costs no span at all. Errors and
+    applied fixes are always kept. ``peer`` is another GenAI instrumentation's live span for the
+    same call (OTel's openai-v2): Arc then enriches it instead of making a second one."""
 
-    __slots__ = ("spec", "span", "attrs", "kwargs", "arc_ns", "start_ns", "parent", "done",
-                 "first_chunk_ns", "fix_applied", "start_perf", "resumed", "borrowed")
+    __slots__ = ("spec", "attrs", "kwargs", "arc_ns", "start_ns", "parent", "done", "first_chunk_ns",
+                 "fix_applied", "start_perf", "resumed", "sampled", "peer")
 
-    def __init__(self, spec: CallSpec, kwargs: dict, attrs: dict, span, parent, start_perf: int) -> None:
+    def __init__(self, spec: CallSpec, kwargs: dict, attrs: dict, parent, start_perf: int) -> None:
         self.spec = spec
         self.kwargs = kwargs
         self.attrs = attrs
-        self.span = span
         self.parent = parent
         self.arc_ns = 0
         self.start_ns = time_ns()
@@ -113,36 +121,33 @@ class LLMCall:
         self.first_chunk_ns = 0
         self.fix_applied = False
         self.resumed = 0  # perf ns when Arc regained control after the library call
-        self.borrowed = False  # the span belongs to another GenAI instrumentation: enrich, don't end
+        self.sampled = True
+        self.peer = None
 
     def set(self, attrs: dict) -> None:
-        if self.span is not None:
-            self.span.set_attributes(attrs)
-        else:
-            self.attrs.update(attrs)
+        self.attrs.update(attrs)
 
     def finish(self, exc: BaseException | None = None) -> None:
-        """End the span exactly once (stream exhaustion, error, close, GC all land here)."""
+        """Emit the span exactly once (stream exhaustion, error, close, GC all land here)."""
         if self.done:
             return
         self.done = True
         if self.resumed:
             self.arc_ns += perf_counter_ns() - self.resumed
             self.resumed = 0
-        span = self.span
-        if span is None:
-            if exc is None and not self.fix_applied:
-                return
-            span = get_tracer().start_span(self.span_name(), context=self.parent, kind=_CLIENT,
-                                           attributes=self.attrs, start_time=self.start_ns)
+        attrs = self.attrs
         if self.first_chunk_ns:
-            span.set_attribute(A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK,
-                               (self.first_chunk_ns - self.start_perf) / 1e9)
+            attrs[A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = (self.first_chunk_ns - self.start_perf) / 1e9
         if exc is not None:
-            span.set_attribute(A.ERROR_TYPE, error_type(exc))
-            span.set_status(_ERROR_STATUS)
-        span.set_attribute(A.ARC_INTERCEPTION_LATENCY_US, self.arc_ns // 1000)
-        if not self.borrowed:
+            attrs[A.ERROR_TYPE] = error_type(exc)
+        attrs[A.ARC_INTERCEPTION_LATENCY_US] = self.arc_ns // 1000
+        if self.peer is not None:
+            self.peer.set_attributes(attrs)
+        elif self.sampled or exc is not None or self.fix_applied:
+            span = get_tracer().start_span(self.span_name(), context=self.parent, kind=_CLIENT,
+                                           attributes=attrs, start_time=self.start_ns)
+            if exc is not None:
+                span.set_status(_ERROR_STATUS)
             span.end()
         state.RUNTIME.on_call_finished(self.arc_ns, self.fix_applied, exc is not None)
 
@@ -171,31 +176,21 @@ def start(spec: CallSpec, instance: Any, kwargs: dict, t0: int) -> LLMCall | Non
                 send_kwargs = outcome.kwargs
                 fix_applied = True
                 _refresh_request_attributes(spec, send_kwargs, attrs, instance)
-    if fix_applied:
-        attrs[A.ARC_FIX_APPLIED] = True
-    elif A.ARC_FIX_APPLIED not in attrs:
-        attrs[A.ARC_FIX_APPLIED] = False
+    attrs[A.ARC_FIX_APPLIED] = fix_applied
     if rt.capture_content and spec.content_attributes is not None:
         try:
             attrs.update(spec.content_attributes(send_kwargs))
         except Exception as exc:
             failopen.record("content", exc)
     parent = _get_current()
-    model = send_kwargs.get("model")
-    peer = _peer_genai_span(parent)
-    if peer is not None:  # OTel's own openai instrumentation already made this call's span
-        peer.set_attributes({k: v for k, v in attrs.items() if k.startswith("arc.")})
-        call = LLMCall(spec, send_kwargs, {}, peer, parent, t0)
-        call.borrowed = True
-        call.fix_applied = fix_applied
-        return call
-    if rt.sample():
-        name = f"{spec.operation} {model}" if isinstance(model, str) else spec.operation
-        span = get_tracer().start_span(name, context=parent, kind=_CLIENT, attributes=attrs)
-    else:
-        span = None
-    call = LLMCall(spec, send_kwargs, attrs, span, parent, t0)
+    call = LLMCall(spec, send_kwargs, attrs, parent, t0)
     call.fix_applied = fix_applied
+    peer = _peer_genai_span(parent)
+    if peer is not None:
+        call.peer = peer
+        call.attrs = {k: v for k, v in attrs.items() if k.startswith("arc.")}
+    elif rt.sampler is not None:
+        call.sampled = rt.sampler()
     return call
 
 
@@ -257,22 +252,14 @@ def invoke_sync(spec: CallSpec, wrapped: Callable, args: tuple, kwargs: dict, in
         call = None
     if call is None:
         return wrapped(*args, **kwargs)
-    token = _attach(_set_span_in_context(call.span, call.parent)) if call.span is not None \
-        and not call.borrowed else None
     t1 = perf_counter_ns()
     call.arc_ns += t1 - t0
     try:
         result = wrapped(*args, **call.kwargs)
     except BaseException as exc:
-        t2 = perf_counter_ns()
-        if token is not None:
-            _detach(token)
-        _finish_error(call, exc, t2)
+        _finish_error(call, exc, perf_counter_ns())
         raise
-    t2 = perf_counter_ns()
-    if token is not None:
-        _detach(token)
-    return _finish_ok(call, result, t2)
+    return _finish_ok(call, result, perf_counter_ns())
 
 
 async def invoke_async(spec: CallSpec, wrapped: Callable, args: tuple, kwargs: dict, instance: Any) -> Any:
@@ -284,23 +271,14 @@ async def invoke_async(spec: CallSpec, wrapped: Callable, args: tuple, kwargs: d
         call = None
     if call is None:
         return await wrapped(*args, **kwargs)
-    # Attached only around this await, inside one task: never across a yield to the caller.
-    token = _attach(_set_span_in_context(call.span, call.parent)) if call.span is not None \
-        and not call.borrowed else None
     t1 = perf_counter_ns()
     call.arc_ns += t1 - t0
     try:
         result = await wrapped(*args, **call.kwargs)
     except BaseException as exc:
-        t2 = perf_counter_ns()
-        if token is not None:
-            _detach(token)
-        _finish_error(call, exc, t2)
+        _finish_error(call, exc, perf_counter_ns())
         raise
-    t2 = perf_counter_ns()
-    if token is not None:
-        _detach(token)
-    return _finish_ok(call, result, t2)
+    return _finish_ok(call, result, perf_counter_ns())
 
 
 def _finish_ok(call: LLMCall, result: Any, t2: int) -> Any:

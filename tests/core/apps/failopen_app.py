@@ -3,8 +3,7 @@
 import json
 import os
 
-from arc_agent import Arc, failopen
-from arc_agent import state
+from arc_agent import Arc, failopen, state
 from arc_agent.llm import call as call_module
 
 arc = Arc()
