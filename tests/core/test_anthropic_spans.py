@@ -9,7 +9,7 @@ def test_anthropic_sync(run_app, receiver):
     assert len(spans) == 3
     for s in spans:
         a = s.attributes
-        assert s.name == "chat claude-sonnet-4-5"
+        assert s.name == "chat claude-sonnet-4-6"
         assert a["gen_ai.provider.name"] == "anthropic" and a["gen_ai.operation.name"] == "chat"
         assert a["gen_ai.request.max_tokens"] == 64
         assert a["gen_ai.response.id"] and a["gen_ai.response.model"]

@@ -67,13 +67,13 @@ async def openai_async():
 def anthropic_sync():
     c = anthropic_client()
     out = {}
-    m = c.messages.create(model="claude-sonnet-4-5", max_tokens=64, messages=MSGS, system="Be brief.",
+    m = c.messages.create(model="claude-sonnet-4-6", max_tokens=64, messages=MSGS, system="Be brief.",
                           stop_sequences=["END"])
     out["create"] = m.content[0].text
-    events = [ev.type for ev in c.messages.create(model="claude-sonnet-4-5", max_tokens=64, messages=MSGS,
+    events = [ev.type for ev in c.messages.create(model="claude-sonnet-4-6", max_tokens=64, messages=MSGS,
                                                   stream=True)]
     out["create_stream"] = events[-1]
-    with c.messages.stream(model="claude-sonnet-4-5", max_tokens=64, messages=MSGS) as s:
+    with c.messages.stream(model="claude-sonnet-4-6", max_tokens=64, messages=MSGS) as s:
         out["stream_text"] = "".join(s.text_stream)
     return out
 
@@ -81,11 +81,11 @@ def anthropic_sync():
 async def anthropic_async():
     c = anthropic_client(async_=True)
     out = {}
-    m = await c.messages.create(model="claude-sonnet-4-5", max_tokens=64, messages=MSGS)
+    m = await c.messages.create(model="claude-sonnet-4-6", max_tokens=64, messages=MSGS)
     out["create"] = m.content[0].text
-    stream = await c.messages.create(model="claude-sonnet-4-5", max_tokens=64, messages=MSGS, stream=True)
+    stream = await c.messages.create(model="claude-sonnet-4-6", max_tokens=64, messages=MSGS, stream=True)
     out["create_stream"] = [ev.type async for ev in stream][-1]
-    async with c.messages.stream(model="claude-sonnet-4-5", max_tokens=64, messages=MSGS) as s:
+    async with c.messages.stream(model="claude-sonnet-4-6", max_tokens=64, messages=MSGS) as s:
         out["stream_final"] = (await s.get_final_message()).stop_reason
     return out
 
