@@ -1,0 +1,68 @@
+"""Playwright integration (sync and async APIs): Locator actions and the Page/Frame selector
+shortcuts, patched at class level in ``playwright.{sync,async}_api._generated``.
+
+Each user action becomes one ``ui.<action>`` span through ``arc_agent.vision.actions``; Page
+methods delegate to the implementation layer (not to the wrapped Frame methods) and any nested
+wrapped call made while an action is handled passes straight through (``driver.ACTIVE``).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from .. import failopen
+from .base import unwrap, wrap
+
+TARGET = "playwright"
+DISTRIBUTION = "playwright"
+SUPPORTED = ("1.40.0", "2.0.0")
+
+LOCATOR_ACTIONS = ("click", "dblclick", "fill", "type", "press_sequentially", "press", "check", "uncheck",
+                   "hover", "select_option")
+SHORTCUT_ACTIONS = ("click", "dblclick", "fill", "type", "press", "check", "uncheck", "hover",
+                    "select_option")
+_MODULES = (("playwright.sync_api._generated", False), ("playwright.async_api._generated", True))
+
+
+def _wrapper(action: str, shortcut: bool, is_async: bool):
+    def wrapper(wrapped, instance, args, kwargs):
+        from ..vision.driver import ACTIVE
+
+        if ACTIVE.get():
+            return wrapped(*args, **kwargs)
+        try:
+            from ..vision import actions
+            from ..vision.pw_target import PlaywrightTarget
+
+            target = PlaywrightTarget(action, wrapped, instance, args, kwargs, shortcut)
+        except Exception as exc:
+            failopen.record("vision.playwright", exc)
+            return wrapped(*args, **kwargs)
+
+        def call():
+            return wrapped(*args, **kwargs)
+
+        return actions.run_async(target, call) if is_async else actions.run_sync(target, call)
+
+    return wrapper
+
+
+def _targets():
+    for module_name, is_async in _MODULES:
+        module = importlib.import_module(module_name)
+        for name in LOCATOR_ACTIONS:
+            yield module.Locator, name, False, is_async
+        for cls in (module.Page, module.Frame):
+            for name in SHORTCUT_ACTIONS:
+                yield cls, name, True, is_async
+
+
+def patch() -> None:
+    for owner, name, shortcut, is_async in _targets():
+        if name in vars(owner):
+            wrap(owner, name, _wrapper(name, shortcut, is_async))
+
+
+def unpatch() -> None:
+    for owner, name, _shortcut, _is_async in _targets():
+        unwrap(owner, name)

@@ -1,0 +1,91 @@
+"""Selenium 4 integration: ``WebElement.click/send_keys/clear/submit`` become ``ui.<action>`` spans
+through the shared vision flow; ``WebDriver.find_element`` is healed when it raises
+NoSuchElementException, and ``find_element(s)`` remember the selector on each element they return.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from .. import failopen
+from .base import unwrap, wrap
+
+TARGET = "selenium"
+DISTRIBUTION = "selenium"
+SUPPORTED = ("4.0.0", "5.0.0")
+
+ELEMENT_ACTIONS = ("click", "send_keys", "clear", "submit")
+_ELEMENT_MODULE = "selenium.webdriver.remote.webelement"
+_DRIVER_MODULE = "selenium.webdriver.remote.webdriver"
+
+
+def _by_value(args: tuple, kwargs: dict) -> tuple:
+    by = args[0] if args else kwargs.get("by", "id")
+    value = args[1] if len(args) > 1 else kwargs.get("value")
+    return by, value
+
+
+def _action_wrapper(action: str):
+    def wrapper(wrapped, instance, args, kwargs):
+        from ..vision.driver import ACTIVE
+
+        if ACTIVE.get():
+            return wrapped(*args, **kwargs)
+        try:
+            from ..vision import actions
+            from ..vision.se_target import SeleniumTarget
+
+            target = SeleniumTarget(action, wrapped, instance, args, kwargs)
+        except Exception as exc:
+            failopen.record("vision.selenium", exc)
+            return wrapped(*args, **kwargs)
+        return actions.run_sync(target, lambda: wrapped(*args, **kwargs))
+
+    return wrapper
+
+
+def _find_element(wrapped, instance, args, kwargs):
+    from ..vision.driver import ACTIVE
+
+    if ACTIVE.get():
+        return wrapped(*args, **kwargs)
+    try:
+        from ..vision.finding import run_find
+
+        by, value = _by_value(args, kwargs)
+    except Exception as exc:
+        failopen.record("vision.selenium", exc)
+        return wrapped(*args, **kwargs)
+    return run_find(instance, by, value, lambda: wrapped(*args, **kwargs))
+
+
+def _find_elements(wrapped, instance, args, kwargs):
+    found = wrapped(*args, **kwargs)
+    try:
+        from ..vision.se_target import NTH, remember_selector, selector_text
+
+        by, value = _by_value(args, kwargs)
+        for index, element in enumerate(found or ()):
+            remember_selector(element, f"{selector_text(by, value)}{NTH}{index}")
+    except Exception as exc:
+        failopen.record("vision.selenium", exc)
+    return found
+
+
+def _targets():
+    element_cls = importlib.import_module(_ELEMENT_MODULE).WebElement
+    driver_cls = importlib.import_module(_DRIVER_MODULE).WebDriver
+    for name in ELEMENT_ACTIONS:
+        yield element_cls, name, _action_wrapper(name)
+    yield driver_cls, "find_element", _find_element
+    yield driver_cls, "find_elements", _find_elements
+
+
+def patch() -> None:
+    for owner, name, wrapper in _targets():
+        wrap(owner, name, wrapper)
+
+
+def unpatch() -> None:
+    for owner, name, _wrapper in _targets():
+        unwrap(owner, name)

@@ -1,0 +1,180 @@
+"""The per-action flow, written once: observe → (tools) → act → (heal) → one ``ui.<action>`` span.
+
+``run_sync`` / ``run_async`` are what the integrations call from their wrappers. Arc's steps are
+each guarded (``failopen.record``); the user's call runs exactly once unless it failed and healing
+retried it, and when healing does not succeed the original exception object is re-raised.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Optional
+
+from opentelemetry.trace import Status, StatusCode
+
+from .. import failopen
+from . import attributes as A
+from . import policy, privacy, tools
+from . import settings as vision_settings
+from .driver import ACTIVE, Outcome, UserCall, drive_async, drive_sync
+from .healing import Healed, fingerprints, heal
+from .observe import Look, Stats, observe
+from .telemetry import tracer
+
+_ERROR = Status(StatusCode.ERROR)
+
+
+def _error_type(exc: BaseException) -> str:
+    return type(exc).__qualname__
+
+
+def action_flow(target, settings):
+    """Generator (see ``driver.py``) returning the action's result or raising its original error."""
+    tier = settings.privacy_tier
+    want_page = privacy.at_least(tier, "hash_only")
+    stats = Stats()
+    attrs: dict = {A.FRAMEWORK: target.framework, A.ACTION: target.action, A.SELECTOR: target.selector,
+                   A.PRIVACY_TIER: tier}
+    span = None
+    try:
+        span = tracer().start_span("ui." + target.action)
+    except Exception as exc:
+        failopen.record("vision.span", exc)
+
+    t0 = time.perf_counter()
+    first: Optional[Look] = None
+    look: Optional[Look] = None
+    try:
+        first = look = yield from observe(target, stats, want_page)
+        if look.conf is not None:
+            chosen, attrs[A.POLICY_VERSION] = policy.choose(look.conf, look.feats, settings.threshold)
+            for name in chosen:
+                look = yield from tools.apply(name, target, stats, look, want_page, settings.wait_ms)
+    except Exception as exc:
+        failopen.record("vision.pre_action", exc)
+    pre_ms = (time.perf_counter() - t0) * 1000.0
+
+    error: Optional[BaseException] = None
+    result: Any = None
+    try:
+        result = yield UserCall(target.call())
+    except BaseException as exc:  # noqa: B036 - handed back unchanged below
+        error = exc
+
+    url = (look.probe or {}).get("url") if look is not None else None
+    healed: Optional[Healed] = None
+    if error is not None and isinstance(error, Exception) and settings.heal:
+        try:
+            if target.healable(error):
+                healed = yield from heal(target, settings, stats, url, want_page, error)
+        except Exception as exc:
+            failopen.record("vision.heal", exc)
+
+    ok = error is None or healed is not None
+    try:
+        if ok and error is None and look is not None:
+            _remember(target, settings, look, url)
+        _describe(attrs, settings, look, first, stats, pre_ms, url, ok, error, healed)
+        if span is not None:
+            span.set_attributes(privacy.filter_attributes(tier, attrs))
+            if not ok:
+                span.set_status(_ERROR)
+    except Exception as exc:
+        failopen.record("vision.span", exc)
+    finally:
+        if span is not None:
+            span.end()
+    if not ok:
+        raise error
+    return healed.result if healed is not None else result
+
+
+def _remember(target, settings, look: Look, url: Optional[str]) -> None:
+    """Record the target's fingerprint at this successful action, for healing later."""
+    fp = (look.probe or {}).get("fp")
+    if not (fp and url and target.selector):
+        return
+    from .fingerprint import Fingerprint
+    from .imaging import phash_hex
+
+    elem = look.element_img()
+    fingerprints(settings).put(url, target.selector,
+                               Fingerprint.from_js(fp, phash_hex(elem) if elem is not None else ""))
+
+
+def _describe(attrs: dict, settings, look: Optional[Look], first: Optional[Look], stats: Stats,
+              pre_ms: float, url: Optional[str], ok: bool, error: Optional[BaseException],
+              healed: Optional[Healed]) -> None:
+    tier = settings.privacy_tier
+    attrs[A.URL] = url
+    attrs[A.SUCCESS] = ok
+    attrs[A.HEALED] = healed is not None
+    if error is not None:
+        attrs[A.ERROR_TYPE] = _error_type(error)
+    if healed is not None:
+        attrs[A.HEAL_STRATEGY] = healed.strategy
+        attrs[A.HEALED_SELECTOR] = healed.selector
+        attrs[A.HEAL_SCORE] = round(healed.score, 4) if healed.score is not None else None
+    probe = (look.probe if look is not None else None) or {}
+    if probe.get("vw"):
+        attrs[A.VIEWPORT] = [int(probe["vw"]), int(probe["vh"])]
+    if probe.get("rect"):
+        attrs[A.BBOX] = [int(round(v)) for v in probe["rect"]]
+    if probe:
+        attrs[A.ELEMENT_VISIBLE] = bool(probe.get("visible"))
+    if privacy.at_least(tier, "local_inference"):
+        attrs[A.CONFIDENCE_BEFORE] = round(first.conf, 4) if first and first.conf is not None else None
+        attrs[A.CONFIDENCE_AFTER] = round(look.conf, 4) if look and look.conf is not None else None
+        attrs[A.TOOLS] = list(stats.tools)
+        attrs[A.TOOL_MS] = round(stats.tool_ms, 3)
+        attrs[A.INFERENCE_MS] = round(stats.inference_ms, 3)
+        attrs[A.PRE_ACTION_MS] = round(pre_ms, 3)
+        attrs[A.MODEL_VERSION] = first.model_version if first else None
+    if look is not None and privacy.at_least(tier, "hash_only"):
+        from .imaging import phash_hex
+
+        if look.page_img is not None:
+            attrs[A.PAGE_PHASH] = phash_hex(look.page_img)
+        elem = look.element_img()
+        if elem is not None:
+            attrs[A.ELEMENT_PHASH] = phash_hex(elem)
+    if look is not None and privacy.at_least(tier, "full_data"):
+        from .blobstore import BlobStore
+        from .imaging import crop_color, png_bytes
+
+        store = BlobStore(settings.blob_dir)
+        if look.page_png is not None and look.region is not None:
+            attrs[A.BLOB_KEY] = store.put_png(png_bytes(crop_color(look.page_png, look.region, look.px)))
+        if look.page_png is not None:
+            attrs[A.PAGE_BLOB_KEY] = store.put_png(look.page_png)
+
+
+def run_sync(target, call):
+    """Entry point for sync wrappers: the whole flow, fail-open."""
+    if ACTIVE.get():
+        return call()
+    try:
+        flow = action_flow(target, vision_settings.current())
+    except Exception as exc:
+        failopen.record("vision.flow", exc)
+        return call()
+    token = ACTIVE.set(True)
+    try:
+        return drive_sync(flow, Outcome(), call)
+    finally:
+        ACTIVE.reset(token)
+
+
+async def run_async(target, call):
+    if ACTIVE.get():
+        return await call()
+    try:
+        flow = action_flow(target, vision_settings.current())
+    except Exception as exc:
+        failopen.record("vision.flow", exc)
+        return await call()
+    token = ACTIVE.set(True)
+    try:
+        return await drive_async(flow, Outcome(), call)
+    finally:
+        ACTIVE.reset(token)

@@ -1,0 +1,120 @@
+"""Selenium ``find_element`` healing: a lookup that raised NoSuchElementException gets, within the
+heal budget, polling for the element (late render), a shadow-piercing search for the same CSS, and
+re-location from the fingerprint of the element's last successful action.
+
+A successful lookup costs nothing beyond remembering its selector on the element; a ``ui.find``
+span is emitted only when healing was attempted, so healed lookups show up in ``arc heal-report``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Optional
+
+from opentelemetry.trace import Status, StatusCode
+
+from .. import failopen
+from . import attributes as A
+from . import privacy
+from . import settings as vision_settings
+from .driver import ACTIVE, Outcome, UserCall, drive_sync
+from .fingerprint import best_candidate
+from .healing import CANDIDATE_LIMIT, fingerprints
+from .observe import safe
+from .se_target import SeleniumDriverOps, css_for, healable_find_error, remember_selector, selector_text
+from .telemetry import tracer
+
+POLL_MS = 100
+
+
+def _found(result: Any, selector: str) -> Any:
+    remember_selector(result, selector)
+    return result
+
+
+def find_flow(driver: Any, by: Any, value: Any, call, settings):
+    """Generator (see ``driver.py``) returning the element or raising the original error."""
+    selector = selector_text(by, value)
+    start_ns = time.time_ns()
+    try:
+        element = yield UserCall(call)
+    except BaseException as exc:  # noqa: B036 - handed back unchanged below
+        error = exc
+    else:
+        return _found(element, selector)
+    if not (settings.heal and healable_find_error(error)):
+        raise error
+
+    ops = SeleniumDriverOps(driver)
+    healed: Optional[tuple] = None  # (element, strategy, healed selector, score)
+    url = None
+    try:
+        healed, url = yield from _heal(ops, by, value, selector, call, settings)
+    except Exception as exc:
+        failopen.record("vision.heal", exc)
+    try:
+        _span(start_ns, settings, selector, url, healed, error)
+    except Exception as exc:
+        failopen.record("vision.span", exc)
+    if healed is None:
+        raise error
+    return _found(healed[0], selector)
+
+
+def _heal(ops: SeleniumDriverOps, by, value, selector: str, call, settings):
+    deadline = time.monotonic() + settings.heal_timeout_ms / 1000.0
+    wait_until = min(deadline, time.monotonic() + settings.wait_ms / 1000.0)
+    css = css_for(str(by), str(value))
+    url = yield from safe(ops.location())
+    while True:
+        try:
+            element = yield UserCall(call, primary=False)
+            return (element, "wait", None, None), url
+        except Exception as exc:
+            if not healable_find_error(exc):
+                return None, url
+        if css:
+            deep = yield from safe(ops.deep_query(css))
+            if deep and deep.get("n") == 1 and deep.get("el") is not None:
+                healed_selector = "css selector=" + " >>> ".join([*(deep.get("hosts") or []), deep["sel"]])
+                return (deep["el"], "shadow_pierce", healed_selector, 1.0), url
+        if time.monotonic() >= wait_until:
+            break
+        yield ops.sleep(POLL_MS)
+    old = fingerprints(settings).get(url, selector) if url else None
+    if old is None or time.monotonic() >= deadline:
+        return None, url
+    cands = yield from safe(ops.candidates({"tag": old.tag, "text": old.text, "limit": CANDIDATE_LIMIT}))
+    best, score = best_candidate(old, cands or [], settings.heal_min_score)
+    if best is None or best.get("el") is None:
+        return None, url
+    healed_selector = yield from safe(ops.unique_selector(best))
+    if not healed_selector:
+        return None, url
+    return (best["el"], "fingerprint", healed_selector, score), url
+
+
+def _span(start_ns: int, settings, selector: str, url, healed, error) -> None:
+    tier = settings.privacy_tier
+    attrs = {A.FRAMEWORK: "selenium", A.ACTION: "find", A.SELECTOR: selector, A.URL: url,
+             A.PRIVACY_TIER: tier, A.SUCCESS: healed is not None, A.HEALED: healed is not None}
+    if healed is None:
+        attrs[A.ERROR_TYPE] = type(error).__qualname__
+    else:
+        attrs[A.HEAL_STRATEGY], attrs[A.HEALED_SELECTOR] = healed[1], healed[2]
+        attrs[A.HEAL_SCORE] = round(healed[3], 4) if healed[3] is not None else None
+    span = tracer().start_span("ui.find", start_time=start_ns)
+    span.set_attributes(privacy.filter_attributes(tier, attrs))
+    if healed is None:
+        span.set_status(Status(StatusCode.ERROR))
+    span.end()
+
+
+def run_find(driver: Any, by: Any, value: Any, call):
+    if ACTIVE.get():
+        return call()
+    token = ACTIVE.set(True)
+    try:
+        return drive_sync(find_flow(driver, by, value, call, vision_settings.current()), Outcome(), call)
+    finally:
+        ACTIVE.reset(token)

@@ -1,0 +1,184 @@
+"""Page-side JavaScript, written once and shared by the Playwright and Selenium adapters.
+
+Each constant is a function expression taking an array of elements (plus an optional argument);
+the adapters wrap it in their own calling convention. The scripts read the DOM and never change
+it, except ``SCROLL_CENTER`` and ``INSPECT`` with ``scroll: true``, which scroll like a user would.
+"""
+
+_HELPERS = r"""
+const within = (outer, node) => {            // composed containment: crosses shadow roots
+  for (let n = node; n; n = n.parentNode || n.host) { if (n === outer) return true; }
+  return false;
+};
+const hitAt = (x, y) => {
+  let hit = document.elementFromPoint(x, y);
+  while (hit && hit.shadowRoot) {
+    const inner = hit.shadowRoot.elementFromPoint(x, y);
+    if (!inner || inner === hit) break;
+    hit = inner;
+  }
+  return hit;
+};
+const describe = (e) => e ? (e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
+  (e.classList && e.classList.length ? '.' + Array.from(e.classList).join('.') : '')) : '';
+const pathOf = (el) => {
+  const out = [];
+  for (let n = el; n && n.nodeType === 1; ) {
+    out.push(n.tagName.toLowerCase());
+    n = n.parentElement || (n.getRootNode && n.getRootNode().host) || null;
+  }
+  return out.reverse();
+};
+const FP_ATTRS = ['name', 'type', 'role', 'aria-label', 'placeholder', 'title', 'href', 'alt',
+                  'data-testid', 'for'];
+const fingerprint = (el) => {
+  const attrs = {};
+  for (const a of FP_ATTRS) { const v = el.getAttribute(a); if (v !== null) attrs[a] = v.slice(0, 120); }
+  return {tag: el.tagName.toLowerCase(), id: el.id || '', cls: Array.from(el.classList || []),
+          text: ((el.innerText || el.textContent || '') + '').trim().replace(/\s+/g, ' ').slice(0, 80),
+          attrs, path: pathOf(el), shadow: !!(el.getRootNode && el.getRootNode() instanceof ShadowRoot)};
+};
+const allRoots = () => {                      // document plus every open shadow root, in DOM order
+  const roots = [document];
+  for (let i = 0; i < roots.length; i++) {
+    for (const e of roots[i].querySelectorAll('*')) { if (e.shadowRoot) roots.push(e.shadowRoot); }
+  }
+  return roots;
+};
+const deepAll = (css) => {
+  const out = [];
+  for (const r of allRoots()) { for (const e of r.querySelectorAll(css)) out.push(e); }
+  return out;
+};
+const hostChain = (el) => {                   // CSS of each shadow host above el, outermost first
+  const chain = [];
+  for (let root = el.getRootNode(); root instanceof ShadowRoot; root = root.host.getRootNode()) {
+    chain.unshift(uniqueIn(root.host, root.host.getRootNode()));
+  }
+  return chain;
+};
+const nthPath = (el, root) => {
+  const parts = [];
+  for (let n = el; n && n.nodeType === 1 && n !== root; n = n.parentElement) {
+    let i = 1;
+    for (let s = n.previousElementSibling; s; s = s.previousElementSibling) { if (s.tagName === n.tagName) i++; }
+    parts.unshift(n.tagName.toLowerCase() + ':nth-of-type(' + i + ')');
+    if (!n.parentElement) break;
+  }
+  return parts.join(' > ');
+};
+const uniqueIn = (el, root) => {              // a CSS selector matching only el within its own root
+  const tag = el.tagName.toLowerCase();
+  const tries = [];
+  if (el.id) tries.push('#' + CSS.escape(el.id));
+  for (const a of ['data-testid', 'name', 'aria-label']) {
+    const v = el.getAttribute(a); if (v) tries.push(tag + '[' + a + '="' + v.replace(/"/g, '\\"') + '"]');
+  }
+  if (el.classList && el.classList.length) {
+    tries.push(tag + '.' + Array.from(el.classList).map(c => CSS.escape(c)).join('.'));
+  }
+  for (const t of tries) { try { if (root.querySelectorAll(t).length === 1) return t; } catch (e) {} }
+  return nthPath(el, root);
+};
+"""
+
+PROBE = "(els) => {" + _HELPERS + r"""
+  const vw = window.innerWidth, vh = window.innerHeight;
+  const busy = Array.from(document.querySelectorAll(
+      '[aria-busy="true"],[role="progressbar"],.spinner,.loading,.loader,[class*="spinner"]'))
+    .some(e => { const b = e.getBoundingClientRect(); return b.width > 0 && b.height > 0 &&
+                 getComputedStyle(e).visibility !== 'hidden'; });
+  const out = {n: els.length, top: window.top === window, vw, vh, sx: window.scrollX, sy: window.scrollY,
+               dpr: window.devicePixelRatio || 1, url: location.origin + location.pathname,
+               loading: document.readyState !== 'complete' || busy};
+  if (!els.length) return out;
+  const el = els[0];
+  const r = el.getBoundingClientRect();
+  out.rect = [r.x, r.y, r.width, r.height];
+  const styled = el.checkVisibility ? el.checkVisibility({visibilityProperty: true}) : true;
+  out.visible = !!(styled && r.width > 0 && r.height > 0);
+  out.disabled = !!(el.disabled || el.getAttribute('aria-disabled') === 'true' ||
+                    (el.closest && el.closest('fieldset[disabled]')));
+  const cx = r.x + r.width / 2, cy = r.y + r.height / 2;
+  out.covered = false;
+  if (out.visible && cx >= 0 && cy >= 0 && cx < vw && cy < vh) {
+    const hit = hitAt(cx, cy);
+    out.covered = !(hit && (within(el, hit) || within(hit, el) && hit.tagName === 'LABEL'));
+  }
+  out.animating = false;
+  try {
+    out.animating = document.getAnimations().some(a => a.playState === 'running' && a.effect &&
+      a.effect.target && within(a.effect.target, el) &&
+      a.effect.getComputedTiming().endTime !== Infinity);
+  } catch (e) {}
+  out.fp = fingerprint(el);
+  return out;
+}"""
+
+INSPECT = "(els, scroll) => {" + _HELPERS + r"""
+  if (!els.length) return {present: false};
+  const el = els[0];
+  const r = el.getBoundingClientRect();
+  const vw = window.innerWidth, vh = window.innerHeight;
+  const outside = r.bottom <= 0 || r.right <= 0 || r.top >= vh || r.left >= vw;
+  const cx = r.x + r.width / 2, cy = r.y + r.height / 2;
+  const hit = (!outside && r.width > 0 && r.height > 0) ? hitAt(cx, cy) : null;
+  const covered = !!(hit && !within(el, hit));
+  let scrolled = false;
+  if (outside && scroll) { el.scrollIntoView({block: 'center', inline: 'center'}); scrolled = true; }
+  return {present: true, outside, scrolled, covered, covered_by: covered ? describe(hit) : '',
+          shadow: el.getRootNode() instanceof ShadowRoot,
+          disabled: !!(el.disabled || el.getAttribute('aria-disabled') === 'true')};
+}"""
+
+SCROLL_CENTER = r"""(els) => {
+  if (!els.length) return false;
+  els[0].scrollIntoView({block: 'center', inline: 'center'});
+  return true;
+}"""
+
+# arg: {tag, text, limit, elements}; returns fingerprints of plausible candidates with a unique
+# selector each (`hosts` = CSS chain of shadow hosts, outermost first) and, for Selenium, the element.
+CANDIDATES = "(els, arg) => {" + _HELPERS + r"""
+  const out = [];
+  for (const root of allRoots()) {
+    for (const e of root.querySelectorAll('*')) {
+      if (out.length >= arg.limit) break;
+      const tagOk = e.tagName.toLowerCase() === arg.tag;
+      if (!tagOk && !(arg.text && ((e.innerText || '') + '').trim() === arg.text)) continue;
+      const r = e.getBoundingClientRect();
+      if (r.width === 0 && r.height === 0) continue;
+      const c = fingerprint(e);
+      c.sel = uniqueIn(e, root);
+      c.hosts = root instanceof ShadowRoot ? hostChain(e) : [];
+      if (arg.elements) c.el = e;
+      out.push(c);
+    }
+  }
+  return out;
+}"""
+
+# arg: css; matches across the document and all open shadow roots (what Playwright's CSS does).
+DEEP_QUERY = "(els, css) => {" + _HELPERS + r"""
+  let found;
+  try { found = deepAll(css); } catch (e) { return {n: 0}; }
+  if (found.length !== 1) return {n: found.length};
+  const el = found[0];
+  return {n: 1, el, hosts: el.getRootNode() instanceof ShadowRoot ? hostChain(el) : [],
+          sel: uniqueIn(el, el.getRootNode())};
+}"""
+
+
+def for_playwright(script: str) -> str:
+    """Playwright's ``locator.evaluate_all(fn, arg)`` calls ``fn(elements, arg)`` directly."""
+    return script
+
+
+def for_selenium(script: str) -> str:
+    """Selenium passes ``arguments``; element list first (may be null), then the argument."""
+    return ("return (" + script + ")(arguments[0] ? [arguments[0]] : [], arguments[1]);")
+
+
+def for_playwright_page(script: str) -> str:
+    """For ``page.evaluate(fn, arg)``: the script gets no elements, only the argument."""
+    return "(arg) => (" + script + ")([], arg)"

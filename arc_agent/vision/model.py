@@ -1,0 +1,59 @@
+"""The element-confidence model: a small ONNX CNN run by onnxruntime (never torch in the agent).
+
+Contract (kept by ``training_ray/vision_confidence.py``): inputs ``image`` float32 [N, 1, 64, 64]
+(grayscale crop in [0, 1]) and ``features`` float32 [N, len(FEATURES)]; output ``confidence``
+float32 [N, 1] in [0, 1]. The manifest lists the feature names it was trained with.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Optional, Tuple
+
+from . import settings as vision_settings
+from .artifacts import ArtifactError, ArtifactSlot
+from .features import FEATURES
+
+SHIPPED_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                           "data", "models", "vision_confidence")
+
+
+class ConfidenceModel:
+    def __init__(self, onnx_bytes: bytes, manifest: dict) -> None:
+        import onnxruntime as ort
+
+        names = tuple(manifest.get("features") or FEATURES)
+        if names != FEATURES:
+            raise ArtifactError(f"model features {names} do not match this agent's {FEATURES}")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = 1
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3
+        self._session = ort.InferenceSession(onnx_bytes, sess_options=opts,
+                                             providers=["CPUExecutionProvider"])
+        self.version = manifest["version"]
+
+    def score(self, image, feats) -> float:
+        import numpy as np
+
+        out = self._session.run(["confidence"], {
+            "image": image, "features": np.asarray([feats], dtype=np.float32)})[0]
+        return float(min(1.0, max(0.0, out.reshape(-1)[0])))
+
+
+def _model_dir() -> Optional[str]:
+    return vision_settings.current().model_dir or SHIPPED_DIR
+
+
+slot = ArtifactSlot(_model_dir, lambda manifest, data: ConfidenceModel(data, manifest), "model")
+
+
+def score(image, feats) -> Tuple[Optional[float], Optional[str], float]:
+    """(confidence, model version, milliseconds); confidence is None when no model is loaded."""
+    loaded = slot.get()
+    if loaded is None:
+        return None, None, 0.0
+    t0 = time.perf_counter()
+    conf = loaded.value.score(image, feats)
+    return conf, loaded.version, (time.perf_counter() - t0) * 1000.0

@@ -1,0 +1,63 @@
+"""What a framework adapter provides to the shared flow: ops on one action's target.
+
+Every method returns an *op* (a zero-argument callable whose result may be awaitable) or a plain
+value; the flow never touches Playwright or Selenium directly. ``Target`` documents the interface
+and gives neutral defaults.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional, Sequence, Tuple
+
+Op = Callable[[], Any]
+
+
+class Target:
+    framework: str = ""
+    action: str = ""
+    selector: Optional[str] = None
+
+    def probe(self) -> Op:
+        """Op returning the PROBE dict (js.PROBE) for the target, without waiting for it."""
+        raise NotImplementedError
+
+    def capture(self, region: Optional[Tuple[int, int, int, int]], probe: dict,
+                zoom: float = 1.0) -> Op:
+        """Op returning ``(png, px_per_css)`` of ``region`` (viewport CSS px), or the viewport if None."""
+        raise NotImplementedError
+
+    def inspect(self, scroll: bool) -> Op:
+        raise NotImplementedError
+
+    def scroll_center(self) -> Op:
+        raise NotImplementedError
+
+    def sleep(self, ms: float) -> Op:
+        raise NotImplementedError
+
+    def network_idle(self, timeout_ms: float) -> Optional[Op]:
+        """Op waiting (bounded) until the page's network is idle, or None if not observable."""
+        return None
+
+    def call(self) -> Op:
+        """The user's call exactly as made."""
+        raise NotImplementedError
+
+    def retry(self, timeout_ms: float) -> Op:
+        """The user's call again, with any timeout argument capped at ``timeout_ms``."""
+        raise NotImplementedError
+
+    def healable(self, exc: BaseException) -> bool:
+        return False
+
+    def relocate(self, exc: BaseException) -> Optional[Op]:
+        """Op re-finding a stale target by its recorded selector (True if it did), or None."""
+        return None
+
+    def candidates(self, arg: dict) -> Op:
+        raise NotImplementedError
+
+    def retarget(self, candidate: dict, timeout_ms: float) -> Sequence[Any]:
+        """Ops that perform the action on a healed candidate: a uniqueness check op (returns the
+        healed selector or None), then the call op. Empty when this framework cannot retarget."""
+        return ()

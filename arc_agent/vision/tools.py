@@ -1,0 +1,84 @@
+"""The three tools a low-confidence target can get. Each is a generator returning a new ``Look``.
+
+- ``zoom``: a higher-resolution crop of the element box, re-scored (changes nothing in the page).
+- ``inspect``: DOM facts (covered at the centre, shadow root, disabled, outside the viewport); an
+  element outside the viewport is scrolled into view, as a user would, then looked at again.
+- ``wait``: beyond Playwright's own actionability wait: network idle, then the target ready (present,
+  visible, enabled, uncovered, not animating) and its crop unchanged between two captures. Bounded.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Optional
+
+from . import imaging
+from .features import ready
+from .observe import Look, Stats, observe, safe, safe_probe
+
+POLL_MS = 50
+NETWORK_IDLE_MAX_MS = 1000
+
+
+def zoom(target, stats: Stats, look: Look, want_page: bool):
+    if not look.present or look.region is None:
+        return look, False
+    new = yield from observe(target, stats, want_page, zoom=True)
+    return new, True
+
+
+def inspect(target, stats: Stats, look: Look, want_page: bool):
+    facts = yield from safe(target.inspect(True))
+    if not facts or not facts.get("present"):
+        return look, False
+    if facts.get("scrolled"):
+        look = yield from observe(target, stats, want_page)
+    return look, True
+
+
+def wait(target, stats: Stats, look: Optional[Look], want_page: bool, bound_ms: float):
+    """Wait until the target is ready and visually stable, at most ``bound_ms``."""
+    deadline = time.monotonic() + bound_ms / 1000.0
+    idle = target.network_idle(min(NETWORK_IDLE_MAX_MS, bound_ms))
+    if idle is not None:
+        try:
+            yield idle
+        except Exception:
+            pass  # still busy after the bound: carry on with the visual checks
+    previous = None
+    latest = look
+    while True:
+        probe = yield from safe_probe(target)
+        if ready(probe):
+            latest = yield from observe(target, stats, want_page, probe=probe)
+            current = imaging.stability_hash(latest.img) if latest.img is not None else None
+            if current is None or imaging.same_frame(previous, current):
+                return latest, True
+            previous = current
+        else:
+            previous = None
+        if time.monotonic() >= deadline:
+            break
+        if not ready(probe):
+            yield target.sleep(POLL_MS)
+    if latest is not None and latest.probe is probe:
+        return latest, True
+    final = yield from observe(target, stats, want_page, probe=probe)
+    return final, True
+
+
+def apply(name: str, target, stats: Stats, look: Look, want_page: bool, wait_ms: float):
+    """Run one tool by name, timing it; returns the new ``Look``."""
+    t0 = time.perf_counter()
+    if name == "zoom":
+        look, applied = yield from zoom(target, stats, look, want_page)
+    elif name == "inspect":
+        look, applied = yield from inspect(target, stats, look, want_page)
+    elif name == "wait":
+        look, applied = yield from wait(target, stats, look, want_page, wait_ms)
+    else:
+        applied = False
+    if applied:
+        stats.tools.append(name)
+        stats.tool_ms += (time.perf_counter() - t0) * 1000.0
+    return look
