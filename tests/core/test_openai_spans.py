@@ -77,6 +77,14 @@ def test_streams_abandoned_early_end_once(run_app, receiver):
     assert len({s.span_id for s in spans}) == 3
 
 
+def test_async_stream_closed_from_another_task(run_app, receiver):
+    out = run_app("cross_task_close")
+    spans = receiver.wait_for(2)
+    assert len(spans) == 2 and all(s.end_ns >= s.start_ns for s in spans)
+    assert "Failed to detach context" not in out["_stderr"]
+    assert "Traceback" not in out["_stderr"]
+
+
 def test_errors_reach_app_unchanged_and_mark_span(run_app, receiver):
     bare = run_app("errors", instrument=False)
     out = run_app("errors")

@@ -28,6 +28,9 @@ def run(cmd: list, env: dict, timeout: float = 60, instrument: bool = True) -> s
 
 
 def run_json(cmd: list, env: dict, **kw) -> dict:
+    """Run, require exit 0, return the JSON of the last stdout line (plus ``_stderr``)."""
     proc = run(cmd, env, **kw)
     assert proc.returncode == 0, f"exit {proc.returncode}\nstdout:{proc.stdout}\nstderr:{proc.stderr}"
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out["_stderr"] = proc.stderr
+    return out

@@ -109,6 +109,24 @@ def early_break():
     return {"ok": True}
 
 
+async def cross_task_close():
+    """An async stream opened in one task and closed from another (the classic detach-error case)."""
+    c = openai_client(async_=True)
+    stream = await c.chat.completions.create(model="gpt-4", messages=MSGS, stream=True)
+
+    async def read_one():
+        async for _ in stream:
+            break
+
+    await asyncio.create_task(read_one())
+    await asyncio.create_task(stream.close())
+    a = anthropic_client(async_=True)
+    astream = await a.messages.create(model="claude-sonnet-4-6", max_tokens=64, messages=MSGS, stream=True)
+    await asyncio.create_task(astream.__anext__())
+    await asyncio.create_task(astream.close())
+    return {"ok": True}
+
+
 def errors():
     import anthropic
     import openai
@@ -177,7 +195,7 @@ def plain():
 
 SCENARIOS = {
     "openai_sync": openai_sync, "openai_async": openai_async, "anthropic_sync": anthropic_sync,
-    "anthropic_async": anthropic_async, "early_break": early_break, "errors": errors,
+    "anthropic_async": anthropic_async, "early_break": early_break, "cross_task_close": cross_task_close, "errors": errors,
     "concurrent": concurrent, "threads": threads, "plain": plain,
 }
 
