@@ -195,7 +195,8 @@ def plain():
 
 SCENARIOS = {
     "openai_sync": openai_sync, "openai_async": openai_async, "anthropic_sync": anthropic_sync,
-    "anthropic_async": anthropic_async, "early_break": early_break, "cross_task_close": cross_task_close, "errors": errors,
+    "anthropic_async": anthropic_async, "early_break": early_break, "cross_task_close": cross_task_close,
+    "errors": errors,
     "concurrent": concurrent, "threads": threads, "plain": plain,
 }
 
