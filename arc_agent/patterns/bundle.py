@@ -1,0 +1,239 @@
+"""Reading pattern bundles (JSON or YAML files, or directories of them) into a Layer.
+
+A bundle: ``{"version": 1, "name": ..., "created_at": ..., "patterns": [{"id", "pattern", "fix",
+"confidence", "priority", "expires_at", "description"}]}``. Everything is validated; any error
+rejects the whole load (the caller keeps its previous set) and names the file, the pattern's
+index and id, and the problem.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import math
+import os
+from datetime import date, datetime, timezone
+from typing import Any, Iterable
+
+from .errors import BundleError, PatternError
+from .index import LayerBuilder, check_priority
+
+EXTENSIONS = (".json", ".yaml", ".yml")
+RECORD_KEYS = frozenset({"id", "pattern", "fix", "confidence", "priority", "expires_at", "description"})
+MAX_ERRORS = 20
+NEVER = math.inf
+DEMO_ALIAS = "demo"
+DEMO_BUNDLE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "patterns", "demo.yaml")
+
+
+class BundleInfo:
+    __slots__ = ("file", "name", "version", "created_at", "count")
+
+    def __init__(self, file: str, name: str, version: Any, created_at: Any, count: int) -> None:
+        self.file, self.name, self.version, self.created_at, self.count = \
+            file, name, version, created_at, count
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}@{self.version}" if self.version is not None else self.name
+
+    def as_dict(self) -> dict:
+        return {"file": self.file, "name": self.name, "version": self.version,
+                "created_at": None if self.created_at is None else str(self.created_at),
+                "patterns": self.count}
+
+
+def resolve_paths(paths: Iterable[str]) -> list:
+    """Bundle files for ``paths`` (files, directories: their *.json/*.yaml/*.yml, sorted; ``demo``:
+    the shipped demo bundle). A missing path is a BundleError."""
+    files = []
+    for p in paths:
+        p = os.fspath(p)
+        if p == DEMO_ALIAS and not os.path.exists(p):
+            p = DEMO_BUNDLE
+        if os.path.isdir(p):
+            for root, dirs, names in os.walk(p):
+                dirs.sort()
+                files.extend(os.path.join(root, n) for n in sorted(names)
+                             if n.endswith(EXTENSIONS) and not n.startswith("."))
+        elif os.path.isfile(p):
+            files.append(p)
+        else:
+            raise BundleError(p, "no such file or directory")
+    return files
+
+
+def read_document(path: str) -> Any:
+    """Parse a JSON or YAML file (by extension; other names: JSON, then YAML)."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise BundleError(path, f"cannot read: {exc.strerror or exc}") from None
+    as_yaml = path.endswith((".yaml", ".yml"))
+    if not as_yaml:
+        try:
+            return json.loads(data)
+        except ValueError as exc:
+            if path.endswith(".json"):
+                raise BundleError(path, f"invalid JSON: {exc}") from None
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        return yaml.load(data, Loader=loader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError as exc:
+        raise BundleError(path, f"invalid YAML: {exc}") from None
+
+
+def parse_expires(value: Any, cache: dict | None = None) -> float:
+    """``expires_at`` as epoch seconds: a number, an ISO-8601 string (no zone = UTC) or null."""
+    if value is None:
+        return NEVER
+    if cache is not None and type(value) is str and value in cache:
+        return cache[value]
+    if isinstance(value, bool):
+        raise PatternError(f"'expires_at' must be a timestamp, got {value!r}")
+    if isinstance(value, (int, float)):
+        result = float(value)
+    elif isinstance(value, (str, datetime, date)):
+        result = _timestamp(value)
+    else:
+        raise PatternError(f"'expires_at' must be an ISO-8601 string or epoch seconds, got {value!r}")
+    if cache is not None and type(value) is str:
+        cache[value] = result
+    return result
+
+
+def _timestamp(value: Any) -> float:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            raise PatternError(f"'expires_at' is not an ISO-8601 timestamp: {value!r}") from None
+    if not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.timestamp()
+
+
+def check_confidence(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        raise PatternError(f"'confidence' must be a number in [0, 1], got {value!r}")
+    return float(value)
+
+
+def add_record(builder: LayerBuilder, rec: Any, index: int, default_id: str, expiry_cache: dict) -> str:
+    """Validate one bundle record and add it; returns its id. PatternError if anything is wrong."""
+    if type(rec) is not dict:
+        raise PatternError(f"each pattern must be an object, got {type(rec).__name__}")
+    if not RECORD_KEYS.issuperset(rec):
+        unknown = sorted(str(k) for k in rec if k not in RECORD_KEYS)
+        raise PatternError(f"unknown key {unknown[0]!r} (allowed: {', '.join(sorted(RECORD_KEYS))})")
+    pid = rec.get("id", default_id)
+    if type(pid) is not str or not pid:
+        raise PatternError(f"'id' must be a non-empty string, got {pid!r}")
+    if "pattern" not in rec:
+        raise PatternError("missing 'pattern'")
+    if "fix" not in rec:
+        raise PatternError("missing 'fix'")
+    confidence = rec.get("confidence", 1.0)
+    if type(confidence) is not float or not 0.0 <= confidence <= 1.0:
+        confidence = check_confidence(confidence)
+    priority = rec.get("priority", 0)
+    if type(priority) is not int or not -2**31 <= priority < 2**31:
+        check_priority(priority)
+    desc = rec.get("description")
+    if desc is not None and type(desc) is not str:
+        raise PatternError(f"'description' must be a string, got {desc!r}")
+    builder.add(pid, rec["pattern"], rec["fix"], confidence, priority,
+                parse_expires(rec.get("expires_at"), expiry_cache))
+    return pid
+
+
+def load_layer(paths: Iterable[str]) -> tuple:
+    """(Layer, [BundleInfo]) for the bundle files under ``paths``; raises ``BundleErrors``."""
+    try:
+        files = resolve_paths(paths)
+    except BundleError as exc:
+        raise BundleErrors([exc]) from None
+    builder = LayerBuilder()
+    infos: list = []
+    errors: list = []
+    starts: list = []
+    was_enabled = gc.isenabled()
+    gc.disable()  # 1M small dicts would make the cyclic GC rescan the heap again and again
+    try:
+        for path in files:
+            starts.append(len(builder))
+            _load_file(builder, path, infos, errors)
+            if len(errors) >= MAX_ERRORS:
+                break
+        if not errors:
+            layer = builder.finish()
+            for later, earlier in layer.ids.duplicates(MAX_ERRORS):
+                f1, i1 = _locate(files, starts, later)
+                f0, i0 = _locate(files, starts, earlier)
+                where = f"pattern #{i0}" + ("" if f0 == f1 else f" of {f0}")
+                errors.append(BundleError(f1, f"duplicate id (already used by {where})",
+                                          layer.ids.get(later), i1))
+    finally:
+        del builder
+        if was_enabled:
+            gc.enable()
+    if errors:
+        raise BundleErrors(errors)
+    return layer, infos
+
+
+def _locate(files: list, starts: list, i: int) -> tuple:
+    k = max(j for j, s in enumerate(starts) if s <= i)
+    return files[k], i - starts[k]
+
+
+def _load_file(builder: LayerBuilder, path: str, infos: list, errors: list) -> None:
+    try:
+        doc = read_document(path)
+    except BundleError as exc:
+        errors.append(exc)
+        return
+    if not isinstance(doc, dict):
+        errors.append(BundleError(path, "a bundle must be an object with a 'patterns' list"))
+        return
+    patterns = doc.get("patterns")
+    if not isinstance(patterns, list):
+        errors.append(BundleError(path, "'patterns' must be a list"))
+        return
+    name = doc.get("name")
+    if name is None:
+        name = os.path.splitext(os.path.basename(path))[0]
+    if not isinstance(name, str):
+        errors.append(BundleError(path, f"'name' must be a string, got {name!r}"))
+        return
+    expiry_cache: dict = {}
+    errors_before = len(errors)
+
+    def slow(index: int, rec: Any) -> None:
+        """The full-validation path: stores the record or reports exactly what is wrong."""
+        if len(errors) >= MAX_ERRORS:
+            return
+        try:
+            add_record(builder, rec, index, f"{name}#{index}", expiry_cache)
+        except PatternError as exc:
+            pid = rec.get("id") if isinstance(rec, dict) and isinstance(rec.get("id"), str) else None
+            errors.append(BundleError(path, str(exc), pid, index))
+
+    builder.add_plain(patterns, expiry_cache, slow)
+    if len(errors) > errors_before:
+        return
+    infos.append(BundleInfo(path, name, doc.get("version"), doc.get("created_at"), len(patterns)))
+
+
+class BundleErrors(ValueError):
+    """One or more bundle errors; ``errors`` lists them, the message shows them all."""
+
+    def __init__(self, errors: list) -> None:
+        self.errors = errors
+        more = "" if len(errors) < MAX_ERRORS else f"\n(stopped after {MAX_ERRORS} errors)"
+        super().__init__("\n".join(str(e) for e in errors) + more)

@@ -1,0 +1,180 @@
+"""Pattern conditions: validation and compilation of one field's operators.
+
+A condition is a plain value (equality) or an object of operators, all of which must hold:
+``== != > >= < <= in not_in exists contains startswith regex similar`` (``similar`` takes an
+optional ``threshold``, default 0.8). A condition on a field the request lacks is false, except
+``exists: false``. Comparisons need numbers; ``contains`` works on text (substring) and lists
+(element); ``regex``/``startswith``/``similar`` need text.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+from ..llm.request import MISSING
+from . import similarity
+from .keys import check_json_value, freeze
+from .regex import compile_regex
+
+TOP_FIELDS = frozenset({"provider", "operation", "model", "system", "prompt", "messages"})
+OPERATORS = frozenset({"==", "!=", ">", ">=", "<", "<=", "in", "not_in", "exists", "contains",
+                       "startswith", "regex", "similar", "threshold"})
+DEFAULT_THRESHOLD = 0.8
+_COMPARE = {">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
+            "<": lambda a, b: a < b, "<=": lambda a, b: a <= b}
+# evaluation order: cheap tests first so a failing pattern stops early
+_COST = {"exists": 0, "!=": 1, ">": 1, ">=": 1, "<": 1, "<=": 1, "in": 1, "not_in": 1,
+         "contains": 2, "startswith": 2, "regex": 3, "similar": 4}
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def field_getter(field: str) -> Callable[[Any], Any]:
+    """Reads ``field`` from an ``LLMRequest``; MISSING when absent (SDK 'not given' sentinels too)."""
+    if field in TOP_FIELDS:
+        def get(request: Any) -> Any:
+            v = getattr(request, field)
+            return MISSING if v is None else v
+    else:
+        def get(request: Any) -> Any:
+            v = request.params.get(field, MISSING)
+            return MISSING if type(v).__name__ in ("NotGiven", "Omit") else v
+    return get
+
+
+class Test:
+    """One operator on one field, compiled. ``words`` is set for ``similar`` (the pattern's words)."""
+
+    __slots__ = ("field", "op", "cost", "check", "words", "threshold", "want")
+
+    def __init__(self, field: str, op: str, check: Callable[[Any], bool] | None,
+                 words: frozenset | None = None, threshold: float = 0.0, want: bool = True) -> None:
+        self.field = field
+        self.op = op
+        self.cost = _COST[op]
+        self.check = check
+        self.words = words
+        self.threshold = threshold
+        self.want = want  # for ``exists``: whether the field must be present
+
+
+def split(field: str, cond: Any) -> tuple:
+    """(has_equality, equality value, residual operators dict or None) of one field's condition."""
+    if type(cond) is dict or isinstance(cond, Mapping):
+        if "==" in cond:
+            rest = {k: v for k, v in cond.items() if k != "=="}
+            return True, cond["=="], (rest or None)
+        return False, None, dict(cond)
+    return True, cond, None
+
+
+def compile_ops(field: str, ops: Mapping) -> list:
+    """Compile one field's operator object (without ``==``); PatternError-ready ValueError if bad."""
+    if not isinstance(field, str) or not field:
+        raise ValueError(f"field names must be non-empty strings, got {field!r}")
+    if not ops:
+        raise ValueError(f"field {field!r}: empty operator object")
+    unknown = [k for k in ops if k not in OPERATORS]
+    if unknown:
+        raise ValueError(f"field {field!r}: unknown operator {unknown[0]!r} "
+                         f"(known: {', '.join(sorted(OPERATORS - {'threshold'}))})")
+    if "threshold" in ops and "similar" not in ops:
+        raise ValueError(f"field {field!r}: 'threshold' only goes with 'similar'")
+    tests = []
+    for op, arg in ops.items():
+        if op != "threshold":
+            tests.append(_compile_op(field, op, arg, ops))
+    tests.sort(key=lambda t: t.cost)
+    return tests
+
+
+def _compile_op(field: str, op: str, arg: Any, ops: Mapping) -> Test:
+    where = f"field {field!r}, operator {op!r}"
+    if op in _COMPARE:
+        if not _is_number(arg):
+            raise ValueError(f"{where}: needs a number, got {arg!r}")
+        cmp = _COMPARE[op]
+        return Test(field, op, lambda v: _is_number(v) and cmp(v, arg))
+    if op == "!=":
+        _check_json(arg, where)
+        frozen = freeze(arg)
+        return Test(field, op, lambda v: freeze(v) != frozen)
+    if op in ("in", "not_in"):
+        if not isinstance(arg, (list, tuple)):
+            raise ValueError(f"{where}: needs a list, got {arg!r}")
+        _check_json(arg, where)
+        members = frozenset(freeze(a) for a in arg)
+        if op == "in":
+            return Test(field, op, lambda v: freeze(v) in members)
+        return Test(field, op, lambda v: freeze(v) not in members)
+    if op == "exists":
+        if not isinstance(arg, bool):
+            raise ValueError(f"{where}: needs true or false, got {arg!r}")
+        return Test(field, op, None, want=arg)
+    if op == "contains":
+        _check_json(arg, where)
+        frozen = freeze(arg)
+
+        def contains(v: Any) -> bool:
+            if isinstance(v, str):
+                return isinstance(arg, str) and arg in v
+            if isinstance(v, (list, tuple)):
+                return any(freeze(x) == frozen for x in v)
+            return False
+        return Test(field, op, contains)
+    if op == "startswith":
+        if not isinstance(arg, str):
+            raise ValueError(f"{where}: needs a string, got {arg!r}")
+        return Test(field, op, lambda v: isinstance(v, str) and v.startswith(arg))
+    if op == "regex":
+        try:
+            search = compile_regex(arg)
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+        return Test(field, op, lambda v: isinstance(v, str) and search(v))
+    # similar
+    if type(arg) is not str:
+        raise ValueError(f"{where}: needs a non-empty string, got {arg!r}")
+    ws = similarity.words(arg)
+    if not ws:
+        raise ValueError(f"{where}: the text has no words to compare")
+    threshold = ops.get("threshold", DEFAULT_THRESHOLD)
+    if not _is_number(threshold) or not 0.0 < threshold <= 1.0:
+        raise ValueError(f"field {field!r}: 'threshold' must be a number in (0, 1], got {threshold!r}")
+    return Test(field, op, _never, words=ws, threshold=float(threshold))
+
+
+def _check_json(arg: Any, where: str) -> None:
+    try:
+        check_json_value(arg, where)
+    except TypeError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def evaluate(tests: list, request: Any, getters: dict, word_cache: dict) -> bool:
+    """True if every test holds for ``request``. ``word_cache`` memoises request words per field."""
+    for t in tests:
+        v = getters[t.field](request)
+        if t.check is None:  # exists
+            if (v is not MISSING) is not t.want:
+                return False
+            continue
+        if v is MISSING:
+            return False
+        if t.words is not None:
+            if not isinstance(v, str):
+                return False
+            ws = word_cache.get(t.field)
+            if ws is None:
+                ws = word_cache[t.field] = similarity.words(v)
+            if similarity.jaccard(ws, t.words) < t.threshold:
+                return False
+        elif not t.check(v):
+            return False
+    return True
+
+
+def _never(v: Any) -> bool:
+    return False

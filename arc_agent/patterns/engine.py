@@ -1,0 +1,358 @@
+"""``PatternEngine``: the fixer the core calls on every intercepted LLM request.
+
+Readers (``fix``) take one reference to the current immutable ``Snapshot`` and no lock; writers
+(load, reload, register, unregister) build a new snapshot off to the side and swap it in with one
+assignment, so a request sees the old set or the new set, never a mix. A rejected bundle leaves
+the previous set active.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import threading
+import time
+from collections import Counter
+from time import perf_counter_ns
+from typing import Any, Callable, Iterable, Mapping
+
+from ..llm.fixer import FixOutcome
+from ..llm.request import LLMRequest
+from ..telemetry import attributes as A
+from .apply import Draft
+from .bundle import NEVER, BundleErrors, BundleInfo, check_confidence, load_layer, parse_expires
+from .errors import PatternError
+from .index import KEY_FPR, Counters, Layer, LayerBuilder, check_priority
+from .watch import Watcher, signature
+
+log = logging.getLogger("arc")
+
+DEFAULT_THRESHOLD = 0.5
+DEFAULT_POLL_SECONDS = 2.0
+LOW_CONFIDENCE, EXPIRED, CONFLICT = "low_confidence", "expired", "conflict"
+# one encoder instance: json.dumps with non-default options builds a new encoder per call (~10 µs)
+_encode_json = json.JSONEncoder(ensure_ascii=False, default=repr).encode
+
+
+class Snapshot:
+    """An immutable pattern set: layers (bundles, then runtime-registered) and removed indexes."""
+
+    __slots__ = ("layers", "tombstones", "version", "total")
+
+    def __init__(self, layers: tuple, tombstones: tuple, version: str) -> None:
+        self.layers = layers
+        self.tombstones = tombstones
+        self.version = version
+        self.total = sum(layer.n - len(t) for layer, t in zip(layers, tombstones))
+
+
+_EMPTY_LAYER = LayerBuilder().finish()
+
+
+class PatternEngine:
+    """Pattern store + fixer. ``active`` is False while no pattern is loaded."""
+
+    def __init__(self, paths: Iterable[str] | None = None, threshold: float = DEFAULT_THRESHOLD,
+                 poll_interval: float = DEFAULT_POLL_SECONDS, clock: Callable[[], float] = time.time) -> None:
+        self.threshold = float(threshold)
+        self.poll_interval = float(poll_interval)
+        self._clock = clock
+        self._write_lock = threading.RLock()
+        self._paths: list = []
+        self._bundle: Layer = _EMPTY_LAYER
+        self._infos: list = []
+        self._seen: tuple = ()
+        self._runtime_records: dict = {}
+        self._runtime: Layer = _EMPTY_LAYER
+        self._removed: set = set()
+        self._watcher: Watcher | None = None
+        self._counters = Counters()
+        self._outcomes: Counter = Counter()
+        self.last_error: str | None = None
+        self.load_seconds: float | None = None
+        self.loaded_at: float | None = None
+        self._snap = Snapshot((), (), "")
+        self.active = False
+        if paths:
+            self.load(list(paths))
+
+    # -- configuration -----------------------------------------------------------------------------
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> PatternEngine:
+        """``ARC_PATTERNS=PATH[:PATH...]`` (``demo`` = the shipped demo bundle), ``ARC_FIX_THRESHOLD``
+        (default 0.5), ``ARC_PATTERNS_POLL`` (seconds between file checks, 0 = no hot reload)."""
+        env = os.environ if environ is None else environ
+        engine = cls(threshold=_env_float(env, "ARC_FIX_THRESHOLD", DEFAULT_THRESHOLD, 0.0, 1.0),
+                     poll_interval=_env_float(env, "ARC_PATTERNS_POLL", DEFAULT_POLL_SECONDS, 0.0, 86400.0))
+        paths = [p for p in env.get("ARC_PATTERNS", "").split(os.pathsep) if p.strip()]
+        if paths:
+            engine.load(paths)
+        return engine
+
+    # -- loading -------------------------------------------------------------------------------------
+    def load(self, paths: Iterable[str] | str) -> list:
+        """Add bundle files/directories to the loaded set and rebuild it. Returns the errors (empty
+        on success); on error the previous set stays active and the errors are logged."""
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        with self._write_lock:
+            merged = list(self._paths)
+            for p in paths:
+                p = os.fspath(p)
+                if p not in merged:
+                    merged.append(p)
+            errors = self._build_bundles(merged, current=False)
+        if not errors and self._paths and self.poll_interval > 0:
+            self.start_watching()
+        return errors
+
+    def reload(self) -> list:
+        """Re-read the loaded bundle files now (what the watcher does on a change)."""
+        with self._write_lock:
+            if not self._paths:
+                return []
+            return self._build_bundles(list(self._paths), current=True)
+
+    def _build_bundles(self, paths: list, current: bool) -> list:
+        seen = signature(paths)  # taken before reading: a write during the read is seen next poll
+        t0 = time.perf_counter()
+        try:
+            layer, infos = load_layer(paths)
+        except BundleErrors as exc:
+            if current:
+                self._seen = seen
+            self.last_error = str(exc)
+            log.error("arc: pattern bundle rejected; the previous pattern set stays active:\n%s", exc)
+            return list(exc.errors)
+        self._paths, self._bundle, self._infos, self._seen = paths, layer, infos, seen
+        self.load_seconds = time.perf_counter() - t0
+        self.loaded_at = time.time()
+        self.last_error = None
+        self._publish()
+        log.info("arc: loaded %d patterns from %d bundle file(s) in %.2f s", layer.n, len(infos),
+                 self.load_seconds)
+        return []
+
+    # -- runtime registration --------------------------------------------------------------------------
+    def register(self, pattern: Mapping, fix: Mapping, id: str | None = None, confidence: float = 1.0,
+                 priority: int = 0, ttl: float | None = None, expires_at: Any = None,
+                 description: str | None = None) -> str:
+        """Add (or replace, same id) a pattern now; returns its id. PatternError on bad input."""
+        confidence = check_confidence(confidence)
+        check_priority(priority)
+        if description is not None and not isinstance(description, str):
+            raise PatternError(f"'description' must be a string, got {description!r}")
+        if ttl is not None and expires_at is not None:
+            raise PatternError("give either 'ttl' or 'expires_at', not both")
+        if ttl is not None:
+            if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or ttl <= 0:
+                raise PatternError(f"'ttl' must be a positive number of seconds, got {ttl!r}")
+            expires = self._clock() + ttl
+        else:
+            expires = parse_expires(expires_at)
+        LayerBuilder().add("check", pattern, fix, confidence, priority, expires)  # validates
+        if id is None:
+            canon = json.dumps([pattern, fix], sort_keys=True, default=repr)
+            id = "rt-" + hashlib.sha1(canon.encode()).hexdigest()[:12]
+        elif not isinstance(id, str) or not id:
+            raise PatternError(f"'id' must be a non-empty string, got {id!r}")
+        with self._write_lock:
+            records = dict(self._runtime_records)
+            records.pop(id, None)
+            records[id] = (pattern, fix, confidence, priority, expires)
+            self._runtime = _build_runtime(records)
+            self._runtime_records = records
+            if self._bundle.ids.find(id) is not None:
+                self._removed.add(id)  # the registered pattern replaces the bundle's
+            self._publish()
+        return id
+
+    def unregister(self, pattern_id: str) -> bool:
+        """Remove a pattern (registered or from a bundle; a bundle's stays removed on reload)."""
+        with self._write_lock:
+            found = False
+            if pattern_id in self._runtime_records:
+                records = dict(self._runtime_records)
+                del records[pattern_id]
+                self._runtime = _build_runtime(records)
+                self._runtime_records = records
+                found = True
+            if pattern_id not in self._removed and self._bundle.ids.find(pattern_id) is not None:
+                self._removed.add(pattern_id)
+                found = True
+            if found:
+                self._publish()
+            return found
+
+    def _publish(self) -> None:
+        layers, tombs = [], []
+        for layer in (self._bundle, self._runtime):
+            if layer.n:
+                layers.append(layer)
+                tombs.append(frozenset(i for i in (layer.ids.find(r) for r in self._removed)
+                                       if i is not None) if layer is self._bundle else frozenset())
+        labels = [info.label for info in self._infos]
+        if self._runtime.n:
+            labels.append("runtime")
+        snap = Snapshot(tuple(layers), tuple(tombs), ",".join(labels))
+        self._snap = snap  # the one atomic swap readers see
+        self.active = snap.total > 0
+
+    # -- hot reload ---------------------------------------------------------------------------------------
+    def start_watching(self, interval: float | None = None) -> None:
+        """Start the file watcher (a daemon thread polling mtimes) if bundles are loaded."""
+        with self._write_lock:
+            if self._watcher is not None and self._watcher.alive:
+                return
+            if not self._paths:
+                return
+            self._watcher = Watcher(interval or self.poll_interval or DEFAULT_POLL_SECONDS,
+                                    lambda: self._seen, lambda: list(self._paths), self.reload)
+            self._watcher.start()
+
+    def stop(self) -> None:
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.stop()
+
+    # -- the hot path ---------------------------------------------------------------------------------------
+    def fix(self, request: LLMRequest) -> FixOutcome | None:
+        t0 = perf_counter_ns()
+        snap = self._snap
+        counters = self._counters
+        word_cache: dict = {}
+        hits = []
+        for n, layer in enumerate(snap.layers):
+            for i in layer.match(request, word_cache, counters, snap.tombstones[n]):
+                hits.append((-layer.priority[i], n, i))
+        lookup_us = (perf_counter_ns() - t0) / 1000.0
+        if not hits:
+            self._outcomes["lookups"] += 1
+            return FixOutcome(None, {A.ARC_PATTERN_MATCHED: False, A.ARC_PATTERN_LOOKUP_US: lookup_us,
+                                     A.ARC_PATTERNS_BUNDLE_VERSION: snap.version})
+        return self._decide(request, snap, hits, lookup_us)
+
+    def _decide(self, request: LLMRequest, snap: Snapshot, hits: list, lookup_us: float) -> FixOutcome:
+        hits.sort()
+        now = self._clock()
+        threshold = self.threshold
+        matched_ids: list = []
+        claimed: set = set()
+        skipped = None
+        confidence = None
+        draft = None
+        for _, n, i in hits:
+            layer = snap.layers[n]
+            if layer.expires[i] <= now:
+                skipped = skipped or EXPIRED
+                continue
+            matched_ids.append(layer.ids.get(i))
+            conf = layer.confidence[i]
+            if conf < threshold:
+                skipped = skipped or LOW_CONFIDENCE
+                continue
+            ops = layer.spec_of(i).ops
+            free = [op for op in ops if op.slot not in claimed]
+            if len(free) < len(ops):
+                skipped = skipped or CONFLICT
+            if not free:
+                continue
+            claimed.update(op.slot for op in free)
+            if draft is None:
+                draft = Draft(request.provider, request.operation, request.kwargs)
+            for op in free:
+                draft.apply(op)
+            if confidence is None:
+                confidence = conf
+        applied = draft is not None and bool(draft.changes)
+        attrs: dict = {A.ARC_PATTERN_MATCHED: bool(matched_ids), A.ARC_FIX_APPLIED: applied,
+                       A.ARC_PATTERN_LOOKUP_US: lookup_us, A.ARC_PATTERNS_BUNDLE_VERSION: snap.version}
+        if matched_ids:
+            attrs[A.ARC_FIX_PATTERN_IDS] = tuple(matched_ids)
+        if skipped:
+            attrs[A.ARC_FIX_SKIPPED_REASON] = skipped
+        if applied:
+            attrs[A.ARC_FIX_CONFIDENCE] = confidence
+            attrs[A.ARC_FIX_CHANGES] = _encode_json(draft.changes)
+        out = self._outcomes
+        out["lookups"] += 1
+        out["matched"] += bool(matched_ids)
+        out["applied"] += applied
+        if skipped:
+            out["skipped_" + skipped] += 1
+        return FixOutcome(draft.kwargs if applied else None, attrs)
+
+    # -- introspection --------------------------------------------------------------------------------------
+    def stats(self) -> dict:
+        """Counts and ratios for the metrics endpoint and ``arc doctor``."""
+        snap = self._snap
+        c = self._counters
+        negatives = c.probes - c.positives + c.false_positives
+        hits = misses = 0
+        specs = shapes = max_bucket = 0
+        for layer in snap.layers:
+            info = layer.cache_info()
+            hits += info.hits
+            misses += info.misses
+            specs += layer.n_specs
+            shapes += len(layer.shapes)
+            max_bucket = max(max_bucket, layer.max_bucket)
+        out = dict(self._outcomes)
+        watcher = self._watcher
+        return {
+            "patterns": snap.total,
+            "bundle_patterns": self._bundle.n,
+            "runtime_patterns": self._runtime.n,
+            "removed_patterns": len(self._removed),
+            "bundles": [info.as_dict() for info in self._infos],
+            "bundle_version": snap.version,
+            "threshold": self.threshold,
+            "specs": specs,
+            "shapes": shapes,
+            "largest_key_bucket": max_bucket,
+            "lookups": out.get("lookups", 0),
+            "matched": out.get("matched", 0),
+            "fixes_applied": out.get("applied", 0),
+            "skipped": {k[8:]: v for k, v in out.items() if k.startswith("skipped_")},
+            "bloom_probes": c.probes,
+            "bloom_positives": c.positives,
+            "bloom_false_positives": c.false_positives,
+            "bloom_false_positive_ratio": (c.false_positives / negatives) if negatives else 0.0,
+            "bloom_configured_fpr": KEY_FPR,
+            "spec_cache_hits": hits,
+            "spec_cache_misses": misses,
+            "cache_hit_ratio": (hits / (hits + misses)) if hits + misses else 0.0,
+            "load_seconds": self.load_seconds,
+            "loaded_at": self.loaded_at,
+            "last_error": self.last_error,
+            "watching": bool(watcher is not None and watcher.alive),
+        }
+
+    def bundles(self) -> list:
+        return list(self._infos)
+
+
+def _build_runtime(records: Mapping) -> Layer:
+    builder = LayerBuilder()
+    for pid, (pattern, fix, confidence, priority, expires) in records.items():
+        builder.add(pid, pattern, fix, confidence, priority, expires)
+    return builder.finish()
+
+
+def _env_float(env: Mapping[str, str], name: str, default: float, lo: float, hi: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+        if not lo <= value <= hi:
+            raise ValueError
+    except ValueError:
+        log.error("arc: %s=%r is not a number in [%g, %g]; using the default %g", name, raw, lo, hi, default)
+        return default
+    return value
+
+
+__all__ = ["PatternEngine", "Snapshot", "BundleInfo", "NEVER"]

@@ -1,0 +1,455 @@
+"""One layer of patterns (a set of bundle files, or the runtime-registered patterns), stored
+compactly and indexed so that a lookup evaluates only the few patterns that can match.
+
+Cascade, cheapest first:
+1. coarse Bloom filter of every ``field == value`` in any pattern: a request whose field values
+   appear in no pattern is decided here (one hash + one Bloom probe per indexed field);
+2. exact-key stage: patterns are grouped by the *shape* of their equality conditions (the sorted
+   field names); for each shape whose fields all passed stage 1, the hash of the request's values
+   is checked in the key Bloom filter and only then looked up in a sorted int64 key array;
+3. predicate/fuzzy stage: the candidates' other conditions are evaluated. Patterns without
+   equality conditions are anchored on the rarest words of their ``similar`` text (prefix
+   filtering, see ``similarity``; same key array), else on a field they require (a short list
+   per field), else scanned.
+
+Per pattern only fixed-size columns are kept (array/numpy, ~50 bytes a pattern all included);
+the non-equality conditions and the fix are interned as "specs", serialised once in a blob and
+compiled on demand through an LRU cache (compiled regexes and word sets are too big to keep for
+1M patterns).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from array import array
+from bisect import bisect_left
+from collections import Counter
+from typing import Any, Mapping
+
+import numpy as np
+from rbloom import Bloom
+
+from ..llm.request import MISSING
+from . import similarity
+from .conditions import TOP_FIELDS, compile_ops, evaluate, field_getter, split
+from .errors import PatternError
+from .fixes import compile_fix
+from .idtable import IdTable
+from .keys import check_json_value, freeze
+
+KEY_FPR = 0.001
+COARSE_FPR = 0.01
+SPEC_CACHE_SIZE = 4096
+_INT32 = 2**31
+_SCALARS = (str, int, float, bool)
+_INF = float("inf")
+# one encoder instance: json.dumps with options builds a new encoder per call (~10 µs each)
+_encode_spec = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+_RECORD_KEYS = frozenset({"id", "pattern", "fix", "confidence", "priority", "expires_at", "description"})
+
+
+class Spec:
+    """A compiled (non-equality conditions, fix) pair, shared by every pattern that has it."""
+
+    __slots__ = ("tests", "getters", "ops")
+
+    def __init__(self, tests: list, ops: tuple) -> None:
+        self.tests = tests
+        self.getters = {t.field: field_getter(t.field) for t in tests}
+        self.ops = ops
+
+
+def compile_spec(residual: Mapping | None, fix: Any) -> Spec:
+    tests: list = []
+    if residual:
+        for field, ops in residual.items():
+            tests.extend(compile_ops(field, ops))
+    tests.sort(key=lambda t: t.cost)
+    return Spec(tests, compile_fix(fix))
+
+
+class Counters:
+    """Hot-path counters; updated without a lock (a lost increment under contention is fine)."""
+
+    __slots__ = ("probes", "positives", "false_positives")
+
+    def __init__(self) -> None:
+        self.probes = 0
+        self.positives = 0
+        self.false_positives = 0
+
+
+class Layer:
+    __slots__ = ("n", "ids", "spec_col", "priority", "confidence", "expires", "_spec_blob", "_spec_off",
+                 "spec", "top_eq", "param_eq", "shapes", "coarse", "key_bloom", "keys", "kidx",
+                 "exist", "scan", "prefix", "n_specs", "max_bucket")
+
+    def match(self, request: Any, word_cache: dict, counters: Counters, tombstones: frozenset) -> list:
+        """Indexes of this layer's patterns whose conditions all hold for ``request``."""
+        cands = self._candidates(request, word_cache, counters)
+        if not cands:
+            return cands
+        if len(cands) > 1:
+            cands = list(dict.fromkeys(cands))
+        out = []
+        spec_col, spec = self.spec_col, self.spec
+        for i in cands:
+            if tombstones and i in tombstones:
+                continue
+            s = spec(spec_col[i])
+            if not s.tests or evaluate(s.tests, request, s.getters, word_cache):
+                out.append(i)
+        return out
+
+    def _candidates(self, request: Any, word_cache: dict, counters: Counters) -> list:
+        out: list = []
+        if self.shapes:
+            coarse = self.coarse
+            hashes = {}
+            mask = 0
+            for f, bit in self.top_eq:
+                v = getattr(request, f)
+                if v is None:
+                    continue
+                t = type(v)
+                h = hash((f, v if t is str or ((t is int or t is float) and v >= 0) else freeze(v)))
+                if h in coarse:
+                    mask |= bit
+                    hashes[f] = h
+            param_eq = self.param_eq
+            if param_eq:
+                for f, v in request.params.items():
+                    bit = param_eq.get(f)
+                    if bit is None:
+                        continue
+                    t = type(v)
+                    h = hash((f, v if t is str or ((t is int or t is float) and v >= 0) else freeze(v)))
+                    if h in coarse:
+                        mask |= bit
+                        hashes[f] = h
+            if mask:
+                for smask, fields in self.shapes:
+                    if smask & mask == smask:
+                        self._probe(hash(tuple([hashes[f] for f in fields])), out, counters)
+        if self.exist:
+            for getter, idxs in self.exist.values():
+                if getter(request) is not MISSING:
+                    out.extend(idxs)
+        if self.prefix:
+            for f, (getter, rank, t_min) in self.prefix.items():
+                v = getter(request)
+                if not isinstance(v, str):
+                    continue
+                ws = word_cache.get(f)
+                if ws is None:
+                    ws = word_cache[f] = similarity.words(v)
+                known = [w for w in ws if w in rank]
+                if not known:
+                    continue
+                # words no pattern has come first in the rarity order: they use up prefix slots
+                n = similarity.prefix_length(len(ws), t_min) - (len(ws) - len(known))
+                if n <= 0:
+                    continue
+                known.sort(key=rank.__getitem__)
+                for w in known[:n]:
+                    self._probe(similarity.prefix_key(f, w), out, counters)
+        if self.scan:
+            out.extend(self.scan)
+        return out
+
+    def _probe(self, key: int, out: list, counters: Counters) -> None:
+        counters.probes += 1
+        if key not in self.key_bloom:
+            return
+        counters.positives += 1
+        keys = self.keys
+        j = bisect_left(keys, key)
+        if j == len(keys) or keys[j] != key:
+            counters.false_positives += 1
+            return
+        kidx = self.kidx
+        while j < len(keys) and keys[j] == key:
+            out.append(kidx[j])
+            j += 1
+
+    def _load_spec(self, sid: int) -> Spec:
+        raw = self._spec_blob[self._spec_off[sid]:self._spec_off[sid + 1]]
+        residual, fix = json.loads(raw)
+        return compile_spec(residual, fix)
+
+    def spec_of(self, i: int) -> Spec:
+        return self.spec(self.spec_col[i])
+
+    def cache_info(self) -> Any:
+        return self.spec.cache_info()
+
+
+class LayerBuilder:
+    """Builds a Layer from pattern records. ``add`` validates fully before storing anything;
+    ``add_plain`` is the bulk fast path for bundle records of the common shape."""
+
+    def __init__(self) -> None:
+        self.ids: list = []
+        self.spec_col: list = []
+        self.priority: list = []
+        self.confidence: list = []
+        self.expires: list = []
+        self.spec_ids: dict = {}
+        self.spec_blob = bytearray()
+        self.spec_off = array("Q", [0])
+        self.spec_anchor: list = []  # per spec: ("similar", field, words, t) | ("exists", field) | ("scan",)
+        self.keys: list = []
+        self.kidx: list = []
+        self.elements: list = []
+        self.shapes: dict = {}
+        self.exist: dict = {}
+        self.scan: list = []
+        self.fuzzy: dict = {}
+
+    def __len__(self) -> int:
+        return len(self.spec_col)
+
+    def add(self, pattern_id: str, pattern: Any, fix: Any, confidence: float, priority: int,
+            expires: float) -> int:
+        if type(pattern) is not dict:
+            if not isinstance(pattern, Mapping):
+                raise PatternError(f"'pattern' must be an object, got {type(pattern).__name__}")
+            pattern = dict(pattern)
+        if not pattern:
+            raise PatternError("'pattern' is empty: it would match every request")
+        eq = []
+        residual = None
+        for field, cond in pattern.items():
+            if type(field) is not str or not field:
+                raise PatternError(f"field names must be non-empty strings, got {field!r}")
+            has_eq, value, rest = split(field, cond)
+            if has_eq:
+                if value is not None and type(value) not in _SCALARS:
+                    try:
+                        check_json_value(value, f"field {field!r}")
+                    except TypeError as exc:
+                        raise PatternError(str(exc)) from None
+                eq.append((field, freeze(value)))
+            if rest is not None:
+                if residual is None:
+                    residual = {}
+                residual[field] = rest
+        skey = repr((residual, fix))
+        sid = self.spec_ids.get(skey)
+        if sid is None:
+            sid = self._new_spec(skey, residual, fix)
+        self._store(pattern_id, eq, sid, confidence, priority, expires)
+        return len(self.spec_col) - 1
+
+    def _store(self, pattern_id: str, eq: list, sid: int, confidence: float, priority: int,
+               expires: float) -> None:
+        """Append one validated pattern; ``eq``: (field, frozen value) pairs."""
+        i = len(self.spec_col)
+        if eq:
+            eq.sort()
+            hs = tuple([hash(x) for x in eq])
+            shape = tuple([x[0] for x in eq])
+            if shape not in self.shapes:
+                self.shapes[shape] = None
+            self.keys.append(hash(hs))
+            self.kidx.append(i)
+            self.elements.extend(hs)
+        else:
+            self._anchor(i, sid)
+        self.ids.append(pattern_id)
+        self.spec_col.append(sid)
+        self.priority.append(priority)
+        self.confidence.append(confidence)
+        self.expires.append(expires)
+
+    def _anchor(self, i: int, sid: int) -> None:
+        anchor = self.spec_anchor[sid]
+        if anchor[0] == "similar":
+            idxs, word_sets, thresholds = self.fuzzy.setdefault(anchor[1], ([], [], []))
+            idxs.append(i)
+            word_sets.append(anchor[2])
+            thresholds.append(anchor[3])
+        elif anchor[0] == "exists":
+            self.exist.setdefault(anchor[1], []).append(i)
+        else:
+            self.scan.append(i)
+
+    def add_plain(self, records: list, expiry: dict, slow: Any) -> None:
+        """Bulk fast path: records whose keys, types and values are the plain common case are
+        stored inline (about 3x faster than ``add``); any other record goes to ``slow(index, rec)``,
+        which validates it fully and reports problems. ``expiry``: ISO string → epoch cache."""
+        plain_keys = _RECORD_KEYS
+        spec_ids = self.spec_ids
+        new_spec = self._new_spec
+        shapes = self.shapes
+        keys_append, kidx_append, elements_extend = self.keys.append, self.kidx.append, self.elements.extend
+        ids_append, spec_append = self.ids.append, self.spec_col.append
+        prio_append, conf_append, exp_append = self.priority.append, self.confidence.append, \
+            self.expires.append
+        anchor = self._anchor
+        spec_col = self.spec_col
+        inf = _INF
+        for index, rec in enumerate(records):
+            if type(rec) is not dict or not plain_keys.issuperset(rec):
+                slow(index, rec)
+                continue
+            get = rec.get
+            pid, pattern, fix = get("id"), get("pattern"), get("fix")
+            conf, prio, exp = get("confidence", 1.0), get("priority", 0), get("expires_at")
+            if exp is None:
+                exp = inf
+            elif type(exp) is str and exp in expiry:
+                exp = expiry[exp]
+            else:
+                slow(index, rec)
+                continue
+            if (type(pid) is not str or not pid or type(pattern) is not dict or not pattern
+                    or type(fix) is not dict or type(conf) is not float or not 0.0 <= conf <= 1.0
+                    or type(prio) is not int or not -2147483648 <= prio <= 2147483647
+                    or type(get("description", "")) is not str):
+                slow(index, rec)
+                continue
+            eq = []
+            residual = None
+            for f, c in pattern.items():
+                tc = type(c)
+                if tc is str or ((tc is int or tc is float) and c >= 0):
+                    eq.append((f, c))
+                elif tc is dict and "==" not in c:
+                    if residual is None:
+                        residual = {}
+                    residual[f] = c
+                else:
+                    break
+                if type(f) is not str or not f:
+                    break
+            else:
+                skey = repr((residual, fix))
+                sid = spec_ids.get(skey)
+                if sid is None:
+                    try:
+                        sid = new_spec(skey, residual, fix)
+                    except PatternError:
+                        slow(index, rec)
+                        continue
+                i = len(spec_col)
+                if eq:
+                    if len(eq) > 1:
+                        eq.sort()
+                    hs = tuple([hash(x) for x in eq])
+                    shape = tuple([x[0] for x in eq])
+                    if shape not in shapes:
+                        shapes[shape] = None
+                    keys_append(hash(hs))
+                    kidx_append(i)
+                    elements_extend(hs)
+                else:
+                    anchor(i, sid)
+                ids_append(pid)
+                spec_append(sid)
+                prio_append(prio)
+                conf_append(conf)
+                exp_append(exp)
+                continue
+            slow(index, rec)
+
+    def _new_spec(self, skey: str, residual: dict | None, fix: Any) -> int:
+        try:
+            spec = compile_spec(residual, fix)
+            raw = _encode_spec([residual, fix]).encode()
+        except (ValueError, TypeError) as exc:
+            raise PatternError(str(exc)) from None
+        sid = len(self.spec_anchor)
+        similar = [t for t in spec.tests if t.words is not None]
+        presence = [t for t in spec.tests if t.check is not None or t.want]
+        if similar:
+            anchor: tuple = ("similar", similar[0].field, similar[0].words, similar[0].threshold)
+        elif presence:
+            anchor = ("exists", presence[0].field)
+        else:
+            anchor = ("scan",)
+        self.spec_anchor.append(anchor)
+        self.spec_blob += raw
+        self.spec_off.append(len(self.spec_blob))
+        self.spec_ids[skey] = sid
+        return sid
+
+    def finish(self) -> Layer:
+        layer = Layer()
+        layer.n = len(self.spec_col)
+        layer.ids = IdTable.build(self.ids)
+        self.ids = []
+        layer.spec_col, layer.priority = array("i", self.spec_col), array("i", self.priority)
+        layer.confidence, layer.expires = array("d", self.confidence), array("d", self.expires)
+        self.spec_col = self.priority = self.confidence = self.expires = []
+        layer._spec_blob, layer._spec_off = bytes(self.spec_blob), self.spec_off
+        layer.n_specs = len(self.spec_anchor)
+        layer.spec = functools.lru_cache(maxsize=SPEC_CACHE_SIZE)(layer._load_spec)
+
+        keys, kidx = self.keys, self.kidx
+        layer.prefix = {}
+        for field, (idxs, word_sets, thresholds) in self.fuzzy.items():
+            layer.prefix[field] = _prefix_index(field, idxs, word_sets, thresholds, keys, kidx)
+        self.fuzzy.clear()
+
+        np_keys = np.array(keys, dtype=np.int64)
+        order = np.argsort(np_keys, kind="stable")
+        sorted_keys = np_keys[order]
+        layer.keys = array("q", sorted_keys.tobytes())
+        layer.kidx = array("i", np.array(kidx, dtype=np.int32)[order].tobytes())
+        self.keys = self.kidx = []
+        unique = np.unique(sorted_keys)
+        layer.max_bucket = int(np.max(np.unique(sorted_keys, return_counts=True)[1])) if len(unique) else 0
+        layer.key_bloom = _bloom(unique, KEY_FPR)
+        elements = np.array(self.elements, dtype=np.int64)
+        self.elements = []
+        layer.coarse = _bloom(np.unique(elements), COARSE_FPR)
+
+        bits: dict = {}
+        shapes = []
+        for shape in self.shapes:
+            smask = 0
+            for f in shape:
+                if f not in bits:
+                    bits[f] = 1 << len(bits)
+                smask |= bits[f]
+            shapes.append((smask, shape))
+        layer.shapes = tuple(shapes)
+        layer.top_eq = tuple((f, b) for f, b in bits.items() if f in TOP_FIELDS)
+        layer.param_eq = {f: b for f, b in bits.items() if f not in TOP_FIELDS}
+        layer.exist = {f: (field_getter(f), tuple(idxs)) for f, idxs in self.exist.items()}
+        layer.scan = tuple(self.scan)
+        return layer
+
+
+def _prefix_index(field: str, idxs: list, word_sets: list, thresholds: list, keys: list,
+                  kidx: list) -> tuple:
+    """Index each fuzzy pattern under its rarest words; returns (getter, word rank, min threshold)."""
+    df: Counter = Counter()
+    for ws in word_sets:
+        df.update(ws)
+    order = sorted(df, key=lambda w: (df[w], w))
+    # fresh copies: the words were allocated while the bundle's parse tree was alive, and keeping
+    # them would keep the parse tree's memory arenas from being returned
+    rank = {w.encode().decode(): r for r, w in enumerate(order)}
+    key = similarity.prefix_key
+    length = similarity.prefix_length
+    for i, ws, t in zip(idxs, word_sets, thresholds):
+        for w in sorted(ws, key=rank.__getitem__)[:length(len(ws), t)]:
+            keys.append(key(field, w))
+            kidx.append(i)
+    return field_getter(field), rank, min(thresholds)
+
+
+def _bloom(values: np.ndarray, fpr: float) -> Bloom:
+    bloom = Bloom(max(len(values), 1), fpr)
+    if len(values):
+        bloom.update(values.tolist())
+    return bloom
+
+
+def check_priority(value: Any) -> int:
+    if type(value) is not int or not -_INT32 <= value < _INT32:
+        raise PatternError(f"'priority' must be an integer in [-2^31, 2^31), got {value!r}")
+    return value

@@ -1,0 +1,43 @@
+"""Fuzzy ``similar``: Jaccard similarity of the sets of lowercase words of two texts.
+
+Candidates among many fuzzy patterns are found with *prefix filtering* (Chaudhuri et al. 2006,
+the candidate step of AllPairs/PPJoin) instead of MinHash LSH: order every word by how many
+pattern texts contain it (rarest first); if J(R, P) >= t then R and P share a word among the
+first |R| - ceil(t·|R|) + 1 words of R and among the first |P| - ceil(t·|P|) + 1 words of P.
+So each pattern is indexed under its few rarest words and a request probes its few rarest
+words: exact (no missed match, unlike LSH) and cheap. Measured on the benchmark mix at 100k
+patterns, MinHash LSH (our vectorised numpy MinHash, 8 bands × 4 rows) cost ~30 µs per request
+that has a prompt, even when nothing matches (non-matching p99 49 µs), and datasketch's MinHash
+~35 µs per signature; the prefix probe costs a few µs. The verdict is always the exact Jaccard
+value, computed on the candidates only.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+MAX_CHARS = 8192  # characters of a text that similarity looks at (bounds the per-request cost)
+_WORD = re.compile(r"\w+")
+_EPS = 1e-9
+
+
+def words(text: str) -> frozenset:
+    return frozenset(_WORD.findall(text[:MAX_CHARS].lower()))
+
+
+def jaccard(a: frozenset, b: frozenset) -> float:
+    if not a or not b:
+        return 0.0
+    inter = len(a & b)
+    return inter / (len(a) + len(b) - inter)
+
+
+def prefix_length(size: int, threshold: float) -> int:
+    """How many of a set's rarest words must be indexed/probed for Jaccard >= threshold."""
+    return size - math.ceil(threshold * size - _EPS) + 1
+
+
+def prefix_key(field: str, word: str) -> int:
+    """Key-index key of "``field``'s text has ``word`` among its prefix words"."""
+    return hash(("\x00pf", field, word))

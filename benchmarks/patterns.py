@@ -1,0 +1,206 @@
+"""Pattern store at scale: generate a 1M-pattern bundle (realistic mix), load it, and print load
+time, RSS delta, lookup p50/p99 (non-matching, exact, predicate, regex, fuzzy) and the Bloom
+false-positive rate. Not a test: it prints figures and the goals next to them.
+
+    .venv/bin/python benchmarks/patterns.py [--patterns 1000000] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import random
+import resource
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from arc_agent.llm.request import from_openai_chat  # noqa: E402
+from arc_agent.patterns import PatternEngine  # noqa: E402
+
+GOALS = {"non-matching": 20.0, "exact": 20.0, "predicate": 20.0, "regex": 20.0, "fuzzy": 200.0}
+MODELS = ["gpt-4", "gpt-4o", "gpt-4.1", "o3-mini", "claude-sonnet-4", "claude-haiku-4"] + \
+    [f"ft:gpt-4o:acme:{k}" for k in range(1994)]
+TENANTS = 50_000
+COMMON = ("the a an and or of to in for with as on by is are be this that it from at your you please "
+          "return answer give write list explain summarize using into than then").split()
+
+
+def _vocab(rng: random.Random, n: int = 40_000) -> list:
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    return ["".join(rng.choice(letters) for _ in range(rng.randint(4, 10))) for _ in range(n)]
+
+
+def _sentence(rng: random.Random, vocab: list) -> str:
+    """12–20 words: ~40% common words, the rest drawn Zipf-like from a 40k vocabulary."""
+    out = []
+    for _ in range(rng.randint(12, 20)):
+        if rng.random() < 0.4:
+            out.append(rng.choice(COMMON))
+        else:
+            out.append(vocab[min(int(rng.paretovariate(1.1)) - 1, len(vocab) - 1) if rng.random() < 0.3
+                             else rng.randrange(len(vocab))])
+    return " ".join(out)
+
+
+def generate(n: int, path: str, seed: int = 7) -> dict:
+    """Write an n-pattern bundle; returns sample requests that hit each kind of pattern."""
+    rng = random.Random(seed)
+    vocab = _vocab(rng)
+    regexes = [rf"(?i)ticket #\d{{{k % 7 + 3}}}.*{w}" for k, w in enumerate(vocab[:2000])]
+    samples: dict = {}
+    with open(path, "w") as fh:
+        fh.write('{"version": 3, "name": "bench", "created_at": "2026-01-01T00:00:00Z", "patterns": [\n')
+        for i in range(n):
+            kind = i % 20
+            model = MODELS[rng.randrange(len(MODELS))]
+            tenant = f"tenant-{rng.randrange(TENANTS)}"
+            if kind < 8:  # exact: model + a parameter value
+                pattern = {"model": model, "max_tokens": rng.randrange(256, 32768)}
+                fix = {"max_tokens": {"max": 4096}}
+                key = "exact"
+                req = {"model": model, "max_tokens": pattern["max_tokens"]}
+            elif kind < 13:  # predicate: tenant + model equality, ranges on sampling parameters
+                t = round(0.5 + rng.randrange(15) / 10, 1)
+                pattern = {"model": model, "user": tenant, "temperature": {">": t},
+                           "top_p": {"<=": 1.0}}
+                fix = {"temperature": round(t - 0.2, 1)}
+                key = "predicate"
+                req = {"model": model, "user": tenant, "temperature": t + 0.05, "top_p": 0.9}
+            elif kind < 16:  # regex on the system prompt, per tenant
+                rx = regexes[rng.randrange(len(regexes))]
+                pattern = {"user": tenant, "system": {"regex": rx}}
+                fix = {"append_system": "Quote ticket numbers exactly."}
+                key = "regex"
+                word = rx.rsplit("*", 1)[1]
+                req = {"model": model, "user": tenant, "system": f"Handle ticket #{'1' * 12} about {word}"}
+            else:  # fuzzy prompt, no other condition
+                text = _sentence(rng, vocab)
+                pattern = {"prompt": {"similar": text, "threshold": 0.8}}
+                fix = {"prefix_prompt": "Answer strictly in JSON."}
+                key = "fuzzy"
+                words = text.split()
+                req = {"model": model, "prompt": " ".join(words + [words[0]]) + "!"}
+            rec = {"id": f"p{i:07d}", "pattern": pattern, "fix": fix, "confidence": 0.9,
+                   "priority": rng.randrange(10)}
+            fh.write(json.dumps(rec, separators=(",", ":")))
+            fh.write(",\n" if i < n - 1 else "\n")
+            if rng.random() < 0.001 or key not in samples:
+                samples.setdefault(key, []).append(req)
+        fh.write("]}\n")
+    return samples
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _chat_kwargs(req: dict) -> dict:
+    messages = []
+    if "system" in req:
+        messages.append({"role": "system", "content": req["system"]})
+    messages.append({"role": "user", "content": req.get("prompt", "What is the weather in Paris today?")})
+    kwargs = {k: v for k, v in req.items() if k not in ("system", "prompt")}
+    kwargs["messages"] = messages
+    return kwargs
+
+
+def _percentiles(samples: list) -> tuple:
+    samples.sort()
+    return samples[len(samples) // 2], samples[int(len(samples) * 0.99)]
+
+
+def measure(engine: PatternEngine, kwargs_list: list, rounds: int, expect_match: bool | None) -> tuple:
+    views = [from_openai_chat(kw) for kw in kwargs_list]
+    times, matched = [], 0
+    fix = engine.fix
+    for _ in range(rounds):
+        for view in views:
+            t0 = time.perf_counter_ns()
+            out = fix(view)
+            times.append((time.perf_counter_ns() - t0) / 1000.0)
+            matched += bool(out is not None and out.attributes.get("arc.pattern.matched"))
+    p50, p99 = _percentiles(times)
+    return p50, p99, matched / len(times)
+
+
+def bloom_fpr(engine: PatternEngine, probes: int = 200_000) -> tuple:
+    """Empirical FPR of each Bloom stage: random keys that are not in the index."""
+    layer = engine._snap.layers[0]
+    rng = random.Random(1)
+    keys = set(layer.keys)
+    fp_key = fp_coarse = neg = 0
+    while neg < probes:
+        k = rng.getrandbits(64) - 2**63
+        if k in keys:
+            continue
+        neg += 1
+        fp_key += k in layer.key_bloom
+        fp_coarse += k in layer.coarse
+    return fp_key / neg, fp_coarse / neg
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--patterns", type=int, default=1_000_000)
+    ap.add_argument("--rounds", type=int, default=200)
+    ap.add_argument("--keep", help="directory to keep the generated bundle in")
+    args = ap.parse_args()
+    tmp = args.keep or tempfile.mkdtemp(prefix="arc-patterns-bench-")
+    os.makedirs(tmp, exist_ok=True)
+    path = os.path.join(tmp, "bench.json")
+    t0 = time.perf_counter()
+    samples = generate(args.patterns, path)
+    print(f"generated {args.patterns:,} patterns ({os.path.getsize(path) / 2**20:.0f} MiB JSON) "
+          f"in {time.perf_counter() - t0:.1f} s")
+
+    gc.collect()
+    rss0 = _rss_mb()
+    engine = PatternEngine(poll_interval=0)
+    t0 = time.perf_counter()
+    errors = engine.load([path])
+    load_s = time.perf_counter() - t0
+    assert not errors, errors
+    gc.collect()
+    rss1 = _rss_mb()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    st = engine.stats()
+    print(f"load: {load_s:.2f} s (goal ≤ 5 s); RSS delta {rss1 - rss0:.0f} MiB (goal ≤ 250 MiB); "
+          f"peak RSS during load {peak:.0f} MiB; specs {st['specs']:,}, shapes {st['shapes']}, "
+          f"largest key bucket {st['largest_key_bucket']}")
+
+    rng = random.Random(3)
+    non_matching = [{"model": m, "temperature": 0.2, "max_tokens": 333, "user": "nobody",
+                     "prompt": "What is the weather in Paris today? Please answer briefly."}
+                    for m in ("gpt-4o-mini", "gpt-4", "claude-sonnet-4")]
+    cases = {"non-matching": non_matching}
+    for key in ("exact", "predicate", "regex", "fuzzy"):
+        cases[key] = rng.sample(samples[key], min(20, len(samples[key])))
+    print(f"\n{'lookup (engine.fix)':<22}{'p50 µs':>10}{'p99 µs':>10}{'goal p99':>10}{'matched':>9}")
+    for name, reqs in cases.items():
+        kwargs_list = [_chat_kwargs(r) for r in reqs]
+        measure(engine, kwargs_list, 3, None)  # warm the spec cache
+        p50, p99, rate = measure(engine, kwargs_list, args.rounds, None)
+        ok = "ok" if p99 <= GOALS[name] else "MISSED"
+        print(f"{name:<22}{p50:>10.1f}{p99:>10.1f}{GOALS[name]:>9.0f} {rate:>8.0%}  {ok}")
+
+    fp_key, fp_coarse = bloom_fpr(engine)
+    st = engine.stats()
+    print(f"\nBloom FPR (random absent keys): key stage {fp_key:.4%} (configured 0.1%), "
+          f"coarse stage {fp_coarse:.4%} (configured 1%)")
+    print(f"Bloom FPR observed on lookups: {st['bloom_false_positive_ratio']:.4%} "
+          f"({st['bloom_false_positives']} of {st['bloom_probes'] - st['bloom_positives'] + st['bloom_false_positives']} "
+          f"absent keys); spec cache hit ratio {st['cache_hit_ratio']:.1%}")
+    if not args.keep:
+        os.remove(path)
+        os.rmdir(tmp)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
