@@ -92,13 +92,14 @@ class PatternEngine:
         return engine
 
     # -- loading -------------------------------------------------------------------------------------
-    def load(self, paths: Iterable[str] | str) -> list:
-        """Add bundle files/directories to the loaded set and rebuild it. Returns the errors (empty
-        on success); on error the previous set stays active and the errors are logged."""
+    def load(self, paths: Iterable[str] | str, replace: bool = False) -> list:
+        """Add bundle files/directories to the loaded set (``replace``: load only these) and
+        rebuild it. Returns the errors (empty on success); on error the previous set stays
+        active and the errors are logged."""
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
         with self._write_lock:
-            merged = list(self._paths)
+            merged = [] if replace else list(self._paths)
             for p in paths:
                 p = os.fspath(p)
                 if p not in merged:
@@ -116,6 +117,10 @@ class PatternEngine:
             return self._build_bundles(list(self._paths), current=True)
 
     def _build_bundles(self, paths: list, current: bool) -> list:
+        if not paths:
+            self._paths, self._bundle, self._infos, self._seen = [], _EMPTY_LAYER, [], ()
+            self._publish()
+            return []
         seen = signature(paths)  # taken before reading: a write during the read is seen next poll
         t0 = time.perf_counter()
         try:
@@ -234,7 +239,21 @@ class PatternEngine:
                                      A.ARC_PATTERNS_BUNDLE_VERSION: snap.version})
         return self._decide(request, snap, hits, lookup_us)
 
-    def _decide(self, request: LLMRequest, snap: Snapshot, hits: list, lookup_us: float) -> FixOutcome:
+    def explain(self, request: LLMRequest) -> tuple:
+        """(outcome, per-pattern verdicts) for tools: each verdict is {id, priority, confidence,
+        status: applied | low_confidence | expired | conflict | no_change, slots}."""
+        snap = self._snap
+        hits = []
+        for n, layer in enumerate(snap.layers):
+            for i in layer.match(request, {}, Counters(), snap.tombstones[n]):
+                hits.append((-layer.priority[i], n, i))
+        if not hits:
+            return self.fix(request), []
+        trace: list = []
+        return self._decide(request, snap, hits, 0.0, trace), trace
+
+    def _decide(self, request: LLMRequest, snap: Snapshot, hits: list, lookup_us: float,
+                trace: list | None = None) -> FixOutcome:
         hits.sort()
         now = self._clock()
         threshold = self.threshold
@@ -245,18 +264,26 @@ class PatternEngine:
         draft = None
         for _, n, i in hits:
             layer = snap.layers[n]
+            conf = layer.confidence[i]
             if layer.expires[i] <= now:
                 skipped = skipped or EXPIRED
+                if trace is not None:
+                    trace.append(_verdict(layer, i, EXPIRED, ()))
                 continue
             matched_ids.append(layer.ids.get(i))
-            conf = layer.confidence[i]
             if conf < threshold:
                 skipped = skipped or LOW_CONFIDENCE
+                if trace is not None:
+                    trace.append(_verdict(layer, i, LOW_CONFIDENCE, ()))
                 continue
             ops = layer.spec_of(i).ops
             free = [op for op in ops if op.slot not in claimed]
             if len(free) < len(ops):
                 skipped = skipped or CONFLICT
+            if trace is not None:
+                lost = [op.slot for op in ops if op.slot in claimed]
+                trace.append(_verdict(layer, i, CONFLICT if lost else "applied",
+                                      [op.slot for op in free], lost))
             if not free:
                 continue
             claimed.update(op.slot for op in free)
@@ -332,6 +359,11 @@ class PatternEngine:
 
     def bundles(self) -> list:
         return list(self._infos)
+
+
+def _verdict(layer: Layer, i: int, status: str, slots: Any, lost: Any = ()) -> dict:
+    return {"id": layer.ids.get(i), "priority": layer.priority[i], "confidence": layer.confidence[i],
+            "status": status, "writes": list(slots), "lost_to_higher_priority": list(lost)}
 
 
 def _build_runtime(records: Mapping) -> Layer:

@@ -1,0 +1,128 @@
+"""``arc patterns validate FILE...`` and ``arc patterns test FILE... --request REQUEST.json``:
+for people writing pattern bundles."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+HELP = "validate and test pattern bundles"
+SDKS = ("openai.chat", "openai.responses", "anthropic.messages")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="patterns_command", metavar="ACTION", required=True)
+    v = sub.add_parser("validate", help="check bundle files (JSON or YAML) and report every problem")
+    v.add_argument("files", nargs="+", metavar="FILE", help="bundle files or directories")
+    v.add_argument("--json", action="store_true", help="print a JSON report")
+    t = sub.add_parser("test", help="show which patterns match a request and the request Arc would send")
+    t.add_argument("files", nargs="+", metavar="FILE", help="bundle files or directories")
+    t.add_argument("--request", required=True, metavar="REQUEST.json",
+                   help='SDK keyword arguments as JSON, or {"sdk": ..., "request": {...}}')
+    t.add_argument("--sdk", choices=SDKS, help="which SDK call the request is for (default: guessed)")
+    t.add_argument("--threshold", type=float, default=None,
+                   help="confidence threshold (default: ARC_FIX_THRESHOLD or 0.5)")
+    t.add_argument("--json", action="store_true", help="print a JSON report")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.patterns_command == "validate":
+        return validate(args.files, args.json)
+    return test(args)
+
+
+def validate(files: list, as_json: bool) -> int:
+    from .bundle import BundleErrors, load_layer
+
+    try:
+        layer, infos = load_layer(files)
+    except BundleErrors as exc:
+        if as_json:
+            print(json.dumps({"ok": False, "errors": [_error_dict(e) for e in exc.errors]}, indent=2))
+        else:
+            for e in exc.errors:
+                print(f"error: {e}", file=sys.stderr)
+            print(f"invalid: {len(exc.errors)} problem(s) found", file=sys.stderr)
+        return 1
+    if as_json:
+        print(json.dumps({"ok": True, "patterns": layer.n, "bundles": [i.as_dict() for i in infos]}, indent=2))
+    else:
+        for info in infos:
+            print(f"ok: {info.file}: {info.count} pattern(s) ({info.label})")
+    return 0
+
+
+def _error_dict(e: Any) -> dict:
+    return {"file": getattr(e, "file", None), "index": getattr(e, "index", None),
+            "id": getattr(e, "pattern_id", None), "problem": getattr(e, "problem", str(e))}
+
+
+def guess_sdk(kwargs: dict) -> str:
+    model = str(kwargs.get("model", ""))
+    if "input" in kwargs or "instructions" in kwargs:
+        return "openai.responses"
+    if "system" in kwargs or model.startswith("claude"):
+        return "anthropic.messages"
+    return "openai.chat"
+
+
+def read_request(path: str, sdk: str | None) -> tuple:
+    try:
+        with open(path, "rb") as fh:
+            doc = json.load(fh)
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"error: cannot read request {path}: {exc}") from None
+    if isinstance(doc, dict) and isinstance(doc.get("request"), dict):
+        sdk = sdk or doc.get("sdk")
+        doc = doc["request"]
+    if not isinstance(doc, dict):
+        raise SystemExit(f"error: {path}: the request must be a JSON object of SDK keyword arguments")
+    sdk = sdk or guess_sdk(doc)
+    if sdk not in SDKS:
+        raise SystemExit(f"error: unknown sdk {sdk!r} (one of {', '.join(SDKS)})")
+    return sdk, doc
+
+
+def test(args: argparse.Namespace) -> int:
+    from .engine import PatternEngine
+    from .golden import VIEW_BUILDERS
+
+    sdk, kwargs = read_request(args.request, args.sdk)
+    threshold = os.environ.get("ARC_FIX_THRESHOLD", "") if args.threshold is None else str(args.threshold)
+    engine = PatternEngine.from_env({"ARC_FIX_THRESHOLD": threshold, "ARC_PATTERNS_POLL": "0"})
+    errors = engine.load(args.files)
+    if errors:
+        for e in errors:
+            print(f"error: {e}", file=sys.stderr)
+        return 1
+    outcome, verdicts = engine.explain(VIEW_BUILDERS[sdk](kwargs))
+    attrs = dict(outcome.attributes) if outcome is not None else {}
+    attrs.pop("arc.pattern.lookup_us", None)
+    fixed = outcome.kwargs if outcome is not None and outcome.kwargs is not None else None
+    if args.json:
+        print(json.dumps({"sdk": sdk, "patterns": verdicts, "attributes": _jsonable(attrs),
+                          "changed": fixed is not None, "request": fixed if fixed is not None else kwargs},
+                         indent=2, default=repr))
+        return 0
+    print(f"sdk: {sdk}   threshold: {engine.threshold}")
+    if not verdicts:
+        print("no pattern matches this request")
+    for v in verdicts:
+        extra = f" (lost {', '.join(v['lost_to_higher_priority'])} to higher priority)" \
+            if v["lost_to_higher_priority"] else ""
+        print(f"  {v['id']}: {v['status']}{extra}  priority={v['priority']} confidence={v['confidence']:g}")
+    for key, value in attrs.items():
+        print(f"  {key} = {value}")
+    if fixed is None:
+        print("request unchanged")
+    else:
+        print("fixed request:")
+        print(json.dumps(fixed, indent=2, default=repr, ensure_ascii=False))
+    return 0
+
+
+def _jsonable(attrs: dict) -> dict:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in attrs.items()}
