@@ -193,9 +193,10 @@ def main() -> int:
     st = engine.stats()
     print(f"\nBloom FPR (random absent keys): key stage {fp_key:.4%} (configured 0.1%), "
           f"coarse stage {fp_coarse:.4%} (configured 1%)")
+    absent = st["bloom_probes"] - st["bloom_positives"] + st["bloom_false_positives"]
     print(f"Bloom FPR observed on lookups: {st['bloom_false_positive_ratio']:.4%} "
-          f"({st['bloom_false_positives']} of {st['bloom_probes'] - st['bloom_positives'] + st['bloom_false_positives']} "
-          f"absent keys); spec cache hit ratio {st['cache_hit_ratio']:.1%}")
+          f"({st['bloom_false_positives']} of {absent} absent keys); "
+          f"spec cache hit ratio {st['cache_hit_ratio']:.1%}")
     if not args.keep:
         os.remove(path)
         os.rmdir(tmp)

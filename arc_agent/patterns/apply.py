@@ -12,6 +12,7 @@ is elided as "…" so that message content never reaches a span unless content c
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import sys
 from typing import Any, Mapping
@@ -38,7 +39,12 @@ def accepted_params(provider: str, operation: str) -> frozenset | None:
         return _accepted_cache[key]
     result = None
     target = _SDK_METHODS.get(key)
-    module = sys.modules.get(target[0]) if target else None
+    module = None
+    if target is not None and target[0].split(".", 1)[0] in sys.modules:  # never import an unused SDK
+        try:
+            module = importlib.import_module(target[0])
+        except ImportError:
+            module = None
     if module is not None:
         try:
             params = inspect.signature(getattr(module, target[1]).create).parameters.values()
@@ -159,7 +165,15 @@ class Draft:
         if new is None:
             return
         self._own()[name] = new
-        self.changes[field] = _text_change(old is None, text, prepend)
+        self._text_changed(field, old is None, text, prepend)
+
+    def _text_changed(self, field: str, was_absent: bool, text: str, prepend: bool) -> None:
+        """Record [old, new] for a text slot with the caller's text elided; composes edits."""
+        if field in self.changes:
+            old, current = self.changes[field]
+        else:
+            old = current = None if was_absent else ELIDED
+        self.changes[field] = [old, text if current is None else _join(text, current, prepend)]
 
     def _chat_system(self, text: str, prepend: bool) -> None:
         messages = self.kwargs.get("messages")
@@ -171,14 +185,14 @@ class Draft:
         new_messages = list(messages)
         if pos is None:
             new_messages.insert(0, {"role": "system", "content": text})
-            self.changes["system"] = _text_change(True, text, prepend)
+            self._text_changed("system", True, text, prepend)
         else:
             msg = messages[pos]
             content = _edit_content(msg.get("content"), text, prepend, "text")
             if content is None:
                 return
             new_messages[pos] = {**msg, "content": content}
-            self.changes["system"] = _text_change(msg.get("content") is None, text, prepend)
+            self._text_changed("system", msg.get("content") is None, text, prepend)
         self._own()["messages"] = new_messages
 
     # -- user prompt -----------------------------------------------------------------------------
@@ -188,7 +202,7 @@ class Draft:
         value = self.kwargs.get(key)
         if isinstance(value, str):
             self._own()[key] = _join(op.value, value, prepend)
-            self.changes["prompt"] = _text_change(False, op.value, prepend)
+            self._text_changed("prompt", False, op.value, prepend)
             return
         if not isinstance(value, (list, tuple)):
             return
@@ -203,7 +217,7 @@ class Draft:
         new_list = list(value)
         new_list[pos] = {**msg, "content": content}
         self._own()[key] = new_list
-        self.changes["prompt"] = _text_change(False, op.value, prepend)
+        self._text_changed("prompt", False, op.value, prepend)
 
 
 def _find_role(messages: Any, roles: tuple, first: bool) -> int | None:
@@ -244,9 +258,3 @@ def _edit_content(content: Any, text: str, prepend: bool, block_type: str, in_pl
     else:
         blocks.append(new_block)
     return blocks
-
-
-def _text_change(was_absent: bool, text: str, prepend: bool) -> list:
-    if was_absent:
-        return [None, text]
-    return [ELIDED, _join(text, ELIDED, prepend)]
