@@ -27,7 +27,7 @@ for i in range(TOTAL):
         verdict = "valid JSON"
     except json.JSONDecodeError as exc:
         verdict = f"BROKEN JSON ({exc.msg})"
-    print(f"  request {i}: temperature sent=0.95 -> {verdict}")
+    print(f"  request {i}: app asked temperature=0.95 -> {verdict}")
 
 streamed = "".join(c.choices[0].delta.content or "" for c in client.chat.completions.create(
     model="arc-demo", messages=[{"role": "user", "content": "Say hello"}], stream=True) if c.choices)
