@@ -1,0 +1,121 @@
+"""``arc collector``: the embedded OTLP/gRPC collector writing spans to chDB (or a ClickHouse server).
+
+First stdout line, once listening (ports resolved when 0 was asked for)::
+
+    arc collector: otlp grpc://127.0.0.1:4317 query http://127.0.0.1:8123 store /home/me/.arc/store
+
+The same facts go to ``collector.json`` in the store folder. SIGTERM/SIGINT: stop accepting,
+commit everything accepted, exit 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+
+HELP = "run the embedded OTLP collector writing to ClickHouse (chDB)"
+
+log = logging.getLogger("arc.collector")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--listen", default=os.environ.get("ARC_COLLECTOR_LISTEN", "127.0.0.1:4317"),
+                        help="OTLP/gRPC address host:port (port 0 = any free port; default %(default)s)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--store", help="chDB store folder (default $ARC_STORE or ~/.arc/store)")
+    where.add_argument("--clickhouse", metavar="URL",
+                       help="write to a ClickHouse server instead, e.g. tcp://host:9000/default")
+    parser.add_argument("--tls-cert", help="PEM certificate: the receiver then only speaks TLS")
+    parser.add_argument("--tls-key", help="PEM private key for --tls-cert")
+    parser.add_argument("--query-listen", default="127.0.0.1:8123",
+                        help="read-only SQL HTTP endpoint host:port, or 'off' (default %(default)s)")
+    parser.add_argument("--database", default=None, help="database (default: 'default', or the URL's)")
+    parser.add_argument("--table", default="otel_traces", help="spans table (default %(default)s)")
+    parser.add_argument("--ttl", default="0", help="drop data older than this, e.g. 72h, 30d (default: keep)")
+    parser.add_argument("--cluster", default="", help="ON CLUSTER name for the DDL (ClickHouse server)")
+    parser.add_argument("--engine", default="MergeTree()",
+                        help="table engine for the DDL, e.g. \"ReplicatedMergeTree('/clickhouse/tables/{shard}/"
+                             "{database}/{table}', '{replica}')\" (default %(default)s)")
+    parser.add_argument("--print-ddl", action="store_true",
+                        help="print the DDL for these options (for clickhouse-client) and exit")
+    parser.add_argument("--max-queue-spans", type=int, default=100_000,
+                        help="spans held before answering RESOURCE_EXHAUSTED (default %(default)s)")
+    parser.add_argument("--batch-spans", type=int, default=20_000,
+                        help="most spans per INSERT (default %(default)s)")
+    parser.add_argument("--linger-ms", type=float, default=50.0,
+                        help="wait this long for a batch to fill (default %(default)s)")
+    parser.add_argument("--retry-after-ms", type=int, default=1000,
+                        help="RetryInfo delay sent with RESOURCE_EXHAUSTED (default %(default)s)")
+
+
+def _options(args):
+    from arc_agent.collector import schema, store
+
+    database = args.database
+    if database is None and args.clickhouse:
+        database = store.parse_clickhouse_url(args.clickhouse).get("database")
+    return schema.SchemaOptions(database=database or schema.DEFAULT_DATABASE, table=args.table,
+                                cluster=args.cluster, engine=args.engine, ttl_seconds=schema.parse_duration(args.ttl))
+
+
+def run(args) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    from arc_agent.collector import discovery, http_query, receiver, schema, store, writer
+
+    try:
+        options = _options(args)
+        if args.print_ddl:
+            print(";\n\n".join(schema.statements(options)) + ";")
+            return 0
+    except (store.StoreError, schema.SchemaError) as exc:
+        print(f"arc collector: {exc}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        span_store = store.open_store(args.store, args.clickhouse, options)
+    except (store.StoreError, schema.SchemaError) as exc:
+        print(f"arc collector: {exc}", file=sys.stderr)
+        return 2
+    batch_writer = writer.BatchWriter(span_store, max_queue_spans=args.max_queue_spans,
+                                      batch_spans=args.batch_spans, linger=args.linger_ms / 1000)
+    query_server = None
+    try:
+        trace_receiver = receiver.TraceReceiver(batch_writer, retry_after=args.retry_after_ms / 1000)
+        grpc_server, port = receiver.start_server(trace_receiver, args.listen,
+                                                  tls_cert=args.tls_cert, tls_key=args.tls_key)
+        query_url = "off"
+        if args.query_listen != "off" and isinstance(span_store, store.ChdbStore):
+            query_server, qport = http_query.serve_queries(span_store, args.query_listen, batch_writer.status)
+            query_url = f"http://{args.query_listen.rpartition(':')[0]}:{qport}"
+    except (OSError, RuntimeError, ValueError) as exc:
+        print(f"arc collector: cannot start: {exc}", file=sys.stderr)
+        batch_writer.close()
+        span_store.close()
+        return 2
+    host = args.listen.rpartition(":")[0]
+    otlp_url = f"{'grpcs' if args.tls_cert else 'grpc'}://{host}:{port}"
+    print(f"arc collector: otlp {otlp_url} query {query_url} store {span_store.describe()}", flush=True)
+    state = discovery.state_path(getattr(span_store, "path", None))
+    discovery.write_state(state, {"pid": os.getpid(), "otlp": otlp_url, "query": query_url,
+                                  "store": span_store.describe(), "started": time.time()})
+    while not stop.wait(1.0):
+        pass
+    batch_writer.stop_accepting()  # in-flight requests are committed at once, new ones get UNAVAILABLE
+    grpc_server.stop(grace=30).wait()
+    drained = batch_writer.close()
+    if query_server is not None:
+        query_server.shutdown()
+    span_store.close()
+    discovery.remove_state(state, os.getpid())
+    stats = batch_writer.stats
+    print(f"arc collector: stopped; {stats.spans_written} spans written in {stats.inserts} inserts "
+          f"({stats.insert_seconds:.1f} s inserting), {stats.rejected_overload} overload answers"
+          + ("" if drained else " (writer did not drain in time)"), flush=True)
+    return 0 if drained else 1

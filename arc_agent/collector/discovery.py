@@ -1,0 +1,58 @@
+"""Where a running collector says where it listens: ``collector.json`` next to its store.
+
+``arc query`` and the reader API use it to reach the collector that owns a store (chDB lets only
+that process open it). With ``--clickhouse`` the file is ``~/.arc/collector.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+STATE_FILE = "collector.json"
+
+
+def state_path(store_dir: Path | None) -> Path:
+    if store_dir is not None:
+        return Path(store_dir) / STATE_FILE
+    return Path(os.path.expanduser("~/.arc")) / STATE_FILE
+
+
+def write_state(path: Path, info: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def read_state(path: Path) -> dict | None:
+    """The state of a collector that is still running, else None (stale files are ignored)."""
+    try:
+        info = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    pid = info.get("pid")
+    if not isinstance(pid, int) or not _alive(pid):
+        return None
+    return info
+
+
+def remove_state(path: Path, pid: int) -> None:
+    """Remove the file if it is still ours (a newer collector may have replaced it)."""
+    try:
+        info = json.loads(Path(path).read_text(encoding="utf-8"))
+        if info.get("pid") == pid:
+            Path(path).unlink()
+    except (OSError, ValueError):
+        pass

@@ -1,0 +1,139 @@
+"""Read spans from Python: ``query(sql) -> list[dict]`` against a collector, a ClickHouse server, or a store.
+
+Where the query goes:
+- ``url=`` — any ClickHouse HTTP endpoint: ``arc collector``'s query endpoint or a real server's;
+- ``store=`` — a chDB store folder: through the collector that owns it if one runs (its
+  ``collector.json``), else opened directly in this process (chDB: one process per store);
+- neither — ``ARC_QUERY_URL`` if set, else the default store (``ARC_STORE`` or ``~/.arc/store``).
+
+Rows come back as dicts with ClickHouse's JSON types, except that 64-bit integers (quoted in
+ClickHouse JSON) are returned as ``int``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from arc_agent.collector import discovery
+from arc_agent.collector.store import default_store_path
+
+_WIRE_FORMAT = "JSONCompactEachRowWithNamesAndTypes"
+_BIG_INTS = ("Int64", "UInt64", "Int128", "UInt128", "Int256", "UInt256")
+_direct_stores: dict = {}
+_direct_lock = threading.Lock()
+
+
+class QueryError(RuntimeError):
+    pass
+
+
+def _unwrap(ch_type: str) -> str:
+    for wrapper in ("Nullable(", "LowCardinality("):
+        while ch_type.startswith(wrapper):
+            ch_type = ch_type[len(wrapper):-1]
+    return ch_type
+
+
+def parse_rows(text: str) -> list:
+    """Parse ``JSONCompactEachRowWithNamesAndTypes`` output into dicts, 64-bit ints as ``int``."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        return []
+    names = json.loads(lines[0])
+    types = [_unwrap(t) for t in json.loads(lines[1])] if len(lines) > 1 else []
+    big = [i for i, t in enumerate(types) if t in _BIG_INTS]
+    rows = []
+    for line in lines[2:]:
+        values = json.loads(line)
+        for i in big:
+            if isinstance(values[i], str):
+                values[i] = int(values[i])
+        rows.append(dict(zip(names, values)))
+    return rows
+
+
+def _credentials(url: str) -> tuple:
+    """``http://user:pass@host:8123`` -> (URL without them, ClickHouse auth headers)."""
+    parts = urllib.parse.urlsplit(url)
+    if not parts.username:
+        return url, {}
+    headers = {"X-ClickHouse-User": urllib.parse.unquote(parts.username)}
+    if parts.password:
+        headers["X-ClickHouse-Key"] = urllib.parse.unquote(parts.password)
+    netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc)), headers
+
+
+def http_query(url: str, sql: str, fmt: str | None = None, timeout: float = 60.0) -> bytes:
+    """Run ``sql`` on a ClickHouse HTTP endpoint; ``fmt`` is sent as ``default_format``.
+    Credentials in the URL go in headers and never into error messages."""
+    url, headers = _credentials(url)
+    params = {"default_format": fmt} if fmt else {}
+    target = url.rstrip("/") + "/" + ("?" + urllib.parse.urlencode(params) if params else "")
+    request = urllib.request.Request(target, data=sql.encode("utf-8"), method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.read()
+    except urllib.error.HTTPError as exc:
+        detail = exc.read().decode("utf-8", "replace").strip()
+        raise QueryError(f"{url} answered {exc.code}: {detail}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise QueryError(f"cannot reach {url}: {getattr(exc, 'reason', exc)}") from None
+
+
+def _direct_store(path: Path):
+    """This process's own connection to a store no collector owns (opened once, reused)."""
+    from arc_agent.collector.store import ChdbStore, StoreError
+
+    key = str(path.resolve())
+    with _direct_lock:
+        if key not in _direct_stores:
+            if not path.is_dir():
+                raise QueryError(f"no store at {path}")
+            try:
+                _direct_stores[key] = ChdbStore(path)
+            except StoreError as exc:
+                raise QueryError(str(exc)) from None
+        return _direct_stores[key]
+
+
+def resolve(url: str | None = None, store: str | os.PathLike | None = None) -> tuple:
+    """``("url", address)`` or ``("store", Path)`` for the given or default target."""
+    if url:
+        return "url", url
+    if store is None and os.environ.get("ARC_QUERY_URL"):
+        return "url", os.environ["ARC_QUERY_URL"]
+    path = Path(os.path.expanduser(str(store))) if store is not None else default_store_path()
+    running = discovery.read_state(discovery.state_path(path))
+    if running and running.get("query", "off") != "off":
+        return "url", running["query"]
+    return "store", path
+
+
+def query_bytes(sql: str, fmt: str = "TabSeparated", *, url: str | None = None,
+                store: str | os.PathLike | None = None) -> bytes:
+    """Raw output of ``sql`` (its own FORMAT clause wins over ``fmt``)."""
+    from arc_agent.collector.sqlguard import RefusedQuery, check_read_only
+    from arc_agent.collector.store import StoreError
+
+    kind, target = resolve(url, store)
+    if kind == "url":
+        return http_query(target, sql, fmt)
+    try:
+        statement = check_read_only(sql)
+        return _direct_store(target).query(statement, fmt)
+    except RefusedQuery as exc:
+        raise QueryError(f"Refused: {exc}") from None
+    except StoreError as exc:
+        raise QueryError(str(exc)) from None
+
+
+def query(sql: str, *, url: str | None = None, store: str | os.PathLike | None = None) -> list:
+    """Rows of a SELECT as dicts. Do not add a FORMAT clause: the reader picks its own."""
+    return parse_rows(query_bytes(sql, _WIRE_FORMAT, url=url, store=store).decode("utf-8"))

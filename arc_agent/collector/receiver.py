@@ -1,0 +1,110 @@
+"""OTLP/gRPC TraceService receiver: validate, convert, queue for the batch writer, ack after commit.
+
+Status codes follow the OTLP spec: malformed protobuf or invalid ids -> INVALID_ARGUMENT (not
+retried, nothing written); queue full -> RESOURCE_EXHAUSTED with a RetryInfo delay (the SDK
+retries); insert failed / shutting down -> UNAVAILABLE (retried).
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent import futures
+
+import grpc
+from google.protobuf.message import DecodeError
+from google.rpc.error_details_pb2 import RetryInfo
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+
+from arc_agent.collector.convert import InvalidSpans
+from arc_agent.collector.writer import BatchWriter, Overloaded, WriterClosed
+
+log = logging.getLogger("arc.collector")
+
+SERVICE_NAME = "opentelemetry.proto.collector.trace.v1.TraceService"
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+
+def _retry_after(seconds: float) -> tuple:
+    info = RetryInfo()
+    info.retry_delay.FromMilliseconds(int(seconds * 1000))
+    return (("google.rpc.retryinfo-bin", info.SerializeToString()),)
+
+
+class TraceReceiver(trace_service_pb2_grpc.TraceServiceServicer):
+    def __init__(self, writer: BatchWriter, *, retry_after: float = 0.5, commit_timeout: float = 60.0) -> None:
+        self.writer = writer
+        self.retry_after = retry_after
+        self.commit_timeout = commit_timeout
+
+    def export_bytes(self, data: bytes, context: grpc.ServicerContext):
+        """Entry point registered with gRPC: we parse ourselves so bad bytes get INVALID_ARGUMENT."""
+        try:
+            request = trace_service_pb2.ExportTraceServiceRequest.FromString(data)
+        except (DecodeError, ValueError) as exc:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"malformed ExportTraceServiceRequest: {exc}")
+        return self.Export(request, context)
+
+    def Export(self, request, context):  # noqa: N802 — name fixed by the generated servicer
+        spans = sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
+        if spans == 0:
+            return trace_service_pb2.ExportTraceServiceResponse()
+        try:
+            self.writer.reserve(spans)
+        except Overloaded as exc:
+            context.set_trailing_metadata(_retry_after(self.retry_after))
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, f"collector overloaded, retry later: {exc}")
+        except WriterClosed as exc:
+            context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
+        try:
+            prepared = self.writer.store.prepare(request)
+        except InvalidSpans as exc:
+            self.writer.release(spans)
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"invalid spans: {exc}")
+        except Exception as exc:
+            self.writer.release(spans)
+            log.exception("arc collector: could not convert a request")
+            context.abort(grpc.StatusCode.INTERNAL, f"could not convert spans: {exc}")
+        ticket = self.writer.submit(prepared, reserved=spans)
+        remaining = context.time_remaining()
+        timeout = self.commit_timeout if remaining is None else min(self.commit_timeout, max(remaining, 0.0))
+        if not ticket.wait(timeout):
+            context.abort(grpc.StatusCode.UNAVAILABLE, "spans not committed in time; retry")
+        if ticket.error is not None:
+            context.abort(grpc.StatusCode.UNAVAILABLE, f"store write failed, retry: {ticket.error}")
+        return trace_service_pb2.ExportTraceServiceResponse()
+
+
+def _handler(receiver: TraceReceiver) -> grpc.GenericRpcHandler:
+    export = grpc.unary_unary_rpc_method_handler(
+        receiver.export_bytes,
+        request_deserializer=None,  # raw bytes: parse errors become INVALID_ARGUMENT, not INTERNAL
+        response_serializer=trace_service_pb2.ExportTraceServiceResponse.SerializeToString,
+    )
+    return grpc.method_handlers_generic_handler(SERVICE_NAME, {"Export": export})
+
+
+def start_server(receiver: TraceReceiver, listen: str, *, tls_cert: str | None = None,
+                 tls_key: str | None = None, workers: int = 32) -> tuple:
+    """Start the gRPC server on ``listen`` (``host:port``, port 0 = any). Returns ``(server, port)``."""
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="arc-otlp"),
+        options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.so_reuseport", 0),  # a second collector on the same port must fail, not share it
+        ],
+    )
+    server.add_generic_rpc_handlers((_handler(receiver),))
+    if tls_cert or tls_key:
+        if not (tls_cert and tls_key):
+            raise ValueError("TLS needs both --tls-cert and --tls-key")
+        with open(tls_key, "rb") as f:
+            key = f.read()
+        with open(tls_cert, "rb") as f:
+            cert = f.read()
+        port = server.add_secure_port(listen, grpc.ssl_server_credentials([(key, cert)]))
+    else:
+        port = server.add_insecure_port(listen)
+    if not port:
+        raise OSError(f"cannot listen on {listen}")
+    server.start()
+    return server, port

@@ -1,0 +1,190 @@
+"""Where spans are written: one interface, two implementations (chDB on disk, ClickHouse server).
+
+A store turns an OTLP request into its own batch payload (``prepare``, run on the receiving thread),
+writes many payloads as ONE insert (``write``, run on the writer thread) and, for chDB, serves
+read-only queries (``query``) — chDB lets one process open a data path, so reads go through us.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import parse_qs, urlsplit
+
+from arc_agent.collector import convert, schema
+
+DEFAULT_STORE = "~/.arc/store"
+
+
+class StoreError(RuntimeError):
+    pass
+
+
+def default_store_path() -> Path:
+    """``ARC_STORE`` or ``~/.arc/store``."""
+    return Path(os.path.expanduser(os.environ.get("ARC_STORE") or DEFAULT_STORE))
+
+
+@dataclass
+class Prepared:
+    """A request converted for one store: ``payload`` is whatever that store's ``write`` concatenates."""
+
+    payload: Any
+    spans: int
+
+
+class Store(Protocol):
+    options: schema.SchemaOptions
+
+    def describe(self) -> str: ...
+
+    def prepare(self, request) -> Prepared: ...
+
+    def write(self, batch: list) -> None: ...
+
+    def query(self, sql: str, fmt: str = "TabSeparated") -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+def _insert_columns(options: schema.SchemaOptions) -> str:
+    cols = ", ".join(f"`{c}`" for c in convert.COLUMNS)
+    return f"INSERT INTO `{options.database}`.`{options.table}` ({cols})"
+
+
+class ChdbStore:
+    """chDB on disk. One connection writes; a second, ``readonly = 2``, answers queries."""
+
+    def __init__(self, path: str | os.PathLike, options: schema.SchemaOptions | None = None) -> None:
+        import chdb  # ~1 s cold: only the collector and direct readers pay it
+
+        self.path = Path(path).expanduser().resolve()
+        self.options = options or schema.SchemaOptions()
+        self.path.mkdir(parents=True, exist_ok=True)
+        try:
+            self._writer = chdb.connect(str(self.path))
+        except Exception as exc:  # chDB: "Cannot lock file .../status" when another process owns it
+            raise StoreError(f"cannot open store {self.path}: {exc} "
+                             "(is another `arc collector` or reader using it?)") from exc
+        self._reader = chdb.connect(str(self.path))
+        self._write_lock = threading.Lock()
+        self._read_lock = threading.Lock()
+        for statement in schema.statements(self.options):
+            self._writer.query(statement)
+        self._reader.query("SET readonly = 2")  # defence in depth behind sqlguard
+        self._insert = _insert_columns(self.options)
+
+    def describe(self) -> str:
+        return str(self.path)
+
+    def prepare(self, request) -> Prepared:
+        from arc_agent.collector import rowbinary
+
+        data, count = rowbinary.encode_request(request)
+        return Prepared(data, count)
+
+    def write(self, batch: list) -> None:
+        data = b"".join(p.payload for p in batch)
+        if not data:
+            return
+        with self._write_lock:
+            with self._writer.send_insert(self._insert, "RowBinary") as inserter:
+                inserter.append(data)
+                inserter.finish()
+
+    def query(self, sql: str, fmt: str = "TabSeparated") -> bytes:
+        with self._read_lock:
+            try:
+                return self._reader.query(sql, fmt).bytes()
+            except Exception as exc:
+                raise StoreError(str(exc)) from exc
+
+    def close(self) -> None:
+        for conn in (getattr(self, "_reader", None), getattr(self, "_writer", None)):
+            if conn is not None:
+                try:
+                    conn.close()
+                except Exception:  # closing twice or after a failed open
+                    pass
+
+
+def parse_clickhouse_url(url: str) -> dict:
+    """``tcp://user:pass@host:9000/db?secure=1`` -> clickhouse-driver ``Client`` keyword arguments."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("tcp", "clickhouse", "tcps"):
+        raise StoreError(f"bad --clickhouse URL {url!r}: use tcp://host:9000/database")
+    if not parts.hostname:
+        raise StoreError(f"bad --clickhouse URL {url!r}: no host")
+    kwargs: dict = {"host": parts.hostname, "port": parts.port or 9000}
+    database = parts.path.strip("/")
+    if database:
+        kwargs["database"] = database
+    if parts.username:
+        kwargs["user"] = parts.username
+    if parts.password:
+        kwargs["password"] = parts.password
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    if parts.scheme == "tcps" or query.get("secure") in ("1", "true"):
+        kwargs["secure"] = True
+    if query.get("compression"):
+        kwargs["compression"] = query["compression"]
+    return kwargs
+
+
+class ClickHouseServerStore:
+    """A ClickHouse server over the native protocol (clickhouse-driver); reads go to its own HTTP port."""
+
+    def __init__(self, url: str, options: schema.SchemaOptions | None = None, create_schema: bool = True) -> None:
+        from clickhouse_driver import Client
+
+        kwargs = parse_clickhouse_url(url)
+        if options is None:
+            options = schema.SchemaOptions(database=kwargs.get("database", schema.DEFAULT_DATABASE))
+        self.options = options
+        self._safe_url = f"tcp://{kwargs['host']}:{kwargs['port']}/{options.database}"  # no password
+        kwargs.pop("database", None)  # the DDL creates it; connect to the server's default first
+        self._client = Client(**kwargs)
+        self._lock = threading.Lock()
+        try:
+            if create_schema:
+                for statement in schema.statements(options):
+                    self._client.execute(statement)
+        except Exception as exc:
+            raise StoreError(f"cannot prepare ClickHouse at {self._safe_url}: {exc}") from exc
+        self._insert = _insert_columns(options) + " VALUES"
+
+    def describe(self) -> str:
+        return self._safe_url
+
+    def prepare(self, request) -> Prepared:
+        rows = convert.span_rows(request)
+        return Prepared(rows, len(rows))
+
+    def write(self, batch: list) -> None:
+        rows = [row for p in batch for row in p.payload]
+        if not rows:
+            return
+        with self._lock:
+            self._client.execute(self._insert, rows)
+
+    def query(self, sql: str, fmt: str = "TabSeparated") -> bytes:
+        raise StoreError("with --clickhouse, read from the ClickHouse server's own HTTP interface "
+                         "(port 8123) with a read-only user")
+
+    def close(self) -> None:
+        try:
+            self._client.disconnect()
+        except Exception:  # already disconnected
+            pass
+
+
+def open_store(store: str | None = None, clickhouse: str | None = None,
+               options: schema.SchemaOptions | None = None) -> Store:
+    if store and clickhouse:
+        raise StoreError("give either --store PATH or --clickhouse URL, not both")
+    if clickhouse:
+        return ClickHouseServerStore(clickhouse, options)
+    return ChdbStore(store or default_store_path(), options)

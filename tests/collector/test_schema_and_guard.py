@@ -1,0 +1,88 @@
+"""DDL templating, the read-only SQL gate and the reader's row parsing (pure functions)."""
+
+from __future__ import annotations
+
+import pytest
+
+from arc_agent.collector import schema
+from arc_agent.collector.reader import _credentials, parse_rows
+from arc_agent.collector.sqlguard import RefusedQuery, check_read_only, output_format
+
+
+def test_default_rendering_has_no_placeholders_left():
+    statements = schema.statements()
+    assert len(statements) == 6
+    text = "\n".join(statements)
+    assert "{{" not in text and "ON CLUSTER" not in text and "TTL" not in text
+    assert "CREATE TABLE IF NOT EXISTS `default`.`otel_traces`" in text
+    assert "ENGINE = MergeTree()" in text
+
+
+def test_cluster_engine_and_ttl_for_production():
+    engine = "ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')"
+    opts = schema.SchemaOptions(database="otel", cluster="prod", engine=engine, ttl_seconds=30 * 86400)
+    traces, ts_table, mv = schema.statements(opts)[1:4]
+    assert "`otel`.`otel_traces` ON CLUSTER prod" in traces
+    assert f"ENGINE = {engine}" in traces and f"ENGINE = {engine}" in ts_table
+    assert "TTL toDateTime(Timestamp) + toIntervalDay(30)" in traces
+    assert "TTL toDateTime(Start) + toIntervalDay(30)" in ts_table
+    assert "TO `otel`.`otel_traces_trace_id_ts`" in mv and "FROM `otel`.`otel_traces`" in mv
+
+
+@pytest.mark.parametrize("seconds, clause", [
+    (0, ""), (86400 * 3, "TTL t + toIntervalDay(3)"), (7200, "TTL t + toIntervalHour(2)"),
+    (1800, "TTL t + toIntervalMinute(30)"), (45, "TTL t + toIntervalSecond(45)"),
+])
+def test_ttl_clause_like_the_exporter(seconds, clause):
+    assert schema.ttl_clause("t", seconds) == clause
+
+
+def test_bad_names_and_placeholders_are_clear_errors(tmp_path):
+    with pytest.raises(schema.SchemaError, match="bad table name"):
+        schema.SchemaOptions(table="x; DROP TABLE y")
+    (tmp_path / "a.sql").write_text("CREATE TABLE {{nope}}")
+    with pytest.raises(schema.SchemaError, match="unknown placeholder"):
+        schema.statements(directory=tmp_path)
+    assert schema.parse_duration("72h") == 72 * 3600
+    with pytest.raises(schema.SchemaError, match="bad TTL"):
+        schema.parse_duration("3 weeks")
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT 1", "  select * from otel_traces;", "WITH 1 AS x SELECT x", "SHOW TABLES", "DESCRIBE otel_traces",
+    "DESC otel_traces", "EXPLAIN SELECT 1", "EXISTS TABLE otel_traces", "(SELECT 1) UNION ALL (SELECT 2)",
+    "-- note\nSELECT ';' AS semi", "SELECT 'DROP TABLE x; INSERT' FROM t /* ; */", "SELECT 1 FORMAT JSON;",
+])
+def test_read_only_statements_pass(sql):
+    assert check_read_only(sql)
+
+
+@pytest.mark.parametrize("sql, reason", [
+    ("INSERT INTO t VALUES (1)", "INSERT is not allowed"), ("alter table t delete where 1", "ALTER is not allowed"),
+    ("DROP TABLE t", "DROP"), ("SELECT 1; DROP TABLE t", "only one statement"), ("", "empty"),
+    ("/* SELECT */ DELETE FROM t WHERE 1", "DELETE"), ("SELECT * FROM t INTO OUTFILE 'x'", "INTO OUTFILE"),
+    ("SYSTEM STOP MERGES", "SYSTEM"), ("OPTIMIZE TABLE t FINAL", "OPTIMIZE"), ("SET readonly = 0", "SET"),
+])
+def test_writes_and_multi_statements_are_refused(sql, reason):
+    with pytest.raises(RefusedQuery, match=reason):
+        check_read_only(sql)
+
+
+def test_output_format_follows_the_format_clause():
+    assert output_format("SELECT 1") == "TabSeparated"
+    assert output_format("SELECT 1 FORMAT JSONEachRow;") == "JSONEachRow"
+    assert output_format("SELECT 'FORMAT JSON'", "CSV") == "CSV"
+
+
+def test_reader_parses_typed_rows():
+    text = ('["n","big","name","maybe"]\n["UInt8","UInt64","LowCardinality(String)","Nullable(Int64)"]\n'
+            '[1,"18446744073709551615","a",null]\n[2,"5","b","-3"]\n')
+    assert parse_rows(text) == [{"n": 1, "big": 2**64 - 1, "name": "a", "maybe": None},
+                                {"n": 2, "big": 5, "name": "b", "maybe": -3}]
+    assert parse_rows("") == []
+
+
+def test_reader_moves_url_credentials_to_headers():
+    url, headers = _credentials("http://reader:s%40cret@ch:8123")
+    assert url == "http://ch:8123" and headers == {"X-ClickHouse-User": "reader", "X-ClickHouse-Key": "s@cret"}
+    assert _credentials("http://127.0.0.1:8123") == ("http://127.0.0.1:8123", {})
