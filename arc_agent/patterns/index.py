@@ -8,9 +8,8 @@ Cascade, cheapest first:
    field names); for each shape whose fields all passed stage 1, the hash of the request's values
    is checked in the key Bloom filter and only then looked up in a sorted int64 key array;
 3. predicate/fuzzy stage: the candidates' other conditions are evaluated. Patterns without
-   equality conditions are anchored on the rarest words of their ``similar`` text (prefix
-   filtering, see ``similarity``; same key array), else on a field they require (a short list
-   per field), else scanned.
+   equality conditions are anchored on the rarest words of their ``similar`` text (a
+   ``FuzzyIndex`` per field), else on a field they require (a short list per field), else scanned.
 
 Per pattern only fixed-size columns are kept (array/numpy, ~50 bytes a pattern all included);
 the non-equality conditions and the fix are interned as "specs", serialised once in a blob and
@@ -24,7 +23,6 @@ import functools
 import json
 from array import array
 from bisect import bisect_left
-from collections import Counter
 from typing import Any, Mapping
 
 import numpy as np
@@ -32,9 +30,10 @@ from rbloom import Bloom
 
 from ..llm.request import MISSING
 from . import similarity
-from .conditions import TOP_FIELDS, compile_ops, evaluate, field_getter, split
+from .conditions import DEFAULT_THRESHOLD, TOP_FIELDS, compile_ops, evaluate, field_getter, split
 from .errors import PatternError
 from .fixes import compile_fix
+from .fuzzy import FuzzyIndex
 from .idtable import IdTable
 from .keys import check_json_value, freeze
 
@@ -44,6 +43,7 @@ SPEC_CACHE_SIZE = 4096
 _INT32 = 2**31
 _SCALARS = (str, int, float, bool)
 _INF = float("inf")
+_SIMILAR_KEYS = frozenset({"similar", "threshold"})
 # one encoder instance: json.dumps with options builds a new encoder per call (~10 µs each)
 _encode_spec = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
 _RECORD_KEYS = frozenset({"id", "pattern", "fix", "confidence", "priority", "expires_at", "description"})
@@ -83,7 +83,7 @@ class Counters:
 class Layer:
     __slots__ = ("n", "ids", "spec_col", "priority", "confidence", "expires", "_spec_blob", "_spec_off",
                  "spec", "top_eq", "param_eq", "shapes", "coarse", "key_bloom", "keys", "kidx",
-                 "exist", "scan", "prefix", "n_specs", "max_bucket")
+                 "exist", "scan", "fuzzy", "n_specs", "max_bucket")
 
     def match(self, request: Any, word_cache: dict, counters: Counters, tombstones: frozenset) -> list:
         """Indexes of this layer's patterns whose conditions all hold for ``request``."""
@@ -136,24 +136,14 @@ class Layer:
             for getter, idxs in self.exist.values():
                 if getter(request) is not MISSING:
                     out.extend(idxs)
-        if self.prefix:
-            for f, (getter, rank, t_min) in self.prefix.items():
+        if self.fuzzy:
+            for f, (getter, fuzzy) in self.fuzzy.items():
                 v = getter(request)
-                if not isinstance(v, str):
-                    continue
-                ws = word_cache.get(f)
-                if ws is None:
-                    ws = word_cache[f] = similarity.words(v)
-                known = [w for w in ws if w in rank]
-                if not known:
-                    continue
-                # words no pattern has come first in the rarity order: they use up prefix slots
-                n = similarity.prefix_length(len(ws), t_min) - (len(ws) - len(known))
-                if n <= 0:
-                    continue
-                known.sort(key=rank.__getitem__)
-                for w in known[:n]:
-                    self._probe(similarity.prefix_key(f, w), out, counters)
+                if isinstance(v, str):
+                    ws = word_cache.get(f)
+                    if ws is None:
+                        ws = word_cache[f] = similarity.words(v)
+                    out.extend(fuzzy.query(ws))
         if self.scan:
             out.extend(self.scan)
         return out
@@ -235,18 +225,24 @@ class LayerBuilder:
                 if residual is None:
                     residual = {}
                 residual[field] = rest
+        fuzzy = None if eq else similar_only(residual)
+        if fuzzy is not None:
+            residual = None  # the FuzzyIndex decides the whole condition
         skey = repr((residual, fix))
         sid = self.spec_ids.get(skey)
         if sid is None:
             sid = self._new_spec(skey, residual, fix)
-        self._store(pattern_id, eq, sid, confidence, priority, expires)
+        self._store(pattern_id, eq, sid, confidence, priority, expires, fuzzy)
         return len(self.spec_col) - 1
 
     def _store(self, pattern_id: str, eq: list, sid: int, confidence: float, priority: int,
-               expires: float) -> None:
-        """Append one validated pattern; ``eq``: (field, frozen value) pairs."""
+               expires: float, fuzzy: tuple | None = None) -> None:
+        """Append one validated pattern; ``eq``: (field, frozen value) pairs; ``fuzzy``: (field,
+        words, threshold) of a pattern whose only condition is ``similar``."""
         i = len(self.spec_col)
-        if eq:
+        if fuzzy is not None:
+            self._add_fuzzy(i, *fuzzy)
+        elif eq:
             eq.sort()
             hs = tuple([hash(x) for x in eq])
             shape = tuple([x[0] for x in eq])
@@ -263,13 +259,16 @@ class LayerBuilder:
         self.confidence.append(confidence)
         self.expires.append(expires)
 
+    def _add_fuzzy(self, i: int, field: str, words: frozenset, threshold: float) -> None:
+        idxs, word_sets, thresholds = self.fuzzy.setdefault(field, ([], [], []))
+        idxs.append(i)
+        word_sets.append(words)
+        thresholds.append(threshold)
+
     def _anchor(self, i: int, sid: int) -> None:
         anchor = self.spec_anchor[sid]
         if anchor[0] == "similar":
-            idxs, word_sets, thresholds = self.fuzzy.setdefault(anchor[1], ([], [], []))
-            idxs.append(i)
-            word_sets.append(anchor[2])
-            thresholds.append(anchor[3])
+            self._add_fuzzy(i, anchor[1], anchor[2], anchor[3])
         elif anchor[0] == "exists":
             self.exist.setdefault(anchor[1], []).append(i)
         else:
@@ -287,7 +286,7 @@ class LayerBuilder:
         ids_append, spec_append = self.ids.append, self.spec_col.append
         prio_append, conf_append, exp_append = self.priority.append, self.confidence.append, \
             self.expires.append
-        anchor = self._anchor
+        anchor, add_fuzzy = self._anchor, self._add_fuzzy
         spec_col = self.spec_col
         inf = _INF
         for index, rec in enumerate(records):
@@ -325,6 +324,15 @@ class LayerBuilder:
                 if type(f) is not str or not f:
                     break
             else:
+                fuzzy = None
+                if not eq:
+                    try:
+                        fuzzy = similar_only(residual)
+                    except PatternError:
+                        slow(index, rec)
+                        continue
+                    if fuzzy is not None:
+                        residual = None
                 skey = repr((residual, fix))
                 sid = spec_ids.get(skey)
                 if sid is None:
@@ -334,7 +342,9 @@ class LayerBuilder:
                         slow(index, rec)
                         continue
                 i = len(spec_col)
-                if eq:
+                if fuzzy is not None:
+                    add_fuzzy(i, *fuzzy)
+                elif eq:
                     if len(eq) > 1:
                         eq.sort()
                     hs = tuple([hash(x) for x in eq])
@@ -388,9 +398,8 @@ class LayerBuilder:
         layer.spec = functools.lru_cache(maxsize=SPEC_CACHE_SIZE)(layer._load_spec)
 
         keys, kidx = self.keys, self.kidx
-        layer.prefix = {}
-        for field, (idxs, word_sets, thresholds) in self.fuzzy.items():
-            layer.prefix[field] = _prefix_index(field, idxs, word_sets, thresholds, keys, kidx)
+        layer.fuzzy = {field: (field_getter(field), FuzzyIndex(idxs, word_sets, thresholds))
+                       for field, (idxs, word_sets, thresholds) in self.fuzzy.items()}
         self.fuzzy.clear()
 
         np_keys = np.array(keys, dtype=np.int64)
@@ -423,23 +432,24 @@ class LayerBuilder:
         return layer
 
 
-def _prefix_index(field: str, idxs: list, word_sets: list, thresholds: list, keys: list,
-                  kidx: list) -> tuple:
-    """Index each fuzzy pattern under its rarest words; returns (getter, word rank, min threshold)."""
-    df: Counter = Counter()
-    for ws in word_sets:
-        df.update(ws)
-    order = sorted(df, key=lambda w: (df[w], w))
-    # fresh copies: the words were allocated while the bundle's parse tree was alive, and keeping
-    # them would keep the parse tree's memory arenas from being returned
-    rank = {w.encode().decode(): r for r, w in enumerate(order)}
-    key = similarity.prefix_key
-    length = similarity.prefix_length
-    for i, ws, t in zip(idxs, word_sets, thresholds):
-        for w in sorted(ws, key=rank.__getitem__)[:length(len(ws), t)]:
-            keys.append(key(field, w))
-            kidx.append(i)
-    return field_getter(field), rank, min(thresholds)
+def similar_only(residual: dict | None) -> tuple | None:
+    """(field, words, threshold) if ``residual`` is one ``similar`` condition and nothing else."""
+    if residual is None or len(residual) != 1:
+        return None
+    (field, ops), = residual.items()
+    if "similar" not in ops or not _SIMILAR_KEYS.issuperset(ops):
+        return None
+    text, threshold = ops["similar"], ops.get("threshold", DEFAULT_THRESHOLD)
+    if type(text) is str and type(field) is str and field and type(threshold) in (int, float) \
+            and 0.0 < threshold <= 1.0:
+        ws = similarity.words(text)
+        if ws:
+            return field, ws, float(threshold)
+    try:  # not the plain case: the full compiler names the problem
+        (test,) = compile_ops(field, ops)
+    except ValueError as exc:
+        raise PatternError(str(exc)) from None
+    return field, test.words, test.threshold
 
 
 def _bloom(values: np.ndarray, fpr: float) -> Bloom:

@@ -36,8 +36,3 @@ def jaccard(a: frozenset, b: frozenset) -> float:
 def prefix_length(size: int, threshold: float) -> int:
     """How many of a set's rarest words must be indexed/probed for Jaccard >= threshold."""
     return size - math.ceil(threshold * size - _EPS) + 1
-
-
-def prefix_key(field: str, word: str) -> int:
-    """Key-index key of "``field``'s text has ``word`` among its prefix words"."""
-    return hash(("\x00pf", field, word))

@@ -38,7 +38,7 @@ def random_text(rng, n=None):
 
 
 def random_pattern(rng):
-    kind = rng.randrange(6)
+    kind = rng.randrange(7)
     if kind == 0:
         return {"model": rng.choice(MODELS)}
     if kind == 1:
@@ -49,7 +49,11 @@ def random_pattern(rng):
         return {"temperature": {"<": rng.choice([0.3, 0.6])}, "seed": {"exists": rng.random() < 0.5}}
     if kind == 4:
         return {"prompt": {"similar": random_text(rng), "threshold": rng.choice([0.5, 0.7, 0.9, 1.0])}}
-    return {"user": rng.choice(["u1", "u2"]), "prompt": {"similar": random_text(rng), "threshold": 0.6}}
+    if kind == 5:
+        return {"user": rng.choice(["u1", "u2"]), "prompt": {"similar": random_text(rng), "threshold": 0.6}}
+    # longer than the fuzzy index's verification width: verified through the full conditions
+    return {"prompt": {"similar": " ".join(f"w{i}" for i in range(40)) + " " + random_text(rng),
+                       "threshold": rng.choice([0.1, 0.3])}}
 
 
 def random_request(rng):

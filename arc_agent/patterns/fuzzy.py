@@ -1,0 +1,106 @@
+"""Index for ``similar`` conditions of patterns that have no equality condition (one per field).
+
+Candidates come from prefix filtering (see ``similarity``): words are ranked by how many
+pattern texts contain them (rarest first, rank = token id); each pattern is posted under its
+first few token ids, a request probes its first few. The candidates are then verified all at
+once with numpy on a padded (patterns × WIDTH) token-id matrix: exact Jaccard against each
+pattern's own threshold, a few numpy operations for all candidates instead of compiling each
+candidate's condition (~20 µs each). Texts longer than WIDTH words are verified one by one.
+The verdict is final: a pattern whose only condition is ``similar`` needs no further check.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections import Counter
+
+import numpy as np
+
+from . import similarity
+
+WIDTH = 32
+_EPS = 1e-9
+
+
+class FuzzyIndex:
+    __slots__ = ("rank", "t_min", "post_off", "post_rows", "tokens", "sizes", "thresholds", "patterns",
+                 "long_rows", "long_words")
+
+    def __init__(self, idxs: list, word_sets: list, thresholds: list) -> None:
+        df: Counter = Counter()
+        for ws in word_sets:
+            df.update(ws)
+        order = sorted(df, key=lambda w: (df[w], w))
+        # fresh copies: the words were allocated while the bundle's parse tree was alive, and
+        # keeping those objects would keep the parse tree's memory arenas from being returned
+        self.rank = {w.encode().decode(): r for r, w in enumerate(order)}
+        vocab = len(order)
+        m = len(idxs)
+        self.patterns = np.array(idxs, dtype=np.int32)
+        self.thresholds = np.array(thresholds, dtype=np.float64)
+        self.t_min = float(self.thresholds.min())
+        rank = self.rank
+        ids_lists = [sorted([rank[w] for w in ws]) for ws in word_sets]
+        sizes = np.fromiter(map(len, ids_lists), dtype=np.int32, count=m)
+        self.sizes = sizes
+        tokens = np.full((m, WIDTH), vocab, dtype=np.uint32)  # vocab = padding, matches no word
+        short = sizes <= WIDTH
+        flat = np.fromiter((t for ids, ok in zip(ids_lists, short.tolist()) if ok for t in ids),
+                           dtype=np.uint32)
+        rows = np.repeat(np.flatnonzero(short), sizes[short])
+        starts = np.cumsum(sizes[short]) - sizes[short]
+        cols = np.arange(len(flat)) - np.repeat(starts, sizes[short])
+        tokens[rows, cols] = flat
+        self.tokens = tokens
+        self.long_rows = frozenset(np.flatnonzero(~short).tolist())
+        self.long_words = {r: word_sets[r] for r in self.long_rows}
+        # postings: (token id, row) for each row's prefix, grouped by token id (CSR)
+        t = self.thresholds
+        lengths = sizes - np.ceil(t * sizes - _EPS).astype(np.int32) + 1
+        post_tok, post_row = [], []
+        for r in self.long_rows:
+            post_tok.extend(ids_lists[r][:lengths[r]])
+            post_row.extend([r] * min(int(lengths[r]), len(ids_lists[r])))
+        mask = (np.arange(WIDTH)[None, :] < lengths[:, None]) & short[:, None]
+        tok = np.concatenate([tokens[mask].astype(np.int64), np.array(post_tok, dtype=np.int64)])
+        row = np.concatenate([np.nonzero(mask)[0], np.array(post_row, dtype=np.int64)])
+        order_ = np.argsort(tok, kind="stable")
+        self.post_rows = row[order_].astype(np.int32)
+        counts = np.bincount(tok, minlength=vocab + 1)
+        off = np.zeros(vocab + 2, dtype=np.int64)
+        np.cumsum(counts, out=off[1:])
+        self.post_off = array("q", off.tobytes())
+
+    def query(self, ws: frozenset) -> list:
+        """Indexes of the patterns whose text is similar enough to the words ``ws``."""
+        rank = self.rank
+        ids = [rank[w] for w in ws if w in rank]
+        if not ids:
+            return []
+        n = len(ws)
+        # words no pattern has come first in the rarity order: they use up prefix slots
+        probes = similarity.prefix_length(n, self.t_min) - (n - len(ids))
+        if probes <= 0:
+            return []
+        ids.sort()
+        off, post = self.post_off, self.post_rows
+        parts = [post[off[t]:off[t + 1]] for t in ids[:probes]]
+        rows = np.concatenate(parts) if len(parts) > 1 else parts[0]  # repeats are deduplicated later
+        if not len(rows):
+            return []
+        mine = np.array(ids, dtype=np.uint32)
+        cand = self.tokens[rows]
+        pos = np.searchsorted(mine, cand)
+        np.minimum(pos, len(mine) - 1, out=pos)
+        inter = (mine[pos] == cand).sum(axis=1)
+        ok = inter >= self.thresholds[rows] * (n + self.sizes[rows] - inter) - _EPS
+        out = self.patterns[rows[ok]].tolist()
+        if self.long_rows:
+            for r in set(rows.tolist()) & self.long_rows:
+                if similarity.jaccard(ws, self.long_words[r]) >= self.thresholds[r] - _EPS:
+                    out.append(int(self.patterns[r]))
+        return out
+
+    def nbytes(self) -> int:
+        return int(self.tokens.nbytes + self.post_rows.nbytes + self.patterns.nbytes + self.sizes.nbytes
+                   + self.thresholds.nbytes + len(self.post_off) * 8)
