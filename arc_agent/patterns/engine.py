@@ -18,12 +18,13 @@ from collections import Counter
 from time import perf_counter_ns
 from typing import Any, Callable, Iterable, Mapping
 
+from .. import failopen
 from ..llm.fixer import FixOutcome
 from ..llm.request import LLMRequest
 from ..telemetry import attributes as A
 from .apply import Draft
 from .bundle import NEVER, BundleErrors, BundleInfo, check_confidence, load_layer, parse_expires
-from .errors import PatternError
+from .errors import BundleError, PatternError
 from .index import KEY_FPR, Counters, Layer, LayerBuilder, check_priority
 from .watch import Watcher, signature
 
@@ -125,12 +126,17 @@ class PatternEngine:
         t0 = time.perf_counter()
         try:
             layer, infos = load_layer(paths)
-        except BundleErrors as exc:
+        except Exception as exc:  # BundleErrors, or a bug/MemoryError: the app must never see it
+            errors = list(exc.errors) if isinstance(exc, BundleErrors) else \
+                [BundleError(",".join(paths), f"internal error while loading: {exc!r}")]
+            if not isinstance(exc, BundleErrors):
+                failopen.record("patterns_load", exc)
             if current:
                 self._seen = seen
-            self.last_error = str(exc)
-            log.error("arc: pattern bundle rejected; the previous pattern set stays active:\n%s", exc)
-            return list(exc.errors)
+            self.last_error = "\n".join(str(e) for e in errors)
+            log.error("arc: pattern bundle rejected; the previous pattern set stays active:\n%s",
+                      self.last_error)
+            return errors
         self._paths, self._bundle, self._infos, self._seen = paths, layer, infos, seen
         self.load_seconds = time.perf_counter() - t0
         self.loaded_at = time.time()

@@ -11,6 +11,7 @@ The verdict is final: a pattern whose only condition is ``similar`` needs no fur
 
 from __future__ import annotations
 
+import threading
 from array import array
 from collections import Counter
 
@@ -24,7 +25,7 @@ _EPS = 1e-9
 
 class FuzzyIndex:
     __slots__ = ("rank", "t_min", "post_off", "post_rows", "tokens", "sizes", "thresholds", "patterns",
-                 "long_rows", "long_words")
+                 "long_rows", "long_words", "need", "_local", "_vocab")
 
     def __init__(self, idxs: list, word_sets: list, thresholds: list) -> None:
         df: Counter = Counter()
@@ -52,6 +53,11 @@ class FuzzyIndex:
         cols = np.arange(len(flat)) - np.repeat(starts, sizes[short])
         tokens[rows, cols] = flat
         self.tokens = tokens
+        # J >= t  <=>  |R∩P| >= t/(1+t) * (|R| + |P|): per row (t/(1+t), t/(1+t)*|P|) in one gather
+        a = self.thresholds / (1.0 + self.thresholds)
+        self.need = np.stack([a, a * sizes], axis=1)
+        self._vocab = vocab
+        self._local = threading.local()
         self.long_rows = frozenset(np.flatnonzero(~short).tolist())
         self.long_words = {r: word_sets[r] for r in self.long_rows}
         # postings: (token id, row) for each row's prefix, grouped by token id (CSR)
@@ -88,12 +94,16 @@ class FuzzyIndex:
         rows = np.concatenate(parts) if len(parts) > 1 else parts[0]  # repeats are deduplicated later
         if not len(rows):
             return []
-        mine = np.array(ids, dtype=np.uint32)
-        cand = self.tokens[rows]
-        pos = np.searchsorted(mine, cand)
-        np.minimum(pos, len(mine) - 1, out=pos)
-        inter = (mine[pos] == cand).sum(axis=1)
-        ok = inter >= self.thresholds[rows] * (n + self.sizes[rows] - inter) - _EPS
+        lut = getattr(self._local, "lut", None)
+        if lut is None:  # one membership table per thread: no lock, no per-request allocation
+            lut = self._local.lut = np.zeros(self._vocab + 1, dtype=np.bool_)
+        lut[ids] = True
+        try:
+            inter = lut[self.tokens[rows]].sum(axis=1)
+        finally:
+            lut[ids] = False
+        need = self.need[rows]
+        ok = inter >= need[:, 0] * n + need[:, 1] - _EPS
         out = self.patterns[rows[ok]].tolist()
         if self.long_rows:
             for r in set(rows.tolist()) & self.long_rows:

@@ -139,3 +139,17 @@ def test_cli_test_shows_matches_and_fixed_request(write_bundle, tmp_path):
                                "request": {"model": "claude", "max_tokens": 5, "messages": []}}))
     proc = arc("patterns", "test", bundle, "--request", str(req))
     assert "no pattern matches this request" in proc.stdout and "request unchanged" in proc.stdout
+
+
+def test_an_internal_error_while_loading_never_reaches_the_app(write_bundle, engine, monkeypatch):
+    from arc_agent.patterns import engine as engine_module
+
+    engine.load(write_bundle([GOOD], name="first.json"))
+
+    def broken(paths):
+        raise MemoryError("simulated")
+
+    monkeypatch.setattr(engine_module, "load_layer", broken)
+    errors = engine.load(write_bundle([GOOD], name="second.json"))
+    assert len(errors) == 1 and "internal error while loading" in errors[0].problem
+    assert engine.fix(chat()).kwargs["seed"] == 1
