@@ -131,6 +131,7 @@ def main() -> int:
     parser.add_argument("--spans", type=int, default=512, help="spans per request")
     parser.add_argument("--inflight", type=int, default=2, help="concurrent RPCs per sender")
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--collector-args", default="", help="extra `arc collector` options, e.g. '--writers 2'")
     args = parser.parse_args()
 
     from tests.helpers.collector import CollectorProcess
@@ -143,7 +144,7 @@ def main() -> int:
           f"({len(template) / args.spans:.0f} B/span on the wire), {os.cpu_count()} CPUs")
 
     with tempfile.TemporaryDirectory(prefix="arc-ingest-") as tmp:
-        with CollectorProcess(Path(tmp) / "store") as col:
+        with CollectorProcess(Path(tmp) / "store", args=tuple(args.collector_args.split())) as col:
             start, results = ctx.Event(), ctx.Queue()
             procs = [ctx.Process(target=sender, args=(col.otlp_target, p, args.inflight, start, results))
                      for p in payloads]

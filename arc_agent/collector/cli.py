@@ -49,6 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="most spans per INSERT (default %(default)s)")
     parser.add_argument("--linger-ms", type=float, default=50.0,
                         help="wait this long for a batch to fill (default %(default)s)")
+    parser.add_argument("--writers", type=int, default=1,
+                        help="concurrent INSERTs (chDB: one connection each; default %(default)s)")
     parser.add_argument("--retry-after-ms", type=int, default=1000,
                         help="RetryInfo delay sent with RESOURCE_EXHAUSTED (default %(default)s)")
 
@@ -79,12 +81,13 @@ def run(args) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     try:
-        span_store = store.open_store(args.store, args.clickhouse, options)
+        span_store = store.open_store(args.store, args.clickhouse, options, writers=args.writers)
     except (store.StoreError, schema.SchemaError) as exc:
         print(f"arc collector: {exc}", file=sys.stderr)
         return 2
     batch_writer = writer.BatchWriter(span_store, max_queue_spans=args.max_queue_spans,
-                                      batch_spans=args.batch_spans, linger=args.linger_ms / 1000)
+                                      batch_spans=args.batch_spans, linger=args.linger_ms / 1000,
+                                      writers=args.writers)
     query_server = None
     try:
         trace_receiver = receiver.TraceReceiver(batch_writer, retry_after=args.retry_after_ms / 1000)

@@ -78,14 +78,47 @@ def _time(ns: int) -> bytes:
     return _INT64(ns if ns <= _INT64_MAX else _INT64_MAX)
 
 
+_ZERO_TRACE, _ZERO_SPAN = bytes(16), bytes(8)
+_NO_LINKS = b"\x00\x00\x00\x00"  # four empty arrays: Links.TraceId, .SpanId, .TraceState, .Attributes
+
+
+def _trace_id(raw: bytes, what: str = "trace_id") -> bytes:
+    if len(raw) == 16 and raw != _ZERO_TRACE:
+        return b"\x20" + raw.hex().encode()  # 32 hex chars: length byte 0x20
+    return _string(hex_id(raw, 16, what))
+
+
+def _span_id(raw: bytes, what: str = "span_id") -> bytes:
+    if len(raw) == 8 and raw != _ZERO_SPAN:
+        return b"\x10" + raw.hex().encode()  # 16 hex chars
+    return _string(hex_id(raw, 8, what))
+
+
+def _events(events) -> bytes:
+    n = _varint(len(events))
+    return b"".join((n, *[_time(e.time_unix_nano) for e in events], n, *[_key(e.name) for e in events],
+                     n, *[_attributes(e.attributes) for e in events]))
+
+
+def _links(links) -> bytes:
+    n = _varint(len(links))
+    return b"".join((n, *[_trace_id(x.trace_id, "link trace_id") for x in links],
+                     n, *[_span_id(x.span_id, "link span_id") for x in links],
+                     n, *[_string(x.trace_state) for x in links],
+                     n, *[_attributes(x.attributes) for x in links]))
+
+
 def encode_request(request) -> tuple:
     """``(rowbinary_bytes, span_count)`` for the INSERT columns ``convert.COLUMNS``.
 
     Raises ``convert.InvalidSpans`` for ids of the wrong length.
     """
-    buf = bytearray()
-    put = buf.extend
+    parts: list = []
+    add = parts.append
     count = 0
+    kinds = [_key(k) for k in SPAN_KINDS]
+    codes = [_key(c) for c in STATUS_CODES]
+    empty = _key("")
     for resource_spans in request.resource_spans:
         attributes = resource_spans.resource.attributes
         resource = _attributes(attributes)
@@ -95,50 +128,27 @@ def encode_request(request) -> tuple:
                 service = value_string(kv.value)
         service = _key(service)
         for scope_spans in resource_spans.scope_spans:
-            scope = _key(scope_spans.scope.name) + _key(scope_spans.scope.version)
+            shared = service + resource + _key(scope_spans.scope.name) + _key(scope_spans.scope.version)
             for span in scope_spans.spans:
                 count += 1
                 start, end = span.start_time_unix_nano, span.end_time_unix_nano
                 kind = span.kind
                 status = span.status
                 code = status.code
-                put(_time(start))
-                put(_string(hex_id(span.trace_id, 16, "trace_id")))
-                put(_string(hex_id(span.span_id, 8, "span_id")))
-                put(_string(hex_id(span.parent_span_id, 8, "parent_span_id")))
-                put(_string(span.trace_state))
-                put(_key(span.name))
-                put(_key(SPAN_KINDS[kind] if 0 <= kind < len(SPAN_KINDS) else ""))
-                put(service)
-                put(resource)
-                put(scope)
-                put(_attributes(span.attributes))
-                put(_UINT64(end - start if end > start else 0))
-                put(_key(STATUS_CODES[code] if 0 <= code < len(STATUS_CODES) else ""))
-                put(_string(status.message))
-                events = span.events
-                n = _varint(len(events))
-                put(n)
-                for event in events:
-                    put(_time(event.time_unix_nano))
-                put(n)
-                for event in events:
-                    put(_key(event.name))
-                put(n)
-                for event in events:
-                    put(_attributes(event.attributes))
-                links = span.links
-                n = _varint(len(links))
-                put(n)
-                for link in links:
-                    put(_string(hex_id(link.trace_id, 16, "link trace_id")))
-                put(n)
-                for link in links:
-                    put(_string(hex_id(link.span_id, 8, "link span_id")))
-                put(n)
-                for link in links:
-                    put(_string(link.trace_state))
-                put(n)
-                for link in links:
-                    put(_attributes(link.attributes))
-    return bytes(buf), count
+                parent = span.parent_span_id
+                events, links = span.events, span.links
+                add(_time(start))
+                add(_trace_id(span.trace_id))
+                add(_span_id(span.span_id))
+                add(_span_id(parent, "parent_span_id") if parent else empty)
+                add(_string(span.trace_state))
+                add(_key(span.name))
+                add(kinds[kind] if 0 <= kind < len(kinds) else empty)
+                add(shared)  # ServiceName, ResourceAttributes, ScopeName, ScopeVersion
+                add(_attributes(span.attributes))
+                add(_UINT64(end - start if end > start else 0))
+                add(codes[code] if 0 <= code < len(codes) else empty)
+                add(_string(status.message))
+                add(_events(events) if events else _NO_LINKS[:3])
+                add(_links(links) if links else _NO_LINKS)
+    return b"".join(parts), count

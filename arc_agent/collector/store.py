@@ -8,11 +8,12 @@ read-only queries (``query``) — chDB lets one process open a data path, so rea
 from __future__ import annotations
 
 import os
+import queue
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from arc_agent.collector import convert, schema
 
@@ -56,9 +57,11 @@ def _insert_columns(options: schema.SchemaOptions) -> str:
 
 
 class ChdbStore:
-    """chDB on disk. One connection writes; a second, ``readonly = 2``, answers queries."""
+    """chDB on disk. ``writers`` connections insert (one INSERT each at a time); another, with
+    ``readonly = 2``, answers queries."""
 
-    def __init__(self, path: str | os.PathLike, options: schema.SchemaOptions | None = None) -> None:
+    def __init__(self, path: str | os.PathLike, options: schema.SchemaOptions | None = None,
+                 writers: int = 1) -> None:
         import chdb  # ~1 s cold: only the collector and direct readers pay it
 
         self.path = Path(path).expanduser().resolve()
@@ -70,7 +73,10 @@ class ChdbStore:
             raise StoreError(f"cannot open store {self.path}: {exc} "
                              "(is another `arc collector` or reader using it?)") from exc
         self._reader = chdb.connect(str(self.path))
-        self._write_lock = threading.Lock()
+        self._spare: queue.SimpleQueue = queue.SimpleQueue()  # idle writer connections
+        self._connections = [self._writer] + [chdb.connect(str(self.path)) for _ in range(max(1, writers) - 1)]
+        for conn in self._connections:
+            self._spare.put(conn)
         self._read_lock = threading.Lock()
         for statement in schema.statements(self.options):
             self._writer.query(statement)
@@ -90,10 +96,13 @@ class ChdbStore:
         data = b"".join(p.payload for p in batch)
         if not data:
             return
-        with self._write_lock:
-            with self._writer.send_insert(self._insert, "RowBinary") as inserter:
+        conn = self._spare.get()
+        try:
+            with conn.send_insert(self._insert, "RowBinary") as inserter:
                 inserter.append(data)
                 inserter.finish()
+        finally:
+            self._spare.put(conn)
 
     def query(self, sql: str, fmt: str = "TabSeparated") -> bytes:
         with self._read_lock:
@@ -103,7 +112,7 @@ class ChdbStore:
                 raise StoreError(str(exc)) from exc
 
     def close(self) -> None:
-        for conn in (getattr(self, "_reader", None), getattr(self, "_writer", None)):
+        for conn in [getattr(self, "_reader", None), *getattr(self, "_connections", [])]:
             if conn is not None:
                 try:
                     conn.close()
@@ -123,9 +132,9 @@ def parse_clickhouse_url(url: str) -> dict:
     if database:
         kwargs["database"] = database
     if parts.username:
-        kwargs["user"] = parts.username
+        kwargs["user"] = unquote(parts.username)
     if parts.password:
-        kwargs["password"] = parts.password
+        kwargs["password"] = unquote(parts.password)
     query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
     if parts.scheme == "tcps" or query.get("secure") in ("1", "true"):
         kwargs["secure"] = True
@@ -182,9 +191,9 @@ class ClickHouseServerStore:
 
 
 def open_store(store: str | None = None, clickhouse: str | None = None,
-               options: schema.SchemaOptions | None = None) -> Store:
+               options: schema.SchemaOptions | None = None, writers: int = 1) -> Store:
     if store and clickhouse:
         raise StoreError("give either --store PATH or --clickhouse URL, not both")
     if clickhouse:
         return ClickHouseServerStore(clickhouse, options)
-    return ChdbStore(store or default_store_path(), options)
+    return ChdbStore(store or default_store_path(), options, writers=writers)

@@ -30,6 +30,7 @@ class Ticket:
     """One request's place in a batch; ``wait`` returns once the batch is committed or failed."""
 
     prepared: Prepared
+    queued_at: float = field(default_factory=time.monotonic)
     done: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
 
@@ -48,11 +49,11 @@ class WriterStats:
 
 
 class BatchWriter:
-    """Collects prepared requests and writes them in batches of up to ``batch_spans`` spans,
-    waiting at most ``linger`` seconds for a batch to fill."""
+    """Collects prepared requests and writes them in batches of up to ``batch_spans`` spans; a request
+    waits at most ``linger`` seconds (plus the insert in progress) for its batch to fill."""
 
     def __init__(self, store: Store, *, max_queue_spans: int = 100_000, batch_spans: int = 20_000,
-                 linger: float = 0.05) -> None:
+                 linger: float = 0.05, writers: int = 1) -> None:
         self.store = store
         self.max_queue_spans = max_queue_spans
         self.batch_spans = batch_spans
@@ -62,8 +63,10 @@ class BatchWriter:
         self._queue: list = []
         self._queued_spans = 0  # includes reservations not yet submitted
         self._closing = False
-        self._thread = threading.Thread(target=self._run, name="arc-collector-writer", daemon=True)
-        self._thread.start()
+        self._threads = [threading.Thread(target=self._run, name=f"arc-collector-writer-{i}", daemon=True)
+                         for i in range(max(1, writers))]
+        for thread in self._threads:
+            thread.start()
 
     @property
     def queued_spans(self) -> int:
@@ -106,7 +109,9 @@ class BatchWriter:
                 self._cond.wait()
             if not self._queue:
                 return []
-            deadline = time.monotonic() + self.linger
+            # linger counts from the oldest request's arrival: requests that piled up during the
+            # previous insert go out at once, a lone request waits up to `linger` for company
+            deadline = self._queue[0].queued_at + self.linger
             while not self._closing and sum(t.prepared.spans for t in self._queue) < self.batch_spans:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -156,5 +161,7 @@ class BatchWriter:
     def close(self, timeout: float | None = 30.0) -> bool:
         """Write everything queued or reserved, then stop. True when drained in time."""
         self.stop_accepting()
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        return not any(t.is_alive() for t in self._threads)

@@ -150,3 +150,17 @@ def test_a_second_collector_on_the_same_store_is_refused(collector):
                            capture_output=True, text=True, timeout=120)
     assert other.returncode == 2 and "cannot open store" in other.stderr
     assert raw_export(collector.otlp_target, request_bytes(1, "still-fine"))[0] == grpc.StatusCode.OK
+
+
+def test_gzip_compressed_exports_are_accepted(collector):
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(
+        endpoint=collector.otlp_target, insecure=True, compression=grpc.Compression.Gzip)))
+    with provider.get_tracer("gz").start_as_current_span("gzipped"):
+        pass
+    provider.shutdown()
+    assert collector.wait_for_count("SELECT count() FROM otel_traces WHERE SpanName = 'gzipped'", 1) == 1

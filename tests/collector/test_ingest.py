@@ -5,6 +5,7 @@ Expected values are what the contrib ClickHouse exporter writes for the same spa
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import urllib.error
 import urllib.request
@@ -177,6 +178,17 @@ def test_arc_query_cli_through_the_collector(sent):
     assert out.returncode == 0, out.stderr  # the store is owned by the collector: went through it
     data = json.loads(out.stdout)["data"]
     assert [d["SpanName"] for d in data] == ["chat gpt-4o", "child", "consume", "odd", "ui.click"]
+
+
+def test_arc_query_finds_the_collector_of_the_default_store(sent, tmp_path):
+    col, _ = sent
+    env = {**os.environ, "ARC_STORE": str(col.store)}
+    out = subprocess.run(arc_command("query", "SELECT count() FROM otel_traces"), env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert (out.returncode, out.stdout) == (0, "5\n"), out.stderr
+    missing = subprocess.run(arc_command("query", "SELECT 1", "--store", str(tmp_path / "nothing-here")),
+                             capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 1 and "no store at" in missing.stderr
 
 
 def http(url: str, data: bytes | None = None) -> tuple:

@@ -86,3 +86,27 @@ def test_reader_moves_url_credentials_to_headers():
     url, headers = _credentials("http://reader:s%40cret@ch:8123")
     assert url == "http://ch:8123" and headers == {"X-ClickHouse-User": "reader", "X-ClickHouse-Key": "s@cret"}
     assert _credentials("http://127.0.0.1:8123") == ("http://127.0.0.1:8123", {})
+
+
+def test_clickhouse_url_parsing():
+    from arc_agent.collector.store import StoreError, parse_clickhouse_url
+
+    assert parse_clickhouse_url("tcp://u:p%40ss@ch-1:9440/otel?secure=1&compression=lz4") == {
+        "host": "ch-1", "port": 9440, "database": "otel", "user": "u", "password": "p@ss", "secure": True,
+        "compression": "lz4"}
+    assert parse_clickhouse_url("tcp://localhost") == {"host": "localhost", "port": 9000}
+    with pytest.raises(StoreError, match="use tcp://host:9000/database"):
+        parse_clickhouse_url("http://ch:8123")
+
+
+def test_unreachable_clickhouse_server_is_a_clear_error_without_the_password():
+    import socket
+
+    from arc_agent.collector.store import ClickHouseServerStore, StoreError
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(StoreError) as err:
+        ClickHouseServerStore(f"tcp://writer:hunter2@127.0.0.1:{port}/otel")
+    assert f"tcp://127.0.0.1:{port}/otel" in str(err.value) and "hunter2" not in str(err.value)
