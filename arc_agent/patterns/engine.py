@@ -23,7 +23,7 @@ from ..llm.fixer import FixOutcome
 from ..llm.request import LLMRequest
 from ..telemetry import attributes as A
 from .apply import Draft
-from .bundle import NEVER, BundleErrors, BundleInfo, check_confidence, load_layer, parse_expires
+from .bundle import BundleErrors, check_confidence, load_layer, parse_expires
 from .errors import BundleError, PatternError
 from .index import KEY_FPR, Counters, Layer, LayerBuilder, check_priority
 from .watch import Watcher, signature
@@ -363,9 +363,6 @@ class PatternEngine:
             "watching": bool(watcher is not None and watcher.alive),
         }
 
-    def bundles(self) -> list:
-        return list(self._infos)
-
 
 def _verdict(layer: Layer, i: int, status: str, slots: Any, lost: Any = ()) -> dict:
     return {"id": layer.ids.get(i), "priority": layer.priority[i], "confidence": layer.confidence[i],
@@ -392,5 +389,3 @@ def _env_float(env: Mapping[str, str], name: str, default: float, lo: float, hi:
         return default
     return value
 
-
-__all__ = ["PatternEngine", "Snapshot", "BundleInfo", "NEVER"]

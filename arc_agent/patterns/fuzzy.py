@@ -111,6 +111,3 @@ class FuzzyIndex:
                     out.append(int(self.patterns[r]))
         return out
 
-    def nbytes(self) -> int:
-        return int(self.tokens.nbytes + self.post_rows.nbytes + self.patterns.nbytes + self.sizes.nbytes
-                   + self.thresholds.nbytes + len(self.post_off) * 8)

@@ -108,24 +108,16 @@ class Layer:
             coarse = self.coarse
             hashes = {}
             mask = 0
-            for f, bit in self.top_eq:
+            for f, bit in self.top_eq:  # top-level view fields: None means absent
                 v = getattr(request, f)
-                if v is None:
-                    continue
-                t = type(v)
-                h = hash((f, v if t is str or ((t is int or t is float) and v >= 0) else freeze(v)))
-                if h in coarse:
+                if v is not None and (h := _element(f, v)) in coarse:
                     mask |= bit
                     hashes[f] = h
             param_eq = self.param_eq
             if param_eq:
                 for f, v in request.params.items():
                     bit = param_eq.get(f)
-                    if bit is None:
-                        continue
-                    t = type(v)
-                    h = hash((f, v if t is str or ((t is int or t is float) and v >= 0) else freeze(v)))
-                    if h in coarse:
+                    if bit is not None and (h := _element(f, v)) in coarse:
                         mask |= bit
                         hashes[f] = h
             if mask:
@@ -430,6 +422,12 @@ class LayerBuilder:
         layer.exist = {f: (field_getter(f), tuple(idxs)) for f, idxs in self.exist.items()}
         layer.scan = tuple(self.scan)
         return layer
+
+
+def _element(field: str, v: Any) -> int:
+    """Hash of one ``field == value`` (coarse Bloom stage); ``freeze`` inlined for plain scalars."""
+    t = type(v)
+    return hash((field, v if t is str or ((t is int or t is float) and v >= 0) else freeze(v)))
 
 
 def similar_only(residual: dict | None) -> tuple | None:

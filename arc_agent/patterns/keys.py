@@ -1,6 +1,6 @@
-"""Hash keys for equality conditions, shared by the index builder and the lookup.
+"""Canonical values for equality conditions, shared by the index builder and the lookup.
 
-A value is first *frozen* to a hashable canonical form that keeps Python's ``==`` meaning for
+A value is *frozen* to a hashable canonical form that keeps Python's ``==`` meaning for
 JSON values except that booleans stay distinct from numbers, and negative numbers are tagged
 (``hash(-1) == hash(-2)`` in CPython). Equality conditions are then compared by 64-bit hash:
 with 1M keys a false candidate has a probability of about 1e-13 per lookup.
@@ -54,16 +54,3 @@ def check_json_value(value: Any, what: str) -> None:
         return
     raise TypeError(f"{what}: {type(value).__name__} is not a JSON value")
 
-
-def element_hash(field: str, value: Any) -> int:
-    """Hash of one ``field == value`` condition (the coarse Bloom stage holds these)."""
-    return hash((field, freeze(value)))
-
-
-def shape_key(element_hashes: tuple) -> int:
-    """Hash of all equality conditions of a pattern, fields in sorted order (the exact-key stage)."""
-    return hash(element_hashes)
-
-
-def is_present(value: Any) -> bool:
-    return value is not None and type(value).__name__ not in ("NotGiven", "Omit")
