@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 from array import array
 from collections import Counter
+from itertools import chain
 
 import numpy as np
 
@@ -28,54 +29,45 @@ class FuzzyIndex:
                  "long_rows", "long_words", "need", "_local", "_vocab")
 
     def __init__(self, idxs: list, word_sets: list, thresholds: list) -> None:
-        df: Counter = Counter()
-        for ws in word_sets:
-            df.update(ws)
+        df = Counter(chain.from_iterable(word_sets))
         order = sorted(df, key=lambda w: (df[w], w))
         # fresh copies: the words were allocated while the bundle's parse tree was alive, and
         # keeping those objects would keep the parse tree's memory arenas from being returned
         self.rank = {w.encode().decode(): r for r, w in enumerate(order)}
-        vocab = len(order)
+        vocab = self._vocab = len(order)
         m = len(idxs)
         self.patterns = np.array(idxs, dtype=np.int32)
         self.thresholds = np.array(thresholds, dtype=np.float64)
         self.t_min = float(self.thresholds.min())
-        rank = self.rank
-        ids_lists = [sorted([rank[w] for w in ws]) for ws in word_sets]
-        sizes = np.fromiter(map(len, ids_lists), dtype=np.int32, count=m)
-        self.sizes = sizes
+        sizes = self.sizes = np.fromiter(map(len, word_sets), dtype=np.int64, count=m)
+        total = int(sizes.sum())
+        # every row's token ids, sorted within the row (vectorised: no per-pattern Python loop)
+        ids = np.fromiter(map(self.rank.__getitem__, chain.from_iterable(word_sets)), dtype=np.int64,
+                          count=total)
+        row_of = np.repeat(np.arange(m), sizes)
+        ids = ids[np.lexsort((ids, row_of))]
+        col = np.arange(total) - np.repeat(np.cumsum(sizes) - sizes, sizes)
         tokens = np.full((m, WIDTH), vocab, dtype=np.uint32)  # vocab = padding, matches no word
+        fits = col < WIDTH
         short = sizes <= WIDTH
-        flat = np.fromiter((t for ids, ok in zip(ids_lists, short.tolist()) if ok for t in ids),
-                           dtype=np.uint32)
-        rows = np.repeat(np.flatnonzero(short), sizes[short])
-        starts = np.cumsum(sizes[short]) - sizes[short]
-        cols = np.arange(len(flat)) - np.repeat(starts, sizes[short])
-        tokens[rows, cols] = flat
+        keep = fits & np.repeat(short, sizes)
+        tokens[row_of[keep], col[keep]] = ids[keep]
         self.tokens = tokens
+        self.long_rows = frozenset(np.flatnonzero(~short).tolist())
+        self.long_words = {r: word_sets[r] for r in self.long_rows}
+        # postings: (token id, row) for each row's prefix (its rarest words), grouped by token id
+        prefix = sizes - np.ceil(self.thresholds * sizes - _EPS).astype(np.int64) + 1
+        in_prefix = col < np.repeat(prefix, sizes)
+        tok, row = ids[in_prefix], row_of[in_prefix]
+        by_token = np.argsort(tok, kind="stable")
+        self.post_rows = row[by_token].astype(np.int32)
+        off = np.zeros(vocab + 2, dtype=np.int64)
+        np.cumsum(np.bincount(tok, minlength=vocab + 1), out=off[1:])
+        self.post_off = array("q", off.tobytes())
         # J >= t  <=>  |R∩P| >= t/(1+t) * (|R| + |P|): per row (t/(1+t), t/(1+t)*|P|) in one gather
         a = self.thresholds / (1.0 + self.thresholds)
         self.need = np.stack([a, a * sizes], axis=1)
-        self._vocab = vocab
         self._local = threading.local()
-        self.long_rows = frozenset(np.flatnonzero(~short).tolist())
-        self.long_words = {r: word_sets[r] for r in self.long_rows}
-        # postings: (token id, row) for each row's prefix, grouped by token id (CSR)
-        t = self.thresholds
-        lengths = sizes - np.ceil(t * sizes - _EPS).astype(np.int32) + 1
-        post_tok, post_row = [], []
-        for r in self.long_rows:
-            post_tok.extend(ids_lists[r][:lengths[r]])
-            post_row.extend([r] * min(int(lengths[r]), len(ids_lists[r])))
-        mask = (np.arange(WIDTH)[None, :] < lengths[:, None]) & short[:, None]
-        tok = np.concatenate([tokens[mask].astype(np.int64), np.array(post_tok, dtype=np.int64)])
-        row = np.concatenate([np.nonzero(mask)[0], np.array(post_row, dtype=np.int64)])
-        order_ = np.argsort(tok, kind="stable")
-        self.post_rows = row[order_].astype(np.int32)
-        counts = np.bincount(tok, minlength=vocab + 1)
-        off = np.zeros(vocab + 2, dtype=np.int64)
-        np.cumsum(counts, out=off[1:])
-        self.post_off = array("q", off.tobytes())
 
     def query(self, ws: frozenset) -> list:
         """Indexes of the patterns whose text is similar enough to the words ``ws``."""

@@ -400,12 +400,12 @@ class LayerBuilder:
         layer.keys = array("q", sorted_keys.tobytes())
         layer.kidx = array("i", np.array(kidx, dtype=np.int32)[order].tobytes())
         self.keys = self.kidx = []
-        unique = np.unique(sorted_keys)
-        layer.max_bucket = int(np.max(np.unique(sorted_keys, return_counts=True)[1])) if len(unique) else 0
-        layer.key_bloom = _bloom(unique, KEY_FPR)
-        elements = np.array(self.elements, dtype=np.int64)
+        starts = _run_starts(sorted_keys)
+        layer.max_bucket = int(np.diff(np.append(starts, len(sorted_keys))).max()) if len(starts) else 0
+        layer.key_bloom = _bloom(sorted_keys[starts], KEY_FPR)
+        elements = np.sort(np.array(self.elements, dtype=np.int64))
         self.elements = []
-        layer.coarse = _bloom(np.unique(elements), COARSE_FPR)
+        layer.coarse = _bloom(elements[_run_starts(elements)], COARSE_FPR)
 
         bits: dict = {}
         shapes = []
@@ -448,6 +448,13 @@ def similar_only(residual: dict | None) -> tuple | None:
     except ValueError as exc:
         raise PatternError(str(exc)) from None
     return field, test.words, test.threshold
+
+
+def _run_starts(sorted_values: np.ndarray) -> np.ndarray:
+    """Indexes where a new value starts in a sorted array (its distinct values, without a sort)."""
+    if not len(sorted_values):
+        return np.empty(0, dtype=np.int64)
+    return np.flatnonzero(np.concatenate(([True], sorted_values[1:] != sorted_values[:-1])))
 
 
 def _bloom(values: np.ndarray, fpr: float) -> Bloom:
