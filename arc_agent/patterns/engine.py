@@ -14,6 +14,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections import Counter
 from time import perf_counter_ns
 from typing import Any, Callable, Iterable, Mapping
@@ -69,6 +70,7 @@ class PatternEngine:
         self._runtime: Layer = _EMPTY_LAYER
         self._removed: set = set()
         self._watcher: Watcher | None = None
+        self._fork_hooked = False
         self._counters = Counters()
         self._outcomes: Counter = Counter()
         self.last_error: str | None = None
@@ -222,6 +224,10 @@ class PatternEngine:
             self._watcher = Watcher(interval or self.poll_interval or DEFAULT_POLL_SECONDS,
                                     lambda: self._seen, lambda: list(self._paths), self.reload)
             self._watcher.start()
+            if not self._fork_hooked:  # threads do not survive fork (uvicorn/gunicorn workers)
+                self._fork_hooked = True
+                ref = weakref.ref(self)
+                os.register_at_fork(after_in_child=lambda: _restart_watcher(ref))
 
     def stop(self) -> None:
         watcher, self._watcher = self._watcher, None
@@ -362,6 +368,14 @@ class PatternEngine:
             "last_error": self.last_error,
             "watching": bool(watcher is not None and watcher.alive),
         }
+
+
+def _restart_watcher(ref: weakref.ref) -> None:
+    engine = ref()
+    if engine is not None and engine._watcher is not None:
+        engine._watcher = None
+        engine._write_lock = threading.RLock()  # a lock held by another thread at fork stays held
+        engine.start_watching()
 
 
 def _verdict(layer: Layer, i: int, status: str, slots: Any, lost: Any = ()) -> dict:

@@ -96,3 +96,25 @@ def test_reload_is_atomic_for_concurrent_readers(tmp_path):
     assert not mixed
     assert len(seen) > 1
 
+
+
+def test_forked_child_keeps_watching(tmp_path):
+    """Threads do not survive fork; the engine restarts its watcher in the child."""
+    path = tmp_path / "live.json"
+    write(path, bundle(1, 1))
+    engine = PatternEngine([str(path)], poll_interval=0.05)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: report whether it picks up a change
+        try:
+            write(path, bundle(2, 2))
+            ok = wait_for(lambda: engine.fix(VIEW).kwargs["seed"] == 2, timeout=10)
+            os.write(w, b"1" if ok and engine.stats()["watching"] else b"0")
+        finally:
+            os._exit(0)
+    os.close(w)
+    try:
+        assert os.read(r, 1) == b"1"
+    finally:
+        os.waitpid(pid, 0)
+        engine.stop()
