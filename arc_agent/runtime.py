@@ -70,7 +70,7 @@ class Runtime:
         guards.install_from_env(self)
 
     def pattern_engine(self):
-        """The pattern store, created on first need (it imports rbloom/datasketch)."""
+        """The pattern store, created on first need (it imports numpy, rbloom and re2)."""
         with self._lock:
             if self.patterns is None:
                 from .patterns import PatternEngine

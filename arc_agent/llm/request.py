@@ -76,8 +76,18 @@ def content_text(content: Any) -> str | None:
     return None
 
 
+def _given(value: Any) -> bool:
+    """False for the SDKs' "not given" sentinels (openai/anthropic ``NotGiven`` / ``Omit``)."""
+    return type(value).__name__ not in ("NotGiven", "Omit")
+
+
 def _params(kwargs: Mapping[str, Any]) -> dict:
-    params = {k: v for k, v in kwargs.items() if k not in _SKIP and k != "model"}
+    params = {k: v for k, v in kwargs.items() if k not in _SKIP and k != "model" and _given(v)}
+    extra = kwargs.get("extra_body")
+    if isinstance(extra, Mapping):  # e.g. anthropic 2.x takes sampling params only via extra_body
+        for key, value in extra.items():
+            if isinstance(key, str) and key not in params and key not in _SKIP and key != "model":
+                params[key] = value
     rf = kwargs.get("response_format")
     if isinstance(rf, Mapping) and "type" in rf:
         params["response_format.type"] = rf["type"]
