@@ -24,7 +24,7 @@ class RuntimeState:
         self.capture_content = False
         self.breaker_open = False
         self.sampler = None  # callable() -> bool, None = keep every span
-        self.observers: list = []  # callables(arc_ns, fix_applied, error) for metrics/breaker
+        self.observers: list = []  # callables(call: LLMCall, error: bool) for metrics/breaker (guards.py)
 
     def suppressed(self) -> bool:
         return _SUPPRESS is not None and bool(_get_value(_SUPPRESS))
@@ -33,9 +33,9 @@ class RuntimeState:
         sampler = self.sampler
         return True if sampler is None else sampler()
 
-    def on_call_finished(self, arc_ns: int, fix_applied: bool, error: bool) -> None:
+    def on_call_finished(self, call, error: bool) -> None:
         for observer in self.observers:
-            observer(arc_ns, fix_applied, error)
+            observer(call, error)
 
 
 RUNTIME = RuntimeState()

@@ -107,7 +107,7 @@ class LLMCall:
     same call (OTel's openai-v2): Arc then enriches it instead of making a second one."""
 
     __slots__ = ("spec", "attrs", "kwargs", "arc_ns", "start_ns", "parent", "done", "first_chunk_ns",
-                 "fix_applied", "start_perf", "resumed", "sampled", "peer")
+                 "fix_applied", "start_perf", "resumed", "sampled", "peer", "minimal")
 
     def __init__(self, spec: CallSpec, kwargs: dict, attrs: dict, parent, start_perf: int) -> None:
         self.spec = spec
@@ -123,6 +123,7 @@ class LLMCall:
         self.resumed = 0  # perf ns when Arc regained control after the library call
         self.sampled = True
         self.peer = None
+        self.minimal = False  # circuit breaker open: passthrough, minimal span (see _passthrough)
 
     def set(self, attrs: dict) -> None:
         self.attrs.update(attrs)
@@ -149,7 +150,7 @@ class LLMCall:
             if exc is not None:
                 span.set_status(_ERROR_STATUS)
             span.end()
-        state.RUNTIME.on_call_finished(self.arc_ns, self.fix_applied, exc is not None)
+        state.RUNTIME.on_call_finished(self, exc is not None)
 
     def span_name(self) -> str:
         model = self.kwargs.get("model")
@@ -160,6 +161,8 @@ def start(spec: CallSpec, instance: Any, kwargs: dict, t0: int) -> LLMCall | Non
     rt = state.RUNTIME
     if rt.suppressed():
         return None
+    if rt.breaker_open:
+        return _passthrough(spec, kwargs, t0)
     attrs = request_attributes(spec, kwargs, instance)
     send_kwargs = kwargs
     fix_applied = False
@@ -182,16 +185,33 @@ def start(spec: CallSpec, instance: Any, kwargs: dict, t0: int) -> LLMCall | Non
             attrs.update(spec.content_attributes(send_kwargs))
         except Exception as exc:
             failopen.record("content", exc)
-    parent = _get_current()
-    call = LLMCall(spec, send_kwargs, attrs, parent, t0)
+    call = LLMCall(spec, send_kwargs, attrs, _get_current(), t0)
     call.fix_applied = fix_applied
-    peer = _peer_genai_span(parent)
+    return _enrich_peer_or_sample(call)
+
+
+def _enrich_peer_or_sample(call: LLMCall) -> LLMCall:
+    """Enrich another instrumentation's span for this call (arc.* only), else ask the sampler."""
+    peer = _peer_genai_span(call.parent)
     if peer is not None:
         call.peer = peer
-        call.attrs = {k: v for k, v in attrs.items() if k.startswith("arc.")}
-    elif rt.sampler is not None:
-        call.sampled = rt.sampler()
+        call.attrs = {k: v for k, v in call.attrs.items() if k.startswith("arc.")}
+    elif state.RUNTIME.sampler is not None:
+        call.sampled = state.RUNTIME.sampler()
     return call
+
+
+def _passthrough(spec: CallSpec, kwargs: dict, t0: int) -> LLMCall:
+    """Circuit breaker open (telemetry/breaker.py): no fix, no content, no response parsing; the span
+    carries only what identifies the call, its error and Arc's time, and is still sampled."""
+    attrs = {A.GEN_AI_OPERATION_NAME: spec.operation, A.GEN_AI_PROVIDER_NAME: spec.provider,
+             A.ARC_FIX_APPLIED: False, A.ARC_BREAKER_OPEN: True}
+    model = kwargs.get("model")
+    if isinstance(model, str):
+        attrs[A.GEN_AI_REQUEST_MODEL] = model
+    call = LLMCall(spec, kwargs, attrs, _get_current(), t0)
+    call.minimal = True
+    return _enrich_peer_or_sample(call)
 
 
 def _peer_genai_span(ctx):
@@ -214,6 +234,9 @@ def _refresh_request_attributes(spec: CallSpec, kwargs: dict, attrs: dict, insta
 def _on_result(call: LLMCall, result: Any, raw_mode: str | None) -> Any:
     """Record the response, or hand a stream to a proxy that will finish the call."""
     spec = call.spec
+    if call.minimal:  # circuit breaker open: the result goes back untouched (streams unobserved)
+        call.finish()
+        return result
     if raw_mode == "stream":  # with_streaming_response: body not read yet; status is all we know
         call.finish()
         return result
@@ -227,9 +250,10 @@ def _on_result(call: LLMCall, result: Any, raw_mode: str | None) -> Any:
         from .streams import wrap_stream
 
         return wrap_stream(result, call, spec.make_observer())
-    call.set(spec.response_attributes(parsed))
-    if state.RUNTIME.capture_content and spec.output_content is not None:
-        call.set(spec.output_content(parsed))
+    if call.sampled or call.fix_applied or call.peer is not None:  # sampled out: no span, no attributes
+        call.set(spec.response_attributes(parsed))
+        if state.RUNTIME.capture_content and spec.output_content is not None:
+            call.set(spec.output_content(parsed))
     call.finish()
     return result
 

@@ -37,6 +37,7 @@ ARC_FIX_CHANGES = "arc.fix.changes"
 ARC_PATTERN_LOOKUP_US = "arc.pattern.lookup_us"
 ARC_PATTERNS_BUNDLE_VERSION = "arc.patterns.bundle_version"
 ARC_SAMPLED_OUT = "arc.sampled_out"
+ARC_BREAKER_OPEN = "arc.breaker.open"  # span made while the circuit breaker passed calls through
 
 # Arc: UI actions (vision)
 ARC_VISION_PREFIX = "arc.vision."

@@ -13,6 +13,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from typing import Sequence
 
 import grpc
@@ -61,11 +62,48 @@ class ArcSpanExporter(SpanExporter):
             stats.buffered_spans = wal.pending_spans()
             if stats.buffered_spans:
                 self._start_drainer()
+        if hasattr(os, "register_at_fork"):
+            before, parent, child = (weakref.WeakMethod(m) for m in (
+                self._before_fork, self._after_fork_in_parent, self._after_fork_in_child))
+            os.register_at_fork(before=lambda: before() and before()(),
+                                after_in_parent=lambda: parent() and parent()(),
+                                after_in_child=lambda: child() and child()())
+
+    def _before_fork(self) -> None:
+        """Hold the send lock across fork (bounded), so no Arc thread is inside a gRPC call when the
+        process forks: gRPC then runs its fork handlers and the child's channel works."""
+        self._fork_locked = self._lock.acquire(timeout=self.timeout_s + 0.5)
+
+    def _after_fork_in_parent(self) -> None:
+        if getattr(self, "_fork_locked", False):
+            self._fork_locked = False
+            self._lock.release()
+
+    def _after_fork_in_child(self) -> None:
+        """A forked child (gunicorn, multiprocessing) exports its own spans: fresh locks (another
+        thread may have held them at fork), its own gRPC channel and WAL connection, and none of
+        the parent's memory backlog (the parent still sends that)."""
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._drainer = None
+        self._channel = self._call = None
+        self._pid = -1
+        self._memory.clear()
+        self._memory_bytes = 0
+        self.stats.__init__()
+        if self.wal is not None:
+            self.wal.after_fork()
+            self.stats.buffered_spans = self.wal.pending_spans()
+            if self.stats.buffered_spans:
+                self._start_drainer()
 
     # -- gRPC plumbing -------------------------------------------------------------------------
     def _stub(self):
         if self._call is None or self._pid != os.getpid():  # a forked child needs its own channel
-            options = [("grpc.enable_retries", 0)]
+            # gRPC's own reconnect backoff grows to 120 s and fails calls fast meanwhile: capped at
+            # 0.5 s so a collector that is back is seen within half a second (our drainer paces retries)
+            options = [("grpc.enable_retries", 0), ("grpc.initial_reconnect_backoff_ms", 100),
+                       ("grpc.min_reconnect_backoff_ms", 100), ("grpc.max_reconnect_backoff_ms", 500)]
             if self.endpoint.secure:
                 root = None
                 if self.endpoint.ca_file:
@@ -80,10 +118,12 @@ class ArcSpanExporter(SpanExporter):
             self._pid = os.getpid()
         return self._call
 
-    def _send(self, payload: bytes, timeout_s: float | None = None) -> None:
+    def _send(self, payload: bytes, timeout_s: float | None = None, wait: bool = False) -> None:
+        """``wait``: use the timeout to (re)connect instead of failing fast while gRPC's reconnect
+        backoff runs; flush and exit pass it, so a collector that just came back still gets the spans."""
         try:
             self._stub()(payload, timeout=timeout_s or self.timeout_s,
-                         metadata=self.endpoint.headers or None)
+                         metadata=self.endpoint.headers or None, wait_for_ready=wait or None)
         except grpc.RpcError as exc:
             code = exc.code() if hasattr(exc, "code") else None
             raise _Failed(code in _RETRYABLE, str(code)) from None
@@ -126,16 +166,18 @@ class ArcSpanExporter(SpanExporter):
             self._memory_bytes -= len(payload)
         self.stats.buffered_spans = max(0, self.stats.buffered_spans - spans)
 
-    def _drain_once(self, timeout_s: float | None = None) -> bool:
+    def _drain_once(self, timeout_s: float | None = None, wait: bool = False) -> bool:
         """Send waiting batches in order; True when nothing is left waiting."""
         with self._lock:
+            if self.wal is not None and not self.wal.lease():
+                return False  # another process sharing ARC_WAL_PATH drains it; retry later
             while True:
                 head = self._head()
                 if head is None:
                     return True
                 row_id, spans, payload = head
                 try:
-                    self._send(payload, timeout_s)
+                    self._send(payload, timeout_s, wait)
                 except _Failed as failed:
                     if failed.retryable:
                         self._note_failure(failed)
@@ -214,10 +256,10 @@ class ArcSpanExporter(SpanExporter):
         return SpanExportResult.SUCCESS
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return self._drain_once(timeout_s=min(self.timeout_s, timeout_millis / 1000))
+        return self._drain_once(timeout_s=min(self.timeout_s, timeout_millis / 1000), wait=True)
 
     def shutdown(self) -> None:
-        self._drain_once(timeout_s=min(self.timeout_s, 1.0))
+        self._drain_once(timeout_s=min(self.timeout_s, 1.0), wait=True)
         self._stopped = True
         self._wake.set()
         if self.stats.buffered_spans and self.wal is None:

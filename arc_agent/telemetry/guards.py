@@ -1,10 +1,164 @@
-"""Telemetry guards (circuit breaker, dynamic sampling, metrics endpoint), set from ARC_* env.
+"""Telemetry guards set from ARC_* env at activation: circuit breaker, dynamic sampling, metrics endpoint.
 
-Placeholder until the telemetry-robustness work lands: installs nothing.
+Each guard is installed only when its settings turn it on, so an unused guard costs nothing. The
+call path sees them through ``state.RUNTIME``: ``sampler`` (asked once per call) and one observer
+(called once per finished call) that feeds the breaker's ring, the metrics counters and the
+sampled-out count. Fork-aware: a forked child resets its counters, drops the parent's metrics
+socket and flushes its own spans when it exits.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
+from typing import Optional
 
-def install_from_env(runtime) -> None:
-    return None
+from .. import failopen, state
+from . import settings
+from .stats import STATS
+
+log = logging.getLogger("arc")
+
+
+class Guards:
+    def __init__(self) -> None:
+        self.breaker = None
+        self.sampler = None
+        self.calls = None
+        self.server = None
+        self.observer = None
+
+    def status(self) -> dict:
+        return {
+            "breaker": self.breaker.status() if self.breaker else {"enabled": False},
+            "sampling": self.sampler.status() if self.sampler else {"enabled": False},
+            "sampled_out": STATS.sampled_out,
+            "metrics_url": self.server.url if self.server and self.server.pid == os.getpid() else None,
+        }
+
+
+GUARDS = Guards()
+_fork_hook_installed = False
+
+
+def make_observer(breaker=None, calls=None, count_sampled_out: bool = False):
+    """One callable per finished call doing only what the enabled guards need."""
+    record = breaker.record if breaker is not None else None
+    add = calls.add if calls is not None else None
+
+    def observe(call, error: bool) -> None:
+        if record is not None:
+            record(call.arc_ns)
+        if add is not None:
+            add(call, error)
+        if count_sampled_out and not call.sampled and not error and not call.fix_applied:
+            STATS.sampled_out += 1
+
+    return observe
+
+
+def install_from_env(runtime, environ=None) -> Guards:
+    """Read and validate the guard settings, install what they turn on; never raises."""
+    env = os.environ if environ is None else environ
+    rt = state.RUNTIME
+    if GUARDS.observer is not None:
+        return GUARDS
+    from .breaker import CircuitBreaker
+    from .queue import depth
+
+    max_ms = settings.value("ARC_BREAKER_MS", env)
+    max_queue = settings.value("ARC_BREAKER_QUEUE", env)
+    if max_ms or max_queue:
+        GUARDS.breaker = CircuitBreaker(max_ms, max_queue, settings.value("ARC_BREAKER_COOLDOWN_S", env), depth)
+    max_qps = settings.value("ARC_SAMPLE_QPS", env)
+    if max_qps:
+        from .sampling import DynamicSampler
+
+        GUARDS.sampler = DynamicSampler(max_qps, settings.value("ARC_SAMPLE_RATE", env))
+        rt.sampler = GUARDS.sampler
+    port = settings.value("ARC_METRICS_PORT", env)
+    if port is not None:
+        from .callstats import CallStats
+
+        GUARDS.calls = CallStats()
+        _start_metrics(runtime, settings.value("ARC_METRICS_HOST", env) or "127.0.0.1", int(port))
+    if GUARDS.breaker or GUARDS.calls or GUARDS.sampler:
+        GUARDS.observer = make_observer(GUARDS.breaker, GUARDS.calls, GUARDS.sampler is not None)
+        rt.observers.append(GUARDS.observer)
+    _install_fork_hook()
+    if _in_multiprocessing_child():
+        _flush_at_child_exit()
+    return GUARDS
+
+
+def _in_multiprocessing_child() -> bool:
+    import sys
+
+    mp = sys.modules.get("multiprocessing")
+    try:
+        return mp is not None and mp.parent_process() is not None
+    except Exception:
+        return False
+
+
+def _start_metrics(runtime, host: str, port: int) -> None:
+    try:
+        from .metrics import ArcMetrics, MetricsServer
+    except ImportError as exc:
+        log.error("arc: ARC_METRICS_PORT is set but prometheus-client is not importable (%s); no metrics", exc)
+        return
+
+    def patterns() -> Optional[dict]:
+        return runtime.patterns.stats() if runtime.patterns is not None else None
+
+    def status() -> dict:
+        info = runtime.status()
+        info.setdefault("guards", GUARDS.status())
+        return info
+
+    try:
+        GUARDS.server = MetricsServer(host, port, ArcMetrics(GUARDS.calls, GUARDS, patterns), status).start()
+        runtime.metrics_server = GUARDS.server
+    except OSError as exc:
+        log.error("arc: cannot serve metrics on %s:%s (ARC_METRICS_PORT): %s; continuing without", host, port,
+                  exc.strerror or exc)
+
+
+def _install_fork_hook() -> None:
+    global _fork_hook_installed
+    if not _fork_hook_installed and hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=_after_fork_in_child)
+        _fork_hook_installed = True
+
+
+def _after_fork_in_child() -> None:
+    try:
+        if GUARDS.breaker is not None:
+            GUARDS.breaker.after_fork()
+        if GUARDS.calls is not None:
+            GUARDS.calls.after_fork()
+        if GUARDS.server is not None:
+            GUARDS.server.after_fork()
+        STATS.sampled_out = 0
+        _flush_at_child_exit()
+    except Exception as exc:
+        failopen.record("after_fork", exc)
+
+
+def _flush_at_child_exit() -> None:
+    """multiprocessing's fork children end with ``os._exit`` (atexit never runs) but do call
+    ``threading._shutdown``: flush there, so their last spans are not lost."""
+    register = getattr(threading, "_register_atexit", None)
+    if register is None:
+        return
+
+    def flush() -> None:
+        from . import tracing
+
+        tracing.shutdown()
+
+    try:
+        register(flush)
+    except RuntimeError:  # interpreter already shutting down
+        pass

@@ -38,6 +38,11 @@ def configure(endpoint: str | None = None, api_key: str | None = None) -> None:
 
 
 def _env_float(name: str, default: float) -> float:
+    from . import settings
+
+    if name in settings.SETTINGS:  # range-checked too (a negative ARC_QUEUE_SIZE must not break set-up)
+        value = settings.value(name)
+        return default if value is None else float(value)
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -51,10 +56,10 @@ def _env_float(name: str, default: float) -> float:
 def _build_provider():
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     from .endpoint import EndpointError, resolve
     from .export import ArcSpanExporter
+    from .queue import CountingBatchSpanProcessor  # a BatchSpanProcessor that counts queue overflow
     from .wal import WriteAheadLog
 
     global _exporter
@@ -73,7 +78,7 @@ def _build_provider():
     _exporter = ArcSpanExporter(endpoint, timeout_s=_env_float("ARC_EXPORT_TIMEOUT", 2.0),
                                 max_buffer_bytes=int(_env_float("ARC_BUFFER_MAX_BYTES", 64 << 20)), wal=wal)
     provider = TracerProvider(resource=Resource.create(), shutdown_on_exit=False)
-    provider.add_span_processor(BatchSpanProcessor(
+    provider.add_span_processor(CountingBatchSpanProcessor(
         _exporter, max_queue_size=int(_env_float("ARC_QUEUE_SIZE", 65536)),
         schedule_delay_millis=int(_env_float("ARC_EXPORT_DELAY_MS", 1000)), max_export_batch_size=1024))
     atexit.register(shutdown)

@@ -11,6 +11,13 @@ import os
 import sqlite3
 import threading
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: one process per WAL
+    fcntl = None
+
+_inherited: list = []  # connections inherited across fork: never used, never closed, in the child
+
 
 class WriteAheadLog:
     def __init__(self, path: str, max_bytes: int = 256 * 1024 * 1024) -> None:
@@ -21,14 +28,42 @@ class WriteAheadLog:
         os.chmod(self.path, 0o600)
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS batches (id INTEGER PRIMARY KEY AUTOINCREMENT,"
-                         " spans INTEGER NOT NULL, payload BLOB NOT NULL)")
+        self._lease_fd = -1
+        self._db = self._connect()
         for suffix in ("-wal", "-shm"):
             if os.path.exists(self.path + suffix):
                 os.chmod(self.path + suffix, 0o600)
+
+    def _connect(self):
+        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("CREATE TABLE IF NOT EXISTS batches (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+                   " spans INTEGER NOT NULL, payload BLOB NOT NULL)")
+        return db
+
+    def lease(self) -> bool:
+        """True when this process may drain the log: one drainer per file across processes (forked
+        workers share ARC_WAL_PATH), held until the process exits, so no batch is sent twice."""
+        if fcntl is None or self._lease_fd >= 0:
+            return True
+        fd = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self._lease_fd = fd
+        return True
+
+    def after_fork(self) -> None:
+        """SQLite connections must not cross fork: the child opens its own (and no lease)."""
+        _inherited.append(self._db)
+        self._lock = threading.Lock()
+        if self._lease_fd >= 0:  # the parent keeps the lease; our copy must not outlive it
+            os.close(self._lease_fd)
+            self._lease_fd = -1
+        self._db = self._connect()
 
     def append(self, payload: bytes, spans: int) -> bool:
         """Store one batch; False when the log is full (the caller counts it as dropped)."""
@@ -61,3 +96,6 @@ class WriteAheadLog:
                 self._db.close()
             except Exception:
                 pass
+            if self._lease_fd >= 0:
+                os.close(self._lease_fd)
+                self._lease_fd = -1

@@ -1,0 +1,319 @@
+"""``arc doctor``: Arc's view of this environment, and of a running agent, readable in ten seconds.
+
+Checks: on/off switch, installed target libraries against each integration's supported range,
+every ARC_* setting in force (bad values and unknown names flagged, secrets never shown), the
+collector endpoint (gRPC connect + an empty OTLP export, short timeout), the span store (a running
+collector's query endpoint or the chDB folder) and, with ``--url`` or ``ARC_METRICS_PORT``, the
+running agent's ``/arc/runtime/status``. Exit code 1 when something needs attention.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+
+HELP = "show Arc's view of this environment and of a running agent"
+
+OK, WARN, BAD, INFO = "ok", "warn", "BAD", "  "
+
+
+class Report:
+    def __init__(self, out=sys.stdout) -> None:
+        self.out = out
+        self.problems: list = []
+
+    def section(self, title: str) -> None:
+        self.out.write(f"\n{title}\n")
+
+    def line(self, mark: str, text: str) -> None:
+        self.out.write(f"  {mark:4} {text}\n")
+        if mark in (BAD, WARN):
+            self.problems.append(text)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--url", help="a running agent's metrics address, e.g. http://127.0.0.1:9464 "
+                                      "(default: http://127.0.0.1:$ARC_METRICS_PORT when set)")
+    parser.add_argument("--timeout", type=float, default=1.5, help="seconds per network check (default 1.5)")
+    parser.add_argument("--json", action="store_true", help="print the running agent's status as JSON only")
+
+
+def run(args) -> int:
+    if args.json:
+        url = _status_url(args.url)
+        if url is None:
+            sys.stderr.write("arc doctor: --json needs --url or ARC_METRICS_PORT\n")
+            return 2
+        try:
+            sys.stdout.write(json.dumps(_fetch_status(url, args.timeout), indent=1) + "\n")
+            return 0
+        except Exception as exc:
+            sys.stderr.write(f"arc doctor: {url}: {_reason(exc)}\n")
+            return 1
+    from . import __version__
+
+    rep = Report()
+    rep.out.write(f"Arc Runtime {__version__} · Python {sys.version.split()[0]} · {sys.executable}\n")
+    check_switch(rep)
+    check_libraries(rep)
+    check_settings(rep)
+    check_exporter(rep, args.timeout)
+    check_store(rep, args.timeout)
+    check_agent(rep, args.url, args.timeout)
+    rep.out.write("\n" + (f"{len(rep.problems)} thing(s) need attention (marked BAD/warn above).\n"
+                          if rep.problems else "All good.\n"))
+    return 1 if rep.problems else 0
+
+
+# -- sections -------------------------------------------------------------------------------------
+def check_switch(rep: Report) -> None:
+    from .hook import disabled_by_env, disabled_integrations
+
+    rep.section("Switch")
+    if disabled_by_env():
+        rep.line(WARN, f"Arc is OFF (ARC_DISABLE={os.environ.get('ARC_DISABLE')!r}): nothing is patched")
+    else:
+        rep.line(OK, "Arc is on (ARC_DISABLE not set)")
+    off = disabled_integrations()
+    if off:
+        rep.line(INFO, "disabled integrations: " + ", ".join(sorted(off)))
+
+
+def check_libraries(rep: Report) -> None:
+    from .hook import disabled_integrations
+    from .instrumentation import INTEGRATIONS, integration_module
+    from .instrumentation.base import installed_version, is_supported
+
+    rep.section("Libraries Arc instruments")
+    off = disabled_integrations()
+    for name in INTEGRATIONS:
+        try:
+            module = importlib.import_module(integration_module(name))
+        except Exception as exc:
+            rep.line(BAD, f"{name:11} integration module does not load: {exc!r}")
+            continue
+        low, high = module.SUPPORTED
+        version = installed_version(module.DISTRIBUTION)
+        wanted = f"supported >={low},<{high}"
+        if version is None:
+            rep.line("-", f"{module.DISTRIBUTION:11} not installed")
+        elif name in off:
+            rep.line("-", f"{module.DISTRIBUTION:11} {version:10} disabled by ARC_DISABLED_INSTRUMENTATIONS")
+        elif is_supported(version, module.SUPPORTED):
+            rep.line(OK, f"{module.DISTRIBUTION:11} {version:10} {wanted}")
+        else:
+            rep.line(WARN, f"{module.DISTRIBUTION:11} {version:10} NOT supported ({wanted}): left unpatched")
+
+
+def check_settings(rep: Report) -> None:
+    from .telemetry.settings import SETTINGS, BadValue, parse
+
+    rep.section("Settings (ARC_* in force; the rest are defaults)")
+    found = sorted(k for k in os.environ if k.startswith("ARC_"))
+    if not found:
+        rep.line(INFO, "none set")
+    for name in found:
+        raw = os.environ[name]
+        setting = SETTINGS.get(name)
+        if setting is None:
+            rep.line(WARN, f"{name} is not a setting Arc knows (typo?)")
+            continue
+        shown = "(set, hidden)" if setting.kind == "secret" else repr(raw)
+        try:
+            parse(setting, raw)
+        except BadValue as exc:
+            default = "unset" if setting.default is None else setting.default
+            rep.line(BAD, f"{name}={shown} {exc}; the default ({default}) is used")
+            continue
+        rep.line(OK, f"{name}={shown}  ({setting.help})")
+
+
+def check_exporter(rep: Report, timeout: float) -> None:
+    from .telemetry.endpoint import EndpointError, resolve
+
+    rep.section("Collector (where spans go)")
+    try:
+        endpoint = resolve()
+    except EndpointError as exc:
+        rep.line(BAD, f"bad endpoint setting: {exc}")
+        return
+    where = endpoint.describe()
+    extras = []
+    if endpoint.headers:
+        extras.append(f"{len(endpoint.headers)} header(s), values hidden")
+    if endpoint.ca_file:
+        extras.append(f"CA {endpoint.ca_file}")
+    suffix = f" ({'; '.join(extras)})" if extras else ""
+    ok, detail = probe_exporter(endpoint, timeout)
+    rep.line(OK if ok else BAD, f"{where}{suffix}: {detail}")
+    if os.environ.get("ARC_WAL_PATH"):
+        rep.line(INFO, f"disk buffer: {_wal_summary(os.environ['ARC_WAL_PATH'])}")
+
+
+def probe_exporter(endpoint, timeout: float) -> tuple:
+    """(ok, what happened): connect, then send an empty OTLP export (checks auth too)."""
+    import socket
+
+    import grpc
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+        ExportTraceServiceResponse,
+    )
+
+    host, _, port = endpoint.target.rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        return False, f"UNREACHABLE ({exc.strerror or exc.__class__.__name__})"
+    try:
+        if endpoint.secure:
+            root = open(endpoint.ca_file, "rb").read() if endpoint.ca_file else None
+            channel = grpc.secure_channel(endpoint.target, grpc.ssl_channel_credentials(root_certificates=root))
+        else:
+            channel = grpc.insecure_channel(endpoint.target)
+    except OSError as exc:
+        return False, f"cannot read the CA file: {exc.strerror or exc}"
+    try:
+        try:
+            grpc.channel_ready_future(channel).result(timeout=timeout)
+        except grpc.FutureTimeoutError:
+            return False, f"UNREACHABLE (no connection within {timeout:g} s)"
+        call = channel.unary_unary("/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+                                   request_serializer=ExportTraceServiceRequest.SerializeToString,
+                                   response_deserializer=ExportTraceServiceResponse.FromString)
+        try:
+            call(ExportTraceServiceRequest(), timeout=timeout, metadata=endpoint.headers or None)
+        except grpc.RpcError as exc:
+            code = exc.code() if hasattr(exc, "code") else None
+            return False, f"connected, but an OTLP export was refused: {getattr(code, 'name', code)}"
+        return True, "reachable, accepts OTLP exports"
+    finally:
+        channel.close()
+
+
+def _wal_summary(path: str) -> str:
+    import sqlite3
+
+    full = os.path.abspath(os.path.expanduser(path))
+    if not os.path.exists(full):
+        return f"{full} (not created yet)"
+    try:
+        with sqlite3.connect(f"file:{full}?mode=ro", uri=True, timeout=1) as db:
+            spans = db.execute("SELECT COALESCE(SUM(spans), 0) FROM batches").fetchone()[0]
+        return f"{full}: {spans} span(s) waiting for the collector"
+    except sqlite3.Error as exc:
+        return f"{full}: unreadable ({exc})"
+
+
+def check_store(rep: Report, timeout: float) -> None:
+    rep.section("Span store (what `arc query` reads)")
+    try:
+        from .collector import reader
+    except ImportError as exc:
+        rep.line(INFO, f"collector extra not installed ({exc.name}); skipped")
+        return
+    try:
+        kind, target = reader.resolve()
+    except Exception as exc:
+        rep.line(BAD, f"cannot work out the store: {exc}")
+        return
+    if kind == "url":
+        try:
+            rows = reader.query_bytes("SELECT count() FROM otel_traces", "TabSeparated", url=target)
+            rep.line(OK, f"collector query endpoint {target}: reachable, otel_traces has "
+                         f"{rows.decode().strip()} span(s)")
+        except Exception as exc:
+            rep.line(BAD, f"collector query endpoint {target}: {_reason(exc)}")
+        return
+    if os.path.isdir(target):
+        rep.line(OK, f"chDB store {target} exists (no collector running; `arc query --store` opens it)")
+    else:
+        rep.line(WARN, f"no store at {target} and no collector running (start one: `arc collector`)")
+
+
+def check_agent(rep: Report, url: str | None, timeout: float) -> None:
+    status_url = _status_url(url)
+    if status_url is None:
+        return
+    rep.section(f"Running agent ({status_url})")
+    try:
+        info = _fetch_status(status_url, timeout)
+    except Exception as exc:
+        rep.line(BAD, f"no answer: {_reason(exc)}")
+        return
+    telemetry = info.get("telemetry") or {}
+    rep.line(INFO, f"Arc {info.get('version')} in pid {info.get('pid')}"
+                   f"{' (DISABLED)' if info.get('disabled') else ''}")
+    patched = [f"{n} {i.get('version')}" for n, i in (info.get("integrations") or {}).items() if i.get("patched")]
+    skipped = [f"{n}: {i.get('skipped')}" for n, i in (info.get("integrations") or {}).items() if i.get("skipped")]
+    rep.line(OK if patched else INFO, "patched: " + (", ".join(patched) or "nothing yet"))
+    for item in skipped:
+        rep.line(WARN, "skipped " + item)
+    state = telemetry.get("export_state")
+    rep.line(WARN if state == "failing" else OK,
+             f"exporter {telemetry.get('endpoint')}: {state}; exported {telemetry.get('exported_spans', 0)}, "
+             f"buffered {telemetry.get('buffered_spans', 0)}, dropped {telemetry.get('dropped_spans', 0)}, "
+             f"last flush {_ago(telemetry.get('last_flush_ts'))}")
+    if telemetry.get("dropped_spans"):
+        rep.line(WARN, f"{telemetry['dropped_spans']} span(s) were lost (buffer full or rejected)")
+    patterns = info.get("patterns")
+    if patterns:
+        rep.line(INFO, f"patterns: {patterns.get('patterns', 0)} loaded (bundle "
+                       f"{patterns.get('bundle_version') or '-'}), {patterns.get('fixes_applied', 0)} fixes applied")
+    guards = info.get("guards") or {}
+    breaker = guards.get("breaker") or {}
+    if info.get("breaker_open"):
+        rep.line(WARN, f"circuit breaker OPEN: {breaker.get('reason', '')}")
+    else:
+        rep.line(OK, f"circuit breaker closed (opened {breaker.get('opens', 0)} time(s))")
+    sampling = guards.get("sampling") or {}
+    if sampling.get("active"):
+        rep.line(INFO, f"sampling active: {sampling.get('qps')} calls/s > {sampling.get('max_qps')}, keeping "
+                       f"{sampling.get('rate')}")
+    errors = info.get("internal_errors") or {}
+    if errors:
+        rep.line(WARN, "Arc internal errors (calls went through unchanged): "
+                 + ", ".join(f"{k}={v}" for k, v in errors.items()))
+
+
+# -- helpers --------------------------------------------------------------------------------------
+def _status_url(url: str | None) -> str | None:
+    if not url:
+        from .telemetry.settings import value
+
+        port = value("ARC_METRICS_PORT")
+        if not port:
+            return None
+        host = value("ARC_METRICS_HOST") or "127.0.0.1"
+        url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
+    if "://" not in url:
+        url = "http://" + url
+    scheme, rest = url.split("://", 1)
+    host, _, path = rest.partition("/")
+    if path.strip("/") in ("", "metrics", "arc/runtime/metrics"):
+        path = "arc/runtime/status"
+    return f"{scheme}://{host}/{path}"
+
+
+def _fetch_status(url: str, timeout: float) -> dict:
+    with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - an address the user gave
+        return json.loads(resp.read().decode())
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, urllib.error.URLError) and not isinstance(exc, urllib.error.HTTPError):
+        return f"unreachable ({getattr(exc.reason, 'strerror', None) or exc.reason})"
+    return str(exc) or repr(exc)
+
+
+def _ago(ts) -> str:
+    import time
+
+    if not ts:
+        return "never"
+    return f"{max(0.0, time.time() - float(ts)):.1f} s ago"

@@ -1,0 +1,67 @@
+"""The telemetry queue: spans waiting in the span processor plus spans waiting in the exporter backlog.
+
+Read by the circuit breaker (at most every 100 ms) and the metrics endpoint (per scrape), never per
+call. ``CountingBatchSpanProcessor`` makes a full processor queue visible: the SDK drops silently
+(with a log line per span); this one counts each drop in ``STATS.dropped_spans`` and logs once.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+from . import tracing
+from .stats import STATS
+
+log = logging.getLogger("arc")
+
+_cache: tuple = (None, ())  # (provider, deques of its batch processors)
+
+
+def _processor_queues(provider) -> tuple:
+    """The deques of every BatchSpanProcessor on ``provider`` (SDK internals, read only)."""
+    queues = []
+    for proc in getattr(getattr(provider, "_active_span_processor", None), "_span_processors", ()):
+        q = getattr(getattr(proc, "_batch_processor", None), "_queue", None)
+        if q is not None:
+            queues.append(q)
+    return tuple(queues)
+
+
+def processor_depth() -> int:
+    """Spans queued in the span processor(s) of the provider Arc's spans go to."""
+    global _cache
+    provider = tracing._provider
+    if provider is None:
+        return 0
+    cached, queues = _cache
+    if cached is not provider:
+        queues = _processor_queues(provider)
+        _cache = (provider, queues)
+    return sum(len(q) for q in queues)
+
+
+def depth() -> int:
+    """Everything not yet accepted by the collector: processor queue + exporter backlog."""
+    return processor_depth() + STATS.buffered_spans
+
+
+class CountingBatchSpanProcessor(BatchSpanProcessor):
+    """BatchSpanProcessor whose queue overflow is counted (``arc_telemetry_dropped_total``) and logged once.
+
+    A full queue drops the new span (the SDK would drop the oldest and log per span)."""
+
+    _logged = False
+
+    def on_end(self, span) -> None:
+        bp = getattr(self, "_batch_processor", None)
+        q = getattr(bp, "_queue", None)
+        if q is not None and q.maxlen is not None and len(q) >= q.maxlen and span.context.trace_flags.sampled:
+            STATS.dropped_spans += 1
+            if not CountingBatchSpanProcessor._logged:
+                CountingBatchSpanProcessor._logged = True
+                log.error("arc: span queue full (%d spans, ARC_QUEUE_SIZE); dropping spans; counted in "
+                          "arc_telemetry_dropped_total", q.maxlen)
+            return
+        super().on_end(span)

@@ -1,0 +1,124 @@
+"""Every ARC_* setting Arc reads, in one table, with one validator per kind.
+
+Why a table: the guards read their settings through ``number``/``flag`` (a bad value is logged once,
+naming the variable and the value, and the default is used), and ``arc doctor`` checks the whole
+environment against the same table, so what doctor calls bad is exactly what the agent rejects.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional
+
+log = logging.getLogger("arc")
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    kind: str  # float | int | bool | text | path | secret | level | choice
+    default: Any
+    help: str
+    low: Optional[float] = None
+    high: Optional[float] = None
+    choices: tuple = ()
+
+
+def _s(name, kind, default, help, low=None, high=None, choices=()) -> tuple:
+    return name, Setting(name, kind, default, help, low, high, choices)
+
+
+SETTINGS: dict = dict([
+    _s("ARC_DISABLE", "bool", False, "turn Arc off entirely"),
+    _s("ARC_DISABLED_INSTRUMENTATIONS", "text", "", "comma-separated integrations not to patch"),
+    _s("ARC_LOG_LEVEL", "level", "INFO", "log level of the 'arc' logger"),
+    _s("ARC_ENDPOINT", "text", None, "OTLP/gRPC collector (else OTEL_EXPORTER_OTLP_ENDPOINT)"),
+    _s("ARC_API_KEY", "secret", None, "bearer token sent to the collector"),
+    _s("ARC_EXPORT_TIMEOUT", "float", 2.0, "seconds per export attempt", 0.01, 600),
+    _s("ARC_EXPORT_DELAY_MS", "float", 1000, "batching delay of the span processor", 1, 600_000),
+    _s("ARC_QUEUE_SIZE", "int", 65536, "span processor queue size", 1, 10**8),
+    _s("ARC_BUFFER_MAX_BYTES", "int", 64 << 20, "memory buffer for spans during an outage", 0, 2**40),
+    _s("ARC_WAL_PATH", "path", None, "disk write-ahead buffer (SQLite) for spans during an outage"),
+    _s("ARC_WAL_MAX_BYTES", "int", 256 << 20, "size cap of the WAL", 0, 2**44),
+    _s("ARC_BREAKER_MS", "float", 50.0, "breaker opens when Arc's p99 per call exceeds this (0 = off)", 0, 60_000),
+    _s("ARC_BREAKER_QUEUE", "int", 50_000, "breaker opens when this many spans wait (0 = off)", 0, 10**9),
+    _s("ARC_BREAKER_COOLDOWN_S", "float", 5.0, "seconds the breaker stays open before retrying", 0.05, 3600),
+    _s("ARC_SAMPLE_QPS", "float", 0, "above this many calls/s, keep only ARC_SAMPLE_RATE (0 = keep all)",
+       0, 10**7),
+    _s("ARC_SAMPLE_RATE", "float", 0.1, "share of ordinary spans kept while sampling", 0, 1),
+    _s("ARC_METRICS_PORT", "int", None, "serve Prometheus metrics and status here (0 = any free port)",
+       0, 65535),
+    _s("ARC_METRICS_HOST", "text", "127.0.0.1", "address the metrics endpoint binds"),
+    _s("ARC_PATTERNS", "text", None, "pattern bundle files (os.pathsep-separated; 'demo')"),
+    _s("ARC_FIX_THRESHOLD", "float", 0.5, "minimum pattern confidence for a fix", 0, 1),
+    _s("ARC_PATTERNS_POLL", "float", 2.0, "seconds between bundle file checks (0 = no reload)", 0, 86400),
+    _s("ARC_PRIVACY_MODE", "choice", "metadata_only", "what UI-action spans may carry",
+       choices=("metadata_only", "hashed", "full_data")),
+    _s("ARC_BLOB_DIR", "path", ".arc/blobs", "where full_data screenshots go"),
+    _s("ARC_HEAL", "bool", True, "heal broken UI selectors"),
+    _s("ARC_HEAL_MIN_SCORE", "float", 0.6, "minimum fingerprint score to heal", 0, 1),
+    _s("ARC_HEAL_TIMEOUT_MS", "int", 5000, "time healing may add to one action", 0, 600_000),
+    _s("ARC_VISION_THRESHOLD", "float", 0.7, "vision tools run below this confidence", 0, 1),
+    _s("ARC_VISION_WAIT_MS", "int", 2000, "bound of one 'wait' tool run", 0, 600_000),
+    _s("ARC_VISION_MODEL_DIR", "path", None, "confidence model folder"),
+    _s("ARC_VISION_POLICY_DIR", "path", None, "ONNX tool policy folder"),
+    _s("ARC_STORE", "path", "~/.arc/store", "chDB store folder of the embedded collector"),
+    _s("ARC_QUERY_URL", "text", None, "read endpoint of a running collector"),
+    _s("ARC_COLLECTOR_LISTEN", "text", "127.0.0.1:4317", "address of 'arc collector'"),
+    _s("ARC_DDL_DIR", "path", None, "ClickHouse DDL folder override"),
+])
+
+
+class BadValue(ValueError):
+    """``str(exc)`` says what is wrong with the value, e.g. 'is not a number'."""
+
+
+def parse(setting: Setting, raw: str) -> Any:
+    """The value of ``raw`` for ``setting``; BadValue names the problem."""
+    kind = setting.kind
+    text = raw.strip()
+    if kind in ("float", "int"):
+        try:
+            value = float(text) if kind == "float" else int(text)
+        except ValueError:
+            raise BadValue("is not " + ("a number" if kind == "float" else "an integer")) from None
+        if math.isnan(value) or (setting.low is not None and value < setting.low) or \
+                (setting.high is not None and value > setting.high):
+            raise BadValue(f"is outside [{setting.low:g}, {setting.high:g}]")
+        return value
+    if kind == "bool":
+        low = text.lower()
+        if low in _TRUE:
+            return True
+        if low in _FALSE:
+            return False
+        raise BadValue("is not one of 1/0/true/false/yes/no/on/off")
+    if kind == "level":
+        if text.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise BadValue("is not a log level (DEBUG, INFO, WARNING, ERROR)")
+        return text.upper()
+    if kind == "choice":
+        if text.lower() not in setting.choices:
+            raise BadValue("is not one of " + "|".join(setting.choices))
+        return text.lower()
+    return raw
+
+
+def value(name: str, environ: Optional[Mapping[str, str]] = None) -> Any:
+    """The validated value of ``name`` from the environment; a bad value is logged and the default used."""
+    setting = SETTINGS[name]
+    raw = (os.environ if environ is None else environ).get(name)
+    if raw is None or (raw.strip() == "" and setting.kind != "bool"):
+        return setting.default
+    try:
+        return parse(setting, raw)
+    except BadValue as exc:
+        log.error("arc: %s=%r %s; using the default (%s)", name, raw, exc,
+                  "unset" if setting.default is None else setting.default)
+        return setting.default

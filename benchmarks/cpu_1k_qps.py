@@ -1,0 +1,193 @@
+"""Arc's CPU cost at 1,000 LLM calls/s: bare SDK vs Arc (100 % spans) vs Arc with dynamic sampling.
+
+One app process makes ``--qps`` ``chat.completions.create`` calls per second from ``--threads``
+threads for ``--seconds``, over an in-process ``httpx2.MockTransport`` (no network). Calls rotate
+between the variants one by one (bare = the unwrapped SDK method, so load swings on a shared
+machine hit every variant alike). Per call, the calling thread's CPU time is measured; the span
+pipeline's CPU in the background threads (batching, OTLP encoding, gRPC to a counting receiver in
+another process) is the process CPU minus the callers' CPU, charged to the variants per exported
+span. Extra CPU per call = (caller CPU − bare caller CPU) + spans per call × background CPU per span.
+
+    python benchmarks/cpu_1k_qps.py [--qps 1000] [--seconds 10] [--threads 2] [--metrics]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+import httpx2
+import openai
+
+RECEIVER = r"""
+import sys, threading
+from concurrent import futures
+import grpc
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+count = [0]
+lock = threading.Lock()
+class S(trace_service_pb2_grpc.TraceServiceServicer):
+    def Export(self, request, context):
+        n = sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
+        with lock:
+            count[0] += n
+        return trace_service_pb2.ExportTraceServiceResponse()
+server = grpc.server(futures.ThreadPoolExecutor(4))
+trace_service_pb2_grpc.add_TraceServiceServicer_to_server(S(), server)
+port = server.add_insecure_port("127.0.0.1:0")
+server.start()
+print(port, flush=True)
+for line in sys.stdin:
+    print(count[0], flush=True)
+"""
+
+BODY = json.dumps({
+    "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello there!"}, "finish_reason": "stop"}],
+    "usage": {"prompt_tokens": 9, "completion_tokens": 3, "total_tokens": 12},
+}).encode()
+MSGS = [{"role": "user", "content": "Say hello"}]
+
+
+def handler(request: httpx2.Request) -> httpx2.Response:
+    return httpx2.Response(200, content=BODY, headers={"content-type": "application/json"})
+
+
+def process_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--qps", type=float, default=1000)
+    ap.add_argument("--seconds", type=float, default=10)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--sample-qps", type=float, default=100, help="ARC_SAMPLE_QPS of the sampled variant")
+    ap.add_argument("--sample-rate", type=float, default=0.1, help="ARC_SAMPLE_RATE of the sampled variant")
+    ap.add_argument("--metrics", action="store_true", help="also measure Arc with the metrics counters on")
+    args = ap.parse_args()
+
+    receiver = subprocess.Popen([sys.executable, "-c", RECEIVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                text=True)
+    port = int(receiver.stdout.readline())
+    for key in [k for k in os.environ if k.startswith(("ARC_", "OTEL_"))]:
+        del os.environ[key]
+
+    from openai.resources.chat.completions import Completions
+
+    from arc_agent import Arc, state
+    from arc_agent.telemetry import guards, tracing
+    from arc_agent.telemetry.callstats import CallStats
+    from arc_agent.telemetry.sampling import DynamicSampler
+    from arc_agent.telemetry.stats import STATS
+
+    arc = Arc(endpoint=f"grpc://127.0.0.1:{port}", log_level="WARNING")  # default guards: circuit breaker
+
+    wrapped = Completions.create
+    unwrapped = wrapped.__wrapped__
+    variants = ["bare", "arc-100%", "arc-sampled"] + (["arc-metrics"] if args.metrics else [])
+
+    # per-thread variant switch: the sampler and observers are process-wide, the calls interleave
+    local = threading.local()
+    sampler = DynamicSampler(args.sample_qps, args.sample_rate)
+    breaker = guards.GUARDS.breaker
+    plain_observer = guards.make_observer(breaker, None, False)
+    sampled_observer = guards.make_observer(breaker, None, True)
+    metrics_observer = guards.make_observer(breaker, CallStats(), False)
+
+    def sample() -> bool:
+        return sampler() if local.variant == "arc-sampled" else True
+
+    def observe(call, error: bool) -> None:
+        v = local.variant
+        (sampled_observer if v == "arc-sampled" else metrics_observer if v == "arc-metrics"
+         else plain_observer)(call, error)
+
+    state.RUNTIME.sampler = sample
+    state.RUNTIME.observers[:] = [observe]
+    per_variant = {v: [] for v in variants}  # caller CPU ns per call
+
+    def worker(k: int, seconds: float, record: bool, caller_cpu: list) -> None:
+        client = openai.OpenAI(api_key="sk-bench", base_url="http://bench.local/v1", max_retries=0,
+                               http_client=httpx2.Client(transport=httpx2.MockTransport(handler)))
+        completions = client.chat.completions
+        interval = args.threads / args.qps
+        t0 = time.perf_counter()
+        next_at, end = t0 + k * interval / args.threads, t0 + seconds
+        own0 = time.thread_time()
+        i = k
+        while True:
+            now = time.perf_counter()
+            if now >= end:
+                break
+            if now < next_at:
+                time.sleep(next_at - now)
+            v = variants[i % len(variants)]
+            i += 1
+            local.variant = v
+            c0 = time.thread_time_ns()
+            (unwrapped(completions, model="gpt-4o-mini", messages=MSGS, temperature=0.5) if v == "bare" else
+             wrapped(completions, model="gpt-4o-mini", messages=MSGS, temperature=0.5))
+            used = time.thread_time_ns() - c0
+            if record:
+                per_variant[v].append(used)
+            next_at += interval
+        caller_cpu.append(time.thread_time() - own0)
+
+    def run(seconds: float, record: bool) -> tuple:
+        caller_cpu: list = []
+        cpu0, wall0, exported0 = process_cpu(), time.perf_counter(), STATS.exported_spans
+        pool = [threading.Thread(target=worker, args=(k, seconds, record, caller_cpu)) for k in range(args.threads)]
+        for t in pool:
+            t.start()
+        for t in pool:
+            t.join()
+        tracing.force_flush()
+        tracing.exporter().force_flush()
+        return (process_cpu() - cpu0, sum(caller_cpu), time.perf_counter() - wall0,
+                STATS.exported_spans - exported0)
+
+    run(1.0, record=False)  # warm-up: imports, gRPC channel, caches
+    sampled_out0 = STATS.sampled_out
+    total_cpu, callers_cpu, wall, exported = run(args.seconds, record=True)
+    receiver.stdin.write("\n")
+    receiver.stdin.flush()
+    received = int(receiver.stdout.readline())
+    arc.shutdown()
+    receiver.stdin.close()
+    receiver.wait(10)
+
+    calls = sum(len(x) for x in per_variant.values())
+    spans_by_variant = {v: len(per_variant[v]) for v in variants if v != "bare"}
+    spans_by_variant["arc-sampled"] -= STATS.sampled_out - sampled_out0
+    background_per_span_us = (total_cpu - callers_cpu) / max(1, exported) * 1e6
+    base_med = statistics.median(per_variant["bare"]) / 1000
+    base_mean = statistics.fmean(per_variant["bare"]) / 1000
+    print(f"{calls / wall:.0f} calls/s from {args.threads} thread(s) for {wall:.1f} s, variants rotating per call; "
+          f"sampled variant: ARC_SAMPLE_QPS={args.sample_qps:g} ARC_SAMPLE_RATE={args.sample_rate:g}")
+    print(f"bare SDK call: {base_med:.0f} µs CPU (median), {base_mean:.0f} µs (mean); span pipeline in the "
+          f"background: {background_per_span_us:.1f} µs CPU per exported span ({exported} spans)")
+    print(f"{'variant':12} {'calls':>6} {'spans/call':>10} {'caller +µs':>11} {'export +µs':>11} "
+          f"{'extra µs/call':>14} {'% of bare':>10} {'% core @1k/s':>13}")
+    for v in variants:
+        xs = per_variant[v]
+        caller_extra = statistics.median(xs) / 1000 - base_med
+        spans_per_call = spans_by_variant[v] / len(xs) if v != "bare" else 0.0
+        export_extra = spans_per_call * background_per_span_us
+        extra = caller_extra + export_extra
+        print(f"{v:12} {len(xs):6d} {spans_per_call:10.2f} {caller_extra:11.1f} {export_extra:11.1f} {extra:14.1f} "
+              f"{extra / base_med * 100:9.1f}% {extra / 10:12.2f}%")
+    print(f"(% core @1k/s = extra µs/call x 1,000 calls/s; the receiver got {received} spans incl. warm-up)")
+    print(f"sampler: {sampler.status()}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""Dynamic sampling: above ARC_SAMPLE_QPS only ARC_SAMPLE_RATE of ordinary spans are kept; errors and
+fixed calls always are, and sampled-out calls are still fixed."""
+
+import math
+
+RATE = 0.25
+
+
+def test_sampling_keeps_errors_and_fixes_and_drops_the_rest_at_the_rate(run_app, receiver, devllm):
+    devllm.clear()
+    n = 400
+    result = run_app("sampling", n, receiver.endpoint, ARC_SAMPLE_QPS="20", ARC_SAMPLE_RATE=str(RATE))
+    status = result["status"]
+    sampled_out = status["telemetry"]["sampled_out"]
+    sampler = status["guards"]["sampling"]
+    assert sampler["activations"] >= 1 and sampled_out > 0
+
+    expected = n - sampled_out
+    spans = receiver.wait_for(expected)
+    assert len(spans) == expected  # nothing beyond what the sampler kept
+    by_name: dict = {}
+    for s in spans:
+        by_name.setdefault(s.name, []).append(s)
+    assert len(by_name["chat fail-500"]) == result["errors"]  # every error span kept
+    assert all(s.status_code == 2 for s in by_name["chat fail-500"])
+    assert len(by_name["chat fixme"]) == result["fixed"]  # every fixed span kept
+    assert all(s.attributes["arc.fix.applied"] is True for s in by_name["chat fixme"])
+    assert len(by_name["chat plain"]) == result["plain"] - sampled_out
+
+    # while active, the share kept is the configured rate (binomial, 5 sigma)
+    considered, kept = sampler["considered"], sampler["kept"]
+    assert considered >= 200
+    sigma = math.sqrt(considered * RATE * (1 - RATE))
+    assert abs(kept - considered * RATE) <= 5 * sigma, (kept, considered)
+
+    # sampled-out or not, every call went through the fixer and every 'fixme' call was sent fixed
+    assert result["fixer_calls"] == n
+    sent = [r["body"] for r in devllm.requests("/v1/chat/completions") if r["body"].get("model") == "fixme"]
+    assert len(sent) == result["fixed"] and all(b["temperature"] == 0.123 for b in sent)
+
+
+def test_no_sampling_by_default(run_app, receiver):
+    result = run_app("sampling", 60, receiver.endpoint)
+    assert len(receiver.wait_for(60)) == 60
+    assert result["status"]["telemetry"]["sampled_out"] == 0
+    assert result["status"]["guards"]["sampling"] == {"enabled": False}
