@@ -1,4 +1,9 @@
-"""Circuit breaker: opens when Arc's own time per call gets slow, passes calls through, closes after."""
+"""Circuit breaker: opens when Arc's own time per call gets slow or telemetry piles up, passes calls
+through, closes after."""
+
+from tests.helpers.otlp import OTLPReceiver
+
+from .conftest import free_port
 
 
 def test_breaker_opens_under_slowness_passes_through_and_closes(run_app_proc, receiver):
@@ -23,3 +28,21 @@ def test_breaker_opens_under_slowness_passes_through_and_closes(run_app_proc, re
         assert "gen_ai.response.id" not in s.attributes
     full = [s for s in spans if s.name in ("chat slow", "chat after-close")]
     assert all("gen_ai.response.id" in s.attributes and "arc.breaker.open" not in s.attributes for s in full)
+
+
+def test_breaker_opens_when_spans_pile_up_and_closes_once_delivered(interactive):
+    port = free_port()
+    app = interactive("queue_breaker", 0, f"grpc://127.0.0.1:{port}", ARC_BREAKER_QUEUE="20",
+                      ARC_BREAKER_COOLDOWN_S="0.2")
+    app.read_until("WAITING")
+    with OTLPReceiver(port=port) as rec:
+        app.proceed()
+        result, err = app.finish()
+        assert result["opened"] and result["closed"]
+        assert "spans waiting for export > ARC_BREAKER_QUEUE=20" in err
+        breaker = result["status"]["guards"]["breaker"]
+        assert breaker["opens"] >= 1 and not breaker["open"]
+        sent = result["status"]["telemetry"]["exported_spans"]
+        spans = rec.wait_for(sent)
+    assert any(s.attributes.get("arc.breaker.open") for s in spans)  # minimal spans while open, none lost
+    assert result["status"]["telemetry"]["dropped_spans"] == 0

@@ -95,8 +95,14 @@ def outage(n: int) -> dict:
     wait_for_test("collector-up")
     for i in range(n, 2 * n):
         chat(f"m-{i}")
-    tracing.force_flush()
+    flush_all()
     return {}
+
+
+def flush_all() -> None:
+    """Processor queue, then the exporter's backlog (the drainer may be backing off)."""
+    tracing.force_flush()
+    tracing.exporter().force_flush()
 
 
 def breaker(n: int) -> dict:
@@ -121,6 +127,25 @@ def breaker(n: int) -> dict:
     before = FIXER.calls
     chat("after-close")
     out["fixer_calls_after_close"] = FIXER.calls - before
+    return out
+
+
+def queue_breaker(n: int) -> dict:
+    """Collector down: call until the telemetry backlog opens the breaker; the test brings the
+    collector up; call until the breaker closes."""
+    out = {}
+    deadline = time.monotonic() + 30
+    while not state.RUNTIME.breaker_open and time.monotonic() < deadline:
+        chat("queued")
+        time.sleep(0.005)
+    out["opened"] = state.RUNTIME.breaker_open
+    wait_for_test("collector-up")
+    deadline = time.monotonic() + 30
+    while state.RUNTIME.breaker_open and time.monotonic() < deadline:
+        chat("draining")
+        time.sleep(0.01)
+    out["closed"] = not state.RUNTIME.breaker_open
+    tracing.force_flush()
     return out
 
 
@@ -259,7 +284,7 @@ def fork_busy(n: int) -> dict:
 
 
 SCENARIOS = {f.__name__: f for f in (numbered, outage, breaker, sampling, metrics, fork_os, fork_mp,
-                                      fork_outage, fork_busy, steady)}
+                                      fork_outage, fork_busy, steady, queue_breaker)}
 
 if __name__ == "__main__":
     name = sys.argv[1]
