@@ -31,7 +31,9 @@ def _error_type(exc: BaseException) -> str:
 def action_flow(target, settings):
     """Generator (see ``driver.py``) returning the action's result or raising its original error."""
     tier = settings.privacy_tier
-    want_page = privacy.at_least(tier, "hash_only")
+    # page hashes need the viewport (JPEG decodes ~10x faster); blobs keep it lossless
+    want_page = ("png" if privacy.at_least(tier, "full_data") else "jpeg" if privacy.at_least(tier, "hash_only")
+                 else None)
     stats = Stats()
     attrs: dict = {A.FRAMEWORK: target.framework, A.ACTION: target.action, A.SELECTOR: target.selector,
                    A.PRIVACY_TIER: tier}

@@ -65,33 +65,48 @@ def _fallback_plan(out: Outcome):
     return "raise", out.error
 
 
+_RETURNED, _BROKE, _OP = 0, 1, 2
+
+
+def _advance(flow: Flow, out: Outcome, send: Any, throw: BaseException | None):
+    """(kind, value): the flow's next op, its return value, or _BROKE after an Arc error.
+    The user's own exception propagates unchanged."""
+    try:
+        op = flow.send(send) if throw is None else flow.throw(throw)
+    except StopIteration as stop:
+        return _RETURNED, stop.value
+    except BaseException as exc:
+        if out.error is not None and exc is out.error:
+            raise
+        failopen.record("vision.flow", exc)
+        return _BROKE, None
+    return _OP, op
+
+
+def _after(op: Any, out: Outcome, value: Any = None, error: BaseException | None = None):
+    """(send, throw) for the flow after running ``op``; only ops' ordinary errors are thrown back."""
+    if type(op) is UserCall:
+        out.record(op, result=value, error=error)
+    elif error is not None and not isinstance(error, Exception):
+        raise error
+    return value, error
+
+
 def drive_sync(flow: Flow, out: Outcome, call: Callable[[], Any]) -> Any:
     send: Any = None
     throw: BaseException | None = None
     while True:
-        broke = None
-        try:
-            op = flow.send(send) if throw is None else flow.throw(throw)
-        except StopIteration as stop:
-            return stop.value
-        except BaseException as exc:
-            if out.error is not None and exc is out.error:
-                raise
-            broke = exc
-        if broke is not None:
-            failopen.record("vision.flow", broke)
+        kind, op = _advance(flow, out, send, throw)
+        if kind == _RETURNED:
+            return op
+        if kind == _BROKE:
             break
-        send, throw = None, None
         try:
-            send = op.fn() if type(op) is UserCall else op()
-            if type(op) is UserCall:
-                out.record(op, result=send)
-        except BaseException as exc:  # thrown into the flow, which decides
-            if type(op) is UserCall:
-                out.record(op, error=exc)
-            elif not isinstance(exc, Exception):
-                raise
-            throw = exc
+            value = op.fn() if type(op) is UserCall else op()
+        except BaseException as exc:  # noqa: B036 - thrown into the flow, which decides
+            send, throw = _after(op, out, error=exc)
+        else:
+            send, throw = _after(op, out, value)
     plan, value = _fallback_plan(out)
     if plan == "call":
         return call()
@@ -104,31 +119,19 @@ async def drive_async(flow: Flow, out: Outcome, call: Callable[[], Any]) -> Any:
     send: Any = None
     throw: BaseException | None = None
     while True:
-        broke = None
-        try:
-            op = flow.send(send) if throw is None else flow.throw(throw)
-        except StopIteration as stop:
-            return stop.value
-        except BaseException as exc:
-            if out.error is not None and exc is out.error:
-                raise
-            broke = exc
-        if broke is not None:
-            failopen.record("vision.flow", broke)
+        kind, op = _advance(flow, out, send, throw)
+        if kind == _RETURNED:
+            return op
+        if kind == _BROKE:
             break
-        send, throw = None, None
         try:
-            send = op.fn() if type(op) is UserCall else op()
-            if inspect.isawaitable(send):
-                send = await send
-            if type(op) is UserCall:
-                out.record(op, result=send)
-        except BaseException as exc:
-            if type(op) is UserCall:
-                out.record(op, error=exc)
-            elif not isinstance(exc, Exception):
-                raise
-            throw = exc
+            value = op.fn() if type(op) is UserCall else op()
+            if inspect.isawaitable(value):
+                value = await value
+        except BaseException as exc:  # noqa: B036
+            send, throw = _after(op, out, error=exc)
+        else:
+            send, throw = _after(op, out, value)
     plan, value = _fallback_plan(out)
     if plan == "call":
         value = call()

@@ -63,9 +63,11 @@ def find_flow(driver: Any, by: Any, value: Any, call, settings):
 
 def _heal(ops: SeleniumDriverOps, by, value, selector: str, call, settings):
     deadline = time.monotonic() + settings.heal_timeout_ms / 1000.0
-    wait_until = min(deadline, time.monotonic() + settings.wait_ms / 1000.0)
     css = css_for(str(by), str(value))
     url = yield from safe(ops.location())
+    old = fingerprints(settings).get(url, selector) if url else None
+    # with no fingerprint to fall back on, polling may use the whole budget
+    wait_until = deadline if old is None else min(deadline, time.monotonic() + settings.wait_ms / 1000.0)
     while True:
         try:
             element = yield UserCall(call, primary=False)
@@ -81,7 +83,6 @@ def _heal(ops: SeleniumDriverOps, by, value, selector: str, call, settings):
         if time.monotonic() >= wait_until:
             break
         yield ops.sleep(POLL_MS)
-    old = fingerprints(settings).get(url, selector) if url else None
     if old is None or time.monotonic() >= deadline:
         return None, url
     cands = yield from safe(ops.candidates({"tag": old.tag, "text": old.text, "limit": CANDIDATE_LIMIT}))

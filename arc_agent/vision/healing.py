@@ -58,7 +58,7 @@ def _attempt(op):
     return True, result
 
 
-def heal(target, settings, stats: Stats, url: Optional[str], want_page: bool, error: BaseException):
+def heal(target, settings, stats: Stats, url: Optional[str], want_page: Optional[str], error: BaseException):
     """Generator returning a ``Healed`` or None."""
     deadline = time.monotonic() + settings.heal_timeout_ms / 1000.0
 

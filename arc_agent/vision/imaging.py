@@ -27,10 +27,13 @@ def crop_region(rect, vw: float, vh: float, tight: bool = False) -> Optional[Tup
     return int(x0), int(y0), max(1, int(x1 - x0)), max(1, int(y1 - y0))
 
 
-def decode_gray(png: bytes):
+def decode_gray(data: bytes):
+    """Grayscale image from PNG or JPEG bytes (JPEG decodes straight to gray, which is much faster)."""
     from PIL import Image
 
-    img = Image.open(io.BytesIO(png))
+    img = Image.open(io.BytesIO(data))
+    if img.format == "JPEG":
+        img.draft("L", img.size)
     return img.convert("L")
 
 
@@ -55,8 +58,12 @@ def model_input(img):
 
 
 def phash_hex(img) -> str:
+    """imagehash's pHash; big images are box-reduced first (it shrinks to 32x32 anyway)."""
     import imagehash
 
+    factor = max(img.width, img.height) // 256
+    if factor >= 2:
+        img = img.reduce(factor)
     return str(imagehash.phash(img))
 
 

@@ -19,19 +19,23 @@ SHIPPED_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__fil
                            "data", "models", "vision_confidence")
 
 
+def onnx_session(onnx_bytes: bytes):
+    """A single-threaded CPU session: tiny models run fastest without thread hand-offs."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    return ort.InferenceSession(onnx_bytes, sess_options=opts, providers=["CPUExecutionProvider"])
+
+
 class ConfidenceModel:
     def __init__(self, onnx_bytes: bytes, manifest: dict) -> None:
-        import onnxruntime as ort
-
         names = tuple(manifest.get("features") or FEATURES)
         if names != FEATURES:
             raise ArtifactError(f"model features {names} do not match this agent's {FEATURES}")
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = 1
-        opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3
-        self._session = ort.InferenceSession(onnx_bytes, sess_options=opts,
-                                             providers=["CPUExecutionProvider"])
+        self._session = onnx_session(onnx_bytes)
         self.version = manifest["version"]
 
     def score(self, image, feats) -> float:

@@ -74,9 +74,10 @@ def safe_probe(target):
     return probe if isinstance(probe, dict) else None
 
 
-def observe(target, stats: Stats, want_page: bool, zoom: bool = False, probe: Optional[dict] = None):
-    """Generator: a fresh ``Look``. ``want_page`` captures the whole viewport (for page hashes and
-    blobs) and cuts the crop out of it; otherwise only the clip around the target is captured."""
+def observe(target, stats: Stats, want_page: Optional[str], zoom: bool = False, probe: Optional[dict] = None):
+    """Generator: a fresh ``Look``. ``want_page`` ("jpeg" or "png"; falsy = no) captures the whole
+    viewport (for page hashes, and lossless for blobs) and cuts the crop out of it; otherwise only
+    the clip around the target is captured."""
     look = Look()
     look.zoomed = zoom
     if probe is None:
@@ -86,7 +87,7 @@ def observe(target, stats: Stats, want_page: bool, zoom: bool = False, probe: Op
         look.region = imaging.crop_region(probe.get("rect"), probe.get("vw", 0), probe.get("vh", 0),
                                           tight=zoom)
     if want_page and not zoom:
-        shot = yield from safe(target.capture(None, probe))
+        shot = yield from safe(target.capture(None, probe, lossless=want_page == "png"))
         if shot is not None:
             look.page_png, look.px = shot
             look.page_img = imaging.decode_gray(look.page_png)

@@ -13,6 +13,7 @@ from typing import Optional, Sequence, Tuple
 from . import settings as vision_settings
 from .artifacts import ArtifactError, ArtifactSlot
 from .features import FEATURES, POLICY_STATE, TOOLS
+from .model import onnx_session
 
 SEED_VERSION = "seed-rule-1"
 
@@ -37,17 +38,10 @@ def seed_rule(confidence: float, feats: Sequence[float], threshold: float = 0.7)
 
 class OnnxPolicy:
     def __init__(self, onnx_bytes: bytes, manifest: dict) -> None:
-        import onnxruntime as ort
-
         names = tuple(manifest.get("state") or POLICY_STATE)
         if names != POLICY_STATE:
             raise ArtifactError(f"policy state {names} does not match this agent's {POLICY_STATE}")
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = 1
-        opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3
-        self._session = ort.InferenceSession(onnx_bytes, sess_options=opts,
-                                             providers=["CPUExecutionProvider"])
+        self._session = onnx_session(onnx_bytes)
 
     def choose(self, confidence: float, feats: Sequence[float]) -> Tuple[str, ...]:
         import numpy as np

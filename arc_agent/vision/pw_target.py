@@ -18,6 +18,7 @@ _INSPECT = js.for_playwright(js.INSPECT)
 _SCROLL = js.for_playwright(js.SCROLL_CENTER)
 _CANDIDATES = js.for_playwright_page(js.CANDIDATES)
 SCREENSHOT_TIMEOUT_MS = 2000
+PAGE_JPEG_QUALITY = 90
 DEFAULT_ACTION_TIMEOUT_MS = 30000
 
 
@@ -59,16 +60,17 @@ class PlaywrightTarget(Target):
     def probe(self):
         return lambda: self.locator.evaluate_all(_PROBE)
 
-    def capture(self, region, probe, zoom=1.0):
+    def capture(self, region, probe, zoom=1.0, lossless=False):
         def op():
             if region is None:
-                shot = self._page.screenshot(scale="css", caret="initial", timeout=SCREENSHOT_TIMEOUT_MS)
+                fmt = {"type": "png"} if lossless else {"type": "jpeg", "quality": PAGE_JPEG_QUALITY}
+                shot = self._page.screenshot(scale="css", caret="initial", timeout=SCREENSHOT_TIMEOUT_MS, **fmt)
             else:
                 x, y, w, h = region
                 shot = self._page.screenshot(clip={"x": x, "y": y, "width": w, "height": h},
                                              scale="device" if zoom > 1 else "css", caret="initial",
                                              timeout=SCREENSHOT_TIMEOUT_MS)
-            dpr = float(probe.get("dpr") or 1.0) if (region is not None and zoom > 1) else 1.0
+            dpr = float((probe or {}).get("dpr") or 1.0) if (region is not None and zoom > 1) else 1.0
             return _then(shot, lambda png: (png, dpr))
         return op
 

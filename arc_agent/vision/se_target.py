@@ -13,6 +13,7 @@ import time
 from typing import Any, Callable, Optional
 
 from . import js
+from .pw_target import PAGE_JPEG_QUALITY
 from .target import Target
 
 _PROBE = js.for_selenium(js.PROBE)
@@ -109,12 +110,18 @@ class SeleniumTarget(SeleniumDriverOps, Target):
     def probe(self):
         return lambda: self.driver.execute_script(_PROBE, self.element, None)
 
-    def capture(self, region, probe, zoom=1.0):
+    def capture(self, region, probe, zoom=1.0, lossless=False):
+        probe = probe or {}
         dpr = float(probe.get("dpr") or 1.0)
+        cdp = hasattr(self.driver, "execute_cdp_cmd")
         if region is None:
-            return lambda: (self.driver.get_screenshot_as_png(), dpr)
+            if lossless or not cdp:
+                return lambda: (self.driver.get_screenshot_as_png(), dpr)
+            fmt = {"format": "jpeg", "quality": PAGE_JPEG_QUALITY}
+            return lambda: (base64.b64decode(self.driver.execute_cdp_cmd("Page.captureScreenshot", fmt)["data"]),
+                            dpr)
         x, y, w, h = region
-        if hasattr(self.driver, "execute_cdp_cmd"):
+        if cdp:
             clip = {"x": x + float(probe.get("sx") or 0), "y": y + float(probe.get("sy") or 0),
                     "width": w, "height": h, "scale": zoom}
             return lambda: (base64.b64decode(self.driver.execute_cdp_cmd(

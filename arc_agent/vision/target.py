@@ -22,8 +22,9 @@ class Target:
         raise NotImplementedError
 
     def capture(self, region: Optional[Tuple[int, int, int, int]], probe: dict,
-                zoom: float = 1.0) -> Op:
-        """Op returning ``(png, px_per_css)`` of ``region`` (viewport CSS px), or the viewport if None."""
+                zoom: float = 1.0, lossless: bool = False) -> Op:
+        """Op returning ``(image bytes, px_per_css)`` of ``region`` (viewport CSS px, always PNG), or of
+        the whole viewport if None (JPEG unless ``lossless``)."""
         raise NotImplementedError
 
     def inspect(self, scroll: bool) -> Op:

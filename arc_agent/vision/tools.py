@@ -20,14 +20,14 @@ POLL_MS = 50
 NETWORK_IDLE_MAX_MS = 1000
 
 
-def zoom(target, stats: Stats, look: Look, want_page: bool):
+def zoom(target, stats: Stats, look: Look, want_page: Optional[str]):
     if not look.present or look.region is None:
         return look, False
     new = yield from observe(target, stats, want_page, zoom=True)
     return new, True
 
 
-def inspect(target, stats: Stats, look: Look, want_page: bool):
+def inspect(target, stats: Stats, look: Look, want_page: Optional[str]):
     facts = yield from safe(target.inspect(True))
     if not facts or not facts.get("present"):
         return look, False
@@ -36,7 +36,7 @@ def inspect(target, stats: Stats, look: Look, want_page: bool):
     return look, True
 
 
-def wait(target, stats: Stats, look: Optional[Look], want_page: bool, bound_ms: float):
+def wait(target, stats: Stats, look: Optional[Look], want_page: Optional[str], bound_ms: float):
     """Wait until the target is ready and visually stable, at most ``bound_ms``."""
     deadline = time.monotonic() + bound_ms / 1000.0
     idle = target.network_idle(min(NETWORK_IDLE_MAX_MS, bound_ms))
@@ -67,7 +67,7 @@ def wait(target, stats: Stats, look: Optional[Look], want_page: bool, bound_ms: 
     return final, True
 
 
-def apply(name: str, target, stats: Stats, look: Look, want_page: bool, wait_ms: float):
+def apply(name: str, target, stats: Stats, look: Look, want_page: Optional[str], wait_ms: float):
     """Run one tool by name, timing it; returns the new ``Look``."""
     t0 = time.perf_counter()
     if name == "zoom":

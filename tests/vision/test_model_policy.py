@@ -132,3 +132,21 @@ def test_fingerprint_similarity_prefers_the_renamed_twin():
     assert best is renamed and score > 0.6
     twin = dict(renamed)
     assert best_candidate(old, [renamed, twin], 0.6)[0] is None  # ambiguous: refused
+
+
+def test_confidence_model_is_hot_reloaded_from_its_directory(tmp_path, vision_env):
+    manifest, data = read_artifact(model.SHIPPED_DIR)
+    directory = tmp_path / "model"
+    extra = {k: v for k, v in manifest.items() if k not in ("version", "file", "sha256", "created_at")}
+    write_artifact(str(directory), "model.onnx", data, "vc-test-1", **extra)
+    vision_env(ARC_VISION_MODEL_DIR=str(directory))
+    model.slot.force_check()
+    feats = [0.0] * len(FEATURES)
+    blank = np.zeros((1, 1, 64, 64), dtype=np.float32)
+    assert model.score(blank, feats)[1] == "vc-test-1"
+    write_artifact(str(directory), "model.onnx", data, "vc-test-2", **extra)
+    model.slot.force_check()
+    assert model.score(blank, feats)[1] == "vc-test-2"
+    vision_env(ARC_VISION_MODEL_DIR="")
+    model.slot.force_check()
+    assert model.score(blank, feats)[1] == manifest["version"]
