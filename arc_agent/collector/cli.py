@@ -4,8 +4,9 @@ First stdout line, once listening (ports resolved when 0 was asked for)::
 
     arc collector: otlp grpc://127.0.0.1:4317 query http://127.0.0.1:8123 store /home/me/.arc/store
 
-The same facts go to ``collector.json`` in the store folder. SIGTERM/SIGINT: stop accepting,
-commit everything accepted, exit 0.
+The same facts go to ``collector.json`` in the store folder. A request is acknowledged once it is in
+the span log (``spanlog``); batches are inserted in the background; spans a crash left in the log are
+inserted at the next start. SIGTERM/SIGINT: stop accepting, insert everything accepted, exit 0.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 
 HELP = "run the embedded OTLP collector writing to ClickHouse (chDB)"
 
@@ -44,11 +46,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--print-ddl", action="store_true",
                         help="print the DDL for these options (for clickhouse-client) and exit")
     parser.add_argument("--max-queue-spans", type=int, default=100_000,
-                        help="spans held before answering RESOURCE_EXHAUSTED (default %(default)s)")
+                        help="spans accepted but not yet inserted before answering RESOURCE_EXHAUSTED "
+                             "(default %(default)s)")
     parser.add_argument("--batch-spans", type=int, default=20_000,
-                        help="most spans per INSERT (default %(default)s)")
-    parser.add_argument("--linger-ms", type=float, default=50.0,
-                        help="wait this long for a batch to fill (default %(default)s)")
+                        help="insert when this many spans are queued (default %(default)s)")
+    parser.add_argument("--linger-ms", type=float, default=500.0,
+                        help="...or when the oldest queued span waited this long (default %(default)s)")
+    parser.add_argument("--wal-dir", help="span log folder (default <store>/arc_wal)")
+    parser.add_argument("--fsync", action="store_true",
+                        help="fsync the span log on every request: survives power loss, not just crashes")
     parser.add_argument("--writers", type=int, default=1,
                         help="concurrent INSERTs (chDB: one connection each; default %(default)s)")
     parser.add_argument("--retry-after-ms", type=int, default=1000,
@@ -65,52 +71,88 @@ def _options(args):
                                 cluster=args.cluster, engine=args.engine, ttl_seconds=schema.parse_duration(args.ttl))
 
 
+def _log_dir(args, span_store) -> Path:
+    """``--wal-dir``, else ``<store>/arc_wal`` (chDB) or ``~/.arc/collector-wal/<host>_<port>_<db>``."""
+    from arc_agent.collector import store
+
+    if args.wal_dir:
+        return Path(args.wal_dir).expanduser()
+    if isinstance(span_store, store.ChdbStore):
+        return span_store.path / "arc_wal"
+    target = span_store.describe().split("://", 1)[-1].replace(":", "_").replace("/", "_")
+    return Path("~/.arc/collector-wal").expanduser() / target
+
+
+def _open(args, options):
+    """Store + batch writer with the span log replayed (spans a crash left behind)."""
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    from arc_agent.collector import spanlog, store, writer
+
+    span_store = store.open_store(args.store, args.clickhouse, options, writers=args.writers)
+    try:
+        log_ = spanlog.SpanLog(_log_dir(args, span_store), fsync=args.fsync)
+        batch_writer = writer.BatchWriter(span_store, log_, max_queue_spans=args.max_queue_spans,
+                                          batch_spans=args.batch_spans, linger=args.linger_ms / 1000,
+                                          writers=args.writers)
+        replayed = batch_writer.replay(ExportTraceServiceRequest.FromString)
+    except Exception:
+        span_store.close()
+        raise
+    if replayed:
+        log.info("arc collector: inserted %d spans logged by a previous run", replayed)
+    return span_store, batch_writer.start()
+
+
+def _serve(args, span_store, batch_writer) -> tuple:
+    """Start gRPC and (chDB only) the query endpoint; returns (grpc_server, query_server, otlp_url, query_url)."""
+    from arc_agent.collector import http_query, receiver, store
+
+    trace_receiver = receiver.TraceReceiver(batch_writer, retry_after=args.retry_after_ms / 1000)
+    grpc_server, port = receiver.start_server(trace_receiver, args.listen, tls_cert=args.tls_cert,
+                                              tls_key=args.tls_key)
+    query_server, query_url = None, "off"
+    if args.query_listen != "off" and isinstance(span_store, store.ChdbStore):
+        try:
+            query_server, qport = http_query.serve_queries(span_store, args.query_listen, batch_writer.status)
+        except OSError:
+            grpc_server.stop(None)
+            raise
+        query_url = f"http://{args.query_listen.rpartition(':')[0]}:{qport}"
+    otlp_url = f"{'grpcs' if args.tls_cert else 'grpc'}://{args.listen.rpartition(':')[0]}:{port}"
+    return grpc_server, query_server, otlp_url, query_url
+
+
 def run(args) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    from arc_agent.collector import discovery, http_query, receiver, schema, store, writer
+    from arc_agent.collector import discovery, schema, store
 
     try:
         options = _options(args)
         if args.print_ddl:
             print(";\n\n".join(schema.statements(options)) + ";")
             return 0
-    except (store.StoreError, schema.SchemaError) as exc:
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        span_store, batch_writer = _open(args, options)
+    except (store.StoreError, schema.SchemaError, OSError) as exc:
         print(f"arc collector: {exc}", file=sys.stderr)
         return 2
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
     try:
-        span_store = store.open_store(args.store, args.clickhouse, options, writers=args.writers)
-    except (store.StoreError, schema.SchemaError) as exc:
-        print(f"arc collector: {exc}", file=sys.stderr)
-        return 2
-    batch_writer = writer.BatchWriter(span_store, max_queue_spans=args.max_queue_spans,
-                                      batch_spans=args.batch_spans, linger=args.linger_ms / 1000,
-                                      writers=args.writers)
-    query_server = None
-    try:
-        trace_receiver = receiver.TraceReceiver(batch_writer, retry_after=args.retry_after_ms / 1000)
-        grpc_server, port = receiver.start_server(trace_receiver, args.listen,
-                                                  tls_cert=args.tls_cert, tls_key=args.tls_key)
-        query_url = "off"
-        if args.query_listen != "off" and isinstance(span_store, store.ChdbStore):
-            query_server, qport = http_query.serve_queries(span_store, args.query_listen, batch_writer.status)
-            query_url = f"http://{args.query_listen.rpartition(':')[0]}:{qport}"
+        grpc_server, query_server, otlp_url, query_url = _serve(args, span_store, batch_writer)
     except (OSError, RuntimeError, ValueError) as exc:
         print(f"arc collector: cannot start: {exc}", file=sys.stderr)
         batch_writer.close()
         span_store.close()
         return 2
-    host = args.listen.rpartition(":")[0]
-    otlp_url = f"{'grpcs' if args.tls_cert else 'grpc'}://{host}:{port}"
     print(f"arc collector: otlp {otlp_url} query {query_url} store {span_store.describe()}", flush=True)
     state = discovery.state_path(getattr(span_store, "path", None))
     discovery.write_state(state, {"pid": os.getpid(), "otlp": otlp_url, "query": query_url,
                                   "store": span_store.describe(), "started": time.time()})
     while not stop.wait(1.0):
         pass
-    batch_writer.stop_accepting()  # in-flight requests are committed at once, new ones get UNAVAILABLE
+    batch_writer.stop_accepting()  # new requests get UNAVAILABLE; what is queued is written at once
     grpc_server.stop(grace=30).wait()
     drained = batch_writer.close()
     if query_server is not None:
@@ -120,5 +162,5 @@ def run(args) -> int:
     stats = batch_writer.stats
     print(f"arc collector: stopped; {stats.spans_written} spans written in {stats.inserts} inserts "
           f"({stats.insert_seconds:.1f} s inserting), {stats.rejected_overload} overload answers"
-          + ("" if drained else " (writer did not drain in time)"), flush=True)
+          + ("" if drained else "; some spans stay in the span log for the next start"), flush=True)
     return 0 if drained else 1

@@ -95,7 +95,7 @@ def _direct_store(path: Path):
     with _direct_lock:
         if key not in _direct_stores:
             if not path.is_dir():
-                raise QueryError(f"no store at {path}")
+                raise QueryError(f"no store at {path} (is `arc collector` running elsewhere? pass --url or --store)")
             try:
                 _direct_stores[key] = ChdbStore(path)
             except StoreError as exc:

@@ -1,8 +1,9 @@
-"""OTLP/gRPC TraceService receiver: validate, convert, queue for the batch writer, ack after commit.
+"""OTLP/gRPC TraceService receiver: validate, convert, log, acknowledge; the batch writer inserts.
 
 Status codes follow the OTLP spec: malformed protobuf or invalid ids -> INVALID_ARGUMENT (not
 retried, nothing written); queue full -> RESOURCE_EXHAUSTED with a RetryInfo delay (the SDK
-retries); insert failed / shutting down -> UNAVAILABLE (retried).
+retries); span log not writable / shutting down -> UNAVAILABLE (retried). OK means the spans are
+in the collector's log (``spanlog``) and will reach the store, across restarts.
 """
 
 from __future__ import annotations
@@ -31,10 +32,9 @@ def _retry_after(seconds: float) -> tuple:
 
 
 class TraceReceiver(trace_service_pb2_grpc.TraceServiceServicer):
-    def __init__(self, writer: BatchWriter, *, retry_after: float = 0.5, commit_timeout: float = 60.0) -> None:
+    def __init__(self, writer: BatchWriter, *, retry_after: float = 1.0) -> None:
         self.writer = writer
         self.retry_after = retry_after
-        self.commit_timeout = commit_timeout
 
     def export_bytes(self, data: bytes, context: grpc.ServicerContext):
         """Entry point registered with gRPC: we parse ourselves so bad bytes get INVALID_ARGUMENT."""
@@ -42,9 +42,12 @@ class TraceReceiver(trace_service_pb2_grpc.TraceServiceServicer):
             request = trace_service_pb2.ExportTraceServiceRequest.FromString(data)
         except (DecodeError, ValueError) as exc:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"malformed ExportTraceServiceRequest: {exc}")
-        return self.Export(request, context)
+        return self._accept(request, data, context)
 
     def Export(self, request, context):  # noqa: N802 — name fixed by the generated servicer
+        return self._accept(request, request.SerializeToString(), context)
+
+    def _accept(self, request, data: bytes, context):
         spans = sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
         if spans == 0:
             return trace_service_pb2.ExportTraceServiceResponse()
@@ -64,13 +67,12 @@ class TraceReceiver(trace_service_pb2_grpc.TraceServiceServicer):
             self.writer.release(spans)
             log.exception("arc collector: could not convert a request")
             context.abort(grpc.StatusCode.INTERNAL, f"could not convert spans: {exc}")
-        ticket = self.writer.submit(prepared, reserved=spans)
-        remaining = context.time_remaining()
-        timeout = self.commit_timeout if remaining is None else min(self.commit_timeout, max(remaining, 0.0))
-        if not ticket.wait(timeout):
-            context.abort(grpc.StatusCode.UNAVAILABLE, "spans not committed in time; retry")
-        if ticket.error is not None:
-            context.abort(grpc.StatusCode.UNAVAILABLE, f"store write failed, retry: {ticket.error}")
+        try:
+            self.writer.accept(data, prepared, reserved=spans)
+        except OSError as exc:  # the log cannot be written (disk full?): not accepted, the sender retries
+            self.writer.release(spans)
+            log.error("arc collector: cannot write the span log: %s", exc)
+            context.abort(grpc.StatusCode.UNAVAILABLE, f"collector cannot log spans: {exc}")
         return trace_service_pb2.ExportTraceServiceResponse()
 
 

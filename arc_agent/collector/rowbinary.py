@@ -18,7 +18,8 @@ _INT64_MAX = 2**63 - 1
 _SMALL = [bytes([n]) for n in range(128)]
 _KEY_CACHE_LIMIT = 20000
 _key_cache: dict = {}
-_PAIR_CACHE_LIMIT = 100_000
+_PAIR_CACHE_LIMIT = 100_000  # entries of at most _PAIR_CACHE_MAX_BYTES: ~30 MB worst case
+_PAIR_CACHE_MAX_BYTES = 160
 _pair_cache: dict = {}
 
 
@@ -67,9 +68,11 @@ def _attributes(attributes) -> bytes:
         raw = kv.SerializeToString()
         pair = cached(raw)
         if pair is None:
-            if len(_pair_cache) >= _PAIR_CACHE_LIMIT:
-                _pair_cache.clear()
-            pair = _pair_cache[raw] = _pair(kv)
+            pair = _pair(kv)
+            if len(raw) <= _PAIR_CACHE_MAX_BYTES:  # big values (message contents) rarely repeat
+                if len(_pair_cache) >= _PAIR_CACHE_LIMIT:
+                    _pair_cache.clear()
+                _pair_cache[raw] = pair
         add(pair)
     return b"".join(parts)
 

@@ -101,6 +101,7 @@ def test_chdb_rows_equal_the_reference_conversion(collector):
             span("plain", parent_span_id=os.urandom(8), kind=7),  # unknown kind -> ""
         ])])])
     assert raw_export(collector.otlp_target, request.SerializeToString())[0] == grpc.StatusCode.OK
+    assert collector.wait_for_count("SELECT count() FROM otel_traces", 2) == 2
     expected = {r[COLUMNS.index("SpanName")]: r for r in span_rows(request)}
     select = ", ".join(f"`{c}`" for c in COLUMNS).replace("`Timestamp`", "toUnixTimestamp64Nano(Timestamp)")
     select = select.replace("`Events.Timestamp`", "arrayMap(t -> toUnixTimestamp64Nano(t), `Events.Timestamp`)")

@@ -110,3 +110,23 @@ def test_unreachable_clickhouse_server_is_a_clear_error_without_the_password():
     with pytest.raises(StoreError) as err:
         ClickHouseServerStore(f"tcp://writer:hunter2@127.0.0.1:{port}/otel")
     assert f"tcp://127.0.0.1:{port}/otel" in str(err.value) and "hunter2" not in str(err.value)
+
+
+def test_span_log_keeps_complete_records_and_ignores_a_torn_tail(tmp_path):
+    from arc_agent.collector.spanlog import SpanLog
+
+    log = SpanLog(tmp_path / "wal")
+    log.append(b"one")
+    log.append(b"two" * 1000)
+    first = log.seal()
+    log.append(b"three")
+    second = log.seal()
+    assert log.segments() == [first, second] and (tmp_path / "wal").stat().st_mode & 0o777 == 0o700
+    assert first.stat().st_mode & 0o777 == 0o600
+    with open(second, "ab") as f:  # a crash in the middle of an append
+        f.write(b"\x10\x00\x00\x00\x00\x00\x00\x00partial")
+    assert SpanLog.read(first) == [b"one", b"two" * 1000]
+    assert SpanLog.read(second) == [b"three"]
+    again = SpanLog(tmp_path / "wal")  # a restart continues the numbering
+    again.append(b"four")
+    assert again.seal().name > second.name
