@@ -34,9 +34,9 @@ class QueryError(RuntimeError):
 
 
 def _unwrap(ch_type: str) -> str:
-    for wrapper in ("Nullable(", "LowCardinality("):
-        while ch_type.startswith(wrapper):
-            ch_type = ch_type[len(wrapper):-1]
+    """``LowCardinality(Nullable(UInt64))`` -> ``UInt64``."""
+    while ch_type.startswith(("Nullable(", "LowCardinality(")):
+        ch_type = ch_type[ch_type.index("(") + 1:-1]
     return ch_type
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from arc_agent.collector import convert, schema
+from arc_agent.collector import convert, rowbinary, schema
 
 DEFAULT_STORE = "~/.arc/store"
 
@@ -68,27 +68,25 @@ class ChdbStore:
         self.options = options or schema.SchemaOptions()
         self.path.mkdir(parents=True, exist_ok=True)
         try:
-            self._writer = chdb.connect(str(self.path))
+            first = chdb.connect(str(self.path))
         except Exception as exc:  # chDB: "Cannot lock file .../status" when another process owns it
             raise StoreError(f"cannot open store {self.path}: {exc} "
                              "(is another `arc collector` or reader using it?)") from exc
-        self._reader = chdb.connect(str(self.path))
+        self._connections = [first] + [chdb.connect(str(self.path)) for _ in range(max(1, writers) - 1)]
         self._spare: queue.SimpleQueue = queue.SimpleQueue()  # idle writer connections
-        self._connections = [self._writer] + [chdb.connect(str(self.path)) for _ in range(max(1, writers) - 1)]
         for conn in self._connections:
             self._spare.put(conn)
-        self._read_lock = threading.Lock()
         for statement in schema.statements(self.options):
-            self._writer.query(statement)
+            first.query(statement)
+        self._reader = chdb.connect(str(self.path))
         self._reader.query("SET readonly = 2")  # defence in depth behind sqlguard
+        self._read_lock = threading.Lock()
         self._insert = _insert_columns(self.options)
 
     def describe(self) -> str:
         return str(self.path)
 
     def prepare(self, request) -> Prepared:
-        from arc_agent.collector import rowbinary
-
         data, count = rowbinary.encode_request(request)
         return Prepared(data, count)
 

@@ -75,10 +75,11 @@ def test_output_format_follows_the_format_clause():
 
 
 def test_reader_parses_typed_rows():
-    text = ('["n","big","name","maybe"]\n["UInt8","UInt64","LowCardinality(String)","Nullable(Int64)"]\n'
-            '[1,"18446744073709551615","a",null]\n[2,"5","b","-3"]\n')
-    assert parse_rows(text) == [{"n": 1, "big": 2**64 - 1, "name": "a", "maybe": None},
-                                {"n": 2, "big": 5, "name": "b", "maybe": -3}]
+    text = ('["n","big","name","maybe","lc"]\n'
+            '["UInt8","UInt64","LowCardinality(String)","Nullable(Int64)","LowCardinality(Nullable(UInt64))"]\n'
+            '[1,"18446744073709551615","a",null,"7"]\n[2,"5","b","-3",null]\n')
+    assert parse_rows(text) == [{"n": 1, "big": 2**64 - 1, "name": "a", "maybe": None, "lc": 7},
+                                {"n": 2, "big": 5, "name": "b", "maybe": -3, "lc": None}]
     assert parse_rows("") == []
 
 

@@ -184,15 +184,6 @@ def raw_export(target: str, payload: bytes, *, timeout: float = 30.0, credential
         channel.close()
 
 
-def raw_export_future(target: str, payload: bytes, *, timeout: float = 30.0):
-    """Start an Export call without waiting; returns ``(channel, future)`` — close the channel after."""
-    import grpc
-
-    channel = grpc.insecure_channel(target)
-    export = channel.unary_unary(EXPORT_METHOD, request_serializer=None, response_deserializer=None)
-    return channel, export.future(payload, timeout=timeout)
-
-
 def status(col: CollectorProcess) -> dict:
     """The collector's ``/arc/status`` counters."""
     import json
