@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping
 from ..llm.request import MISSING
 from . import similarity
 from .keys import check_json_value, freeze
-from .regex import compile_regex
+from .regex import compile_regex, encode
 
 TOP_FIELDS = frozenset({"provider", "operation", "model", "system", "prompt", "messages"})
 OPERATORS = frozenset({"==", "!=", ">", ">=", "<", "<=", "in", "not_in", "exists", "contains",
@@ -44,13 +44,25 @@ def field_getter(field: str) -> Callable[[Any], Any]:
     return get
 
 
-class Test:
-    """One operator on one field, compiled. ``words`` is set for ``similar`` (the pattern's words)."""
+def words_key(field: str) -> tuple:
+    """Key of a field's word set in the per-request cache (values are cached under the name)."""
+    return ("words", field)
 
-    __slots__ = ("field", "op", "cost", "check", "words", "threshold", "want")
+
+def bytes_key(field: str) -> tuple:
+    return ("utf8", field)
+
+
+class Test:
+    """One operator on one field, compiled. ``words`` is set for ``similar`` (the pattern's words),
+    ``bsearch`` for ``regex`` with RE2 (a search on the field's UTF-8 bytes)."""
+
+    __slots__ = ("field", "op", "cost", "check", "words", "threshold", "want", "bsearch", "key", "arg")
 
     def __init__(self, field: str, op: str, check: Callable[[Any], bool] | None,
-                 words: frozenset | None = None, threshold: float = 0.0, want: bool = True) -> None:
+                 words: frozenset | None = None, threshold: float = 0.0, want: bool = True,
+                 arg: Any = None) -> None:
+        self.arg = arg  # the operator's argument (for comparisons: the number)
         self.field = field
         self.op = op
         self.cost = _COST[op]
@@ -58,6 +70,8 @@ class Test:
         self.words = words
         self.threshold = threshold
         self.want = want  # for ``exists``: whether the field must be present
+        self.bsearch = getattr(check, "bytes", None)
+        self.key = words_key(field) if words is not None else bytes_key(field) if self.bsearch else None
 
 
 def split(field: str, cond: Any) -> tuple:
@@ -96,7 +110,7 @@ def _compile_op(field: str, op: str, arg: Any, ops: Mapping) -> Test:
         if not _is_number(arg):
             raise ValueError(f"{where}: needs a number, got {arg!r}")
         cmp = _COMPARE[op]
-        return Test(field, op, lambda v: _is_number(v) and cmp(v, arg))
+        return Test(field, op, lambda v: _is_number(v) and cmp(v, arg), arg=arg)
     if op == "!=":
         _check_json(arg, where)
         frozen = freeze(arg)
@@ -133,7 +147,9 @@ def _compile_op(field: str, op: str, arg: Any, ops: Mapping) -> Test:
             search = compile_regex(arg)
         except ValueError as exc:
             raise ValueError(f"{where}: {exc}") from None
-        return Test(field, op, lambda v: isinstance(v, str) and search(v))
+        check = lambda v: isinstance(v, str) and search(v)  # noqa: E731
+        check.bytes = getattr(search, "bytes", None)  # type: ignore[attr-defined]
+        return Test(field, op, check)
     # similar
     if type(arg) is not str:
         raise ValueError(f"{where}: needs a non-empty string, got {arg!r}")
@@ -153,26 +169,38 @@ def _check_json(arg: Any, where: str) -> None:
         raise ValueError(str(exc)) from None
 
 
-def evaluate(tests: list, request: Any, getters: dict, word_cache: dict) -> bool:
-    """True if every test holds for ``request``. ``word_cache`` memoises request words per field."""
+def evaluate(tests: list, request: Any, getters: dict, cache: dict) -> bool:
+    """True if every test holds for ``request``. ``cache`` (one per request) memoises field values
+    by name, and per field the words (``words_key``) and the UTF-8 bytes (``bytes_key``)."""
     for t in tests:
-        v = getters[t.field](request)
+        f = t.field
+        v = cache.get(f, cache)
+        if v is cache:
+            v = cache[f] = getters[f](request)
         if t.check is None:  # exists
             if (v is not MISSING) is not t.want:
                 return False
             continue
         if v is MISSING:
             return False
-        if t.words is not None:
-            if not isinstance(v, str):
+        key = t.key
+        if key is None:
+            if not t.check(v):
                 return False
-            ws = word_cache.get(t.field)
+        elif not isinstance(v, str):
+            return False
+        elif t.words is not None:
+            ws = cache.get(key)
             if ws is None:
-                ws = word_cache[t.field] = similarity.words(v)
+                ws = cache[key] = similarity.words(v)
             if similarity.jaccard(ws, t.words) < t.threshold:
                 return False
-        elif not t.check(v):
-            return False
+        else:
+            data = cache.get(key)
+            if data is None:
+                data = cache[key] = encode(v)
+            if not t.bsearch(data):
+                return False
     return True
 
 

@@ -24,9 +24,11 @@ from ..llm.fixer import FixOutcome
 from ..llm.request import LLMRequest
 from ..telemetry import attributes as A
 from .apply import Draft
-from .bundle import BundleErrors, check_confidence, load_layer, parse_expires
+from .bundle import BundleErrors, check_confidence, load_layer, parse_expires, release_free_memory
 from .errors import BundleError, PatternError
 from .index import KEY_FPR, Counters, Layer, LayerBuilder, check_priority
+from .snapshot import SnapshotPolicy
+from .snapshot import load as load_with_snapshot
 from .watch import Watcher, signature
 
 log = logging.getLogger("arc")
@@ -57,8 +59,10 @@ class PatternEngine:
     """Pattern store + fixer. ``active`` is False while no pattern is loaded."""
 
     def __init__(self, paths: Iterable[str] | None = None, threshold: float = DEFAULT_THRESHOLD,
-                 poll_interval: float = DEFAULT_POLL_SECONDS, clock: Callable[[], float] = time.time) -> None:
+                 poll_interval: float = DEFAULT_POLL_SECONDS, clock: Callable[[], float] = time.time,
+                 snapshot: SnapshotPolicy | None = None) -> None:
         self.threshold = float(threshold)
+        self.snapshot = SnapshotPolicy() if snapshot is None else snapshot
         self.poll_interval = float(poll_interval)
         self._clock = clock
         self._write_lock = threading.RLock()
@@ -85,10 +89,12 @@ class PatternEngine:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> PatternEngine:
         """``ARC_PATTERNS=PATH[:PATH...]`` (``demo`` = the shipped demo bundle), ``ARC_FIX_THRESHOLD``
-        (default 0.5), ``ARC_PATTERNS_POLL`` (seconds between file checks, 0 = no hot reload)."""
+        (default 0.5), ``ARC_PATTERNS_POLL`` (seconds between file checks, 0 = no hot reload),
+        ``ARC_PATTERNS_SNAPSHOT`` (``off``, or the directory for load snapshots; see ``snapshot``)."""
         env = os.environ if environ is None else environ
         engine = cls(threshold=_env_float(env, "ARC_FIX_THRESHOLD", DEFAULT_THRESHOLD, 0.0, 1.0),
-                     poll_interval=_env_float(env, "ARC_PATTERNS_POLL", DEFAULT_POLL_SECONDS, 0.0, 86400.0))
+                     poll_interval=_env_float(env, "ARC_PATTERNS_POLL", DEFAULT_POLL_SECONDS, 0.0, 86400.0),
+                     snapshot=SnapshotPolicy.from_env(env))
         paths = [p for p in env.get("ARC_PATTERNS", "").split(os.pathsep) if p.strip()]
         if paths:
             engine.load(paths)
@@ -127,7 +133,7 @@ class PatternEngine:
         seen = signature(paths)  # taken before reading: a write during the read is seen next poll
         t0 = time.perf_counter()
         try:
-            layer, infos = load_layer(paths)
+            layer, infos = load_with_snapshot(paths, self.snapshot, load_layer)
         except Exception as exc:  # BundleErrors, or a bug/MemoryError: the app must never see it
             errors = list(exc.errors) if isinstance(exc, BundleErrors) else \
                 [BundleError(",".join(paths), f"internal error while loading: {exc!r}")]
@@ -144,7 +150,9 @@ class PatternEngine:
         self.loaded_at = time.time()
         self.last_error = None
         self._publish()
-        log.info("arc: loaded %d patterns from %d bundle file(s) in %.2f s", layer.n, len(infos),
+        del layer
+        release_free_memory()
+        log.info("arc: loaded %d patterns from %d bundle file(s) in %.2f s", self._bundle.n, len(infos),
                  self.load_seconds)
         return []
 

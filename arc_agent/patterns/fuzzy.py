@@ -24,49 +24,79 @@ WIDTH = 32
 _EPS = 1e-9
 
 
+# the flat columns a FuzzyIndex is made of (what a snapshot stores), with their dtypes
+COLUMNS = {"patterns": np.int32, "thresholds": np.float64, "sizes": np.int64, "tokens": np.uint32,
+           "post_off": np.int64, "post_rows": np.int32, "long_rows": np.int32, "long_off": np.int64,
+           "long_ids": np.int64}
+
+
+def build_columns(idxs: list, word_sets: list, thresholds: list) -> dict:
+    """The columns for patterns ``idxs`` with ``word_sets`` and ``thresholds``: plus ``words``,
+    the vocabulary in rank order (rarest first) as one space-joined UTF-8 blob. Only numpy arrays
+    and one blob: the index's small Python objects are made later by ``FuzzyIndex``, once the
+    bundle's parse tree is gone, so that they do not pin its memory arenas."""
+    df = Counter(chain.from_iterable(word_sets))
+    order = sorted(df, key=lambda w: (df[w], w))
+    rank = dict(zip(order, range(len(order))))
+    vocab = len(order)
+    m = len(idxs)
+    t = np.array(thresholds, dtype=np.float64)
+    sizes = np.fromiter(map(len, word_sets), dtype=np.int64, count=m)
+    total = int(sizes.sum())
+    # every row's token ids, sorted within the row (vectorised: no per-pattern Python loop)
+    ids = np.fromiter(map(rank.__getitem__, chain.from_iterable(word_sets)), dtype=np.int64, count=total)
+    row_of = np.repeat(np.arange(m), sizes)
+    ids = ids[np.lexsort((ids, row_of))]
+    starts = np.cumsum(sizes) - sizes
+    col = np.arange(total) - np.repeat(starts, sizes)
+    tokens = np.full((m, WIDTH), vocab, dtype=np.uint32)  # vocab = padding, matches no word
+    short = sizes <= WIDTH
+    keep = (col < WIDTH) & np.repeat(short, sizes)
+    tokens[row_of[keep], col[keep]] = ids[keep]
+    long_rows = np.flatnonzero(~short)
+    long_take = np.repeat(~short, sizes)
+    long_off = np.zeros(len(long_rows) + 1, dtype=np.int64)
+    np.cumsum(sizes[long_rows], out=long_off[1:])
+    # postings: (token id, row) for each row's prefix (its rarest words), grouped by token id
+    prefix = sizes - np.ceil(t * sizes - _EPS).astype(np.int64) + 1
+    in_prefix = col < np.repeat(prefix, sizes)
+    tok, row = ids[in_prefix], row_of[in_prefix]
+    by_token = np.argsort(tok, kind="stable")
+    off = np.zeros(vocab + 2, dtype=np.int64)
+    np.cumsum(np.bincount(tok, minlength=vocab + 1), out=off[1:])
+    return {"words": " ".join(order).encode("utf-8", "surrogatepass"),
+            "patterns": np.array(idxs, dtype=np.int32), "thresholds": t, "sizes": sizes, "tokens": tokens,
+            "post_off": off, "post_rows": row[by_token].astype(np.int32),
+            "long_rows": long_rows.astype(np.int32), "long_off": long_off, "long_ids": ids[long_take]}
+
+
 class FuzzyIndex:
-    __slots__ = ("rank", "t_min", "post_off", "post_rows", "tokens", "sizes", "thresholds", "patterns",
+    __slots__ = ("key", "rank", "t_min", "post_off", "post_rows", "tokens", "sizes", "thresholds", "patterns",
                  "long_rows", "long_words", "need", "_local", "_vocab")
 
-    def __init__(self, idxs: list, word_sets: list, thresholds: list) -> None:
-        df = Counter(chain.from_iterable(word_sets))
-        order = sorted(df, key=lambda w: (df[w], w))
-        # fresh copies: the words were allocated while the bundle's parse tree was alive, and
-        # keeping those objects would keep the parse tree's memory arenas from being returned
-        self.rank = {w.encode().decode(): r for r, w in enumerate(order)}
-        vocab = self._vocab = len(order)
-        m = len(idxs)
-        self.patterns = np.array(idxs, dtype=np.int32)
-        self.thresholds = np.array(thresholds, dtype=np.float64)
-        self.t_min = float(self.thresholds.min())
-        sizes = self.sizes = np.fromiter(map(len, word_sets), dtype=np.int64, count=m)
-        total = int(sizes.sum())
-        # every row's token ids, sorted within the row (vectorised: no per-pattern Python loop)
-        ids = np.fromiter(map(self.rank.__getitem__, chain.from_iterable(word_sets)), dtype=np.int64,
-                          count=total)
-        row_of = np.repeat(np.arange(m), sizes)
-        ids = ids[np.lexsort((ids, row_of))]
-        col = np.arange(total) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-        tokens = np.full((m, WIDTH), vocab, dtype=np.uint32)  # vocab = padding, matches no word
-        fits = col < WIDTH
-        short = sizes <= WIDTH
-        keep = fits & np.repeat(short, sizes)
-        tokens[row_of[keep], col[keep]] = ids[keep]
-        self.tokens = tokens
-        self.long_rows = frozenset(np.flatnonzero(~short).tolist())
-        self.long_words = {r: word_sets[r] for r in self.long_rows}
-        # postings: (token id, row) for each row's prefix (its rarest words), grouped by token id
-        prefix = sizes - np.ceil(self.thresholds * sizes - _EPS).astype(np.int64) + 1
-        in_prefix = col < np.repeat(prefix, sizes)
-        tok, row = ids[in_prefix], row_of[in_prefix]
-        by_token = np.argsort(tok, kind="stable")
-        self.post_rows = row[by_token].astype(np.int32)
-        off = np.zeros(vocab + 2, dtype=np.int64)
-        np.cumsum(np.bincount(tok, minlength=vocab + 1), out=off[1:])
-        self.post_off = array("q", off.tobytes())
+    def __init__(self, columns: dict, key: object = None) -> None:
+        self.key = key  # of the request field's word set in the per-request cache
+        text = columns["words"].decode("utf-8", "surrogatepass")
+        words = text.split(" ") if text else []
+        self.rank = dict(zip(words, range(len(words))))
+        self._vocab = vocab = len(words)
+        self.patterns, self.thresholds = columns["patterns"], columns["thresholds"]
+        self.sizes, self.tokens = columns["sizes"], columns["tokens"]
+        m = len(self.patterns)
+        if not (len(self.thresholds) == len(self.sizes) == m and self.tokens.shape == (m, WIDTH)):
+            raise ValueError("fuzzy index columns disagree")
+        self.post_off = array("q", np.ascontiguousarray(columns["post_off"], dtype=np.int64).tobytes())
+        self.post_rows = columns["post_rows"]
+        if len(self.post_off) != vocab + 2:
+            raise ValueError("fuzzy index postings disagree with its vocabulary")
+        self.t_min = float(self.thresholds.min()) if m else 1.0
+        long_off, long_ids = columns["long_off"].tolist(), columns["long_ids"].tolist()
+        self.long_words = {r: frozenset(words[t] for t in long_ids[long_off[k]:long_off[k + 1]])
+                           for k, r in enumerate(columns["long_rows"].tolist())}
+        self.long_rows = frozenset(self.long_words)
         # J >= t  <=>  |R∩P| >= t/(1+t) * (|R| + |P|): per row (t/(1+t), t/(1+t)*|P|) in one gather
         a = self.thresholds / (1.0 + self.thresholds)
-        self.need = np.stack([a, a * sizes], axis=1)
+        self.need = np.stack([a, a * self.sizes], axis=1)
         self._local = threading.local()
 
     def query(self, ws: frozenset) -> list:

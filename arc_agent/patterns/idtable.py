@@ -1,21 +1,28 @@
 """Pattern ids stored compactly: one UTF-8 blob plus offsets, and a sorted hash column for lookup
-by id (1M Python strings would cost ~60 MB; this costs ~30 MB for 1M ids)."""
+by id (1M Python strings would cost ~60 MB; this costs ~30 MB for 1M ids).
+
+The hash column is built on first use (``find``/``duplicates``): requests never look ids up, and
+a layer restored from a snapshot would otherwise rebuild it (Python's string hash is randomized
+per process, so it cannot be stored) on every start.
+"""
 
 from __future__ import annotations
 
+import threading
 from array import array
 
 import numpy as np
 
 
 class IdTable:
-    __slots__ = ("_blob", "_offsets", "_hashes", "_order")
+    __slots__ = ("_blob", "_offsets", "_hashes", "_order", "_lock")
 
-    def __init__(self, blob: bytes, offsets: array, hashes: np.ndarray) -> None:
+    def __init__(self, blob: bytes, offsets: array) -> None:
         self._blob = blob
         self._offsets = offsets
-        self._order = np.argsort(hashes, kind="stable").astype(np.int32)
-        self._hashes = hashes[self._order]
+        self._hashes: np.ndarray | None = None
+        self._order: np.ndarray | None = None
+        self._lock = threading.Lock()
 
     @classmethod
     def build(cls, ids: list) -> IdTable:
@@ -29,8 +36,17 @@ class IdTable:
                                   count=n)
         offsets = np.zeros(n + 1, dtype=np.uint64)
         np.cumsum(lengths, out=offsets[1:])
-        hashes = np.fromiter(map(hash, ids), dtype=np.int64, count=n)
-        return cls(blob, array("Q", offsets.tobytes()), hashes)
+        table = cls(blob, array("Q", offsets.tobytes()))
+        table._set_index(np.fromiter(map(hash, ids), dtype=np.int64, count=n))
+        return table
+
+    @property
+    def blob(self) -> bytes:
+        return self._blob
+
+    @property
+    def offsets(self) -> array:
+        return self._offsets
 
     def __len__(self) -> int:
         return len(self._offsets) - 1
@@ -38,11 +54,30 @@ class IdTable:
     def get(self, i: int) -> str:
         return self._blob[self._offsets[i]:self._offsets[i + 1]].decode("utf-8", "surrogatepass")
 
+    def _set_index(self, hashes: np.ndarray) -> None:
+        order = np.argsort(hashes, kind="stable").astype(np.int32)
+        self._order, self._hashes = order, hashes[order]  # _hashes last: it marks the index ready
+
+    def _index(self) -> tuple:
+        if self._hashes is None:
+            with self._lock:
+                if self._hashes is None:
+                    self._set_index(np.fromiter(map(hash, self._strings()), dtype=np.int64, count=len(self)))
+        return self._hashes, self._order
+
+    def _strings(self):
+        text = self._blob.decode("utf-8", "surrogatepass")
+        offs = self._offsets
+        if len(text) == len(self._blob):  # ASCII: slice the decoded text in C, no per-id decode
+            return map(text.__getitem__, map(slice, offs[:-1], offs[1:]))
+        return map(self.get, range(len(self)))
+
     def find(self, pattern_id: str) -> int | None:
+        hashes, order = self._index()
         h = hash(pattern_id)
-        j = int(np.searchsorted(self._hashes, h))
-        while j < len(self._hashes) and self._hashes[j] == h:
-            i = int(self._order[j])
+        j = int(np.searchsorted(hashes, h))
+        while j < len(hashes) and hashes[j] == h:
+            i = int(order[j])
             if self.get(i) == pattern_id:
                 return i
             j += 1
@@ -50,10 +85,11 @@ class IdTable:
 
     def duplicates(self, limit: int = 10) -> list:
         """(index, earlier index) pairs of repeated ids, in order of the later index."""
+        hashes, order = self._index()
         out = []
-        same = np.flatnonzero(self._hashes[1:] == self._hashes[:-1])
+        same = np.flatnonzero(hashes[1:] == hashes[:-1])
         for j in same.tolist():
-            a, b = int(self._order[j]), int(self._order[j + 1])
+            a, b = int(order[j]), int(order[j + 1])
             if self.get(a) == self.get(b):
                 out.append((max(a, b), min(a, b)))
         out.sort()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import json
+import marshal
 from array import array
 from bisect import bisect_left
 from typing import Any, Mapping
@@ -30,12 +31,13 @@ from rbloom import Bloom
 
 from ..llm.request import MISSING
 from . import similarity
-from .conditions import DEFAULT_THRESHOLD, TOP_FIELDS, compile_ops, evaluate, field_getter, split
+from .conditions import DEFAULT_THRESHOLD, TOP_FIELDS, compile_ops, field_getter, split, words_key
 from .errors import PatternError
 from .fixes import compile_fix
-from .fuzzy import FuzzyIndex
+from .fuzzy import FuzzyIndex, build_columns
 from .idtable import IdTable
 from .keys import check_json_value, freeze
+from .matcher import compile_matcher
 
 KEY_FPR = 0.001
 COARSE_FPR = 0.01
@@ -50,14 +52,16 @@ _RECORD_KEYS = frozenset({"id", "pattern", "fix", "confidence", "priority", "exp
 
 
 class Spec:
-    """A compiled (non-equality conditions, fix) pair, shared by every pattern that has it."""
+    """A compiled (non-equality conditions, fix) pair, shared by every pattern that has it.
+    ``matches(request, cache)`` is None when there is nothing left to check."""
 
-    __slots__ = ("tests", "getters", "ops")
+    __slots__ = ("tests", "getters", "ops", "matches")
 
     def __init__(self, tests: list, ops: tuple) -> None:
         self.tests = tests
         self.getters = {t.field: field_getter(t.field) for t in tests}
         self.ops = ops
+        self.matches = compile_matcher(tests, self.getters)
 
 
 def compile_spec(residual: Mapping | None, fix: Any) -> Spec:
@@ -83,7 +87,7 @@ class Counters:
 class Layer:
     __slots__ = ("n", "ids", "spec_col", "priority", "confidence", "expires", "_spec_blob", "_spec_off",
                  "spec", "top_eq", "param_eq", "shapes", "coarse", "key_bloom", "keys", "kidx",
-                 "exist", "scan", "fuzzy", "n_specs", "max_bucket")
+                 "exist", "scan", "fuzzy", "n_specs", "max_bucket", "parts")
 
     def match(self, request: Any, word_cache: dict, counters: Counters, tombstones: frozenset) -> list:
         """Indexes of this layer's patterns whose conditions all hold for ``request``."""
@@ -97,8 +101,8 @@ class Layer:
         for i in cands:
             if tombstones and i in tombstones:
                 continue
-            s = spec(spec_col[i])
-            if not s.tests or evaluate(s.tests, request, s.getters, word_cache):
+            matches = spec(spec_col[i]).matches
+            if matches is None or matches(request, word_cache):
                 out.append(i)
         return out
 
@@ -108,42 +112,53 @@ class Layer:
             coarse = self.coarse
             hashes = {}
             mask = 0
+            # an element's hash: of (field, frozen value); ``freeze`` inlined for plain scalars
             for f, bit in self.top_eq:  # top-level view fields: None means absent
                 v = getattr(request, f)
-                if v is not None and (h := _element(f, v)) in coarse:
-                    mask |= bit
-                    hashes[f] = h
+                if v is not None:
+                    t = type(v)
+                    h = hash((f, v if t is str or ((t is int or t is float) and v >= 0) else freeze(v)))
+                    if h in coarse:
+                        mask |= bit
+                        hashes[f] = h
             param_eq = self.param_eq
             if param_eq:
                 for f, v in request.params.items():
                     bit = param_eq.get(f)
-                    if bit is not None and (h := _element(f, v)) in coarse:
-                        mask |= bit
-                        hashes[f] = h
+                    if bit is not None:
+                        t = type(v)
+                        h = hash((f, v if t is str or ((t is int or t is float) and v >= 0) else freeze(v)))
+                        if h in coarse:
+                            mask |= bit
+                            hashes[f] = h
             if mask:
+                key_bloom = self.key_bloom
                 for smask, fields in self.shapes:
                     if smask & mask == smask:
-                        self._probe(hash(tuple([hashes[f] for f in fields])), out, counters)
+                        key = hash((hashes[fields[0]],) if len(fields) == 1 else
+                                   tuple([hashes[f] for f in fields]))
+                        counters.probes += 1
+                        if key in key_bloom:
+                            self._found(key, out, counters)
         if self.exist:
             for getter, idxs in self.exist.values():
                 if getter(request) is not MISSING:
                     out.extend(idxs)
         if self.fuzzy:
-            for f, (getter, fuzzy) in self.fuzzy.items():
+            for getter, fuzzy in self.fuzzy.values():
                 v = getter(request)
                 if isinstance(v, str):
-                    ws = word_cache.get(f)
+                    key = fuzzy.key
+                    ws = word_cache.get(key)
                     if ws is None:
-                        ws = word_cache[f] = similarity.words(v)
+                        ws = word_cache[key] = similarity.words(v)
                     out.extend(fuzzy.query(ws))
         if self.scan:
             out.extend(self.scan)
         return out
 
-    def _probe(self, key: int, out: list, counters: Counters) -> None:
-        counters.probes += 1
-        if key not in self.key_bloom:
-            return
+    def _found(self, key: int, out: list, counters: Counters) -> None:
+        """Append the patterns whose key is ``key`` (which passed the key Bloom filter)."""
         counters.positives += 1
         keys = self.keys
         j = bisect_left(keys, key)
@@ -181,10 +196,7 @@ class LayerBuilder:
         self.spec_blob = bytearray()
         self.spec_off = array("Q", [0])
         self.spec_anchor: list = []  # per spec: ("similar", field, words, t) | ("exists", field) | ("scan",)
-        self.keys: list = []
-        self.kidx: list = []
-        self.elements: list = []
-        self.shapes: dict = {}
+        self.shapes: dict = {}  # equality field names (sorted) → ([pattern index], [tuple of values])
         self.exist: dict = {}
         self.scan: list = []
         self.fuzzy: dict = {}
@@ -236,13 +248,9 @@ class LayerBuilder:
             self._add_fuzzy(i, *fuzzy)
         elif eq:
             eq.sort()
-            hs = tuple([hash(x) for x in eq])
-            shape = tuple([x[0] for x in eq])
-            if shape not in self.shapes:
-                self.shapes[shape] = None
-            self.keys.append(hash(hs))
-            self.kidx.append(i)
-            self.elements.extend(hs)
+            rows = self.shapes.setdefault(tuple([x[0] for x in eq]), ([], []))
+            rows[0].append(i)
+            rows[1].append(tuple([x[1] for x in eq]))
         else:
             self._anchor(i, sid)
         self.ids.append(pattern_id)
@@ -273,8 +281,7 @@ class LayerBuilder:
         plain_keys = _RECORD_KEYS
         spec_ids = self.spec_ids
         new_spec = self._new_spec
-        shapes = self.shapes
-        keys_append, kidx_append, elements_extend = self.keys.append, self.kidx.append, self.elements.extend
+        shapes_get = self.shapes.get
         ids_append, spec_append = self.ids.append, self.spec_col.append
         prio_append, conf_append, exp_append = self.priority.append, self.confidence.append, \
             self.expires.append
@@ -339,13 +346,15 @@ class LayerBuilder:
                 elif eq:
                     if len(eq) > 1:
                         eq.sort()
-                    hs = tuple([hash(x) for x in eq])
-                    shape = tuple([x[0] for x in eq])
-                    if shape not in shapes:
-                        shapes[shape] = None
-                    keys_append(hash(hs))
-                    kidx_append(i)
-                    elements_extend(hs)
+                        shape = tuple([x[0] for x in eq])
+                        values = tuple([x[1] for x in eq])
+                    else:
+                        shape, values = (eq[0][0],), (eq[0][1],)
+                    rows = shapes_get(shape)
+                    if rows is None:
+                        rows = self.shapes[shape] = ([], [])
+                    rows[0].append(i)
+                    rows[1].append(values)
                 else:
                     anchor(i, sid)
                 ids_append(pid)
@@ -378,56 +387,104 @@ class LayerBuilder:
         return sid
 
     def finish(self) -> Layer:
-        layer = Layer()
-        layer.n = len(self.spec_col)
-        layer.ids = IdTable.build(self.ids)
+        return assemble(self.parts())
+
+    def parts(self) -> LayerParts:
+        """The built columns (what ``assemble`` turns into a Layer and a snapshot stores); empties
+        the builder as it goes so that peak memory stays low."""
+        parts = LayerParts()
+        parts.ids = IdTable.build(self.ids)
         self.ids = []
-        layer.spec_col, layer.priority = array("i", self.spec_col), array("i", self.priority)
-        layer.confidence, layer.expires = array("d", self.confidence), array("d", self.expires)
+        parts.spec_col, parts.priority = array("i", self.spec_col), array("i", self.priority)
+        parts.confidence, parts.expires = array("d", self.confidence), array("d", self.expires)
         self.spec_col = self.priority = self.confidence = self.expires = []
-        layer._spec_blob, layer._spec_off = bytes(self.spec_blob), self.spec_off
-        layer.n_specs = len(self.spec_anchor)
-        layer.spec = functools.lru_cache(maxsize=SPEC_CACHE_SIZE)(layer._load_spec)
-
-        keys, kidx = self.keys, self.kidx
-        layer.fuzzy = {field: (field_getter(field), FuzzyIndex(idxs, word_sets, thresholds))
-                       for field, (idxs, word_sets, thresholds) in self.fuzzy.items()}
-        self.fuzzy.clear()
-
-        np_keys = np.array(keys, dtype=np.int64)
-        order = np.argsort(np_keys, kind="stable")
-        sorted_keys = np_keys[order]
-        layer.keys = array("q", sorted_keys.tobytes())
-        layer.kidx = array("i", np.array(kidx, dtype=np.int32)[order].tobytes())
-        self.keys = self.kidx = []
-        starts = _run_starts(sorted_keys)
-        layer.max_bucket = int(np.diff(np.append(starts, len(sorted_keys))).max()) if len(starts) else 0
-        layer.key_bloom = _bloom(sorted_keys[starts], KEY_FPR)
-        elements = np.sort(np.array(self.elements, dtype=np.int64))
-        self.elements = []
-        layer.coarse = _bloom(elements[_run_starts(elements)], COARSE_FPR)
-
-        bits: dict = {}
-        shapes = []
-        for shape in self.shapes:
-            smask = 0
-            for f in shape:
-                if f not in bits:
-                    bits[f] = 1 << len(bits)
-                smask |= bits[f]
-            shapes.append((smask, shape))
-        layer.shapes = tuple(shapes)
-        layer.top_eq = tuple((f, b) for f, b in bits.items() if f in TOP_FIELDS)
-        layer.param_eq = {f: b for f, b in bits.items() if f not in TOP_FIELDS}
-        layer.exist = {f: (field_getter(f), tuple(idxs)) for f, idxs in self.exist.items()}
-        layer.scan = tuple(self.scan)
-        return layer
+        parts.spec_blob, parts.spec_off = bytes(self.spec_blob), self.spec_off
+        # equality index: distinct (field, value) elements, and per shape each pattern's element ids
+        elements: dict = {}
+        parts.shapes = []
+        for shape, (idxs, values) in self.shapes.items():
+            eids = np.empty((len(shape), len(idxs)), dtype=np.int32)
+            for k, field in enumerate(shape):
+                column = [v[k] for v in values] if len(shape) > 1 else [v for v, in values]
+                local = dict.fromkeys(column)
+                for v in local:
+                    local[v] = elements.setdefault((field, v), len(elements))
+                eids[k] = np.fromiter(map(local.__getitem__, column), dtype=np.int32, count=len(column))
+            parts.shapes.append((shape, np.array(idxs, dtype=np.int32), eids))
+        self.shapes = {}
+        parts.elements = marshal.dumps(list(elements))
+        del elements
+        parts.exist = {f: np.array(idxs, dtype=np.int32) for f, idxs in self.exist.items()}
+        parts.scan = np.array(self.scan, dtype=np.int32)
+        parts.fuzzy = {}
+        for field in list(self.fuzzy):
+            parts.fuzzy[field] = build_columns(*self.fuzzy.pop(field))
+        self.spec_ids, self.spec_anchor, self.exist, self.scan = {}, [], {}, []
+        return parts
 
 
-def _element(field: str, v: Any) -> int:
-    """Hash of one ``field == value`` (coarse Bloom stage); ``freeze`` inlined for plain scalars."""
-    t = type(v)
-    return hash((field, v if t is str or ((t is int or t is float) and v >= 0) else freeze(v)))
+class LayerParts:
+    """A layer's content as plain columns: per pattern (id, spec, priority, confidence, expiry),
+    the specs' JSON blob, the equality elements ``(field, frozen value)`` (a marshal blob) with,
+    per shape, each pattern's element ids, the existence anchors, the scanned patterns and the
+    fuzzy index columns. Only arrays and blobs: everything a Layer derives from them (hashes,
+    sorted keys, Bloom filters) depends on Python's per-process string hash, so it is rebuilt by
+    ``assemble`` rather than stored; and its small Python objects are all made by ``assemble``,
+    after the bundle's parse tree is freed, so that they do not pin that memory (~90 MB at 1M)."""
+
+    __slots__ = ("ids", "spec_col", "priority", "confidence", "expires", "spec_blob", "spec_off",
+                 "elements", "shapes", "exist", "scan", "fuzzy")
+
+
+def assemble(parts: LayerParts) -> Layer:
+    """The Layer for ``parts`` (from a builder or a snapshot)."""
+    layer = Layer()
+    layer.parts = None
+    layer.n = len(parts.spec_col)
+    layer.ids = parts.ids
+    layer.spec_col, layer.priority = parts.spec_col, parts.priority
+    layer.confidence, layer.expires = parts.confidence, parts.expires
+    layer._spec_blob, layer._spec_off = parts.spec_blob, parts.spec_off
+    layer.n_specs = len(parts.spec_off) - 1
+    layer.spec = functools.lru_cache(maxsize=SPEC_CACHE_SIZE)(layer._load_spec)
+    layer.fuzzy = {field: (field_getter(field), FuzzyIndex(cols, words_key(field)))
+                   for field, cols in parts.fuzzy.items()}
+
+    # a pattern's key: the hash of its elements' hashes in shape order, as ``_candidates`` computes it
+    elements = marshal.loads(parts.elements)
+    element_hashes = np.fromiter(map(hash, elements), dtype=np.int64, count=len(elements))
+    del elements
+    keys, kidx = [], []
+    bits: dict = {}
+    shapes = []
+    for shape, idxs, eids in parts.shapes:
+        if len(eids) != len(shape) or eids.shape[1] != len(idxs) or \
+                (eids.size and not 0 <= int(eids.min()) <= int(eids.max()) < len(element_hashes)):
+            raise ValueError("shape columns disagree")
+        columns = [element_hashes[e].tolist() for e in eids]
+        keys.append(np.fromiter(map(hash, zip(*columns)), dtype=np.int64, count=len(idxs)))
+        kidx.append(idxs)
+        smask = 0
+        for f in shape:
+            if f not in bits:
+                bits[f] = 1 << len(bits)
+            smask |= bits[f]
+        shapes.append((smask, shape))
+    np_keys = np.concatenate(keys) if keys else np.empty(0, dtype=np.int64)
+    order = np.argsort(np_keys, kind="stable")
+    sorted_keys = np_keys[order]
+    layer.keys = array("q", sorted_keys.tobytes())
+    layer.kidx = array("i", (np.concatenate(kidx)[order] if kidx else np.empty(0, np.int32)).tobytes())
+    starts = _run_starts(sorted_keys)
+    layer.max_bucket = int(np.diff(np.append(starts, len(sorted_keys))).max()) if len(starts) else 0
+    layer.key_bloom = _bloom(sorted_keys[starts], KEY_FPR)
+    layer.coarse = _bloom(element_hashes, COARSE_FPR)
+    layer.shapes = tuple(shapes)
+    layer.top_eq = tuple((f, b) for f, b in bits.items() if f in TOP_FIELDS)
+    layer.param_eq = {f: b for f, b in bits.items() if f not in TOP_FIELDS}
+    layer.exist = {f: (field_getter(f), tuple(idxs.tolist())) for f, idxs in parts.exist.items()}
+    layer.scan = tuple(parts.scan.tolist())
+    return layer
 
 
 def similar_only(residual: dict | None) -> tuple | None:

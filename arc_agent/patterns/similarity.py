@@ -20,10 +20,17 @@ import re
 MAX_CHARS = 8192  # characters of a text that similarity looks at (bounds the per-request cost)
 _WORD = re.compile(r"\w+")
 _EPS = 1e-9
+# ASCII fast path, same words as ``\w+`` on lowercased text: one C-level byte translation maps
+# A-Z to a-z and every non-word byte to a space, then split (about half the cost of the regex)
+_ASCII_WORDS = bytes((c + 32 if 65 <= c <= 90 else c) if chr(c).isalnum() or c == 95 else 32
+                     for c in range(128)) + b" " * 128
 
 
 def words(text: str) -> frozenset:
-    return frozenset(_WORD.findall(text[:MAX_CHARS].lower()))
+    text = text[:MAX_CHARS]
+    if text.isascii():
+        return frozenset(text.encode("ascii").translate(_ASCII_WORDS).decode("ascii").split())
+    return frozenset(_WORD.findall(text.lower()))
 
 
 def jaccard(a: frozenset, b: frozenset) -> float:

@@ -1,0 +1,67 @@
+"""One straight-line Python function per spec instead of a generic loop over its tests.
+
+``conditions.evaluate`` dispatches on each test's kind at run time (~1.3 µs of interpreter work
+per candidate pattern besides the tests themselves); the generated function reads each field once
+through the per-request cache, inlines comparisons and ``exists``, and calls the compiled regex /
+word-set checks directly (measured: about half the per-candidate cost). Same semantics as
+``evaluate``, which stays the reference (the tests compare both). Only constants and compiled
+checks reach the generated code, as names bound in its namespace: pattern text never becomes
+source code.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from ..llm.request import MISSING
+from . import similarity
+from .regex import encode
+
+_COMPARE = {">": ">", ">=": ">=", "<": "<", "<=": "<="}
+
+
+def compile_matcher(tests: list, getters: dict) -> Callable[[Any, dict], bool] | None:
+    """``match(request, cache) -> bool`` for ``tests`` (in evaluation order); None if no tests."""
+    if not tests:
+        return None
+    ns: dict = {"MISSING": MISSING, "_words": similarity.words, "_jaccard": similarity.jaccard,
+                "_encode": encode, "_str": str, "_num": (int, float), "_bool": bool}
+    lines = ["def match(r, c):"]
+    fields: dict = {}
+    for k, t in enumerate(tests):
+        v = _read_field(t.field, fields, ns, getters, lines)
+        if t.check is None:  # exists
+            lines.append(f"    if {v} is {'' if t.want else 'not '}MISSING: return False")
+        elif t.op in _COMPARE:
+            ns[f"a{k}"] = t.arg
+            lines.append(f"    if not (isinstance({v}, _num) and {v}.__class__ is not _bool "
+                         f"and {v} {_COMPARE[t.op]} a{k}): return False")
+        elif t.words is not None:
+            ns[f"w{k}"], ns[f"t{k}"], ns[f"k{k}"] = t.words, t.threshold, t.key
+            lines += [f"    if not isinstance({v}, _str): return False",
+                      f"    ws = c.get(k{k})",
+                      f"    if ws is None: ws = c[k{k}] = _words({v})",
+                      f"    if _jaccard(ws, w{k}) < t{k}: return False"]
+        elif t.bsearch is not None:
+            ns[f"b{k}"], ns[f"k{k}"] = t.bsearch, t.key
+            lines += [f"    if not isinstance({v}, _str): return False",
+                      f"    d = c.get(k{k})",
+                      f"    if d is None: d = c[k{k}] = _encode({v})",
+                      f"    if not b{k}(d): return False"]
+        else:
+            ns[f"f{k}"] = t.check
+            lines.append(f"    if {v} is MISSING or not f{k}({v}): return False")
+    lines.append("    return True")
+    exec(compile("\n".join(lines), "<arc pattern matcher>", "exec"), ns)  # noqa: S102 - see docstring
+    return ns["match"]
+
+
+def _read_field(field: str, fields: dict, ns: dict, getters: dict, lines: list) -> str:
+    """Emit (once per field) the read of ``field`` through the cache; returns its variable."""
+    n = fields.get(field)
+    if n is None:
+        n = fields[field] = len(fields)
+        ns[f"name{n}"], ns[f"get{n}"] = field, getters[field]
+        lines += [f"    v{n} = c.get(name{n}, c)",
+                  f"    if v{n} is c: v{n} = c[name{n}] = get{n}(r)"]
+    return f"v{n}"
