@@ -70,7 +70,8 @@ def main() -> None:
     ap.add_argument("--qps", type=float, default=1000)
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--sample-qps", type=float, default=100, help="ARC_SAMPLE_QPS of the sampled variant")
+    ap.add_argument("--sample-qps", type=float, default=20,
+                    help="ARC_SAMPLE_QPS of the sampled variant (it sees only its share of the calls)")
     ap.add_argument("--sample-rate", type=float, default=0.1, help="ARC_SAMPLE_RATE of the sampled variant")
     ap.add_argument("--metrics", action="store_true", help="also measure Arc with the metrics counters on")
     args = ap.parse_args()

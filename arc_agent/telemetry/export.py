@@ -17,11 +17,11 @@ import weakref
 from typing import Sequence
 
 import grpc
-from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from .endpoint import Endpoint
+from .otlp_encode import encode
 from .stats import STATS, TelemetryStats
 from .wal import WriteAheadLog
 
@@ -231,7 +231,7 @@ class ArcSpanExporter(SpanExporter):
     # -- SpanExporter --------------------------------------------------------------------------
     def export(self, spans: Sequence) -> SpanExportResult:
         try:
-            payload = encode_spans(spans).SerializeToString()
+            payload = encode(spans)  # direct OTLP bytes, ~4x cheaper than the SDK's encoder
         except Exception as exc:
             self.stats.dropped_spans += len(spans)
             log.error("arc: could not encode %d spans: %r", len(spans), exc)

@@ -1,0 +1,187 @@
+"""OTLP ``ExportTraceServiceRequest`` bytes for a batch of SDK spans, written directly.
+
+Why not the SDK's ``encode_spans``: it builds a protobuf object per attribute and value, which made
+encoding the largest CPU cost of a span (~70 µs for a 15-attribute LLM span on our 2-core box).
+Here each span is written as wire bytes, and the bytes of attribute pairs that repeat from call to
+call (operation, provider, model, server, flags) come from a bounded cache. The result parses to
+the same message the SDK encoder builds (a test checks this field by field). Spans with events,
+links or a trace state, and values of unexpected types, go through the SDK encoder instead.
+"""
+
+from __future__ import annotations
+
+from struct import Struct
+from typing import Sequence
+
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+
+_FIXED64 = Struct("<Q").pack
+_DOUBLE = Struct("<d").pack
+_SMALL = [bytes((i,)) for i in range(128)]
+_PAIR_CACHE_MAX = 4096
+_pairs: dict = {}  # (field tag, key, type, value) -> framed KeyValue bytes
+_keys: dict = {}  # key -> KeyValue field 1 bytes
+_blocks: dict = {}  # id(Resource / InstrumentationScope) -> (the object, framed bytes)
+
+
+class _Fallback(Exception):
+    pass
+
+
+def _varint(n: int) -> bytes:
+    if n < 128:
+        return _SMALL[n] if n >= 0 else _varint(n + (1 << 64))
+    out = bytearray()
+    while n > 0x7F:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def _field(tag: bytes, payload: bytes) -> bytes:
+    """A length-delimited field."""
+    return tag + _varint(len(payload)) + payload
+
+
+def _any_value(value) -> bytes:
+    cls = value.__class__
+    if cls is str:
+        return _field(b"\x0a", value.encode())
+    if cls is bool:
+        return b"\x10\x01" if value else b"\x10\x00"
+    if cls is int:
+        if not -(1 << 63) <= value < (1 << 63):
+            raise _Fallback
+        return b"\x18" + _varint(value)
+    if cls is float:
+        return b"\x21" + _DOUBLE(value)
+    if cls is tuple or cls is list:
+        return _field(b"\x2a", b"".join(_field(b"\x0a", _any_value(v)) for v in value))
+    raise _Fallback  # bytes, mappings, None, subclasses: the SDK encoder knows them all
+
+
+def _key_value(key: str, value, tag: bytes) -> bytes:
+    key_field = _keys.get(key)
+    if key_field is None:
+        key_field = _field(b"\x0a", key.encode())
+        if len(_keys) < _PAIR_CACHE_MAX:
+            _keys[key] = key_field
+    return _field(tag, key_field + _field(b"\x12", _any_value(value)))
+
+
+def _plain(attributes):
+    """The plain dict behind an SDK attribute mapping (iterating BoundedAttributes is slow)."""
+    inner = getattr(attributes, "_dict", None)
+    return inner if inner.__class__ is dict else attributes
+
+
+def _attributes(attributes, tag: bytes) -> bytes:
+    if not attributes:
+        return b""
+    parts = []
+    cache = _pairs
+    for key, value in _plain(attributes).items():
+        cls = value.__class__
+        if cls is str or cls is bool:
+            ck = (tag, key, cls, value)
+            framed = cache.get(ck)
+            if framed is None:
+                if len(cache) >= _PAIR_CACHE_MAX:
+                    cache.clear()
+                framed = cache[ck] = _key_value(key, value, tag)
+            parts.append(framed)
+        else:
+            parts.append(_key_value(key, value, tag))
+    return b"".join(parts)
+
+
+def _resource(resource) -> bytes:
+    """ResourceSpans field 1 (resource), cached: one Resource object serves every span."""
+    cached = _blocks.get(id(resource))
+    if cached is not None and cached[0] is resource:
+        return cached[1]
+    framed = _field(b"\x0a", _attributes(resource.attributes, b"\x0a"))
+    if len(_blocks) < 64:
+        _blocks[id(resource)] = (resource, framed)  # holding the object keeps its id unique
+    return framed
+
+
+def _scope(scope) -> bytes:
+    """ScopeSpans field 1 (scope), cached per InstrumentationScope."""
+    if scope is None:
+        return b"\x0a\x00"
+    cached = _blocks.get(id(scope))
+    if cached is not None and cached[0] is scope:
+        return cached[1]
+    body = b""
+    if scope.name:
+        body += _field(b"\x0a", scope.name.encode())
+    if scope.version:
+        body += _field(b"\x12", scope.version.encode())
+    body += _attributes(scope.attributes, b"\x1a")
+    framed = _field(b"\x0a", body)
+    if len(_blocks) < 64:
+        _blocks[id(scope)] = (scope, framed)
+    return framed
+
+
+def _span(span) -> bytes:
+    if span.events or span.links:
+        raise _Fallback
+    ctx = span.context
+    if ctx.trace_state:
+        raise _Fallback
+    parent = span.parent
+    out = [b"\x0a\x10", ctx.trace_id.to_bytes(16, "big"), b"\x12\x08", ctx.span_id.to_bytes(8, "big")]
+    if parent is not None:
+        out.append(b"\x22\x08")
+        out.append(parent.span_id.to_bytes(8, "big"))
+    out.append(_field(b"\x2a", span.name.encode()))
+    out.append(b"\x30" + _SMALL[span.kind.value + 1])
+    out.append(b"\x39" + _FIXED64(span.start_time))
+    out.append(b"\x41" + _FIXED64(span.end_time))
+    out.append(_attributes(span._attributes if hasattr(span, "_attributes") else span.attributes, b"\x4a"))
+    for tag, count in ((b"\x50", span.dropped_attributes), (b"\x60", span.dropped_events),
+                       (b"\x70", span.dropped_links)):
+        if count:
+            out.append(tag + _varint(count))
+    status = span.status
+    body = b""
+    if status.description:
+        body += _field(b"\x12", status.description.encode())
+    if status.status_code.value:
+        body += b"\x18" + _SMALL[status.status_code.value]
+    out.append(_field(b"\x7a", body))
+    out.append(b"\x85\x01\x00\x03\x00\x00" if parent is not None and parent.is_remote else b"\x85\x01\x00\x01\x00\x00")
+    return _field(b"\x12", b"".join(out))  # ScopeSpans field 2
+
+
+def encode(spans: Sequence) -> bytes:
+    """Serialized ``ExportTraceServiceRequest`` for ``spans``, grouped by resource then scope."""
+    try:
+        groups: dict = {}  # by identity: Resource.__hash__ JSON-dumps its attributes every time
+        for span in spans:
+            resource = span.resource
+            group = groups.get(id(resource))
+            if group is None:
+                group = groups[id(resource)] = (resource, {})
+            scope = span.instrumentation_scope or None
+            encoded = group[1].get(id(scope))
+            if encoded is None:
+                encoded = group[1][id(scope)] = (scope, [])
+            encoded[1].append(_span(span))
+        out = []
+        for resource, scopes in groups.values():
+            body = [_resource(resource)]
+            for scope, encoded in scopes.values():
+                scope_body = _scope(scope) + b"".join(encoded)
+                if scope is not None and scope.schema_url:
+                    scope_body += _field(b"\x1a", scope.schema_url.encode())
+                body.append(_field(b"\x12", scope_body))
+            if resource.schema_url:
+                body.append(_field(b"\x1a", resource.schema_url.encode()))
+            out.append(_field(b"\x0a", b"".join(body)))
+        return b"".join(out)
+    except _Fallback:
+        return encode_spans(spans).SerializeToString()

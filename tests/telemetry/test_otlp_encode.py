@@ -1,0 +1,66 @@
+"""Arc's direct OTLP encoder builds exactly the message the SDK's encoder builds."""
+
+from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags
+
+from arc_agent.telemetry.otlp_encode import encode
+
+
+class Keep(SpanExporter):
+    def __init__(self) -> None:
+        self.spans: list = []
+
+    def export(self, spans):
+        self.spans.extend(spans)
+        return SpanExportResult.SUCCESS
+
+
+def make_spans() -> list:
+    keep = Keep()
+    provider = TracerProvider(resource=Resource.create({"service.name": "enc", "n": 3, "deployment.ok": True}))
+    provider.add_span_processor(SimpleSpanProcessor(keep))
+    tracer = provider.get_tracer("arc_agent", "1.2.3")
+    other = provider.get_tracer("other-scope")
+    attrs = {"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4ö", "empty": "", "t": True, "f": False,
+             "zero": 0, "neg": -42, "big": 2**62, "pi": 3.25, "negf": -0.0, "seq": ("a", "b"), "bools": (True, False),
+             "ints": (1, -2), "floats": (0.5,), "none_seq": ()}
+    with tracer.start_as_current_span("parent", kind=SpanKind.SERVER):
+        span = tracer.start_span("chat gpt-4", kind=SpanKind.CLIENT, attributes=attrs)
+        span.set_status(Status(StatusCode.ERROR, "boom"))
+        span.end()
+        tracer.start_span("ok", attributes={"gen_ai.request.model": "gpt-4ö"}).end()  # cached pair reused
+    remote = SpanContext(trace_id=7, span_id=9, is_remote=True, trace_flags=TraceFlags(1))
+    other.start_span("from remote", context=trace.set_span_in_context(NonRecordingSpan(remote)),
+                     kind=SpanKind.CONSUMER).end()
+    tracer.start_span("status ok").end()
+    with_event = tracer.start_span("with event")
+    with_event.add_event("e", {"k": 1})  # the SDK encoder's job
+    with_event.end()
+    tracer.start_span("bytes", attributes={"b": b"\x00\x01"}).end()  # ditto
+    return keep.spans
+
+
+def test_same_message_as_the_sdk_encoder():
+    spans = make_spans()
+    plain = [s for s in spans if s.name not in ("with event", "bytes")]
+    for batch in (plain, plain[:1], spans, spans[-1:]):
+        ours = ExportTraceServiceRequest.FromString(encode(batch))
+        sdk = encode_spans(batch)
+        assert ours == sdk, (ours, sdk)
+    assert encode([]) == encode_spans([]).SerializeToString() == b""
+
+
+def test_cached_pairs_do_not_mix_bool_and_int_or_resource_and_span_fields():
+    keep = Keep()
+    provider = TracerProvider(resource=Resource.create({"x": True}))
+    provider.add_span_processor(SimpleSpanProcessor(keep))
+    t = provider.get_tracer("t")
+    t.start_span("a", attributes={"x": True}).end()
+    t.start_span("b", attributes={"x": 1}).end()
+    t.start_span("c", attributes={"x": "1"}).end()
+    assert ExportTraceServiceRequest.FromString(encode(keep.spans)) == encode_spans(keep.spans)
