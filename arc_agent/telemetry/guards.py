@@ -121,6 +121,7 @@ def _start_metrics(runtime, host: str, port: int) -> None:
         GUARDS.server = MetricsServer(host, port, ArcMetrics(GUARDS.calls, GUARDS, patterns), status).start()
         runtime.metrics_server = GUARDS.server
     except OSError as exc:
+        GUARDS.calls = None  # nothing would read the counters
         log.error("arc: cannot serve metrics on %s:%s (ARC_METRICS_PORT): %s; continuing without", host, port,
                   exc.strerror or exc)
 

@@ -78,6 +78,8 @@ def test_metrics_and_status_match_what_happened(interactive, receiver):
         assert f"pid {status['pid']}" in out.stdout
         assert f"openai {version('openai')}" in out.stdout
         assert "circuit breaker closed" in out.stdout and "exported 12" in out.stdout
+        as_json = doctor(["--url", base + "/metrics", "--json"], clean_env())
+        assert json.loads(as_json.stdout)["pid"] == status["pid"]
     finally:
         app.proceed()
     app.finish()
