@@ -2,12 +2,12 @@
 
 Each Ray task drives one headless Chromium (Playwright, Debian's /usr/bin/chromium) through a
 seeded list of (scenario, delay, viewport) page loads, and samples targets while the flakiness
-resolves. A sample is exactly what the agent computes before an action (same probe script, same
-crop region, same features, normal and zoomed crops) plus a label: did Playwright's own
-actionability check (``click(trial=True)``) pass within a short timeout. Samples taken while the
+resolves. A sample is exactly what the agent computes before an action (``arc_agent.vision.observe``
+itself: same probe, crop, capture format and features; normal and zoomed crops) plus a label: did
+Playwright's own actionability check (``click(trial=True)``) pass within a short timeout. Samples taken while the
 page's flakiness flipped (``__flaky.settled`` differs before and after) are ambiguous and dropped.
 
-    python training_ray/vision_confidence_data.py --out build/vision_data/data.npz --loads 160 --seed 7
+    python training_ray/vision_confidence_data.py --out build/vision_data/data.npz --loads 264 --seed 7
 """
 
 from __future__ import annotations
@@ -43,22 +43,28 @@ def plan(loads: int, seed: int) -> list:
     return out
 
 
-def _sample(page, selector: str, zoomed: bool):
-    """(image uint8 [64, 64], features) computed exactly as the agent does."""
-    from arc_agent.vision import imaging, js
-    from arc_agent.vision.features import from_probe
+def _run(flow):
+    """Drive an agent flow generator synchronously (its ops are plain Playwright sync calls)."""
+    send = None
+    while True:
+        try:
+            op = flow.send(send)
+        except StopIteration as stop:
+            return stop.value
+        send = op()
 
-    probe = page.locator(selector).evaluate_all(js.for_playwright(js.PROBE))
-    img = None
-    if probe.get("n") and probe.get("top", True):
-        region = imaging.crop_region(probe.get("rect"), probe["vw"], probe["vh"], tight=zoomed)
-        if region is not None:
-            x, y, w, h = region
-            png = page.screenshot(clip={"x": x, "y": y, "width": w, "height": h},
-                                  scale="device" if zoomed else "css", caret="initial", timeout=2000)
-            img = imaging.decode_gray(png)
-    arr = imaging.model_input(img)[0, 0]
-    return (arr * 255).round().astype("uint8"), from_probe(probe, zoomed=zoomed)
+
+def _sample(page, selector: str, zoomed: bool):
+    """(image uint8 [64, 64], features) from the agent's own observation code, so training sees
+    exactly what the agent scores (same probe, crop region, capture format, features)."""
+    from arc_agent.vision import imaging
+    from arc_agent.vision.observe import Stats, observe
+    from arc_agent.vision.pw_target import PlaywrightTarget
+
+    target = PlaywrightTarget("click", None, page.locator(selector), (), {}, shortcut=False)
+    look = _run(observe(target, Stats(), None, zoom=zoomed, fresh=True))
+    arr = imaging.model_input(look.img)[0, 0]
+    return (arr * 255).round().astype("uint8"), look.feats
 
 
 def _actionable(page, selector: str) -> bool:
@@ -109,7 +115,7 @@ def collect(base_url: str, loads: list, max_samples_per_load: int = 6) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=os.path.join(ROOT, "build", "vision_data", "data.npz"))
-    parser.add_argument("--loads", type=int, default=160, help="page loads in total")
+    parser.add_argument("--loads", type=int, default=264, help="page loads in total")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workers", type=int, default=2, help="parallel Ray tasks (one browser each)")
     args = parser.parse_args(argv)

@@ -82,7 +82,48 @@ const uniqueIn = (el, root) => {              // a CSS selector matching only el
 };
 """
 
-PROBE = "(els) => {" + _HELPERS + r"""
+# What changed on screen since the previous probe, as viewport rects, so a viewport capture can be
+# reused for targets nowhere near a change. A MutationObserver (installed once per document, under a
+# Symbol so it cannot clash with the page) collects mutated elements; running animations and
+# unfinished images count as changes too. Shadow-root contents are not observed: targets inside a
+# shadow root are always captured afresh (see observe.py).
+_CHANGES = r"""
+const K = Symbol.for('arc.vision.changes');
+let st = window[K];
+if (!st) {
+  st = window[K] = {id: Math.random().toString(36).slice(2), touched: new Set(), all: false};
+  try {
+    new MutationObserver((records) => {
+      for (const m of records) {
+        const el = m.target.nodeType === 1 ? m.target : m.target.parentElement;
+        if (!el) continue;
+        if (st.touched.size > 256) { st.all = true; return; }
+        st.touched.add(el);
+        if (m.type === 'attributes' && el.parentElement) st.touched.add(el.parentElement);
+      }
+    }).observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
+  } catch (e) { st.all = true; }
+}
+const changed = [];
+const addRect = (e) => {
+  if (!e || !e.getBoundingClientRect) return;
+  const b = e.getBoundingClientRect();
+  if (b.width > 0 && b.height > 0) changed.push([b.x, b.y, b.width, b.height]);
+};
+st.touched.forEach(addRect);
+try {
+  for (const a of document.getAnimations()) {
+    if (a.playState === 'running' && a.effect && a.effect.target) addRect(a.effect.target);
+  }
+} catch (e) {}
+for (const img of document.images) { if (!img.complete) addRect(img); }
+const changes = {doc: st.id, all: st.all || changed.length > 64 || document.fonts.status !== 'loaded',
+                 rects: changed.slice(0, 64)};
+st.touched.clear();
+st.all = false;
+"""
+
+PROBE = "(els) => {" + _HELPERS + _CHANGES + r"""
   const vw = window.innerWidth, vh = window.innerHeight;
   const busy = Array.from(document.querySelectorAll(
       '[aria-busy="true"],[role="progressbar"],.spinner,.loading,.loader,[class*="spinner"]'))
@@ -90,7 +131,7 @@ PROBE = "(els) => {" + _HELPERS + r"""
                  getComputedStyle(e).visibility !== 'hidden'; });
   const out = {n: els.length, top: window.top === window, vw, vh, sx: window.scrollX, sy: window.scrollY,
                dpr: window.devicePixelRatio || 1, url: location.origin + location.pathname,
-               loading: document.readyState !== 'complete' || busy};
+               loading: document.readyState !== 'complete' || busy, changes};
   if (!els.length) return out;
   const el = els[0];
   const r = el.getBoundingClientRect();

@@ -10,6 +10,7 @@ from typing import Any, Optional
 
 from . import imaging, model
 from .features import from_probe
+from .shots import CACHE
 
 
 class Look:
@@ -71,13 +72,19 @@ def safe(op):
 
 def safe_probe(target):
     probe = yield from safe(target.probe())
-    return probe if isinstance(probe, dict) else None
+    if not isinstance(probe, dict):
+        return None
+    CACHE.note(probe)
+    return probe
 
 
-def observe(target, stats: Stats, want_page: Optional[str], zoom: bool = False, probe: Optional[dict] = None):
-    """Generator: a fresh ``Look``. ``want_page`` ("jpeg" or "png"; falsy = no) captures the whole
-    viewport (for page hashes, and lossless for blobs) and cuts the crop out of it; otherwise only
-    the clip around the target is captured."""
+def observe(target, stats: Stats, want_page: Optional[str], zoom: bool = False, probe: Optional[dict] = None,
+            fresh: bool = False):
+    """Generator: a new ``Look``. The crop is cut from a viewport capture, reused from an earlier
+    action when nothing changed near the target (``shots.py``) unless ``fresh``; ``want_page``
+    ("jpeg" or "png"; falsy = none) also asks for the viewport when there is no target to crop
+    (page hashes), "png" keeping it lossless for blobs. ``zoom`` captures a tight, higher-resolution
+    clip of the element box instead."""
     look = Look()
     look.zoomed = zoom
     if probe is None:
@@ -86,23 +93,27 @@ def observe(target, stats: Stats, want_page: Optional[str], zoom: bool = False, 
     if look.present and probe.get("top", True):
         look.region = imaging.crop_region(probe.get("rect"), probe.get("vw", 0), probe.get("vh", 0),
                                           tight=zoom)
-    if want_page and not zoom:
-        shot = yield from safe(target.capture(None, probe, lossless=want_page == "png"))
-        if shot is not None:
-            look.page_png, look.px = shot
-            look.page_img = imaging.decode_gray(look.page_png)
-        if look.region is not None and look.page_img is not None:
-            px = look.px
-            x, y, w, h = look.region
-            look.img = look.page_img.crop((int(x * px), int(y * px), int((x + w) * px), int((y + h) * px)))
-    elif look.region is not None:
-        zoom_factor = 1.0
-        if zoom:
+    if zoom:
+        if look.region is not None:
             zoom_factor = min(4.0, max(1.0, imaging.MODEL_SIZE / max(1.0, min(look.region[2:]))))
-        shot = yield from safe(target.capture(look.region, probe, zoom_factor))
+            shot = yield from safe(target.capture(look.region, probe, zoom_factor))
+            if shot is not None:
+                look.crop_png, look.px = shot
+                look.img = imaging.decode_gray(look.crop_png)
+    elif probe is not None and (look.region is not None or want_page):
+        lossless = want_page == "png"
+        in_shadow = bool((probe.get("fp") or {}).get("shadow"))  # not covered by the change report
+        shot = None if (fresh or in_shadow) else CACHE.reusable(probe, look.region, lossless)
+        if shot is None:
+            taken = yield from safe(target.capture(None, probe, lossless=lossless))
+            if taken is not None:
+                shot = CACHE.store(probe, taken[0], imaging.decode_gray(taken[0]), taken[1], lossless)
         if shot is not None:
-            look.crop_png, look.px = shot
-            look.img = imaging.decode_gray(look.crop_png)
+            look.page_png, look.page_img, look.px = shot.data, shot.img, shot.px
+            if look.region is not None:
+                x, y, w, h = look.region
+                px = shot.px
+                look.img = shot.img.crop((int(x * px), int(y * px), int((x + w) * px), int((y + h) * px)))
     look.feats = from_probe(probe, zoomed=zoom)
     t0 = time.perf_counter()
     conf, version, _ = model.score(imaging.model_input(look.img), look.feats)

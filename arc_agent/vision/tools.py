@@ -50,7 +50,7 @@ def wait(target, stats: Stats, look: Optional[Look], want_page: Optional[str], b
     while True:
         probe = yield from safe_probe(target)
         if ready(probe):
-            latest = yield from observe(target, stats, want_page, probe=probe)
+            latest = yield from observe(target, stats, want_page, probe=probe, fresh=True)
             current = imaging.stability_hash(latest.img) if latest.img is not None else None
             if current is None or imaging.same_frame(previous, current):
                 return latest, True
