@@ -94,6 +94,15 @@ class ArtifactSlot:
                 self._lock.release()
         return self._current
 
+    def loaded_version(self) -> Optional[str]:
+        """Version of what is loaded now, without loading anything (for status pages)."""
+        current = self._current
+        return current.version if current is not None else None
+
+    def current(self) -> Optional[Loaded]:
+        """What is loaded now, without checking the directory (for status reports)."""
+        return self._current
+
     def force_check(self) -> None:
         self._next_check = 0.0
 

@@ -150,3 +150,12 @@ def test_confidence_model_is_hot_reloaded_from_its_directory(tmp_path, vision_en
     vision_env(ARC_VISION_MODEL_DIR="")
     model.slot.force_check()
     assert model.score(blank, feats)[1] == manifest["version"]
+
+
+def test_status_names_the_model_and_policy_without_heavy_imports():
+    from arc_agent.vision.status import status
+
+    info = status()
+    manifest, _ = read_artifact(model.SHIPPED_DIR)
+    assert info["model_version_on_disk"] == manifest["version"]
+    assert info["policy_version"] == policy.SEED_VERSION and info["privacy_tier"] == "minimal"
