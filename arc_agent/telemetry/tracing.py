@@ -113,9 +113,13 @@ def provider_info() -> dict:
 
 
 def force_flush(timeout_s: float = 5.0) -> bool:
+    """Flush the span processor queue, then the exporter's outage backlog (memory or WAL)."""
     if _provider is None:
         return True
-    return bool(_provider.force_flush(int(timeout_s * 1000)))
+    flushed = bool(_provider.force_flush(int(timeout_s * 1000)))
+    if _owned and _exporter is not None:
+        flushed = _exporter.force_flush(int(timeout_s * 1000)) and flushed
+    return flushed
 
 
 def shutdown(deadline_s: float = SHUTDOWN_DEADLINE_S) -> None:

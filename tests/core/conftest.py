@@ -3,23 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from arc_agent.devllm import DevLLMServer
-from tests.helpers.otlp import OTLPReceiver
 from tests.helpers.procs import clean_env, run_json
 
 APP = str(Path(__file__).parent / "apps" / "llm_app.py")
-
-
-@pytest.fixture(scope="module")
-def devllm():
-    with DevLLMServer(port=0) as srv:
-        yield srv
-
-
-@pytest.fixture
-def receiver():
-    with OTLPReceiver() as rec:
-        yield rec
 
 
 @pytest.fixture

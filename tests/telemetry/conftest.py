@@ -6,9 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from arc_agent.devllm import DevLLMServer
 from tests.helpers.collector import collector  # noqa: F401 - the shared `arc collector` fixture
-from tests.helpers.otlp import OTLPReceiver
 from tests.helpers.procs import ARC_INSTRUMENT, ROOT, clean_env, run, run_json
 
 APP = str(Path(__file__).parent / "apps" / "guard_app.py")
@@ -18,18 +16,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def devllm():
-    with DevLLMServer(port=0) as srv:
-        yield srv
-
-
-@pytest.fixture
-def receiver():
-    with OTLPReceiver() as rec:
-        yield rec
 
 
 def app_env(devllm, endpoint: str, **extra) -> dict:

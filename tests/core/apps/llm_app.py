@@ -18,7 +18,8 @@ def openai_client(async_=False):
     import openai
 
     cls = openai.AsyncOpenAI if async_ else openai.OpenAI
-    return cls(api_key=SECRET, base_url=URL + "/v1", max_retries=0)
+    # generous timeout: 1,000 concurrent connects on a loaded 2-core CI box can exceed the 5 s default
+    return cls(api_key=SECRET, base_url=URL + "/v1", max_retries=0, timeout=120)
 
 
 def anthropic_client(async_=False):
