@@ -131,18 +131,13 @@ class Runtime:
         guards = sys.modules.get("arc_agent.telemetry.guards")
         if guards is not None:
             info["guards"] = guards.GUARDS.status()
-        info["vision"] = self._vision_versions()
-        return info
+        try:
+            from .vision.status import status as vision_status
 
-    @staticmethod
-    def _vision_versions() -> dict:
-        """Loaded vision model/policy versions, read without importing or loading anything."""
-        out = {}
-        for key, module_name in (("model", "arc_agent.vision.model"), ("policy", "arc_agent.vision.policy")):
-            module = sys.modules.get(module_name)
-            slot = getattr(module, "slot", None)
-            out[key] = slot.loaded_version() if slot is not None else None
-        return out
+            info["vision"] = vision_status()
+        except Exception as exc:
+            info["vision"] = {"error": repr(exc)}
+        return info
 
     def shutdown(self) -> None:
         from .telemetry import tracing
