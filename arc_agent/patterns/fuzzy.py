@@ -101,8 +101,7 @@ class FuzzyIndex:
 
     def query(self, ws: frozenset) -> list:
         """Indexes of the patterns whose text is similar enough to the words ``ws``."""
-        rank = self.rank
-        ids = [rank[w] for w in ws if w in rank]
+        ids = [i for i in map(self.rank.get, ws) if i is not None]
         if not ids:
             return []
         n = len(ws)
@@ -112,10 +111,11 @@ class FuzzyIndex:
             return []
         ids.sort()
         off, post = self.post_off, self.post_rows
-        parts = [post[off[t]:off[t + 1]] for t in ids[:probes]]
-        rows = np.concatenate(parts) if len(parts) > 1 else parts[0]  # repeats are deduplicated later
-        if not len(rows):
+        spans = [(a, b) for a, b in [(off[t], off[t + 1]) for t in ids[:probes]] if b > a]
+        if not spans:
             return []
+        # repeats are deduplicated later
+        rows = post[spans[0][0]:spans[0][1]] if len(spans) == 1 else np.concatenate([post[a:b] for a, b in spans])
         lut = getattr(self._local, "lut", None)
         if lut is None:  # one membership table per thread: no lock, no per-request allocation
             lut = self._local.lut = np.zeros(self._vocab + 1, dtype=np.bool_)

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from ..llm.request import MISSING
 from . import similarity
-from .regex import encode
+from .regex import UNANCHORED, encode
 
 _COMPARE = {">": ">", ">=": ">=", "<": "<", "<=": "<="}
 
@@ -25,7 +25,8 @@ def compile_matcher(tests: list, getters: dict) -> Callable[[Any, dict], bool] |
     if not tests:
         return None
     ns: dict = {"MISSING": MISSING, "_words": similarity.words, "_jaccard": similarity.jaccard,
-                "_encode": encode, "_str": str, "_num": (int, float), "_bool": bool}
+                "_encode": encode, "_str": str, "_num": (int, float), "_bool": bool,
+          "_unanchored": UNANCHORED}
     lines = ["def match(r, c):"]
     fields: dict = {}
     for k, t in enumerate(tests):
@@ -46,8 +47,13 @@ def compile_matcher(tests: list, getters: dict) -> Callable[[Any, dict], bool] |
             ns[f"b{k}"], ns[f"k{k}"] = t.bsearch, t.key
             lines += [f"    if not isinstance({v}, _str): return False",
                       f"    d = c.get(k{k})",
-                      f"    if d is None: d = c[k{k}] = _encode({v})",
-                      f"    if not b{k}(d): return False"]
+                      f"    if d is None: d = c[k{k}] = _encode({v})"]
+            match = getattr(t.bsearch, "re2_match", None)
+            if match is not None:  # RE2's Match called here: one Python call less per regex
+                ns[f"m{k}"] = match
+                lines.append(f"    if m{k}(_unanchored, d, 0, len(d))[0][0] < 0: return False")
+            else:
+                lines.append(f"    if not b{k}(d): return False")
         else:
             ns[f"f{k}"] = t.check
             lines.append(f"    if {v} is MISSING or not f{k}({v}): return False")

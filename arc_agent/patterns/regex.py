@@ -30,8 +30,9 @@ try:  # pragma: no branch
     _UNANCHORED = _re2.RE2.Anchor.UNANCHORED
     ENGINE = "re2"
 except Exception:  # google-re2 missing or its internals changed
-    _re2 = None
+    _re2 = _UNANCHORED = None
     ENGINE = "re"
+UNANCHORED = _UNANCHORED
 
 _warned = False
 
@@ -71,6 +72,7 @@ def search_bytes(rx: Any) -> Callable[[bytes], bool]:
 
     def bsearch(data: bytes) -> bool:
         return match(_UNANCHORED, data, 0, len(data))[0][0] >= 0
+    bsearch.re2_match = match  # type: ignore[attr-defined]  # for callers that inline the call
     return bsearch
 
 

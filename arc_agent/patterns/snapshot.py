@@ -107,14 +107,16 @@ def load(paths: list, policy: SnapshotPolicy | None, loader: Callable[[list], tu
         return layer, infos
     try:
         files = resolve_paths(paths)
-        key = snapshot_key(files, map(_file_digest, files)) if files else None
-    except (BundleError, OSError):
-        files, key = [], None  # the loader reports it
+    except BundleError:
+        files = []  # the loader reports it
     locations = policy.locations(files) if files else []
+    key = None
     for path in locations:
         if not os.path.exists(path):
             continue
         try:
+            if key is None:  # hashing the bundles is only worth it when there is a snapshot
+                key = snapshot_key(files, map(_file_digest, files))
             layer, infos = read(path, key, files)
         except StaleSnapshot:
             log.info("arc: pattern snapshot %s is stale (bundles changed); loading the bundles", path)
