@@ -31,7 +31,8 @@ UI_ATTRS = {
     "arc.vision.confidence_after": 0.91, "arc.vision.bbox": [10, 20, 110, 60],
     "arc.vision.viewport": [1280, 720], "arc.vision.tools": ["ocr", "detector"],
     "arc.vision.success": True, "arc.vision.healed": True, "arc.vision.tool_ms": 12.5,
-    "arc.vision.inference_ms": 3.25,
+    "arc.vision.inference_ms": 3.25, "arc.vision.heal_strategy": "fingerprint", "arc.vision.heal_score": 0.83,
+    "arc.vision.element_visible": True, "arc.vision.pre_action_ms": 8.5, "arc.vision.model_version": "m-3",
 }
 ODD_ATTRS = {
     "f.one": 1.0, "f.tiny": 1e-7, "f.big": 1e21, "f.small": 1.5e-5, "f.e16": 1e16, "i.neg": -7,
@@ -162,6 +163,9 @@ def test_ui_view_has_typed_values(sent):
     assert action["tools"] == ["ocr", "detector"]
     assert action["success"] is True and action["healed"] is True
     assert action["tool_ms"] == 12.5 and action["inference_ms"] == 3.25
+    assert action["heal_strategy"] == "fingerprint" and action["heal_score"] == 0.83
+    assert action["element_visible"] is True and action["pre_action_ms"] == 8.5
+    assert action["model_version"] == "m-3" and action["policy_version"] == "" and action["blob_key"] == ""
     types = {r["name"]: r["type"] for r in col.query("DESCRIBE TABLE arc_ui_actions")}
     assert types["bbox"] == "Array(Float64)" and types["confidence_after"] == "Nullable(Float64)"
     assert types["success"] == "Nullable(Bool)" and types["healed"] == "Bool"
