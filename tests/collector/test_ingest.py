@@ -23,6 +23,7 @@ LLM_ATTRS = {
     "gen_ai.usage.input_tokens": 120, "gen_ai.usage.output_tokens": 42, "arc.fix.applied": True,
     "arc.fix.pattern_ids": ["p-temp", "p-max"], "arc.interception.latency_us": 12.5,
     "error.type": "RateLimitError", "gen_ai.response.finish_reasons": ["stop"],
+    "arc.fix.confidence": 0.9, "arc.pattern.matched": True, "arc.patterns.bundle_version": "b-7",
 }
 UI_ATTRS = {
     "arc.vision.framework": "playwright", "arc.vision.action": "click", "arc.vision.selector": "#buy",
@@ -144,6 +145,8 @@ def test_llm_view_has_typed_values(sent):
     assert call["interception_latency_us"] == 12.5
     assert call["input_tokens"] == 120 and call["output_tokens"] == 42
     assert call["finish_reasons"] == ["stop"] and call["error_type"] == "RateLimitError"
+    assert call["fix_confidence"] == 0.9 and call["pattern_matched"] is True and call["bundle_version"] == "b-7"
+    assert call["breaker_open"] is False and call["pattern_lookup_us"] is None and call["sampled_out"] is False
     assert call["duration_ns"] == sdk.end_time - sdk.start_time
     assert call["span_id"] == format(sdk.context.span_id, "016x")
     types = {r["name"]: r["type"] for r in col.query("DESCRIBE TABLE arc_llm_calls")}
