@@ -10,6 +10,7 @@ import grpc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
+from tests.helpers.certs import make_cert
 from tests.helpers.collector import (
     CollectorProcess,
     arc_command,
@@ -122,14 +123,6 @@ def test_malformed_payloads_are_refused_and_the_store_is_unharmed(collector):
     assert raw_export(collector.otlp_target, request_bytes(10, "good-after"))[0] == grpc.StatusCode.OK
     assert collector.wait_for_count("SELECT uniqExact(SpanId) FROM otel_traces", 20) == 20
     assert collector.scalar("SELECT count() FROM otel_traces WHERE SpanName = 'bad-id'") == 0
-
-
-def make_cert(folder) -> tuple:
-    cert, key = str(folder / "cert.pem"), str(folder / "key.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
-                    "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
-                   check=True, capture_output=True, timeout=60)
-    return cert, key
 
 
 def test_tls_only_when_certificate_given(tmp_path):
