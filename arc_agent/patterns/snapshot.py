@@ -18,7 +18,9 @@ patterns are snapshotted: small ones load in milliseconds.
 File: ``MAGIC``, a little-endian u32 header length, a JSON header (format, key, bundle infos,
 shapes, section table with crc32s) and the sections, raw and 8-byte aligned. Python's string hash
 is randomized per process, so hashes, sorted keys and Bloom filters are rebuilt on load
-(``index.assemble``), not stored.
+(``index.assemble``), not stored. The checksums catch damage, not forgery: a snapshot is trusted
+like the bundle it sits next to (whoever can write one can write the other), so keep
+``ARC_PATTERNS_SNAPSHOT`` directories private to the app's user.
 """
 
 from __future__ import annotations
