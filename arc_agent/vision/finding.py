@@ -25,6 +25,7 @@ from .se_target import SeleniumDriverOps, css_for, healable_find_error, remember
 from .telemetry import tracer
 
 POLL_MS = 100
+FINGERPRINT_EVERY_MS = 500
 
 
 def _found(result: Any, selector: str) -> Any:
@@ -62,12 +63,16 @@ def find_flow(driver: Any, by: Any, value: Any, call, settings):
 
 
 def _heal(ops: SeleniumDriverOps, by, value, selector: str, call, settings):
-    deadline = time.monotonic() + settings.heal_timeout_ms / 1000.0
+    """Poll the lookup and a shadow-piercing search until the budget ends; once ``wait_ms`` has
+    passed, also try the fingerprint (every ``FINGERPRINT_EVERY_MS``), as the target may simply
+    be late, or renamed."""
+    now = time.monotonic()
+    deadline = now + settings.heal_timeout_ms / 1000.0
+    fingerprint_from = now + settings.wait_ms / 1000.0
+    next_fingerprint = fingerprint_from
     css = css_for(str(by), str(value))
     url = yield from safe(ops.location())
     old = fingerprints(settings).get(url, selector) if url else None
-    # with no fingerprint to fall back on, polling may use the whole budget
-    wait_until = deadline if old is None else min(deadline, time.monotonic() + settings.wait_ms / 1000.0)
     while True:
         try:
             element = yield UserCall(call, primary=False)
@@ -80,19 +85,25 @@ def _heal(ops: SeleniumDriverOps, by, value, selector: str, call, settings):
             if deep and deep.get("n") == 1 and deep.get("el") is not None:
                 healed_selector = "css selector=" + " >>> ".join([*(deep.get("hosts") or []), deep["sel"]])
                 return (deep["el"], "shadow_pierce", healed_selector, 1.0), url
-        if time.monotonic() >= wait_until:
-            break
+        if old is not None and time.monotonic() >= next_fingerprint:
+            next_fingerprint = time.monotonic() + FINGERPRINT_EVERY_MS / 1000.0
+            found = yield from _by_fingerprint(ops, old, settings)
+            if found is not None:
+                return found, url
+        if time.monotonic() >= deadline:
+            return None, url
         yield ops.sleep(POLL_MS)
-    if old is None or time.monotonic() >= deadline:
-        return None, url
+
+
+def _by_fingerprint(ops: SeleniumDriverOps, old, settings):
     cands = yield from safe(ops.candidates({"tag": old.tag, "text": old.text, "limit": CANDIDATE_LIMIT}))
     best, score = best_candidate(old, cands or [], settings.heal_min_score)
     if best is None or best.get("el") is None:
-        return None, url
+        return None
     healed_selector = yield from safe(ops.unique_selector(best))
     if not healed_selector:
-        return None, url
-    return (best["el"], "fingerprint", healed_selector, score), url
+        return None
+    return best["el"], "fingerprint", healed_selector, score
 
 
 def _span(start_ns: int, settings, selector: str, url, healed, error) -> None:

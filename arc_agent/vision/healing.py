@@ -3,8 +3,10 @@
 Strategies, in order: re-find a stale element by its selector and retry; wait for the target to
 be ready and stable, then retry; scroll it into view and retry; re-locate it from the fingerprint
 recorded at its last successful action (Healenium-style similarity, unique candidate above
-``ARC_HEAL_MIN_SCORE``) and act on that. Only a retry that succeeds counts; otherwise the caller
-re-raises the original exception.
+``ARC_HEAL_MIN_SCORE``) and act on that; finally, if the target never got ready, retry once with
+what is left of the budget (the library's own wait covers a target later than
+``ARC_VISION_WAIT_MS``). Only a retry that succeeds counts; otherwise the caller re-raises the
+original exception.
 """
 
 from __future__ import annotations
@@ -76,8 +78,10 @@ def heal(target, settings, stats: Stats, url: Optional[str], want_page: Optional
             if ok:
                 return Healed("relocate", result)
 
+    retried = False
     look, _ = yield from wait(target, stats, None, want_page, min(settings.wait_ms, left_ms()))
     if ready(look.probe) and left_ms() > 0:
+        retried = True
         ok, result = yield from _attempt(target.retry(left_ms()))
         if ok:
             return Healed("wait", result)
@@ -97,6 +101,11 @@ def heal(target, settings, stats: Stats, url: Optional[str], want_page: Optional
                 ok, result = yield from _attempt(target.retarget(candidate, left_ms())[1])
                 if ok:
                     return Healed("fingerprint", result, selector, score)
+
+    if not retried and left_ms() > 0:  # late beyond the wait: let the library wait out the rest
+        ok, result = yield from _attempt(target.retry(left_ms()))
+        if ok:
+            return Healed("wait", result)
     return None
 
 

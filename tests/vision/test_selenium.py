@@ -117,3 +117,13 @@ def test_unhealable_lookup_raises_the_original_error_and_reports(driver, site, s
     a = attrs(find)
     assert a[A.SUCCESS] is False and a[A.HEALED] is False and a[A.ERROR_TYPE] == "NoSuchElementException"
     assert find.parent.span_id == parent.get_span_context().span_id
+
+
+def test_lookup_keeps_polling_past_the_wait_when_the_fingerprint_finds_nothing(driver, site, spans, vision_env):
+    vision_env(ARC_VISION_WAIT_MS="200")
+    driver.get(site.url("none"))
+    driver.find_element(By.ID, "target").click()  # a fingerprint for id=target on this URL exists now
+    driver.get(site.url("shadow", d=1200))  # the widget (and its button) is defined after 1.2 s
+    driver.find_element(By.ID, "target").click()
+    assert result(driver) == "ordered"
+    assert attrs(spans("ui.find")[0])[A.HEAL_STRATEGY] == "shadow_pierce"
