@@ -1,6 +1,7 @@
 """What a loaded pattern bundle adds to each intercepted call: ``chat.completions.create`` bare,
-with Arc and no patterns, and with Arc and the bundle (a request no pattern matches, and one that
-an exact pattern matches and fixes), interleaved in rounds in one process over the same in-process
+with Arc and no patterns, with Arc and the demo bundle (building the request view and a lookup in
+a tiny index), and with Arc and the bundle (a request no pattern matches, and one that an exact
+pattern matches and fixes), interleaved in rounds in one process over the same in-process
 ``httpx2.MockTransport`` as ``overhead.py``. Prints p50/p99 wall and CPU per call, the ratios vs
 bare and the increment over Arc without patterns.
 
@@ -52,6 +53,7 @@ def main() -> None:
 
     from arc_agent import Arc, state
     from arc_agent.llm.fixer import NoopFixer
+    from arc_agent.llm.request import from_openai_chat
     from arc_agent.runtime import get_runtime
 
     t0 = time.perf_counter()
@@ -66,7 +68,11 @@ def main() -> None:
     exact = first_exact_pattern(args.patterns)
     hit = {**miss, **exact} if exact else None
 
-    variants = {"bare": (False, None, miss), "arc": (True, noop, miss), "arc+patterns": (True, engine, miss)}
+    from arc_agent.patterns import DEMO_BUNDLE, PatternEngine
+
+    demo = PatternEngine([DEMO_BUNDLE], poll_interval=0)  # a few patterns: the index stays in cache
+    variants = {"bare": (False, None, miss), "arc": (True, noop, miss), "arc+demo bundle": (True, demo, miss),
+                "arc+patterns": (True, engine, miss)}
     if hit:
         variants["arc+patterns hit"] = (True, engine, hit)
     patched = [False]
@@ -85,14 +91,14 @@ def main() -> None:
 
     wall: dict = {v: [] for v in variants}
     cpu: dict = {v: [] for v in variants}
-    create = client.chat.completions.create
+    completions = client.chat.completions  # ``.create`` looked up per call: patching swaps it
+
     for v in variants:  # warm-up, and check the hit really is fixed
         kwargs = use(v)
         for _ in range(50):
-            create(**kwargs)
+            completions.create(**kwargs)
     if hit:
-        out = engine.fix(__import__("arc_agent.llm.request", fromlist=["x"]).from_openai_chat(hit))
-        assert out.attributes.get("arc.fix.applied"), out.attributes
+        assert engine.fix(from_openai_chat(hit)).attributes.get("arc.fix.applied")
     names = list(variants)
     for r in range(args.rounds):
         for v in (names if r % 2 == 0 else names[::-1]):
@@ -101,7 +107,7 @@ def main() -> None:
             for _ in range(args.calls):
                 c0 = time.thread_time_ns()
                 t0 = time.perf_counter_ns()
-                create(**kwargs)
+                completions.create(**kwargs)
                 ws.append(time.perf_counter_ns() - t0)
                 cs.append(time.thread_time_ns() - c0)
     use("bare")
