@@ -111,11 +111,10 @@ class FuzzyIndex:
             return []
         ids.sort()
         off, post = self.post_off, self.post_rows
-        spans = [(a, b) for a, b in [(off[t], off[t + 1]) for t in ids[:probes]] if b > a]
-        if not spans:
+        parts = [post[off[t]:off[t + 1]] for t in ids[:probes]]
+        rows = np.concatenate(parts) if len(parts) > 1 else parts[0]  # repeats are deduplicated later
+        if not len(rows):
             return []
-        # repeats are deduplicated later
-        rows = post[spans[0][0]:spans[0][1]] if len(spans) == 1 else np.concatenate([post[a:b] for a, b in spans])
         lut = getattr(self._local, "lut", None)
         if lut is None:  # one membership table per thread: no lock, no per-request allocation
             lut = self._local.lut = np.zeros(self._vocab + 1, dtype=np.bool_)

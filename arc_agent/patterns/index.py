@@ -6,7 +6,8 @@ Cascade, cheapest first:
    appear in no pattern is decided here (one hash + one Bloom probe per indexed field);
 2. exact-key stage: patterns are grouped by the *shape* of their equality conditions (the sorted
    field names); for each shape whose fields all passed stage 1, the hash of the request's values
-   is checked in the key Bloom filter and only then looked up in a sorted int64 key array;
+   is checked in the key Bloom filter and only then looked up in a sorted int64 key array
+   through a directory of its top bits (about one key per directory slot);
 3. predicate/fuzzy stage: the candidates' other conditions are evaluated. Patterns without
    equality conditions are anchored on the rarest words of their ``similar`` text (a
    ``FuzzyIndex`` per field), else on a field they require (a short list per field), else scanned.
