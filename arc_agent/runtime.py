@@ -54,7 +54,7 @@ class Runtime:
             state.RUNTIME.capture_content = (
                 os.environ.get("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "").strip().lower()
                 in _TRUE)
-            for step in (self._load_patterns_from_env, self._start_telemetry_guards):
+            for step in (self._load_patterns_from_env, self._start_telemetry_guards, self._preload_exporter):
                 try:
                     step()
                 except Exception as exc:
@@ -63,6 +63,14 @@ class Runtime:
     def _load_patterns_from_env(self) -> None:
         if os.environ.get("ARC_PATTERNS"):
             self.pattern_engine()
+
+    @staticmethod
+    def _preload_exporter() -> None:
+        """Import grpc + the OTLP exporter (~150 ms) off the app's thread, so the first LLM call does
+        not pay it. Only imports: which tracer provider to use is still decided at the first span."""
+        from .telemetry import tracing
+
+        threading.Thread(target=tracing.preload, name="arc-preload", daemon=True).start()
 
     def _start_telemetry_guards(self) -> None:
         from .telemetry import guards

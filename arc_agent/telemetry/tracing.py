@@ -85,6 +85,17 @@ def _build_provider():
     return provider
 
 
+def preload() -> None:
+    """Import what building Arc's provider needs; safe to run in a background thread."""
+    try:
+        from opentelemetry.sdk.trace import TracerProvider  # noqa: F401
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor  # noqa: F401
+
+        from . import export  # noqa: F401  (grpc, protobuf, the encoder)
+    except Exception as exc:  # the first span will import again and report properly
+        log.debug("arc: preload failed: %r", exc)
+
+
 def get_tracer():
     """The tracer for Arc's spans; builds the provider on first use (never at start-up)."""
     global _tracer, _provider, _owned
