@@ -50,18 +50,29 @@ def main() -> None:
     ap.add_argument("--calls", type=int, default=300)
     ap.add_argument("--patterns", help="pattern bundle to load into Arc (e.g. a 1M-pattern file)")
     ap.add_argument("--stream", action="store_true", help="measure stream=True calls, consumed fully")
+    ap.add_argument("--arc-provider", choices=("own", "app"), default="own",
+                    help="own: Arc's default pipeline (its own provider, spans built directly); "
+                         "app: the app installed an SDK TracerProvider and Arc goes through it")
     args = ap.parse_args()
 
     provider = TracerProvider()
     provider.add_span_processor(BatchSpanProcessor(DropExporter(), max_queue_size=1 << 16))
-    trace.set_tracer_provider(provider)
+    if args.arc_provider == "app":
+        trace.set_tracer_provider(provider)
 
     from arc_agent import Arc
     from arc_agent.runtime import get_runtime
+    from arc_agent.telemetry import tracing
 
     t = time.perf_counter()
     arc = Arc(patterns=args.patterns) if args.patterns else Arc()
     setup_s = time.perf_counter() - t
+    if args.arc_provider == "own":
+        # Arc's own pipeline, but its OTLP exporter swapped for the same dropping exporter OTel gets
+        # (no collector in this benchmark): BatchSpanProcessor -> DropExporter for both.
+        tracing.get_emitter()
+        for processor in tracing._provider._active_span_processor._span_processors:
+            processor._batch_processor._exporter = DropExporter()
     runtime = get_runtime()
     try:
         from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
@@ -115,7 +126,8 @@ def main() -> None:
 
     base50, base99 = pct(samples["bare"], 0.5), pct(samples["bare"], 0.99)
     print(f"chat.completions.create{' (stream)' if args.stream else ''}, {args.rounds} rounds x {args.calls} "
-          f"calls per variant{', patterns: ' + args.patterns if args.patterns else ''}")
+          f"calls per variant, Arc provider: {args.arc_provider}"
+          f"{', patterns: ' + args.patterns if args.patterns else ''}")
     if args.patterns:
         print(f"Arc set-up incl. pattern load: {setup_s:.2f} s")
     print(f"{'variant':8} {'p50 µs':>9} {'p99 µs':>9} {'p50 ratio':>10} {'p99 ratio':>10} {'Δp50 µs':>8}")

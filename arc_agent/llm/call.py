@@ -13,14 +13,13 @@ from typing import Any, Callable
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanKind
 
 from .. import failopen, state
 from ..telemetry import attributes as A
-from ..telemetry.tracing import get_tracer
+from ..telemetry.tracing import get_emitter
 
 _CLIENT = SpanKind.CLIENT
-_ERROR_STATUS = Status(StatusCode.ERROR)
 _get_current = otel_context.get_current
 
 # kwarg name -> attribute (the max-token spellings of each API map to one attribute)
@@ -145,11 +144,7 @@ class LLMCall:
         if self.peer is not None:
             self.peer.set_attributes(attrs)
         elif self.sampled or exc is not None or self.fix_applied:
-            span = get_tracer().start_span(self.span_name(), context=self.parent, kind=_CLIENT,
-                                           attributes=attrs, start_time=self.start_ns)
-            if exc is not None:
-                span.set_status(_ERROR_STATUS)
-            span.end()
+            get_emitter().emit(self.span_name(), self.parent, attrs, self.start_ns, exc is not None)
         state.RUNTIME.on_call_finished(self, exc is not None)
 
     def span_name(self) -> str:

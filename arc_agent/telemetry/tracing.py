@@ -21,6 +21,7 @@ log = logging.getLogger("arc")
 
 _lock = threading.Lock()
 _tracer = None
+_emitter = None
 _provider = None
 _owned = False
 _exporter = None
@@ -114,6 +115,23 @@ def get_tracer():
     return _tracer
 
 
+def get_emitter():
+    """How finished LLM spans are emitted (``telemetry/emit.py``): straight to Arc's own span
+    processors when Arc owns the provider, else through the app's provider's tracer."""
+    global _emitter
+    emitter = _emitter
+    if emitter is not None:
+        return emitter
+    tracer = get_tracer()
+    with _lock:
+        if _emitter is None:
+            from .emit import DirectEmitter, SdkEmitter
+
+            scope = getattr(tracer, "_instrumentation_scope", None)
+            _emitter = DirectEmitter(_provider, scope) if _owned and scope is not None else SdkEmitter(tracer)
+        return _emitter
+
+
 def exporter():
     return _exporter
 
@@ -135,10 +153,10 @@ def force_flush(timeout_s: float = 5.0) -> bool:
 
 def shutdown(deadline_s: float = SHUTDOWN_DEADLINE_S) -> None:
     """Flush and stop Arc's own provider within ``deadline_s``; the app's provider is left alone."""
-    global _tracer, _provider, _owned
+    global _tracer, _provider, _owned, _emitter
     with _lock:
         provider, owned = _provider, _owned
-        _tracer = _provider = None
+        _tracer = _provider = _emitter = None
         _owned = False
     if provider is None or not owned:
         return
