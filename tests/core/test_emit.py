@@ -1,0 +1,46 @@
+"""Arc's direct span emitter behaves like the SDK path: parent/trace ids, ParentBased sampling,
+error status, None attributes dropped, resource and scope of Arc's provider."""
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, StatusCode, TraceFlags
+
+from arc_agent.telemetry.emit import DirectEmitter
+
+
+def _setup():
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource.create({"service.name": "svc"}))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("arc_agent", "1.2.3")
+    return exporter, DirectEmitter(provider, tracer._instrumentation_scope)
+
+
+def _parent(sampled: bool):
+    ctx = SpanContext(0xABC, 0xDEF, is_remote=False,
+                      trace_flags=TraceFlags(TraceFlags.SAMPLED if sampled else TraceFlags.DEFAULT))
+    return trace.set_span_in_context(NonRecordingSpan(ctx))
+
+
+def test_child_of_sampled_parent_and_root():
+    exporter, emitter = _setup()
+    emitter.emit("chat m", _parent(True), {"a": 1, "gone": None}, 1_000, error=False)
+    emitter.emit("chat root", None, {"b": (1, 2)}, 2_000, error=True)
+    child, root = exporter.get_finished_spans()
+    assert child.context.trace_id == 0xABC and child.parent.span_id == 0xDEF
+    assert child.kind is SpanKind.CLIENT and dict(child.attributes) == {"a": 1}
+    assert child.start_time == 1_000 and child.end_time >= child.start_time
+    assert child.resource.attributes["service.name"] == "svc"
+    assert child.instrumentation_scope.name == "arc_agent" and child.instrumentation_scope.version == "1.2.3"
+    assert child.status.status_code is StatusCode.UNSET
+    assert root.parent is None and root.context.trace_id not in (0, 0xABC)
+    assert root.status.status_code is StatusCode.ERROR and root.context.trace_flags.sampled
+
+
+def test_unsampled_parent_means_no_span():
+    exporter, emitter = _setup()
+    emitter.emit("chat m", _parent(False), {"a": 1}, 1_000, error=True)
+    assert exporter.get_finished_spans() == ()
