@@ -15,7 +15,7 @@ import wrapt
 
 from .. import failopen
 from ..llm import request as views
-from ..llm.call import CallSpec, LLMCall, invoke_async, invoke_sync, messages_json, start
+from ..llm.call import CallSpec, LLMCall, invoke_async, invoke_sync, messages_json, start, usage_attributes
 from ..llm.streams import StreamObserver, finish_stream, wrap_stream
 from ..telemetry import attributes as A
 from .base import unwrap, wrap
@@ -27,17 +27,6 @@ SUPPORTED = ("0.30.0", "3.0.0")
 PROVIDER = "anthropic"
 
 
-def _usage(usage: Any, attrs: dict) -> None:
-    if usage is None:
-        return
-    inp = getattr(usage, "input_tokens", None)
-    out = getattr(usage, "output_tokens", None)
-    if isinstance(inp, int):
-        attrs[A.GEN_AI_USAGE_INPUT_TOKENS] = inp
-    if isinstance(out, int):
-        attrs[A.GEN_AI_USAGE_OUTPUT_TOKENS] = out
-
-
 def message_attributes(msg: Any) -> dict:
     attrs: dict = {}
     if isinstance(getattr(msg, "id", None), str):
@@ -46,7 +35,7 @@ def message_attributes(msg: Any) -> dict:
         attrs[A.GEN_AI_RESPONSE_MODEL] = msg.model
     if getattr(msg, "stop_reason", None):
         attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] = (msg.stop_reason,)
-    _usage(getattr(msg, "usage", None), attrs)
+    usage_attributes(getattr(msg, "usage", None), attrs)
     return attrs
 
 

@@ -11,7 +11,7 @@ import importlib
 from typing import Any
 
 from ..llm import request as views
-from ..llm.call import CallSpec, invoke_async, invoke_sync, messages_json
+from ..llm.call import CallSpec, invoke_async, invoke_sync, messages_json, usage_attributes
 from ..llm.streams import StreamObserver
 from ..telemetry import attributes as A
 from .base import unwrap, wrap
@@ -23,21 +23,6 @@ SUPPORTED = ("1.0.0", "4.0.0")
 PROVIDER = "openai"
 
 
-def _usage_attrs(usage: Any, attrs: dict) -> None:
-    if usage is None:
-        return
-    inp = getattr(usage, "prompt_tokens", None)
-    if inp is None:
-        inp = getattr(usage, "input_tokens", None)
-    out = getattr(usage, "completion_tokens", None)
-    if out is None:
-        out = getattr(usage, "output_tokens", None)
-    if isinstance(inp, int):
-        attrs[A.GEN_AI_USAGE_INPUT_TOKENS] = inp
-    if isinstance(out, int):
-        attrs[A.GEN_AI_USAGE_OUTPUT_TOKENS] = out
-
-
 def _common(obj: Any, attrs: dict) -> dict:
     rid = getattr(obj, "id", None)
     if isinstance(rid, str):
@@ -45,7 +30,7 @@ def _common(obj: Any, attrs: dict) -> dict:
     model = getattr(obj, "model", None)
     if isinstance(model, str):
         attrs[A.GEN_AI_RESPONSE_MODEL] = model
-    _usage_attrs(getattr(obj, "usage", None), attrs)
+    usage_attributes(getattr(obj, "usage", None), attrs)
     return attrs
 
 
@@ -87,7 +72,7 @@ class ChatStreamObserver(StreamObserver):
         if A.GEN_AI_RESPONSE_ID not in self.attrs:
             _common(chunk, self.attrs)
         elif getattr(chunk, "usage", None) is not None:
-            _usage_attrs(chunk.usage, self.attrs)
+            usage_attributes(chunk.usage, self.attrs)
         for choice in getattr(chunk, "choices", None) or ():
             if choice.finish_reason:
                 self.reasons[choice.index] = choice.finish_reason

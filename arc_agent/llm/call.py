@@ -94,6 +94,22 @@ def _server(instance: Any):
         return None
 
 
+def usage_attributes(usage: Any, attrs: dict) -> None:
+    """Token usage into ``attrs``, from either naming (prompt/completion_tokens, input/output_tokens)."""
+    if usage is None:
+        return
+    inp = getattr(usage, "prompt_tokens", None)
+    if inp is None:
+        inp = getattr(usage, "input_tokens", None)
+    out = getattr(usage, "completion_tokens", None)
+    if out is None:
+        out = getattr(usage, "output_tokens", None)
+    if isinstance(inp, int):
+        attrs[A.GEN_AI_USAGE_INPUT_TOKENS] = inp
+    if isinstance(out, int):
+        attrs[A.GEN_AI_USAGE_OUTPUT_TOKENS] = out
+
+
 def error_type(exc: BaseException) -> str:
     return type(exc).__qualname__
 

@@ -38,6 +38,7 @@ from typing import Any, Callable, Iterable, Mapping
 import numpy as np
 
 from .. import __version__
+from ..fsutil import atomic_write
 from .bundle import BundleError, BundleInfo, resolve_paths
 from .fuzzy import COLUMNS as FUZZY_COLUMNS
 from .fuzzy import WIDTH
@@ -180,22 +181,13 @@ def write(path: str, key: str, parts: LayerParts, infos: list) -> None:
     }, default=str).encode()
     start = len(MAGIC) + _HEAD.size + len(header)
     pad0 = -start % 8
-    directory = os.path.dirname(path)
-    os.makedirs(directory, exist_ok=True)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(MAGIC + _HEAD.pack(len(header)) + header + b"\0" * pad0)
-            for _, data in sections:
-                fh.write(data)
-                fh.write(b"\0" * (-len(data) % 8))
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    def chunks():
+        yield MAGIC + _HEAD.pack(len(header)) + header + b"\0" * pad0
+        for _, data in sections:
+            yield data
+            yield b"\0" * (-len(data) % 8)
+
+    atomic_write(path, chunks())
 
 
 # -- reading ------------------------------------------------------------------------------------------

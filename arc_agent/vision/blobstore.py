@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
+
+from ..fsutil import atomic_write
 
 
 class BlobStore:
@@ -19,18 +20,7 @@ class BlobStore:
         key = hashlib.sha256(data).hexdigest()
         path = self.path_for(key)
         if not os.path.exists(path):
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(data)
-                os.replace(tmp, path)
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-                raise
+            atomic_write(path, (data,))
         return key
 
     def get_png(self, key: str) -> bytes:
