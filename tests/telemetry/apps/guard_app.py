@@ -92,6 +92,7 @@ def outage(n: int) -> dict:
     """n calls while the collector is down, then n more after the test brought it up."""
     for i in range(n):
         chat(f"m-{i}")
+    tracing.force_flush(timeout_s=2)  # the export attempt happens now, while the collector is down
     wait_for_test("collector-up")
     for i in range(n, 2 * n):
         chat(f"m-{i}")
