@@ -27,9 +27,3 @@ def record(kind: str, exc: BaseException) -> None:
 def counts() -> dict:
     with _lock:
         return dict(_errors)
-
-
-def reset() -> None:
-    with _lock:
-        _errors.clear()
-        _seen.clear()

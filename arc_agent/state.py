@@ -29,10 +29,6 @@ class RuntimeState:
     def suppressed(self) -> bool:
         return _SUPPRESS is not None and bool(_get_value(_SUPPRESS))
 
-    def sample(self) -> bool:
-        sampler = self.sampler
-        return True if sampler is None else sampler()
-
     def on_call_finished(self, call, error: bool) -> None:
         for observer in self.observers:
             observer(call, error)

@@ -178,7 +178,7 @@ def start(spec: CallSpec, instance: Any, kwargs: dict, t0: int) -> LLMCall | Non
     send_kwargs = kwargs
     fix_applied = False
     fixer = rt.fixer
-    if fixer.active and not rt.breaker_open:
+    if fixer.active:  # breaker open already returned through _passthrough
         try:
             outcome = fixer.fix(spec.build_view(kwargs))
         except Exception as exc:
