@@ -6,16 +6,12 @@ breaker are swapped in by ``runtime.Runtime``; defaults cost nothing.
 
 from __future__ import annotations
 
-from opentelemetry import context as otel_context
-
 from .llm.fixer import NoopFixer
 
 try:  # OTel's own "don't instrument this" switch, honoured like every OTel instrumentation does
-    from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY as _SUPPRESS
+    from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY as SUPPRESS_KEY
 except ImportError:  # pragma: no cover - very old API
-    _SUPPRESS = None
-
-_get_value = otel_context.get_value
+    SUPPRESS_KEY = None
 
 
 class RuntimeState:
@@ -25,9 +21,6 @@ class RuntimeState:
         self.breaker_open = False
         self.sampler = None  # callable() -> bool, None = keep every span
         self.observers: list = []  # callables(call: LLMCall, error: bool) for metrics/breaker (guards.py)
-
-    def suppressed(self) -> bool:
-        return _SUPPRESS is not None and bool(_get_value(_SUPPRESS))
 
     def on_call_finished(self, call, error: bool) -> None:
         for observer in self.observers:

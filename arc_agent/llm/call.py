@@ -12,10 +12,11 @@ from time import perf_counter_ns, time_ns
 from typing import Any, Callable
 
 from opentelemetry import context as otel_context
-from opentelemetry import trace
 from opentelemetry.trace import SpanKind
+from opentelemetry.trace.propagation import _SPAN_KEY
 
 from .. import failopen, state
+from ..state import SUPPRESS_KEY as _SUPPRESS
 from ..telemetry import attributes as A
 from ..telemetry.tracing import get_emitter
 
@@ -122,7 +123,7 @@ class LLMCall:
     same call (OTel's openai-v2): Arc then enriches it instead of making a second one."""
 
     __slots__ = ("spec", "attrs", "kwargs", "arc_ns", "start_ns", "parent", "done", "first_chunk_ns",
-                 "fix_applied", "start_perf", "resumed", "sampled", "peer", "minimal")
+                 "fix_applied", "start_perf", "resumed", "sampled", "peer", "minimal", "deferred")
 
     def __init__(self, spec: CallSpec, kwargs: dict, attrs: dict, parent, start_perf: int) -> None:
         self.spec = spec
@@ -139,6 +140,7 @@ class LLMCall:
         self.sampled = True
         self.peer = None
         self.minimal = False  # circuit breaker open: passthrough, minimal span (see _passthrough)
+        self.deferred = None  # sampled out: (instance, fix attributes) to describe the request if it fails
 
     def set(self, attrs: dict) -> None:
         self.attrs.update(attrs)
@@ -151,16 +153,21 @@ class LLMCall:
         if self.resumed:
             self.arc_ns += perf_counter_ns() - self.resumed
             self.resumed = 0
-        attrs = self.attrs
-        if self.first_chunk_ns:
-            attrs[A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = (self.first_chunk_ns - self.start_perf) / 1e9
-        if exc is not None:
-            attrs[A.ERROR_TYPE] = error_type(exc)
-        attrs[A.ARC_INTERCEPTION_LATENCY_US] = self.arc_ns // 1000
-        if self.peer is not None:
-            self.peer.set_attributes(attrs)
-        elif self.sampled or exc is not None or self.fix_applied:
-            get_emitter().emit(self.span_name(), self.parent, attrs, self.start_ns, exc is not None)
+        if self.sampled or exc is not None or self.peer is not None or self.fix_applied:
+            attrs = self.attrs
+            if self.deferred is not None:  # a sampled-out call failed: errors are always kept
+                instance, fix_attrs = self.deferred
+                attrs = self.attrs = dict(span_request_attributes(self.spec, self.kwargs, instance, fix_attrs,
+                                                                  False), **attrs)
+            if self.first_chunk_ns:
+                attrs[A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = (self.first_chunk_ns - self.start_perf) / 1e9
+            if exc is not None:
+                attrs[A.ERROR_TYPE] = error_type(exc)
+            attrs[A.ARC_INTERCEPTION_LATENCY_US] = self.arc_ns // 1000
+            if self.peer is not None:
+                self.peer.set_attributes(attrs)
+            else:
+                get_emitter().emit(self.span_name(), self.parent, attrs, self.start_ns, exc is not None)
         state.RUNTIME.on_call_finished(self, exc is not None)
 
     def span_name(self) -> str:
@@ -169,13 +176,18 @@ class LLMCall:
 
 
 def start(spec: CallSpec, instance: Any, kwargs: dict, t0: int) -> LLMCall | None:
+    """Begin a call: decide sampling first, fix, and build the span's request attributes only when a
+    span will be made (a sampled-out call builds them later, and only if it fails)."""
     rt = state.RUNTIME
-    if rt.suppressed():
+    ctx = _get_current()
+    if _SUPPRESS is not None and ctx.get(_SUPPRESS):
         return None
     if rt.breaker_open:
-        return _passthrough(spec, kwargs, t0)
-    attrs = request_attributes(spec, kwargs, instance)
+        return _passthrough(spec, kwargs, t0, ctx)
+    peer = _peer_genai_span(ctx)
+    sampled = peer is not None or rt.sampler is None or rt.sampler()
     send_kwargs = kwargs
+    fix_attrs = None
     fix_applied = False
     fixer = rt.fixer
     if fixer.active:  # breaker open already returned through _passthrough
@@ -185,34 +197,42 @@ def start(spec: CallSpec, instance: Any, kwargs: dict, t0: int) -> LLMCall | Non
             failopen.record("fixer", exc)
             outcome = None
         if outcome is not None:
-            attrs.update(outcome.attributes)
+            fix_attrs = outcome.attributes
             if outcome.kwargs is not None:
                 send_kwargs = outcome.kwargs
                 fix_applied = True
-                _refresh_request_attributes(spec, send_kwargs, attrs, instance)
-    attrs[A.ARC_FIX_APPLIED] = fix_applied
-    if rt.capture_content and spec.content_attributes is not None:
-        try:
-            attrs.update(spec.content_attributes(send_kwargs))
-        except Exception as exc:
-            failopen.record("content", exc)
-    call = LLMCall(spec, send_kwargs, attrs, _get_current(), t0)
+    if peer is not None:  # the peer span already describes the request: add only Arc's facts
+        attrs = dict(fix_attrs) if fix_attrs else {}
+        attrs[A.ARC_FIX_APPLIED] = fix_applied
+    elif sampled or fix_applied:
+        attrs = span_request_attributes(spec, send_kwargs, instance, fix_attrs, fix_applied)
+    else:
+        attrs = {}
+    call = LLMCall(spec, send_kwargs, attrs, ctx, t0)
     call.fix_applied = fix_applied
-    return _enrich_peer_or_sample(call)
-
-
-def _enrich_peer_or_sample(call: LLMCall) -> LLMCall:
-    """Enrich another instrumentation's span for this call (arc.* only), else ask the sampler."""
-    peer = _peer_genai_span(call.parent)
-    if peer is not None:
-        call.peer = peer
-        call.attrs = {k: v for k, v in call.attrs.items() if k.startswith("arc.")}
-    elif state.RUNTIME.sampler is not None:
-        call.sampled = state.RUNTIME.sampler()
+    call.peer = peer
+    if not (sampled or fix_applied):
+        call.sampled = False
+        call.deferred = (instance, fix_attrs)
     return call
 
 
-def _passthrough(spec: CallSpec, kwargs: dict, t0: int) -> LLMCall:
+def span_request_attributes(spec: CallSpec, kwargs: dict, instance: Any, fix_attrs: dict | None,
+                            fix_applied: bool) -> dict:
+    """What the span says about the request actually sent (after any fix), plus the fix facts."""
+    attrs = request_attributes(spec, kwargs, instance)
+    if fix_attrs:
+        attrs.update(fix_attrs)
+    attrs[A.ARC_FIX_APPLIED] = fix_applied
+    if state.RUNTIME.capture_content and spec.content_attributes is not None:
+        try:
+            attrs.update(spec.content_attributes(kwargs))
+        except Exception as exc:
+            failopen.record("content", exc)
+    return attrs
+
+
+def _passthrough(spec: CallSpec, kwargs: dict, t0: int, ctx) -> LLMCall:
     """Circuit breaker open (telemetry/breaker.py): no fix, no content, no response parsing; the span
     carries only what identifies the call, its error and Arc's time, and is still sampled."""
     attrs = {A.GEN_AI_OPERATION_NAME: spec.operation, A.GEN_AI_PROVIDER_NAME: spec.provider,
@@ -220,26 +240,27 @@ def _passthrough(spec: CallSpec, kwargs: dict, t0: int) -> LLMCall:
     model = kwargs.get("model")
     if isinstance(model, str):
         attrs[A.GEN_AI_REQUEST_MODEL] = model
-    call = LLMCall(spec, kwargs, attrs, _get_current(), t0)
+    call = LLMCall(spec, kwargs, attrs, ctx, t0)
     call.minimal = True
-    return _enrich_peer_or_sample(call)
+    peer = _peer_genai_span(ctx)
+    if peer is not None:
+        call.peer = peer
+        call.attrs = {k: v for k, v in attrs.items() if k.startswith("arc.")}
+    elif state.RUNTIME.sampler is not None:
+        call.sampled = state.RUNTIME.sampler()
+    return call
 
 
 def _peer_genai_span(ctx):
     """The current span if it is another instrumentation's live GenAI client span for this call."""
-    span = trace.get_current_span(ctx)
+    span = ctx.get(_SPAN_KEY)
+    if span is None:
+        return None
     attributes = getattr(span, "attributes", None)
     if attributes and A.GEN_AI_OPERATION_NAME in attributes and span.is_recording() \
             and getattr(span, "kind", None) is _CLIENT:
         return span
     return None
-
-
-def _refresh_request_attributes(spec: CallSpec, kwargs: dict, attrs: dict, instance: Any) -> None:
-    """After a fix, the span reports what was actually sent."""
-    for key in (A.GEN_AI_REQUEST_TEMPERATURE, A.GEN_AI_REQUEST_TOP_P, A.GEN_AI_REQUEST_MAX_TOKENS):
-        attrs.pop(key, None)
-    attrs.update(request_attributes(spec, kwargs, instance))
 
 
 def _on_result(call: LLMCall, result: Any, raw_mode: str | None) -> Any:

@@ -130,8 +130,8 @@ def test_fail_open_when_arc_itself_breaks(devllm, receiver):
 
     data = json.loads(out.stdout.strip().splitlines()[-1])
     assert data["result"] == bare["result"]
-    # the broken fixer stays installed for the three calls before start() breaks too
-    assert data["errors"]["fixer"] == 3 and data["errors"]["response"] == 1 and data["errors"]["start"] == 1
+    # the broken fixer stays installed for all four calls (the fourth breaks after fixing, in start())
+    assert data["errors"]["fixer"] == 4 and data["errors"]["response"] == 1 and data["errors"]["start"] == 1
     assert data["errors"]["stream_chunk"] >= 1
     # each kind is logged once, however often it happens
     assert out.stderr.count("internal error in stream_chunk") == 1

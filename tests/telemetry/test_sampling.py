@@ -23,6 +23,11 @@ def test_sampling_keeps_errors_and_fixes_and_drops_the_rest_at_the_rate(run_app,
         by_name.setdefault(s.name, []).append(s)
     assert len(by_name["chat fail-500"]) == result["errors"]  # every error span kept
     assert all(s.status_code == 2 for s in by_name["chat fail-500"])
+    # a sampled-out call that fails still gets the whole request description (built when it failed)
+    port = int(devllm.base_url.rsplit(":", 1)[1])
+    assert all(s.attributes["gen_ai.request.model"] == "fail-500" and s.attributes["server.port"] == port
+               and s.attributes["arc.fix.applied"] is False and s.attributes["error.type"]
+               for s in by_name["chat fail-500"])
     assert len(by_name["chat fixme"]) == result["fixed"]  # every fixed span kept
     assert all(s.attributes["arc.fix.applied"] is True for s in by_name["chat fixme"])
     assert len(by_name["chat plain"]) == result["plain"] - sampled_out
