@@ -14,6 +14,7 @@ from struct import Struct
 from typing import Sequence
 
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.trace import SpanKind, StatusCode
 
 _FIXED64 = Struct("<Q").pack
 _DOUBLE = Struct("<d").pack
@@ -22,6 +23,10 @@ _PAIR_CACHE_MAX = 4096
 _pairs: dict = {}  # (field tag, key, type, value) -> framed KeyValue bytes
 _keys: dict = {}  # key -> KeyValue field 1 bytes
 _blocks: dict = {}  # id(Resource / InstrumentationScope) -> (the object, framed bytes)
+_CACHED_TYPES = frozenset((str, bool, int, float))
+_KIND = {kind: b"\x30" + _SMALL[kind.value + 1] for kind in SpanKind}  # OTLP kinds are the API's + 1
+_STATUS_CODE = {code: b"\x18" + _SMALL[code.value] if code.value else b"" for code in StatusCode}
+_STATUS = {code: b"\x7a" + _SMALL[len(body)] + body for code, body in _STATUS_CODE.items()}
 
 
 class _Fallback(Exception):
@@ -41,7 +46,8 @@ def _varint(n: int) -> bytes:
 
 def _field(tag: bytes, payload: bytes) -> bytes:
     """A length-delimited field."""
-    return tag + _varint(len(payload)) + payload
+    n = len(payload)
+    return tag + (_SMALL[n] if n < 128 else _varint(n)) + payload
 
 
 def _any_value(value) -> bytes:
@@ -83,7 +89,7 @@ def _attributes(attributes, tag: bytes) -> bytes:
     cache = _pairs
     for key, value in _plain(attributes).items():
         cls = value.__class__
-        if cls is str or cls is bool:
+        if cls in _CACHED_TYPES:  # unique values (response ids) only cycle the bounded cache
             ck = (tag, key, cls, value)
             framed = cache.get(ck)
             if framed is None:
@@ -138,7 +144,7 @@ def _span(span) -> bytes:
         out.append(b"\x22\x08")
         out.append(parent.span_id.to_bytes(8, "big"))
     out.append(_field(b"\x2a", span.name.encode()))
-    out.append(b"\x30" + _SMALL[span.kind.value + 1])
+    out.append(_KIND[span.kind])
     out.append(b"\x39" + _FIXED64(span.start_time))
     out.append(b"\x41" + _FIXED64(span.end_time))
     out.append(_attributes(span._attributes if hasattr(span, "_attributes") else span.attributes, b"\x4a"))
@@ -147,12 +153,10 @@ def _span(span) -> bytes:
         if count:
             out.append(tag + _varint(count))
     status = span.status
-    body = b""
     if status.description:
-        body += _field(b"\x12", status.description.encode())
-    if status.status_code.value:
-        body += b"\x18" + _SMALL[status.status_code.value]
-    out.append(_field(b"\x7a", body))
+        out.append(_field(b"\x7a", _field(b"\x12", status.description.encode()) + _STATUS_CODE[status.status_code]))
+    else:
+        out.append(_STATUS[status.status_code])
     out.append(b"\x85\x01\x00\x03\x00\x00" if parent is not None and parent.is_remote else b"\x85\x01\x00\x01\x00\x00")
     return _field(b"\x12", b"".join(out))  # ScopeSpans field 2
 
