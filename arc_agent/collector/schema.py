@@ -30,16 +30,13 @@ class SchemaError(ValueError):
 
 
 def ddl_dir() -> Path:
-    """Where the DDL files live: ``ARC_DDL_DIR``, else ``collector_config/clickhouse`` of this checkout."""
+    """Where the DDL files live: ``ARC_DDL_DIR``, else the package's copy (``arc_agent/data/clickhouse``
+    is a link to ``collector_config/clickhouse`` in the source tree, and a copy of it in the wheel)."""
     override = os.environ.get("ARC_DDL_DIR")
-    if override:
-        return Path(override)
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        candidate = parent / "collector_config" / "clickhouse"
-        if candidate.is_dir():
-            return candidate
-    raise SchemaError("cannot find collector_config/clickhouse/*.sql; set ARC_DDL_DIR to that folder")
+    path = Path(override) if override else Path(__file__).resolve().parent.parent / "data" / "clickhouse"
+    if not path.is_dir() or not any(path.glob("*.sql")):
+        raise SchemaError(f"no ClickHouse DDL (*.sql) in {path}; set ARC_DDL_DIR to collector_config/clickhouse")
+    return path
 
 
 def ttl_clause(column_expr: str, ttl_seconds: int) -> str:
