@@ -22,9 +22,5 @@ class RuntimeState:
         self.sampler = None  # callable() -> bool, None = keep every span
         self.observers: list = []  # callables(call: LLMCall, error: bool) for metrics/breaker (guards.py)
 
-    def on_call_finished(self, call, error: bool) -> None:
-        for observer in self.observers:
-            observer(call, error)
-
 
 RUNTIME = RuntimeState()

@@ -168,7 +168,9 @@ class LLMCall:
                 self.peer.set_attributes(attrs)
             else:
                 get_emitter().emit(self.span_name(), self.parent, attrs, self.start_ns, exc is not None)
-        state.RUNTIME.on_call_finished(self, exc is not None)
+        error = exc is not None
+        for observer in state.RUNTIME.observers:
+            observer(self, error)
 
     def span_name(self) -> str:
         model = self.kwargs.get("model")
@@ -184,7 +186,7 @@ def start(spec: CallSpec, instance: Any, kwargs: dict, t0: int) -> LLMCall | Non
         return None
     if rt.breaker_open:
         return _passthrough(spec, kwargs, t0, ctx)
-    peer = _peer_genai_span(ctx)
+    peer = _peer_genai_span(ctx) if _SPAN_KEY in ctx else None
     sampled = peer is not None or rt.sampler is None or rt.sampler()
     send_kwargs = kwargs
     fix_attrs = None
@@ -340,7 +342,7 @@ async def invoke_async(spec: CallSpec, wrapped: Callable, args: tuple, kwargs: d
 def _finish_ok(call: LLMCall, result: Any, t2: int) -> Any:
     call.resumed = t2
     try:
-        return _on_result(call, result, _raw_mode(call.kwargs))
+        return _on_result(call, result, _raw_mode(call.kwargs) if "extra_headers" in call.kwargs else None)
     except Exception as exc:
         failopen.record("response", exc)
         try:

@@ -64,6 +64,10 @@ class CircuitBreaker:
         if now >= self._next_check:
             self.check(now)
 
+    def observe(self, call, error: bool) -> None:
+        """The call path's observer signature (``state.RUNTIME.observers``)."""
+        self.record(call.arc_ns)
+
     # -- evaluation --------------------------------------------------------------------------------
     def p99_ns(self) -> Optional[int]:
         """p99 of the samples since the last (re)start of measuring; None below MIN_SAMPLES."""

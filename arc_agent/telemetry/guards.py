@@ -44,6 +44,8 @@ _fork_hook_installed = False
 
 def make_observer(breaker=None, calls=None, count_sampled_out: bool = False):
     """One callable per finished call doing only what the enabled guards need."""
+    if breaker is not None and calls is None and not count_sampled_out:
+        return breaker.observe  # the default set-up: no extra call layer
     record = breaker.record if breaker is not None else None
     add = calls.add if calls is not None else None
 
