@@ -10,7 +10,7 @@ from typing import Any, Optional
 
 from . import imaging, model
 from .features import from_probe
-from .shots import CACHE
+from .shots import CACHE, Shot
 
 
 class Look:
@@ -78,6 +78,30 @@ def safe_probe(target):
     return probe
 
 
+def _shot(target, probe: dict, region, want_page: Optional[str], fresh: bool):
+    """Generator: a ``Shot`` covering ``region`` (and the viewport if ``want_page``), reused or new.
+
+    Targets in a shadow root or a child frame are always captured afresh and never stored: the
+    change report (``js._CHANGES``) does not see their surroundings. Without ``want_page``, a fresh
+    capture is a clip of the region when that is all the document will need now (first capture of
+    the document, a forced fresh look, an unobserved target); else the viewport, for reuse."""
+    lossless = want_page == "png"
+    unobserved = bool((probe.get("fp") or {}).get("shadow") or probe.get("framed"))
+    if not (fresh or unobserved):
+        shot = CACHE.reusable(probe, region, lossless)
+        if shot is not None:
+            return shot
+    known = CACHE.known(probe)
+    clip = region is not None and not want_page and (fresh or unobserved or not known)
+    taken = yield from safe(target.capture(region if clip else None, probe, lossless=lossless))
+    if taken is None:
+        return None
+    data, px = taken
+    if unobserved or (clip and known):
+        return Shot(data, imaging.decode_gray(data), px, (), lossless, region if clip else None)
+    return CACHE.store(probe, data, imaging.decode_gray(data), px, lossless, region if clip else None)
+
+
 def observe(target, stats: Stats, want_page: Optional[str], zoom: bool = False, probe: Optional[dict] = None,
             fresh: bool = False):
     """Generator: a new ``Look``. The crop is cut from a viewport capture, reused from an earlier
@@ -101,19 +125,13 @@ def observe(target, stats: Stats, want_page: Optional[str], zoom: bool = False, 
                 look.crop_png, look.px = shot
                 look.img = imaging.decode_gray(look.crop_png)
     elif probe is not None and (look.region is not None or want_page):
-        lossless = want_page == "png"
-        in_shadow = bool((probe.get("fp") or {}).get("shadow"))  # not covered by the change report
-        shot = None if (fresh or in_shadow) else CACHE.reusable(probe, look.region, lossless)
-        if shot is None:
-            taken = yield from safe(target.capture(None, probe, lossless=lossless))
-            if taken is not None:
-                shot = CACHE.store(probe, taken[0], imaging.decode_gray(taken[0]), taken[1], lossless)
+        shot = yield from _shot(target, probe, look.region, want_page, fresh)
         if shot is not None:
-            look.page_png, look.page_img, look.px = shot.data, shot.img, shot.px
+            if shot.area is None:
+                look.page_png, look.page_img = shot.data, shot.img
+            look.px = shot.px
             if look.region is not None:
-                x, y, w, h = look.region
-                px = shot.px
-                look.img = shot.img.crop((int(x * px), int(y * px), int((x + w) * px), int((y + h) * px)))
+                look.img = shot.crop(look.region)
     look.feats = from_probe(probe, zoomed=zoom)
     t0 = time.perf_counter()
     conf, version, _ = model.score(imaging.model_input(look.img), look.feats)

@@ -1,33 +1,42 @@
 """Playwright adapter for the shared flow (sync and async objects alike).
 
 Ops return whatever Playwright returns: a value for the sync API, a coroutine for the async API,
-which the async driver awaits. ``_then`` post-processes either kind. Only public Playwright API is
-used, except reading a Locator's selector string (``_impl_obj._selector``) for the span.
+which the async driver awaits. Multi-step ops are generators run by ``steps`` either way.
+
+On Chromium the hot path talks CDP directly through a session per page (``pw_cdp.py``): a plain-CSS
+target in the main frame is probed with ``Runtime.evaluate`` (``locator.evaluate_all`` would first
+build Playwright's injected script in the page's main world, ~25 ms on a fresh document) and
+captures use ``Page.captureScreenshot`` (``page.screenshot`` adds fonts/caret/style round trips,
+~15 ms more on a fresh document). Anything else, or any CDP error, takes the Playwright API path.
+
+Targets inside child frames (``frame_locator`` chains or ``Frame`` objects) are probed in their own
+frame, then their box is moved to main-page viewport coordinates (``Locator.bounding_box``), so they
+get a crop and healing like any other target. Only public Playwright API is used, except reading a
+Locator's selector string and frame (``_impl_obj._selector`` / ``._frame``).
 """
 
 from __future__ import annotations
 
-import inspect
+import base64
+import json
 from typing import Any, Callable, Optional
 
 from . import js
+from .pw_cdp import cdp_session, is_async_object, steps
+from .pw_selectors import plain_css, split_frame_prefix
 from .target import Target
 
 _PROBE = js.for_playwright(js.PROBE)
 _INSPECT = js.for_playwright(js.INSPECT)
 _SCROLL = js.for_playwright(js.SCROLL_CENTER)
-_CANDIDATES = js.for_playwright_page(js.CANDIDATES)
+_CANDIDATES = js.for_playwright(js.CANDIDATES)
+_CSS_PROBE = "(" + js.PROBE + ")(Array.from(document.querySelectorAll(%s)))"
+_TOP_VIEW = ("() => ({vw: window.innerWidth, vh: window.innerHeight, sx: window.scrollX, sy: window.scrollY,"
+             " dpr: window.devicePixelRatio || 1, url: location.origin + location.pathname})")
 SCREENSHOT_TIMEOUT_MS = 2000
+FRAME_BOX_TIMEOUT_MS = 1000
 PAGE_JPEG_QUALITY = 90
 DEFAULT_ACTION_TIMEOUT_MS = 30000
-
-
-def _then(value: Any, fn: Callable[[Any], Any]) -> Any:
-    if inspect.isawaitable(value):
-        async def chained():
-            return fn(await value)
-        return chained()
-    return fn(value)
 
 
 def locator_selector(locator: Any) -> Optional[str]:
@@ -35,6 +44,14 @@ def locator_selector(locator: Any) -> Optional[str]:
         return str(locator._impl_obj._selector)
     except Exception:
         return None
+
+
+def _frame_wrapper(page: Any, impl_frame: Any) -> Any:
+    """The public Frame object of ``page`` whose implementation is ``impl_frame`` (main frame if gone)."""
+    for frame in page.frames:
+        if frame._impl_obj is impl_frame:
+            return frame
+    return page.main_frame
 
 
 class PlaywrightTarget(Target):
@@ -45,6 +62,7 @@ class PlaywrightTarget(Target):
         self.action = action
         self._wrapped, self._args, self._kwargs = wrapped, args, kwargs
         self._shortcut = shortcut
+        self._async = is_async_object(instance)
         if shortcut:  # Page.<action>(selector, ...) / Frame.<action>(selector, ...)
             self.selector = args[0] if args else kwargs.get("selector")
             self._frame = instance if not hasattr(instance, "main_frame") else instance.main_frame
@@ -54,25 +72,78 @@ class PlaywrightTarget(Target):
             self.locator = instance
             self.selector = locator_selector(instance)
             self._page = instance.page
-            self._frame = self._page.main_frame
+            self._frame = _frame_wrapper(self._page, instance._impl_obj._frame)
+        # where the selector starts (a Frame) and its frame-entering part ("... >> internal:control=enter-frame >> ")
+        self._prefix, inner = split_frame_prefix(self.selector or "")
+        self._framed = bool(self._prefix) or self._frame is not self._page.main_frame
+        self._fast_css = inner if (not self._framed and plain_css(inner)) else None
 
     # -- looking ---------------------------------------------------------------------------------
     def probe(self):
-        return lambda: self.locator.evaluate_all(_PROBE)
+        return lambda: steps(self._probe_steps(), self._async)
+
+    def _probe_steps(self):
+        if self._fast_css is not None:
+            session = yield from cdp_session(self._page)
+            if session is not None:
+                try:
+                    out = yield session.send("Runtime.evaluate", {
+                        "expression": _CSS_PROBE % json.dumps(self._fast_css), "returnByValue": True})
+                except Exception:
+                    out = None
+                value = (out or {}).get("result", {}).get("value") if not (out or {}).get("exceptionDetails") else None
+                if isinstance(value, dict) and value.get("n"):
+                    return value  # not found (or not CSS after all): Playwright's own engine decides below
+        probe = yield self.locator.evaluate_all(_PROBE)
+        if isinstance(probe, dict) and self._framed and probe.get("n"):
+            probe = yield from self._to_page_coordinates(probe)
+        return probe
+
+    def _to_page_coordinates(self, probe: dict):
+        """A child-frame probe with its box in main-page viewport coordinates (``framed``)."""
+        try:
+            box = yield self.locator.first.bounding_box(timeout=FRAME_BOX_TIMEOUT_MS)
+            view = yield self._page.main_frame.evaluate(_TOP_VIEW)
+        except Exception:
+            return probe
+        if not box or not isinstance(view, dict):
+            return probe
+        probe.update(view)
+        probe["rect"] = [box["x"], box["y"], box["width"], box["height"]]
+        probe["top"] = True
+        probe["framed"] = True
+        return probe
 
     def capture(self, region, probe, zoom=1.0, lossless=False):
-        def op():
-            if region is None:
-                fmt = {"type": "png"} if lossless else {"type": "jpeg", "quality": PAGE_JPEG_QUALITY}
-                shot = self._page.screenshot(scale="css", caret="initial", timeout=SCREENSHOT_TIMEOUT_MS, **fmt)
-            else:
-                x, y, w, h = region
-                shot = self._page.screenshot(clip={"x": x, "y": y, "width": w, "height": h},
-                                             scale="device" if zoom > 1 else "css", caret="initial",
-                                             timeout=SCREENSHOT_TIMEOUT_MS)
-            dpr = float((probe or {}).get("dpr") or 1.0) if (region is not None and zoom > 1) else 1.0
-            return _then(shot, lambda png: (png, dpr))
-        return op
+        return lambda: steps(self._capture_steps(region, probe or {}, zoom, lossless), self._async)
+
+    def _capture_steps(self, region, probe: dict, zoom: float, lossless: bool):
+        dpr = float(probe.get("dpr") or 1.0)
+        device = region is not None and zoom > 1  # zoom: device pixels, like Playwright's scale="device"
+        px = dpr if device else 1.0
+        session = yield from cdp_session(self._page)
+        if session is not None:
+            params: dict = {"format": "png", "optimizeForSpeed": True}
+            if region is None and not lossless:
+                params = {"format": "jpeg", "quality": PAGE_JPEG_QUALITY, "optimizeForSpeed": True}
+            if region is not None or dpr != 1.0:
+                x, y, w, h = region if region is not None else (0, 0, probe.get("vw"), probe.get("vh"))
+                params["clip"] = {"x": x + float(probe.get("sx") or 0), "y": y + float(probe.get("sy") or 0),
+                                  "width": w, "height": h, "scale": 1.0 if device else 1.0 / dpr}
+            try:
+                out = yield session.send("Page.captureScreenshot", params)
+                return base64.b64decode(out["data"]), px
+            except Exception:
+                pass  # e.g. no compositor frame yet right after a navigation: Playwright waits for one
+        if region is None:
+            fmt = {"type": "png"} if lossless else {"type": "jpeg", "quality": PAGE_JPEG_QUALITY}
+            shot = yield self._page.screenshot(scale="css", caret="initial", timeout=SCREENSHOT_TIMEOUT_MS, **fmt)
+        else:
+            x, y, w, h = region
+            shot = yield self._page.screenshot(clip={"x": x, "y": y, "width": w, "height": h},
+                                               scale="device" if device else "css", caret="initial",
+                                               timeout=SCREENSHOT_TIMEOUT_MS)
+        return shot, px
 
     def inspect(self, scroll):
         return lambda: self.locator.evaluate_all(_INSPECT, scroll)
@@ -84,7 +155,8 @@ class PlaywrightTarget(Target):
         return lambda: self._page.wait_for_timeout(ms)
 
     def network_idle(self, timeout_ms):
-        return lambda: self._frame.wait_for_load_state("networkidle", timeout=max(1.0, timeout_ms))
+        main = self._page.main_frame
+        return lambda: main.wait_for_load_state("networkidle", timeout=max(1.0, timeout_ms))
 
     # -- acting ----------------------------------------------------------------------------------
     def call(self):
@@ -107,18 +179,14 @@ class PlaywrightTarget(Target):
 
     # -- re-locating -----------------------------------------------------------------------------
     def candidates(self, arg):
-        return lambda: self._frame.evaluate(_CANDIDATES, {**arg, "elements": False})
+        """Candidates in the target's own document (a child frame's, for framed targets)."""
+        root = self._frame.locator(self._prefix + ":root")
+        return lambda: root.evaluate_all(_CANDIDATES, {**arg, "elements": False})
 
     def retarget(self, candidate, timeout_ms):
-        selector = " >> ".join([*candidate.get("hosts", []), candidate["sel"]])
-        if not self._shortcut:
-            try:
-                if self.locator._impl_obj._frame is not self._page.main_frame._impl_obj:
-                    return ()  # locators inside child frames are not re-targeted
-            except Exception:
-                return ()
+        selector = self._prefix + " >> ".join([*candidate.get("hosts", []), candidate["sel"]])
         healed_locator = self._frame.locator(selector)
-        check = lambda: _then(healed_locator.count(), lambda n: selector if n == 1 else None)  # noqa: E731
+        check = lambda: steps(self._count_is_one(healed_locator, selector), self._async)  # noqa: E731
         kwargs = self._capped(timeout_ms)
         if self._shortcut:
             args = (selector, *self._args[1:]) if self._args else self._args
@@ -128,3 +196,8 @@ class PlaywrightTarget(Target):
         else:
             act = lambda: getattr(healed_locator, self.action)(*self._args, **kwargs)  # noqa: E731
         return check, act
+
+    @staticmethod
+    def _count_is_one(locator, selector: str):
+        n = yield locator.count()
+        return selector if n == 1 else None
