@@ -14,9 +14,13 @@ import json
 import math
 import os
 import sys
+import threading
+from array import array
 from datetime import date, datetime, timezone
 from typing import Any, Iterable
 
+from . import fastjson
+from .bulk import add_bulk
 from .errors import BundleError, PatternError
 from .index import LayerBuilder, assemble, check_priority
 
@@ -134,8 +138,9 @@ def check_confidence(value: Any) -> float:
     return float(value)
 
 
-def add_record(builder: LayerBuilder, rec: Any, index: int, default_id: str, expiry_cache: dict) -> str:
-    """Validate one bundle record and add it; returns its id. PatternError if anything is wrong."""
+def check_record(rec: Any, default_id: str, expiry_cache: dict) -> tuple:
+    """(id, pattern, fix, confidence, priority, expires) of one bundle record whose record-level
+    fields are valid (the pattern and fix are checked when stored); PatternError otherwise."""
     if type(rec) is not dict:
         raise PatternError(f"each pattern must be an object, got {type(rec).__name__}")
     if not RECORD_KEYS.issuperset(rec):
@@ -157,9 +162,8 @@ def add_record(builder: LayerBuilder, rec: Any, index: int, default_id: str, exp
     desc = rec.get("description")
     if desc is not None and type(desc) is not str:
         raise PatternError(f"'description' must be a string, got {desc!r}")
-    builder.add(pid, rec["pattern"], rec["fix"], confidence, priority,
-                parse_expires(rec.get("expires_at"), expiry_cache))
-    return pid
+    return pid, rec["pattern"], rec["fix"], confidence, priority, parse_expires(rec.get("expires_at"),
+                                                                                  expiry_cache)
 
 
 def load_layer(paths: Iterable[str]) -> tuple:
@@ -235,42 +239,114 @@ def _locate(files: list, starts: list, i: int) -> tuple:
 def _load_file(builder: LayerBuilder, path: str, infos: list, errors: list) -> None:
     try:
         data = read_bytes(path)
-        digest = hashlib.sha256(data).hexdigest()
-        doc = read_document(path, data)
+        hasher = _Digest(data)  # sha256 releases the GIL: it runs beside the parse
+        decoded = None if path.endswith((".yaml", ".yml")) else fastjson.decode(data)
+        if decoded is None:
+            columns = _columns_from_document(path, read_document(path, data), errors)
+        else:
+            columns = _columns_from_decoded(path, decoded, errors)
         del data
+        digest = hasher.result()
     except BundleError as exc:
         errors.append(exc)
         return
-    if not isinstance(doc, dict):
-        errors.append(BundleError(path, "a bundle must be an object with a 'patterns' list"))
+    if columns is None:
         return
-    patterns = doc.get("patterns")
-    if not isinstance(patterns, list):
-        errors.append(BundleError(path, "'patterns' must be a list"))
-        return
-    name = doc.get("name")
+    name, meta, ids, patterns, fixes, confidence, priority, expires, index_of = columns
+    errors_before = len(errors)
+    found: list = []
+
+    def on_error(k: int, exc: PatternError) -> None:
+        found.append(BundleError(path, str(exc), ids[k], k if index_of is None else index_of[k]))
+
+    add_bulk(builder, ids, patterns, fixes, confidence, priority, expires, on_error)
+    if found:  # patterns are stored by group: show this file's errors in file order
+        found = sorted(errors[errors_before:] + found, key=lambda e: e.index)
+        errors[errors_before:] = found[:max(0, MAX_ERRORS - errors_before)]
+    if len(errors) == errors_before:
+        infos.append(BundleInfo(path, name, meta.get("version"), meta.get("created_at"), len(patterns), digest))
+
+
+class _Digest:
+    """sha256 of ``data`` computed in a thread (hashlib releases the GIL on large buffers)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._digest = ""
+        self._thread = None
+        if len(data) >= 1 << 20:
+            self._thread = threading.Thread(target=self._run, name="arc-bundle-digest", daemon=True)
+            self._thread.start()
+        else:
+            self._run()
+
+    def _run(self) -> None:
+        self._digest = hashlib.sha256(self._data).hexdigest()
+
+    def result(self) -> str:
+        if self._thread is not None:
+            self._thread.join()
+        self._data = None
+        return self._digest
+
+
+def _bundle_name(path: str, name: Any) -> str:
     if name is None:
         name = os.path.splitext(os.path.basename(path))[0]
     if not isinstance(name, str):
-        errors.append(BundleError(path, f"'name' must be a string, got {name!r}"))
-        return
-    expiry_cache: dict = {}
-    errors_before = len(errors)
+        raise BundleError(path, f"'name' must be a string, got {name!r}")
+    return name
 
-    def slow(index: int, rec: Any) -> None:
-        """The full-validation path: stores the record or reports exactly what is wrong."""
-        if len(errors) >= MAX_ERRORS:
-            return
+
+def _columns_from_decoded(path: str, d: Any, errors: list) -> tuple | None:
+    """Columns of a bundle msgspec decoded (record fields already checked in C)."""
+    name = _bundle_name(path, d.name)
+    ids = d.ids
+    if None in ids:
+        ids = [f"{name}#{k}" if pid is None else pid for k, pid in enumerate(ids)]
+    expires = d.expires
+    cache: dict = {}
+    for value in set(expires):  # few distinct values: convert each once
         try:
-            add_record(builder, rec, index, f"{name}#{index}", expiry_cache)
+            cache[value] = parse_expires(value)
         except PatternError as exc:
-            pid = rec.get("id") if isinstance(rec, dict) and isinstance(rec.get("id"), str) else None
-            errors.append(BundleError(path, str(exc), pid, index))
+            k = expires.index(value)
+            errors.append(BundleError(path, str(exc), ids[k], k))
+            return None
+    expires = [cache[v] for v in expires] if len(cache) > 1 or None not in cache else \
+        array("d", [NEVER]) * len(expires)
+    return (name, {"version": d.version, "created_at": d.created_at}, ids, d.patterns, d.fixes,
+            d.confidence, d.priority, expires, None)
 
-    builder.add_plain(patterns, expiry_cache, slow)
-    if len(errors) > errors_before:
-        return
-    infos.append(BundleInfo(path, name, doc.get("version"), doc.get("created_at"), len(patterns), digest))
+
+def _columns_from_document(path: str, doc: Any, errors: list) -> tuple | None:
+    """Columns of a parsed JSON/YAML document; records with a bad field are reported (and left out)."""
+    if not isinstance(doc, dict):
+        errors.append(BundleError(path, "a bundle must be an object with a 'patterns' list"))
+        return None
+    patterns = doc.get("patterns")
+    if not isinstance(patterns, list):
+        errors.append(BundleError(path, "'patterns' must be a list"))
+        return None
+    name = _bundle_name(path, doc.get("name"))
+    expiry_cache: dict = {}
+    ids, pats, fixes, confidence, priority, expires, index_of = [], [], [], [], [], [], []
+    for index, rec in enumerate(patterns):
+        try:
+            pid, pattern, fix, conf, prio, exp = check_record(rec, f"{name}#{index}", expiry_cache)
+        except PatternError as exc:
+            if len(errors) < MAX_ERRORS:
+                pid = rec.get("id") if isinstance(rec, dict) and isinstance(rec.get("id"), str) else None
+                errors.append(BundleError(path, str(exc), pid, index))
+            continue
+        ids.append(pid)
+        pats.append(pattern)
+        fixes.append(fix)
+        confidence.append(conf)
+        priority.append(prio)
+        expires.append(exp)
+        index_of.append(index)
+    return name, doc, ids, pats, fixes, confidence, priority, expires, index_of
 
 
 class BundleErrors(ValueError):

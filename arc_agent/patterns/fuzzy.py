@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import threading
 from array import array
-from collections import Counter
-from itertools import chain
+from collections import defaultdict
+from itertools import count
 
 import numpy as np
 
@@ -30,23 +30,44 @@ COLUMNS = {"patterns": np.int32, "thresholds": np.float64, "sizes": np.int64, "t
            "long_ids": np.int64}
 
 
-def build_columns(idxs: list, word_sets: list, thresholds: list) -> dict:
-    """The columns for patterns ``idxs`` with ``word_sets`` and ``thresholds``: plus ``words``,
-    the vocabulary in rank order (rarest first) as one space-joined UTF-8 blob. Only numpy arrays
-    and one blob: the index's small Python objects are made later by ``FuzzyIndex``, once the
-    bundle's parse tree is gone, so that they do not pin its memory arenas."""
-    df = Counter(chain.from_iterable(word_sets))
-    order = sorted(df, key=lambda w: (df[w], w))
-    rank = dict(zip(order, range(len(order))))
-    vocab = len(order)
+def build_columns(idxs: list, rows: list, thresholds: list) -> dict:
+    """The columns for patterns ``idxs`` with ``thresholds`` and their words ``rows`` (one flat
+    list, each pattern's words followed by ``similarity.ROW_END``; repeats allowed): plus
+    ``words``, the vocabulary in rank order (rarest first, ties alphabetical) as one space-joined
+    UTF-8 blob. A handful of whole-array operations, no per-pattern Python loop; only numpy
+    arrays and one blob: the index's small Python objects are made later by ``FuzzyIndex``, once
+    the bundle's parse tree is gone, so that they do not pin its memory arenas."""
     m = len(idxs)
     t = np.array(thresholds, dtype=np.float64)
-    sizes = np.fromiter(map(len, word_sets), dtype=np.int64, count=m)
-    total = int(sizes.sum())
-    # every row's token ids, sorted within the row (vectorised: no per-pattern Python loop)
-    ids = np.fromiter(map(rank.__getitem__, chain.from_iterable(word_sets)), dtype=np.int64, count=total)
-    row_of = np.repeat(np.arange(m), sizes)
-    ids = ids[np.lexsort((ids, row_of))]
+    seen: defaultdict = defaultdict(count().__next__)  # word → id in first-seen order, one lookup a word
+    first = np.fromiter(map(seen.__getitem__, rows), dtype=np.int64, count=len(rows))
+    alphabet = sorted(seen)  # ROW_END ("\x00") sorts first: code -1 below
+    if m and alphabet[0] != similarity.ROW_END:
+        raise ValueError("fuzzy rows are not terminated")
+    to_code = np.empty(len(alphabet), dtype=np.int64)
+    to_code[np.fromiter(map(seen.__getitem__, alphabet), dtype=np.int64, count=len(alphabet))] = \
+        np.arange(-1, len(alphabet) - 1)
+    code = to_code[first]
+    del first, seen
+    alphabet = alphabet[1:]
+    vocab = len(alphabet)
+    span = max(vocab, 1)
+    end = code < 0
+    if int(end.sum()) != m:
+        raise ValueError("fuzzy rows disagree with their patterns")
+    row_of = (np.cumsum(end) - end)[~end]
+    # (row, word) pairs, each once, sorted by row then word: one sort of a combined key
+    pairs = np.sort(row_of * span + code[~end])
+    del code, end, row_of
+    pairs = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))] if len(pairs) else pairs
+    row_of, alpha = pairs // span, pairs % span
+    del pairs
+    sizes = np.bincount(row_of, minlength=m).astype(np.int64)
+    order = np.argsort(np.bincount(alpha, minlength=vocab), kind="stable")  # rank → word
+    rank = np.empty(vocab, dtype=np.int64)
+    rank[order] = np.arange(vocab)
+    ids = np.sort(row_of * span + rank[alpha]) % span  # every row's token ids, sorted within the row
+    total = len(ids)
     starts = np.cumsum(sizes) - sizes
     col = np.arange(total) - np.repeat(starts, sizes)
     tokens = np.full((m, WIDTH), vocab, dtype=np.uint32)  # vocab = padding, matches no word
@@ -64,7 +85,7 @@ def build_columns(idxs: list, word_sets: list, thresholds: list) -> dict:
     by_token = np.argsort(tok, kind="stable")
     off = np.zeros(vocab + 2, dtype=np.int64)
     np.cumsum(np.bincount(tok, minlength=vocab + 1), out=off[1:])
-    return {"words": " ".join(order).encode("utf-8", "surrogatepass"),
+    return {"words": " ".join([alphabet[j] for j in order.tolist()]).encode("utf-8", "surrogatepass"),
             "patterns": np.array(idxs, dtype=np.int32), "thresholds": t, "sizes": sizes, "tokens": tokens,
             "post_off": off, "post_rows": row[by_token].astype(np.int32),
             "long_rows": long_rows.astype(np.int32), "long_off": long_off, "long_ids": ids[long_take]}

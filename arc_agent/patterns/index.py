@@ -27,6 +27,8 @@ import functools
 import json
 import marshal
 from array import array
+from collections import defaultdict
+from itertools import count
 from typing import Any, Mapping
 
 import numpy as np
@@ -47,11 +49,16 @@ COARSE_FPR = 0.01
 SPEC_CACHE_SIZE = 4096
 _INT32 = 2**31
 _SCALARS = (str, int, float, bool)
-_INF = float("inf")
 _SIMILAR_KEYS = frozenset({"similar", "threshold"})
 # one encoder instance: json.dumps with options builds a new encoder per call (~10 µs each)
 _encode_spec = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
-_RECORD_KEYS = frozenset({"id", "pattern", "fix", "confidence", "priority", "expires_at", "description"})
+try:  # bulk loading keys specs by JSON text: msgspec encodes a small object ~5x faster than json
+    import msgspec
+
+    _encode_key, _decode_json = msgspec.json.encode, msgspec.json.decode
+except ImportError:  # pragma: no cover - msgspec is a dependency; json gives the same results
+    _encode_key = json.JSONEncoder(separators=(",", ":"), allow_nan=False, ensure_ascii=False).encode
+    _decode_json = json.loads
 
 
 class Spec:
@@ -192,8 +199,8 @@ class Layer:
 
 
 class LayerBuilder:
-    """Builds a Layer from pattern records. ``add`` validates fully before storing anything;
-    ``add_plain`` is the bulk fast path for bundle records of the common shape."""
+    """Builds a Layer from pattern records. ``add`` validates one pattern fully and stores it;
+    ``bulk.add_bulk`` stores a bundle file's records column by column."""
 
     def __init__(self) -> None:
         self.ids: list = []
@@ -205,7 +212,9 @@ class LayerBuilder:
         self.spec_blob = bytearray()
         self.spec_off = array("Q", [0])
         self.spec_anchor: list = []  # per spec: ("similar", field, words, t) | ("exists", field) | ("scan",)
-        self.shapes: dict = {}  # equality field names (sorted) → ([pattern index], [tuple of values])
+        # equality field names (in any order; ``parts`` merges the orders) →
+        # ([pattern index], [one value column per field])
+        self.shapes: dict = {}
         self.exist: dict = {}
         self.scan: list = []
         self.fuzzy: dict = {}
@@ -215,6 +224,19 @@ class LayerBuilder:
 
     def add(self, pattern_id: str, pattern: Any, fix: Any, confidence: float, priority: int,
             expires: float) -> int:
+        eq, sid, fuzzy = self.prepare(pattern, fix)
+        i = len(self.spec_col)
+        self.place(i, eq, sid, fuzzy)
+        self.ids.append(pattern_id)
+        self.spec_col.append(sid)
+        self.priority.append(priority)
+        self.confidence.append(confidence)
+        self.expires.append(expires)
+        return i
+
+    def prepare(self, pattern: Any, fix: Any) -> tuple:
+        """Validate ``pattern`` and ``fix``: (equality (field, frozen value) pairs, spec id, fuzzy
+        anchor (field, words, threshold) of a pattern whose only condition is ``similar``, or None)."""
         if type(pattern) is not dict:
             if not isinstance(pattern, Mapping):
                 raise PatternError(f"'pattern' must be an object, got {type(pattern).__name__}")
@@ -244,34 +266,24 @@ class LayerBuilder:
         skey = repr((residual, fix))
         sid = self.spec_ids.get(skey)
         if sid is None:
-            sid = self._new_spec(skey, residual, fix)
-        self._store(pattern_id, eq, sid, confidence, priority, expires, fuzzy)
-        return len(self.spec_col) - 1
+            sid = self.new_spec(skey, residual, fix)
+        return eq, sid, fuzzy
 
-    def _store(self, pattern_id: str, eq: list, sid: int, confidence: float, priority: int,
-               expires: float, fuzzy: tuple | None = None) -> None:
-        """Append one validated pattern; ``eq``: (field, frozen value) pairs; ``fuzzy``: (field,
-        words, threshold) of a pattern whose only condition is ``similar``."""
-        i = len(self.spec_col)
+    def place(self, i: int, eq: list, sid: int, fuzzy: tuple | None) -> None:
+        """Index pattern ``i``: under its equality key, its fuzzy text, or its spec's anchor."""
         if fuzzy is not None:
             self._add_fuzzy(i, *fuzzy)
         elif eq:
             eq.sort()
-            rows = self.shapes.setdefault(tuple([x[0] for x in eq]), ([], []))
-            rows[0].append(i)
-            rows[1].append(tuple([x[1] for x in eq]))
+            self.add_equality_columns(tuple([x[0] for x in eq]), [i], [[x[1]] for x in eq])
         else:
             self._anchor(i, sid)
-        self.ids.append(pattern_id)
-        self.spec_col.append(sid)
-        self.priority.append(priority)
-        self.confidence.append(confidence)
-        self.expires.append(expires)
 
     def _add_fuzzy(self, i: int, field: str, words: frozenset, threshold: float) -> None:
-        idxs, word_sets, thresholds = self.fuzzy.setdefault(field, ([], [], []))
+        idxs, rows, thresholds = self.fuzzy.setdefault(field, ([], [], []))
         idxs.append(i)
-        word_sets.append(words)
+        rows.extend(words)
+        rows.append(similarity.ROW_END)
         thresholds.append(threshold)
 
     def _anchor(self, i: int, sid: int) -> None:
@@ -283,98 +295,32 @@ class LayerBuilder:
         else:
             self.scan.append(i)
 
-    def add_plain(self, records: list, expiry: dict, slow: Any) -> None:
-        """Bulk fast path: records whose keys, types and values are the plain common case are
-        stored inline (about 3x faster than ``add``); any other record goes to ``slow(index, rec)``,
-        which validates it fully and reports problems. ``expiry``: ISO string → epoch cache."""
-        plain_keys = _RECORD_KEYS
-        spec_ids = self.spec_ids
-        new_spec = self._new_spec
-        shapes_get = self.shapes.get
-        ids_append, spec_append = self.ids.append, self.spec_col.append
-        prio_append, conf_append, exp_append = self.priority.append, self.confidence.append, \
-            self.expires.append
-        anchor, add_fuzzy = self._anchor, self._add_fuzzy
-        spec_col = self.spec_col
-        inf = _INF
-        for index, rec in enumerate(records):
-            if type(rec) is not dict or not plain_keys.issuperset(rec):
-                slow(index, rec)
-                continue
-            get = rec.get
-            pid, pattern, fix = get("id"), get("pattern"), get("fix")
-            conf, prio, exp = get("confidence", 1.0), get("priority", 0), get("expires_at")
-            if exp is None:
-                exp = inf
-            elif type(exp) is str and exp in expiry:
-                exp = expiry[exp]
-            else:
-                slow(index, rec)
-                continue
-            if (type(pid) is not str or not pid or type(pattern) is not dict or not pattern
-                    or type(fix) is not dict or type(conf) is not float or not 0.0 <= conf <= 1.0
-                    or type(prio) is not int or not -2147483648 <= prio <= 2147483647
-                    or type(get("description", "")) is not str):
-                slow(index, rec)
-                continue
-            eq = []
-            residual = None
-            for f, c in pattern.items():
-                tc = type(c)
-                if tc is str or ((tc is int or tc is float) and c >= 0):
-                    eq.append((f, c))
-                elif tc is dict and "==" not in c:
-                    if residual is None:
-                        residual = {}
-                    residual[f] = c
-                else:
-                    break
-                if type(f) is not str or not f:
-                    break
-            else:
-                fuzzy = None
-                if not eq:
-                    try:
-                        fuzzy = similar_only(residual)
-                    except PatternError:
-                        slow(index, rec)
-                        continue
-                    if fuzzy is not None:
-                        residual = None
-                skey = repr((residual, fix))
-                sid = spec_ids.get(skey)
-                if sid is None:
-                    try:
-                        sid = new_spec(skey, residual, fix)
-                    except PatternError:
-                        slow(index, rec)
-                        continue
-                i = len(spec_col)
-                if fuzzy is not None:
-                    add_fuzzy(i, *fuzzy)
-                elif eq:
-                    if len(eq) > 1:
-                        eq.sort()
-                        shape = tuple([x[0] for x in eq])
-                        values = tuple([x[1] for x in eq])
-                    else:
-                        shape, values = (eq[0][0],), (eq[0][1],)
-                    rows = shapes_get(shape)
-                    if rows is None:
-                        rows = self.shapes[shape] = ([], [])
-                    rows[0].append(i)
-                    rows[1].append(values)
-                else:
-                    anchor(i, sid)
-                ids_append(pid)
-                spec_append(sid)
-                prio_append(prio)
-                conf_append(conf)
-                exp_append(exp)
-                continue
-            slow(index, rec)
+    # -- what ``bulk.add_bulk`` uses ---------------------------------------------------------------
+    encode_key = staticmethod(_encode_key)
+    decode_fix = staticmethod(_decode_json)
 
-    def _new_spec(self, skey: str, residual: dict | None, fix: Any) -> int:
+    def add_equality_columns(self, names: tuple, idxs: list, columns: list) -> None:
+        """Patterns ``idxs`` whose equality values for the fields ``names`` are ``columns``
+        (plain scalars: their own frozen form)."""
+        rows = self.shapes.get(names)
+        if rows is None:
+            rows = self.shapes[names] = ([], [[] for _ in names])
+        rows[0].extend(idxs)
+        for col, values in zip(rows[1], columns):
+            col.extend(values)
+
+    def add_fuzzy_rows(self, field: str, idxs: list, rows: list, thresholds: list) -> None:
+        """Fuzzy patterns ``idxs`` on ``field``: their words in the ``similarity.word_rows`` layout."""
+        f_idxs, f_rows, f_thresholds = self.fuzzy.setdefault(field, ([], [], []))
+        f_idxs.extend(idxs)
+        f_rows.extend(rows)
+        f_thresholds.extend(thresholds)
+
+    @staticmethod
+    def compile_similar(field: str, ops: Mapping) -> tuple:
+        return _compiled_similar(field, ops)
+
+    def new_spec(self, skey: Any, residual: dict | None, fix: Any) -> int:
         try:
             spec = compile_spec(residual, fix)
             raw = _encode_spec([residual, fix]).encode()
@@ -408,21 +354,8 @@ class LayerBuilder:
         parts.confidence, parts.expires = array("d", self.confidence), array("d", self.expires)
         self.spec_col = self.priority = self.confidence = self.expires = []
         parts.spec_blob, parts.spec_off = bytes(self.spec_blob), self.spec_off
-        # equality index: distinct (field, value) elements, and per shape each pattern's element ids
-        elements: dict = {}
-        parts.shapes = []
-        for shape, (idxs, values) in self.shapes.items():
-            eids = np.empty((len(shape), len(idxs)), dtype=np.int32)
-            for k, field in enumerate(shape):
-                column = [v[k] for v in values] if len(shape) > 1 else [v for v, in values]
-                local = dict.fromkeys(column)
-                for v in local:
-                    local[v] = elements.setdefault((field, v), len(elements))
-                eids[k] = np.fromiter(map(local.__getitem__, column), dtype=np.int32, count=len(column))
-            parts.shapes.append((shape, np.array(idxs, dtype=np.int32), eids))
+        parts.elements, parts.shapes = _equality_columns(self.shapes)
         self.shapes = {}
-        parts.elements = marshal.dumps(list(elements))
-        del elements
         parts.exist = {f: np.array(idxs, dtype=np.int32) for f, idxs in self.exist.items()}
         parts.scan = np.array(self.scan, dtype=np.int32)
         parts.fuzzy = {}
@@ -430,6 +363,42 @@ class LayerBuilder:
             parts.fuzzy[field] = build_columns(*self.fuzzy.pop(field))
         self.spec_ids, self.spec_anchor, self.exist, self.scan = {}, [], {}, []
         return parts
+
+
+def _equality_columns(variants: dict) -> tuple:
+    """(elements blob, [(shape, pattern indexes, element ids)]): the distinct ``(field, value)``
+    elements, and per shape (sorted field names) each pattern's element ids. ``variants`` maps
+    field names in any order to (pattern indexes, one value column per field); it is emptied."""
+    shapes: dict = {}
+    for names in list(variants):
+        idxs, columns = variants.pop(names)
+        shape = tuple(sorted(names))
+        cols = dict(zip(names, columns))
+        merged = shapes.get(shape)
+        if merged is None:
+            shapes[shape] = (idxs, cols)
+        else:
+            merged[0].extend(idxs)
+            for f in shape:
+                merged[1][f].extend(cols[f])
+    next_id = count().__next__
+    ids_of: dict = {}  # field → {value: element id}, ids assigned on first sight (one lookup a value)
+    out = []
+    for shape in list(shapes):
+        idxs, cols = shapes.pop(shape)
+        eids = np.empty((len(shape), len(idxs)), dtype=np.int32)
+        for k, field in enumerate(shape):
+            column = cols.pop(field)
+            ids = ids_of.get(field)
+            if ids is None:
+                ids = ids_of[field] = defaultdict(next_id)
+            eids[k] = np.fromiter(map(ids.__getitem__, column), dtype=np.int32, count=len(column))
+        out.append((shape, np.array(idxs, dtype=np.int32), eids))
+    elements: list = [None] * next_id()  # the next id is the number of elements
+    for field, ids in ids_of.items():
+        for v, e in ids.items():
+            elements[e] = (field, v)
+    return marshal.dumps(elements), out
 
 
 class LayerParts:
@@ -499,6 +468,22 @@ def assemble(parts: LayerParts) -> Layer:
 
 def similar_only(residual: dict | None) -> tuple | None:
     """(field, words, threshold) if ``residual`` is one ``similar`` condition and nothing else."""
+    plain = _plain_similar(residual)
+    if plain is not None:
+        ws = similarity.words(plain[1])
+        if ws:
+            return plain[0], ws, plain[2]
+    if residual is None or len(residual) != 1:
+        return None
+    (field, ops), = residual.items()
+    if "similar" not in ops or not _SIMILAR_KEYS.issuperset(ops):
+        return None
+    return _compiled_similar(field, ops)
+
+
+def _plain_similar(residual: dict | None) -> tuple | None:
+    """(field, text, float threshold) if ``residual`` is one ``similar`` condition of the plain,
+    valid form (the text may still have no words); None otherwise."""
     if residual is None or len(residual) != 1:
         return None
     (field, ops), = residual.items()
@@ -507,10 +492,13 @@ def similar_only(residual: dict | None) -> tuple | None:
     text, threshold = ops["similar"], ops.get("threshold", DEFAULT_THRESHOLD)
     if type(text) is str and type(field) is str and field and type(threshold) in (int, float) \
             and 0.0 < threshold <= 1.0:
-        ws = similarity.words(text)
-        if ws:
-            return field, ws, float(threshold)
-    try:  # not the plain case: the full compiler names the problem
+        return field, text, float(threshold)
+    return None
+
+
+def _compiled_similar(field: str, ops: Mapping) -> tuple:
+    """(field, words, threshold) through the full compiler, which names any problem."""
+    try:
         (test,) = compile_ops(field, ops)
     except ValueError as exc:
         raise PatternError(str(exc)) from None

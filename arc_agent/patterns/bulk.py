@@ -1,0 +1,166 @@
+"""Storing a bundle file's records in a ``LayerBuilder`` without a Python loop per record.
+
+A bundle has a few pattern *signatures* (the field names of a pattern, in order) shared by most
+of its records. Records are grouped by signature in C; then each field of a group is one column,
+checked with whole-column operations (``map``/``set``/``min``): a column of plain scalars is an
+equality column, a column of operator objects a residual one. A group's spec key per record is
+its residual columns' JSON text and its fix's text, zipped in C; only the distinct keys (a few
+thousand at most) are compiled. Any record of a group that is not plainly of this shape goes
+through the builder's full per-record path, which validates it and names any problem.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from itertools import count, repeat
+from operator import contains, itemgetter
+from typing import Any, Callable
+
+import numpy as np
+
+from . import similarity
+from .conditions import DEFAULT_THRESHOLD
+from .errors import PatternError
+
+_SIMILAR_KEYS = frozenset({"similar", "threshold"})
+_SCALAR_TYPES = frozenset({str, int, float})
+_NUMBER_TYPES = frozenset({int, float})
+
+
+def add_bulk(builder: Any, ids: list, patterns: list, fixes: list, confidence: Any, priority: Any,
+             expires: Any, on_error: Callable[[int, PatternError], None]) -> None:
+    """Store a file's records, whose ids, confidences, priorities and expiry times are already
+    checked. ``fixes``: each fix as its JSON text (bytes, from msgspec) or as an object. A
+    PatternError goes to ``on_error(position, exc)`` (the load is then rejected)."""
+    n0 = len(builder)
+    sids = np.zeros(len(patterns), dtype=np.int32)
+    pending: list = []  # (pattern index, position, (field, text, threshold)) of plain fuzzy patterns
+    rest = _add_groups(builder, n0, patterns, fixes, sids, pending, on_error)
+    for k in rest:
+        pattern, fix = patterns[k], fixes[k]
+        try:
+            eq, sid, fuzzy = builder.prepare(pattern, builder.decode_fix(fix) if type(fix) is bytes else fix)
+        except (PatternError, ValueError) as exc:
+            on_error(k, exc if isinstance(exc, PatternError) else PatternError(str(exc)))
+            continue
+        builder.place(n0 + k, eq, sid, fuzzy)
+        sids[k] = sid
+    _add_fuzzy_texts(builder, pending, on_error)
+    builder.spec_col.extend(sids.tolist())
+    builder.ids.extend(ids)
+    builder.priority.extend(priority)
+    builder.confidence.extend(confidence)
+    builder.expires.extend(expires)
+
+
+def _add_groups(builder: Any, n0: int, patterns: list, fixes: list, sids: np.ndarray, pending: list,
+                on_error: Callable) -> list:
+    """Store the records of the plain groups; returns the positions left for the per-record path."""
+    n = len(patterns)
+    if not n:
+        return []
+    if type(fixes[0]) is not bytes or set(map(type, patterns)) != {dict}:
+        return list(range(n))  # parsed with json/YAML (the slow path anyway) or not objects
+    signature_ids: defaultdict = defaultdict(count().__next__)
+    codes = np.fromiter(map(signature_ids.__getitem__, map(tuple, patterns)), dtype=np.int64, count=n)
+    signatures = list(signature_ids)  # in code order
+    order = np.argsort(codes, kind="stable")
+    bounds = np.flatnonzero(np.diff(codes[order])) + 1
+    rest: list = []
+    for positions in np.split(order, bounds):
+        names = signatures[int(codes[positions[0]])]
+        pos = positions.tolist()
+        if not _add_group(builder, n0, names, pos, patterns, fixes, sids, pending, on_error):
+            rest.extend(pos)
+    rest.sort()
+    return rest
+
+
+def _add_group(builder: Any, n0: int, names: tuple, pos: list, patterns: list, fixes: list,
+               sids: np.ndarray, pending: list, on_error: Callable) -> bool:
+    """Store one signature's records if every column is plain; False to leave them all to the
+    per-record path."""
+    if not names or "" in names:
+        return False
+    pats = list(map(patterns.__getitem__, pos))
+    group_fixes = list(map(fixes.__getitem__, pos))
+    eq_names, eq_cols, res_names, res_cols = [], [], [], []
+    for f in names:
+        col = list(map(itemgetter(f), pats))
+        kind = _column_kind(col)
+        if kind is None:
+            return False
+        (eq_names if kind == "eq" else res_names).append(f)
+        (eq_cols if kind == "eq" else res_cols).append(col)
+    del pats
+    if not eq_names:
+        if len(res_names) != 1 or not _plain_similar_column(res_cols[0]):
+            return False
+        field, col = res_names[0], res_cols[0]
+        res_names, res_cols = [], []
+        texts = list(map(dict.get, col, repeat("similar")))
+        thresholds = list(map(float, map(dict.get, col, repeat("threshold"), repeat(DEFAULT_THRESHOLD))))
+        pending.extend(zip([n0 + k for k in pos], pos, zip(repeat(field), texts, thresholds)))
+    if res_names:  # the residual fields' names, then the fix's and each condition's JSON text
+        encode = builder.encode_key
+        keys = list(zip(repeat(tuple(res_names)), group_fixes, *[list(map(encode, c)) for c in res_cols]))
+    else:  # no residual: the key the per-record path uses too
+        keys = group_fixes
+    spec_ids = builder.spec_ids
+    first = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1)))  # key → its first row
+    for key, j in first.items():
+        if key not in spec_ids:
+            residual = {f: c[j] for f, c in zip(res_names, res_cols)} if res_names else None
+            try:
+                builder.new_spec(key, residual, builder.decode_fix(group_fixes[j]))
+            except (PatternError, ValueError) as exc:
+                on_error(pos[j], exc if isinstance(exc, PatternError) else PatternError(str(exc)))
+    group_sids = list(map(spec_ids.get, keys))
+    if None in group_sids:  # a bad spec: reported above for its first record; the load is rejected
+        group_sids = [0 if s is None else s for s in group_sids]
+    sids[pos] = group_sids
+    if eq_names:
+        builder.add_equality_columns(tuple(eq_names), [n0 + k for k in pos], eq_cols)
+    return True
+
+
+def _column_kind(col: list) -> str | None:
+    """"eq" for plain scalars (strings, non-negative numbers), "residual" for non-empty operator
+    objects without "==", None otherwise."""
+    types = set(map(type, col))
+    if types <= _SCALAR_TYPES:
+        if types == {str} or (types <= _NUMBER_TYPES and min(col) >= 0):
+            return "eq"
+        return None
+    if types == {dict} and all(col) and not any(map(contains, col, repeat("=="))):
+        return "residual"
+    return None
+
+
+def _plain_similar_column(col: list) -> bool:
+    """Every condition is ``similar`` on a string with an optional numeric threshold in (0, 1]."""
+    if not all(map(_SIMILAR_KEYS.issuperset, col)) or not all(map(contains, col, repeat("similar"))):
+        return False
+    if set(map(type, map(dict.get, col, repeat("similar")))) != {str}:
+        return False
+    thresholds = list(map(dict.get, col, repeat("threshold"), repeat(DEFAULT_THRESHOLD)))
+    return set(map(type, thresholds)) <= _NUMBER_TYPES and 0.0 < min(thresholds) and max(thresholds) <= 1.0
+
+
+def _add_fuzzy_texts(builder: Any, pending: list, on_error: Callable) -> None:
+    """Index plain fuzzy patterns, their texts split into words in one batch per field."""
+    by_field: dict = {}
+    for row in pending:
+        by_field.setdefault(row[2][0], []).append(row)
+    for field, rows in by_field.items():
+        texts = [r[2][1] for r in rows]
+        if not all(map(similarity.has_words, texts)):  # the compiler names the problem
+            for _, k, (_, text, threshold) in rows:
+                if not similarity.has_words(text):
+                    try:
+                        builder.compile_similar(field, {"similar": text, "threshold": threshold})
+                    except PatternError as exc:
+                        on_error(k, exc)
+            rows = [r for r in rows if similarity.has_words(r[2][1])]
+            texts = [r[2][1] for r in rows]
+        builder.add_fuzzy_rows(field, [r[0] for r in rows], similarity.word_rows(texts), [r[2][2] for r in rows])
