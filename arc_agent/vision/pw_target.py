@@ -95,23 +95,25 @@ class PlaywrightTarget(Target):
                 if isinstance(value, dict) and value.get("n"):
                     return value  # not found (or not CSS after all): Playwright's own engine decides below
         probe = yield self.locator.evaluate_all(_PROBE)
-        if isinstance(probe, dict) and self._framed and probe.get("n"):
+        if isinstance(probe, dict) and self._framed:
             probe = yield from self._to_page_coordinates(probe)
         return probe
 
     def _to_page_coordinates(self, probe: dict):
-        """A child-frame probe with its box in main-page viewport coordinates (``framed``)."""
+        """A child-frame probe in main-page terms (``framed``): the page's URL and viewport (so
+        fingerprints are keyed by the page the test is on) and the box in main-viewport coordinates."""
         try:
-            box = yield self.locator.first.bounding_box(timeout=FRAME_BOX_TIMEOUT_MS)
             view = yield self._page.main_frame.evaluate(_TOP_VIEW)
+            box = (yield self.locator.first.bounding_box(timeout=FRAME_BOX_TIMEOUT_MS)) if probe.get("n") else None
         except Exception:
             return probe
-        if not box or not isinstance(view, dict):
+        if not isinstance(view, dict):
             return probe
         probe.update(view)
-        probe["rect"] = [box["x"], box["y"], box["width"], box["height"]]
-        probe["top"] = True
         probe["framed"] = True
+        if box:
+            probe["rect"] = [box["x"], box["y"], box["width"], box["height"]]
+            probe["top"] = True
         return probe
 
     def capture(self, region, probe, zoom=1.0, lossless=False):

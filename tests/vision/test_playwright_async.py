@@ -88,3 +88,20 @@ async def test_concurrent_actions_parent_to_their_own_task_span(abrowser, site, 
     assert len(got) == 6
     for parent_id in parents:
         assert sum(1 for s in got if s.parent is not None and s.parent.span_id == parent_id) == 2
+
+
+async def test_async_framed_target_gets_a_main_page_box_and_heals(apage, site, spans):
+    async def open_framed(run):
+        await apage.goto(site.url("framed", inner="changed_id", run=run))
+        await apage.wait_for_function("window.__flaky.settled")
+
+    target = apage.frame_locator("#shop").locator("#target")
+    await open_framed(1)
+    box = await target.bounding_box()
+    await target.click()
+    await open_framed(2)
+    await target.click(timeout=300)
+    assert await apage.frame(name="shop").text_content("#result") == "ordered"
+    first, healed = (attrs(s) for s in spans())
+    assert abs(first[A.BBOX][0] - box["x"]) <= 1 and abs(first[A.BBOX][1] - box["y"]) <= 1
+    assert healed[A.HEALED] is True and healed[A.HEALED_SELECTOR].endswith("#place-order-v2")
