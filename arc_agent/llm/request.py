@@ -7,7 +7,8 @@ them. ``params`` holds every request parameter by name, plus flattened helpers
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping  # typing.Mapping's isinstance costs ~3x more (per call)
+from typing import Any
 
 _SKIP = frozenset({"messages", "system", "input", "instructions", "extra_headers", "extra_query",
                    "extra_body", "timeout"})
@@ -68,7 +69,7 @@ def content_text(content: Any) -> str | None:
         for block in content:
             if isinstance(block, str):
                 parts.append(block)
-            elif isinstance(block, Mapping):
+            elif type(block) is dict or isinstance(block, Mapping):
                 text = block.get("text")
                 if isinstance(text, str):
                     parts.append(text)
@@ -84,12 +85,12 @@ def _given(value: Any) -> bool:
 def _params(kwargs: Mapping[str, Any]) -> dict:
     params = {k: v for k, v in kwargs.items() if k not in _SKIP and k != "model" and _given(v)}
     extra = kwargs.get("extra_body")
-    if isinstance(extra, Mapping):  # e.g. anthropic 2.x takes sampling params only via extra_body
+    if extra is not None and isinstance(extra, Mapping):  # anthropic 2.x: sampling params via extra_body
         for key, value in extra.items():
             if isinstance(key, str) and key not in params and key not in _SKIP and key != "model":
                 params[key] = value
     rf = kwargs.get("response_format")
-    if isinstance(rf, Mapping) and "type" in rf:
+    if rf is not None and isinstance(rf, Mapping) and "type" in rf:
         params["response_format.type"] = rf["type"]
     tools = kwargs.get("tools")
     if isinstance(tools, (list, tuple)):
@@ -108,7 +109,7 @@ def _last_user_text(messages: Any) -> str | None:
     if not isinstance(messages, (list, tuple)):
         return None
     for msg in reversed(messages):
-        if isinstance(msg, Mapping) and msg.get("role") == "user":
+        if (type(msg) is dict or isinstance(msg, Mapping)) and msg.get("role") == "user":
             return content_text(msg.get("content"))
     return None
 
@@ -116,7 +117,7 @@ def _last_user_text(messages: Any) -> str | None:
 def from_openai_chat(kwargs: Mapping[str, Any]) -> LLMRequest:
     messages = kwargs.get("messages") or ()
     system_parts = [content_text(m.get("content")) for m in messages
-                    if isinstance(m, Mapping) and m.get("role") in ("system", "developer")]
+                    if (type(m) is dict or isinstance(m, Mapping)) and m.get("role") in ("system", "developer")]
     system = "\n".join(p for p in system_parts if p) or None
     return LLMRequest("openai", "chat", kwargs.get("model"), _params(kwargs), system,
                       _last_user_text(messages), len(messages) if hasattr(messages, "__len__") else 0,

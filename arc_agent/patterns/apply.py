@@ -15,7 +15,8 @@ from __future__ import annotations
 import importlib
 import inspect
 import sys
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .fixes import FixOp
 

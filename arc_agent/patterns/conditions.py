@@ -9,7 +9,8 @@ optional ``threshold``, default 0.8). A condition on a field the request lacks i
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Mapping
+from typing import Any, Callable
 
 from ..llm.request import MISSING
 from . import similarity

@@ -16,8 +16,9 @@ import threading
 import time
 import weakref
 from collections import Counter
+from collections.abc import Mapping
 from time import perf_counter_ns
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable
 
 from .. import failopen
 from ..llm.fixer import FixOutcome
@@ -37,7 +38,23 @@ DEFAULT_THRESHOLD = 0.5
 DEFAULT_POLL_SECONDS = 2.0
 LOW_CONFIDENCE, EXPIRED, CONFLICT = "low_confidence", "expired", "conflict"
 # one encoder instance: json.dumps with non-default options builds a new encoder per call (~10 µs)
-_encode_json = json.JSONEncoder(ensure_ascii=False, default=repr).encode
+_json_encode = json.JSONEncoder(ensure_ascii=False, default=repr).encode
+try:  # msgspec: ~0.2 µs instead of ~2.5 µs for a small changes object
+    import msgspec
+
+    _msgspec_encode = msgspec.json.Encoder(enc_hook=repr).encode
+except ImportError:  # pragma: no cover - msgspec is a dependency
+    _msgspec_encode = None
+
+
+def _encode_json(value: Any) -> str:
+    """``arc.fix.changes`` as JSON text (values that are not JSON as their repr)."""
+    if _msgspec_encode is not None:
+        try:
+            return _msgspec_encode(value).decode("utf-8")
+        except Exception:  # e.g. an int beyond 64 bits: the json module takes it
+            pass
+    return _json_encode(value)
 
 
 class Snapshot:
@@ -274,7 +291,8 @@ class PatternEngine:
 
     def _decide(self, request: LLMRequest, snap: Snapshot, hits: list, lookup_us: float,
                 trace: list | None = None) -> FixOutcome:
-        hits.sort()
+        if len(hits) > 1:
+            hits.sort()
         now = self._clock()
         threshold = self.threshold
         matched_ids: list = []
@@ -284,20 +302,20 @@ class PatternEngine:
         draft = None
         for _, n, i in hits:
             layer = snap.layers[n]
-            conf = layer.confidence[i]
             if layer.expires[i] <= now:
                 skipped = skipped or EXPIRED
                 if trace is not None:
                     trace.append(_verdict(layer, i, EXPIRED, ()))
                 continue
             matched_ids.append(layer.ids.get(i))
+            conf = layer.confidence[i]
             if conf < threshold:
                 skipped = skipped or LOW_CONFIDENCE
                 if trace is not None:
                     trace.append(_verdict(layer, i, LOW_CONFIDENCE, ()))
                 continue
             ops = layer.spec_of(i).ops
-            free = [op for op in ops if op.slot not in claimed]
+            free = [op for op in ops if op.slot not in claimed] if claimed else ops
             if len(free) < len(ops):
                 skipped = skipped or CONFLICT
             if trace is not None:
@@ -306,7 +324,7 @@ class PatternEngine:
                                       [op.slot for op in free], lost))
             if not free:
                 continue
-            claimed.update(op.slot for op in free)
+            claimed.update([op.slot for op in free])
             if draft is None:
                 draft = Draft(request.provider, request.operation, request.kwargs)
             for op in free:
@@ -316,20 +334,20 @@ class PatternEngine:
         applied = draft is not None and bool(draft.changes)
         attrs: dict = {A.ARC_PATTERN_MATCHED: bool(matched_ids), A.ARC_FIX_APPLIED: applied,
                        A.ARC_PATTERN_LOOKUP_US: lookup_us, A.ARC_PATTERNS_BUNDLE_VERSION: snap.version}
+        out = self._outcomes
+        out["lookups"] += 1
         if matched_ids:
             attrs[A.ARC_FIX_PATTERN_IDS] = tuple(matched_ids)
+            out["matched"] += 1
         if skipped:
             attrs[A.ARC_FIX_SKIPPED_REASON] = skipped
+            out["skipped_" + skipped] += 1
         if applied:
             attrs[A.ARC_FIX_CONFIDENCE] = confidence
             attrs[A.ARC_FIX_CHANGES] = _encode_json(draft.changes)
-        out = self._outcomes
-        out["lookups"] += 1
-        out["matched"] += bool(matched_ids)
-        out["applied"] += applied
-        if skipped:
-            out["skipped_" + skipped] += 1
-        return FixOutcome(draft.kwargs if applied else None, attrs)
+            out["applied"] += 1
+            return FixOutcome(draft.kwargs, attrs)
+        return FixOutcome(None, attrs)
 
     # -- introspection --------------------------------------------------------------------------------------
     def stats(self) -> dict:

@@ -10,7 +10,8 @@ patterns write the same slot, the highest-priority one wins and the others are c
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .keys import check_json_value
 

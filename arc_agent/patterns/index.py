@@ -28,8 +28,9 @@ import json
 import marshal
 from array import array
 from collections import defaultdict
+from collections.abc import Mapping
 from itertools import count
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 from rbloom import Bloom

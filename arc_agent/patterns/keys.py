@@ -8,7 +8,8 @@ with 1M keys a false candidate has a probability of about 1e-13 per lookup.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 _BOOL = "\x00b"
 _NEG = "\x00-"

@@ -33,7 +33,8 @@ import struct
 import sys
 import zlib
 from array import array
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Mapping
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
