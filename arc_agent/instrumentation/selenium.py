@@ -1,6 +1,7 @@
 """Selenium 4 integration: ``WebElement.click/send_keys/clear/submit`` become ``ui.<action>`` spans
 through the shared vision flow; ``WebDriver.find_element`` is healed when it raises
-NoSuchElementException, and ``find_element(s)`` remember the selector on each element they return.
+NoSuchElementException (``find_elements`` returning nothing only with ``ARC_HEAL_FIND_ELEMENTS=1``),
+and ``find_element(s)`` remember the selector on each element they return.
 """
 
 from __future__ import annotations
@@ -60,16 +61,18 @@ def _find_element(wrapped, instance, args, kwargs):
 
 
 def _find_elements(wrapped, instance, args, kwargs):
-    found = wrapped(*args, **kwargs)
+    from ..vision.driver import ACTIVE
+
+    if ACTIVE.get():
+        return wrapped(*args, **kwargs)
     try:
-        from ..vision.se_target import NTH, remember_selector, selector_text
+        from ..vision.finding import run_find_elements
 
         by, value = _by_value(args, kwargs)
-        for index, element in enumerate(found or ()):
-            remember_selector(element, f"{selector_text(by, value)}{NTH}{index}")
     except Exception as exc:
         failopen.record("vision.selenium", exc)
-    return found
+        return wrapped(*args, **kwargs)
+    return run_find_elements(instance, by, value, lambda: wrapped(*args, **kwargs))
 
 
 def _targets():

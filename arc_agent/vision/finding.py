@@ -4,6 +4,13 @@ re-location from the fingerprint of the element's last successful action.
 
 A successful lookup costs nothing beyond remembering its selector on the element; a ``ui.find``
 span is emitted only when healing was attempted, so healed lookups show up in ``arc heal-report``.
+
+``find_elements`` is healed only when ``ARC_HEAL_FIND_ELEMENTS=1``: an empty list is an ordinary
+answer (absence checks, polling loops, optional elements), not an error, and turning it into a
+look-alike element would break a test that passes without Arc. When enabled, an empty result for a
+selector whose element had a successful action on this page (a recorded fingerprint) gets one
+fingerprint search, no waiting, and a ``[element]`` only for a unique candidate above
+``ARC_HEAL_MIN_SCORE``.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from .driver import ACTIVE, Outcome, UserCall, drive_sync
 from .fingerprint import best_candidate
 from .healing import CANDIDATE_LIMIT, fingerprints
 from .observe import safe
-from .se_target import SeleniumDriverOps, css_for, healable_find_error, remember_selector, selector_text
+from .se_target import NTH, SeleniumDriverOps, css_for, healable_find_error, remember_selector, selector_text
 from .telemetry import tracer
 
 POLL_MS = 100
@@ -31,6 +38,12 @@ FINGERPRINT_EVERY_MS = 500
 def _found(result: Any, selector: str) -> Any:
     remember_selector(result, selector)
     return result
+
+
+def _found_all(found: Any, selector: str) -> Any:
+    for index, element in enumerate(found or ()):
+        remember_selector(element, f"{selector}{NTH}{index}")
+    return found
 
 
 def find_flow(driver: Any, by: Any, value: Any, call, settings):
@@ -106,16 +119,16 @@ def _by_fingerprint(ops: SeleniumDriverOps, old, settings):
     return best["el"], "fingerprint", healed_selector, score
 
 
-def _span(start_ns: int, settings, selector: str, url, healed, error) -> None:
+def _span(start_ns: int, settings, selector: str, url, healed, error, action: str = "find") -> None:
     tier = settings.privacy_tier
-    attrs = {A.FRAMEWORK: "selenium", A.ACTION: "find", A.SELECTOR: selector, A.URL: url,
+    attrs = {A.FRAMEWORK: "selenium", A.ACTION: action, A.SELECTOR: selector, A.URL: url,
              A.PRIVACY_TIER: tier, A.SUCCESS: healed is not None, A.HEALED: healed is not None}
     if healed is None:
         attrs[A.ERROR_TYPE] = type(error).__qualname__
     else:
         attrs[A.HEAL_STRATEGY], attrs[A.HEALED_SELECTOR] = healed[1], healed[2]
         attrs[A.HEAL_SCORE] = round(healed[3], 4) if healed[3] is not None else None
-    span = tracer().start_span("ui.find", start_time=start_ns)
+    span = tracer().start_span("ui." + action, start_time=start_ns)
     span.set_attributes(privacy.filter_attributes(tier, attrs))
     if healed is None:
         span.set_status(Status(StatusCode.ERROR))
@@ -128,5 +141,50 @@ def run_find(driver: Any, by: Any, value: Any, call):
     token = ACTIVE.set(True)
     try:
         return drive_sync(find_flow(driver, by, value, call, vision_settings.current()), Outcome(), call)
+    finally:
+        ACTIVE.reset(token)
+
+
+def find_elements_flow(driver: Any, by: Any, value: Any, call, settings):
+    """Generator (see ``driver.py``) returning the user's list, or ``[healed element]``."""
+    selector = selector_text(by, value)
+    start_ns = time.time_ns()
+    found = yield UserCall(call)
+    if found or not (settings.heal and settings.heal_find_elements):
+        return _found_all(found, selector)
+    healed = None
+    url = None
+    try:
+        healed, url = yield from _heal_empty(SeleniumDriverOps(driver), selector, settings)
+    except Exception as exc:
+        failopen.record("vision.heal", exc)
+    if healed is None:
+        return _found_all(found, selector)
+    try:
+        _span(start_ns, settings, selector, url, healed, None, action="find_elements")
+    except Exception as exc:
+        failopen.record("vision.span", exc)
+    return _found_all([healed[0]], selector)
+
+
+def _heal_empty(ops: SeleniumDriverOps, selector: str, settings):
+    """One fingerprint search for a selector with a recorded successful action on this page."""
+    url = yield from safe(ops.location())
+    if not url:
+        return None, url
+    store = fingerprints(settings)
+    old = store.get(url, selector) or store.get(url, f"{selector}{NTH}0")
+    if old is None:
+        return None, url
+    return (yield from _by_fingerprint(ops, old, settings)), url
+
+
+def run_find_elements(driver: Any, by: Any, value: Any, call):
+    if ACTIVE.get():
+        return call()
+    token = ACTIVE.set(True)
+    try:
+        flow = find_elements_flow(driver, by, value, call, vision_settings.current())
+        return drive_sync(flow, Outcome(), call)
     finally:
         ACTIVE.reset(token)

@@ -209,6 +209,38 @@ DEEP_QUERY = "(els, css) => {" + _HELPERS + r"""
           sel: uniqueIn(el, el.getRootNode())};
 }"""
 
+# In-flight fetch/XHR count for "network idle" where the driver cannot observe the network itself
+# (Selenium). Installed once per document under a Symbol (at document start when the driver speaks
+# CDP, else at the first call); requests a document started before that are only seen through the
+# Performance API once they finish (``quiet``: ms since the last resource or tracked request ended).
+NETWORK_STATE = r"""(els) => {
+  const K = Symbol.for('arc.vision.net');
+  let st = window[K];
+  if (!st) {
+    st = window[K] = {inflight: 0, last: 0};
+    const done = () => { st.inflight = Math.max(0, st.inflight - 1); st.last = performance.now(); };
+    const origFetch = window.fetch;
+    if (origFetch) {
+      window.fetch = function (...args) {
+        st.inflight++;
+        let p;
+        try { p = origFetch.apply(this, args); } catch (e) { done(); throw e; }
+        p.then(done, done);
+        return p;
+      };
+    }
+    const origSend = XMLHttpRequest.prototype.send;
+    XMLHttpRequest.prototype.send = function (...args) {
+      st.inflight++;
+      this.addEventListener('loadend', done, {once: true});
+      try { return origSend.apply(this, args); } catch (e) { done(); throw e; }
+    };
+  }
+  let last = st.last;
+  for (const e of performance.getEntriesByType('resource')) last = Math.max(last, e.responseEnd || 0);
+  return {inflight: st.inflight, ready: document.readyState, quiet: performance.now() - last};
+}"""
+
 
 def for_playwright(script: str) -> str:
     """Playwright's ``locator.evaluate_all(fn, arg)`` calls ``fn(elements, arg)`` directly."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import time
+import weakref
 from typing import Any, Callable, Optional
 
 from . import js
@@ -21,8 +22,13 @@ _INSPECT = js.for_selenium(js.INSPECT)
 _SCROLL = js.for_selenium(js.SCROLL_CENTER)
 _CANDIDATES = js.for_selenium(js.CANDIDATES)
 _DEEP_QUERY = js.for_selenium(js.DEEP_QUERY)
+_NETWORK = js.for_selenium(js.NETWORK_STATE)
+_NETWORK_AT_DOCUMENT_START = "(" + js.NETWORK_STATE + ")([]);"
 _LOCATION = "return location.origin + location.pathname;"
-_READY_STATE = "return document.readyState;"
+NETWORK_QUIET_MS = 300  # idle: nothing in flight and nothing finished for this long (one response
+                        # often triggers the next request)
+NETWORK_POLL_S = 0.05
+_TRACKED: weakref.WeakSet[Any] = weakref.WeakSet()
 SELECTOR_ATTR = "_arc_selector"
 NTH = " >> nth="   # suffix for the i-th element returned by find_elements
 
@@ -60,20 +66,46 @@ def healable_find_error(exc: BaseException) -> bool:
     return isinstance(exc, NoSuchElementException)
 
 
+def track_network(driver: Any) -> None:
+    """Once per driver: have Chromium install the fetch/XHR tracker at the start of every new
+    document (CDP), so requests a page starts while loading count too. Other drivers get the
+    tracker at the first ``network_idle`` call in each document."""
+    try:
+        if driver in _TRACKED:
+            return
+        _TRACKED.add(driver)
+        if hasattr(driver, "execute_cdp_cmd"):
+            driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": _NETWORK_AT_DOCUMENT_START})
+    except Exception:
+        pass  # not Chromium, or the session refused: the lazy install still works
+
+
+def network_is_idle(state: Any) -> bool:
+    return (isinstance(state, dict) and state.get("ready") == "complete" and not state.get("inflight")
+            and float(state.get("quiet") or 0.0) >= NETWORK_QUIET_MS)
+
+
 class SeleniumDriverOps:
     """Page-level ops shared by the element target and the find flow."""
 
     def __init__(self, driver: Any) -> None:
         self.driver = driver
+        track_network(driver)
 
     def sleep(self, ms):
         return lambda: time.sleep(ms / 1000.0)
 
     def network_idle(self, timeout_ms):
+        """Op: True once the document is loaded, no fetch/XHR is in flight and none finished for
+        ``NETWORK_QUIET_MS``; False when ``timeout_ms`` ran out first."""
         def op():
             deadline = time.monotonic() + timeout_ms / 1000.0
-            while self.driver.execute_script(_READY_STATE) != "complete" and time.monotonic() < deadline:
-                time.sleep(0.05)
+            while True:
+                if network_is_idle(self.driver.execute_script(_NETWORK)):
+                    return True
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(NETWORK_POLL_S)
         return op
 
     def location(self):

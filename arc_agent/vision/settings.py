@@ -23,6 +23,7 @@ class VisionSettings:
     heal: bool = True                # ARC_HEAL
     heal_min_score: float = 0.6      # ARC_HEAL_MIN_SCORE: fingerprint candidates below are rejected
     heal_timeout_ms: int = 5000      # ARC_HEAL_TIMEOUT_MS: total time healing may add to one action
+    heal_find_elements: bool = False  # ARC_HEAL_FIND_ELEMENTS: heal an empty Selenium find_elements (opt-in)
     wait_ms: int = 2000              # ARC_VISION_WAIT_MS: bound of one `wait` tool run
     model_dir: Optional[str] = None  # ARC_VISION_MODEL_DIR: confidence model (default: shipped)
     policy_dir: Optional[str] = None  # ARC_VISION_POLICY_DIR: ONNX tool policy (default: seed rule)
@@ -88,6 +89,9 @@ def from_env(environ=None) -> VisionSettings:
         heal_timeout_ms=get("ARC_HEAL_TIMEOUT_MS",
                             lambda r: _int_in("ARC_HEAL_TIMEOUT_MS", r, d.heal_timeout_ms, 0, 600_000),
                             d.heal_timeout_ms),
+        heal_find_elements=get("ARC_HEAL_FIND_ELEMENTS",
+                               lambda r: _bool("ARC_HEAL_FIND_ELEMENTS", r, d.heal_find_elements),
+                               d.heal_find_elements),
         wait_ms=get("ARC_VISION_WAIT_MS", lambda r: _int_in("ARC_VISION_WAIT_MS", r, d.wait_ms, 0, 600_000),
                     d.wait_ms),
         model_dir=get("ARC_VISION_MODEL_DIR", lambda r: r, None),
