@@ -54,11 +54,16 @@ def bytes_key(field: str) -> tuple:
     return ("utf8", field)
 
 
+def lower_key(field: str) -> tuple:
+    return ("lower", field)
+
+
 class Test:
     """One operator on one field, compiled. ``words`` is set for ``similar`` (the pattern's words),
     ``bsearch`` for ``regex`` with RE2 (a search on the field's UTF-8 bytes)."""
 
-    __slots__ = ("field", "op", "cost", "check", "words", "threshold", "want", "bsearch", "key", "arg")
+    __slots__ = ("field", "op", "cost", "check", "words", "threshold", "want", "bsearch", "key", "arg",
+                 "literals")
 
     def __init__(self, field: str, op: str, check: Callable[[Any], bool] | None,
                  words: frozenset | None = None, threshold: float = 0.0, want: bool = True,
@@ -72,6 +77,7 @@ class Test:
         self.threshold = threshold
         self.want = want  # for ``exists``: whether the field must be present
         self.bsearch = getattr(check, "bytes", None)
+        self.literals = getattr(check, "literals", None)  # regex: (strings every match contains, icase)
         self.key = words_key(field) if words is not None else bytes_key(field) if self.bsearch else None
 
 
@@ -150,6 +156,7 @@ def _compile_op(field: str, op: str, arg: Any, ops: Mapping) -> Test:
             raise ValueError(f"{where}: {exc}") from None
         check = lambda v: isinstance(v, str) and search(v)  # noqa: E731
         check.bytes = getattr(search, "bytes", None)  # type: ignore[attr-defined]
+        check.literals = getattr(search, "literals", None)  # type: ignore[attr-defined]
         return Test(field, op, check)
     # similar
     if type(arg) is not str:

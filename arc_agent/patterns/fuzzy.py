@@ -15,6 +15,7 @@ import threading
 from array import array
 from collections import defaultdict
 from itertools import count
+from math import ceil
 
 import numpy as np
 
@@ -127,7 +128,7 @@ class FuzzyIndex:
             return []
         n = len(ws)
         # words no pattern has come first in the rarity order: they use up prefix slots
-        probes = similarity.prefix_length(n, self.t_min) - (n - len(ids))
+        probes = n - ceil(self.t_min * n - _EPS) + 1 - (n - len(ids))  # similarity.prefix_length
         if probes <= 0:
             return []
         ids.sort()

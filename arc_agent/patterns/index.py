@@ -98,7 +98,8 @@ class Counters:
 class Layer:
     __slots__ = ("n", "ids", "spec_col", "priority", "confidence", "expires", "_spec_blob", "_spec_off",
                  "spec", "top_eq", "param_eq", "shapes", "coarse", "key_bloom", "keys", "kidx",
-                 "exist", "scan", "fuzzy", "n_specs", "max_bucket", "parts", "directory", "dir_shift", "dir_half")
+                 "exist", "scan", "fuzzy", "n_specs", "max_bucket", "parts", "directory", "dir_shift", "dir_half",
+                 "matchers")
 
     def match(self, request: Any, word_cache: dict, counters: Counters, tombstones: frozenset) -> list:
         """Indexes of this layer's patterns whose conditions all hold for ``request``."""
@@ -108,11 +109,16 @@ class Layer:
         if len(cands) > 1:
             cands = list(dict.fromkeys(cands))
         out = []
-        spec_col, spec = self.spec_col, self.spec
+        spec_col, matchers = self.spec_col, self.matchers
         for i in cands:
             if tombstones and i in tombstones:
                 continue
-            matches = spec(spec_col[i]).matches
+            sid = spec_col[i]
+            matches = matchers.get(sid, matchers)
+            if matches is matchers:  # a plain dict in front of the LRU: ~0.1 µs less per candidate
+                if len(matchers) >= SPEC_CACHE_SIZE:
+                    matchers.clear()
+                matches = matchers[sid] = self.spec(sid).matches
             if matches is None or matches(request, word_cache):
                 out.append(i)
         return out
@@ -134,9 +140,13 @@ class Layer:
                         hashes[f] = h
             param_eq = self.param_eq
             if param_eq:
-                for f, v in request.params.items():
+                params = request.params
+                # walk the shorter of the request's parameters and the indexed ones
+                pairs = ((f, params.get(f, MISSING)) for f in param_eq) if len(param_eq) < len(params) \
+                    else params.items()
+                for f, v in pairs:
                     bit = param_eq.get(f)
-                    if bit is not None:
+                    if bit is not None and v is not MISSING:
                         t = type(v)
                         h = hash((f, v if t is str or ((t is int or t is float) and v >= 0) else freeze(v)))
                         if h in coarse:
@@ -426,6 +436,7 @@ def assemble(parts: LayerParts) -> Layer:
     layer._spec_blob, layer._spec_off = parts.spec_blob, parts.spec_off
     layer.n_specs = len(parts.spec_off) - 1
     layer.spec = functools.lru_cache(maxsize=SPEC_CACHE_SIZE)(layer._load_spec)
+    layer.matchers = {}
     layer.fuzzy = {field: (field_getter(field), FuzzyIndex(cols, words_key(field)))
                    for field, cols in parts.fuzzy.items()}
 

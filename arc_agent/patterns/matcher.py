@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 from ..llm.request import MISSING
 from . import similarity
+from .conditions import lower_key
 from .regex import UNANCHORED, encode
 
 _COMPARE = {">": ">", ">=": ">=", "<": "<", "<=": "<="}
@@ -44,8 +45,9 @@ def compile_matcher(tests: list, getters: dict) -> Callable[[Any, dict], bool] |
                       f"    if _jaccard(ws, w{k}) < t{k}: return False"]
         elif t.bsearch is not None:
             ns[f"b{k}"], ns[f"k{k}"] = t.bsearch, t.key
-            lines += [f"    if not isinstance({v}, _str): return False",
-                      f"    d = c.get(k{k})",
+            lines.append(f"    if not isinstance({v}, _str): return False")
+            _literal_checks(k, t, v, ns, lines)
+            lines += [f"    d = c.get(k{k})",
                       f"    if d is None: d = c[k{k}] = _encode({v})"]
             match = getattr(t.bsearch, "re2_match", None)
             if match is not None:  # RE2's Match called here: one Python call less per regex
@@ -59,6 +61,23 @@ def compile_matcher(tests: list, getters: dict) -> Callable[[Any, dict], bool] |
     lines.append("    return True")
     exec(compile("\n".join(lines), "<arc pattern matcher>", "exec"), ns)  # noqa: S102 - see docstring
     return ns["match"]
+
+
+def _literal_checks(k: int, t: Any, v: str, ns: dict, lines: list) -> None:
+    """Before a regex search: return False when the text lacks a string every match contains
+    (see ``regex.required_literals``); with ``(?i)``, on the lowercased text, ASCII text only."""
+    if not t.literals:
+        return
+    literals, ignore_case = t.literals
+    text = v
+    if ignore_case:
+        ns[f"lk{k}"] = lower_key(t.field)
+        lines += [f"    lo = c.get(lk{k}, c)",
+                  f"    if lo is c: lo = c[lk{k}] = {v}.lower() if {v}.isascii() else None"]
+        text = "lo"
+    for j, literal in enumerate(literals):
+        ns[f"l{k}_{j}"] = literal
+        lines.append(f"    if {'lo is not None and ' if ignore_case else ''}l{k}_{j} not in {text}: return False")
 
 
 def _read_field(field: str, fields: dict, ns: dict, getters: dict, lines: list) -> str:

@@ -53,6 +53,7 @@ def compile_regex(pattern: str) -> Callable[[str], bool]:
             return bsearch(encode(text))
 
         search.bytes = bsearch  # type: ignore[attr-defined]
+        search.literals = required_literals(pattern)  # type: ignore[attr-defined]
         return search
     _warn_fallback()
     try:
@@ -60,6 +61,41 @@ def compile_regex(pattern: str) -> Callable[[str], bool]:
     except re.error as exc:
         raise ValueError(f"invalid regex {pattern!r}: {exc}") from None
     return lambda text: compiled.search(text[:FALLBACK_MAX_INPUT]) is not None
+
+
+def required_literals(pattern: str) -> tuple | None:
+    """(literals, ignore_case): strings that every match of ``pattern`` contains, for a cheap
+    ``in`` test before the RE2 call (~0.1 µs instead of ~1.5 µs when the text cannot match).
+    Conservative: only runs of plain characters at the top level of the pattern as Python's
+    parser reads it (no alternation, group, class or repetition), and None for anything else
+    (a pattern Python's parser rejects or reads with flags RE2 does not share). With ``(?i)``
+    only ASCII literals are kept, and the caller applies them to ASCII text only (RE2's case
+    folding maps some non-ASCII letters to ASCII ones, e.g. U+212A to k)."""
+    if "[:" in pattern:  # RE2's [[:alpha:]] reads as a class and a literal "]" to Python
+        return None
+    try:
+        import re._parser as parser
+        from re._constants import LITERAL
+
+        parsed = parser.parse(pattern)
+    except Exception:  # a pattern only RE2 reads, or a Python without this parser
+        return None
+    flags = parsed.state.flags
+    ignore_case = bool(flags & re.IGNORECASE)
+    if flags & (re.VERBOSE | re.ASCII | re.LOCALE | re.DEBUG):
+        return None
+    runs, run = [], []
+    for op, arg in list(parsed.data) + [(None, None)]:
+        if op is LITERAL:
+            run.append(chr(arg))
+            continue
+        if len(run) >= 2:
+            runs.append("".join(run))
+        run = []
+    if ignore_case:
+        runs = [r.lower() for r in runs if r.isascii()]
+    runs.sort(key=len, reverse=True)
+    return (tuple(runs[:3]), ignore_case) if runs else None
 
 
 def encode(text: str) -> bytes:

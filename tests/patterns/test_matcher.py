@@ -15,12 +15,18 @@ OPS = [
     ("prompt", {"regex": "^é"}), ("prompt", {"similar": "return the answer as json", "threshold": 0.5}),
     ("system", {"similar": "talk like a pirate"}), ("messages", {">": 1}), ("stream", {"!=": True}),
     ("top_p", {"in": [0.5, 1]}), ("metadata", {"!=": {"a": 1}}),
+    # regexes with required literals (checked before RE2 runs): case-sensitive, (?i) on ASCII and
+    # non-ASCII text (RE2 folds U+212A KELVIN SIGN to k), groups, classes RE2 reads differently
+    ("system", {"regex": r"(?i)ticket #\d+ about refund"}), ("prompt", {"regex": "Return the (answer|json)"}),
+    ("prompt", {"regex": r"(?i)^return.*JSON$"}), ("system", {"regex": r"[[:alpha:]]]x"}),
+    ("prompt", {"regex": "(?i)kelvin"}), ("system", {"regex": "é bon"}),
 ]
 VALUES = {"temperature": [0.1, 0.5, 0.7, 1.0, True, "hot", None], "max_tokens": [50, 100, 101, 100.5],
           "model": ["gpt-4", "o3", "m1"], "seed": [1, -2], "stream": [True, False], "top_p": [0.5, 1, 1.0],
           "metadata": [{"a": 1}, {"a": 2}],
           "tools": [[{"type": "function", "function": {"name": "search"}}], []]}
-TEXTS = ["Return the answer as JSON", "Talk like a pirate!", "é bonjour", "ticket #12", "", "return json"]
+TEXTS = ["Return the answer as JSON", "Talk like a pirate!", "é bonjour", "ticket #12", "", "return json",
+         "TICKET #12 About Refund", "tıcket #1 about refund", "\u212aelvin", "Kelvin", "a]x", "Return the json"]
 
 
 def random_view(rng):
