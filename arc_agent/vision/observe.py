@@ -78,15 +78,33 @@ def safe_probe(target):
     return probe
 
 
-def _shot(target, probe: dict, region, want_page: Optional[str], fresh: bool):
+def _probe_with_capture(target, want_page: Optional[str]):
+    """Generator: (probe, viewport capture or None). Both at once when the viewport is wanted and the
+    target offers to overlap them (``Target.probe_and_capture``), else the probe alone."""
+    op = target.probe_and_capture(want_page == "png") if want_page else None
+    if op is not None:
+        pair = yield from safe(op)
+        if pair and isinstance(pair[0], dict):
+            CACHE.note(pair[0])
+            return pair[0], pair[1]
+    return (yield from safe_probe(target)), None
+
+
+def _shot(target, probe: dict, region, want_page: Optional[str], fresh: bool, taken=None):
     """Generator: a ``Shot`` covering ``region`` (and the viewport if ``want_page``), reused or new.
 
     Targets in a shadow root or a child frame are always captured afresh and never stored: the
     change report (``js._CHANGES``) does not see their surroundings. Without ``want_page``, a fresh
     capture is a clip of the region when that is all the document will need now (first capture of
-    the document, a forced fresh look, an unobserved target); else the viewport, for reuse."""
+    the document, a forced fresh look, an unobserved target); else the viewport, for reuse. ``taken``
+    is a viewport capture already made for this probe."""
     lossless = want_page == "png"
     unobserved = bool((probe.get("fp") or {}).get("shadow") or probe.get("framed"))
+    if taken is not None:  # the viewport, captured while the probe ran
+        data, px = taken
+        if unobserved:
+            return Shot(data, imaging.decode_gray(data), px, (), lossless)
+        return CACHE.store(probe, data, imaging.decode_gray(data), px, lossless)
     if not (fresh or unobserved):
         shot = CACHE.reusable(probe, region, lossless)
         if shot is not None:
@@ -111,8 +129,9 @@ def observe(target, stats: Stats, want_page: Optional[str], zoom: bool = False, 
     clip of the element box instead."""
     look = Look()
     look.zoomed = zoom
+    taken = None
     if probe is None:
-        probe = yield from safe_probe(target)
+        probe, taken = yield from _probe_with_capture(target, None if (zoom or fresh) else want_page)
     look.probe = probe
     if look.present and probe.get("top", True):
         look.region = imaging.crop_region(probe.get("rect"), probe.get("vw", 0), probe.get("vh", 0),
@@ -125,7 +144,7 @@ def observe(target, stats: Stats, want_page: Optional[str], zoom: bool = False, 
                 look.crop_png, look.px = shot
                 look.img = imaging.decode_gray(look.crop_png)
     elif probe is not None and (look.region is not None or want_page):
-        shot = yield from _shot(target, probe, look.region, want_page, fresh)
+        shot = yield from _shot(target, probe, look.region, want_page, fresh, taken)
         if shot is not None:
             if shot.area is None:
                 look.page_png, look.page_img = shot.data, shot.img

@@ -9,10 +9,29 @@ from __future__ import annotations
 
 import inspect
 import weakref
-from typing import Any, Generator
+from typing import Any, Generator, Optional
 
-_SESSIONS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
-_NO_CDP = False  # stored for pages whose browser does not speak CDP (Firefox, WebKit)
+
+class PageState:
+    """What Arc keeps per Playwright page: its CDP session (False when the browser has none), how
+    many main-frame navigations it has seen, and that count at its last viewport capture."""
+
+    __slots__ = ("session", "navigations", "captured_at", "__weakref__")
+
+    def __init__(self) -> None:
+        self.session: Any = None
+        self.navigations = 0
+        self.captured_at: Optional[int] = None
+
+    @property
+    def new_document(self) -> bool:
+        """True when the page navigated since its last viewport capture (that capture cannot serve)."""
+        return self.captured_at != self.navigations
+
+    def captured(self) -> None:
+        self.captured_at = self.navigations
+
+_STATES: weakref.WeakKeyDictionary[Any, PageState] = weakref.WeakKeyDictionary()
 
 
 def is_async_object(obj: Any) -> bool:
@@ -54,19 +73,35 @@ def _chromium(page: Any) -> bool:
         return False
 
 
+def page_state(page: Any) -> Optional[PageState]:
+    """The page's state, created (and its navigation listener registered) on first use."""
+    try:
+        state = _STATES.get(page)
+        if state is None:
+            state = _STATES[page] = PageState()
+            ref = weakref.ref(state)
+
+            def on_navigated(frame: Any) -> None:
+                live = ref()
+                if live is not None and frame.parent_frame is None:
+                    live.navigations += 1
+            page.on("framenavigated", on_navigated)
+        return state
+    except Exception:  # not weak-referenceable, or no event API: no state, the plain path runs
+        return None
+
+
 def cdp_session(page: Any):
     """Steps: the page's CDP session (created once, kept while the page object lives), or None when
     the browser is not Chromium or the session cannot be opened."""
-    try:
-        session = _SESSIONS.get(page)
-    except TypeError:  # not weak-referenceable: no session
+    state = page_state(page)
+    if state is None:
         return None
-    if session is None:
-        session = _NO_CDP
+    if state.session is None:
+        state.session = False
         if _chromium(page):
             try:
-                session = yield page.context.new_cdp_session(page)
+                state.session = yield page.context.new_cdp_session(page)
             except Exception:
-                session = _NO_CDP
-        _SESSIONS[page] = session
-    return session or None
+                state.session = False
+    return state.session or None

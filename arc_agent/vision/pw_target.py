@@ -9,6 +9,12 @@ build Playwright's injected script in the page's main world, ~25 ms on a fresh d
 captures use ``Page.captureScreenshot`` (``page.screenshot`` adds fonts/caret/style round trips,
 ~15 ms more on a fresh document). Anything else, or any CDP error, takes the Playwright API path.
 
+On a new document whose viewport is needed anyway (page hashes, blobs), the viewport capture is
+issued together with the probe (``probe_and_capture``): Chromium spends most of a capture waiting
+for a compositor frame, which then overlaps the probe. The sync API has no public way to have two
+calls in flight; it schedules the capture on Playwright's own event loop (``_loop``/``_sync``,
+guarded: any failure means the sequential path).
+
 Targets inside child frames (``frame_locator`` chains or ``Frame`` objects) are probed in their own
 frame, then their box is moved to main-page viewport coordinates (``Locator.bounding_box``), so they
 get a crop and healing like any other target. Only public Playwright API is used, except reading a
@@ -17,12 +23,13 @@ Locator's selector string and frame (``_impl_obj._selector`` / ``._frame``).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from typing import Any, Callable, Optional
 
 from . import js
-from .pw_cdp import cdp_session, is_async_object, steps
+from .pw_cdp import cdp_session, is_async_object, page_state, steps
 from .pw_selectors import plain_css, split_frame_prefix
 from .target import Target
 
@@ -52,6 +59,27 @@ def _frame_wrapper(page: Any, impl_frame: Any) -> Any:
         if frame._impl_obj is impl_frame:
             return frame
     return page.main_frame
+
+
+def _viewport_params(lossless: bool) -> dict:
+    if lossless:
+        return {"format": "png", "optimizeForSpeed": True}
+    return {"format": "jpeg", "quality": PAGE_JPEG_QUALITY, "optimizeForSpeed": True}
+
+
+def _impl_send(session: Any, method: str, params: dict):
+    """The coroutine of ``CDPSession.send`` on the implementation object (sync API internals)."""
+    impl = session._impl_obj
+    try:
+        return impl.send(method, params, None)  # 1.5x+: (method, params, timeout)
+    except TypeError:
+        return impl.send(method, params)
+
+
+def _retrieve(task: Any) -> None:
+    """Consume a dropped task's error so asyncio does not log it."""
+    if not task.cancelled():
+        task.exception()
 
 
 class PlaywrightTarget(Target):
@@ -116,6 +144,50 @@ class PlaywrightTarget(Target):
             probe["top"] = True
         return probe
 
+    def probe_and_capture(self, lossless):
+        if self._fast_css is None:
+            return None
+        state = page_state(self._page)
+        if state is None or state.session is False or not state.new_document:
+            return None
+        if self._async:
+            return lambda: self._overlap_async(lossless)
+        return lambda: self._overlap_sync(lossless)
+
+    def _overlap_sync(self, lossless: bool):
+        session = steps(cdp_session(self._page), False)
+        if session is None:
+            return None
+        try:
+            task = self._page._loop.create_task(_impl_send(session, "Page.captureScreenshot",
+                                                           _viewport_params(lossless)))
+            task.add_done_callback(_retrieve)
+        except Exception:
+            return None
+        probe = steps(self._probe_steps(), False)
+        try:
+            out = self._page._sync(task)
+        except Exception:
+            out = None
+        return self._paired(probe, out)
+
+    async def _overlap_async(self, lossless: bool):
+        session = await steps(cdp_session(self._page), True)
+        if session is None:
+            return None
+        probe, out = await asyncio.gather(steps(self._probe_steps(), True),
+                                          session.send("Page.captureScreenshot", _viewport_params(lossless)),
+                                          return_exceptions=True)
+        if isinstance(probe, BaseException):
+            raise probe
+        return self._paired(probe, None if isinstance(out, BaseException) else out)
+
+    def _paired(self, probe: Any, out: Any):
+        if not isinstance(probe, dict) or not isinstance(out, dict):
+            return probe, None
+        page_state(self._page).captured()
+        return probe, (base64.b64decode(out["data"]), float(probe.get("dpr") or 1.0))
+
     def capture(self, region, probe, zoom=1.0, lossless=False):
         return lambda: steps(self._capture_steps(region, probe or {}, zoom, lossless), self._async)
 
@@ -123,11 +195,11 @@ class PlaywrightTarget(Target):
         dpr = float(probe.get("dpr") or 1.0)
         device = region is not None and zoom > 1  # zoom: device pixels, like Playwright's scale="device"
         px = dpr if device else 1.0
+        if region is None:
+            page_state(self._page).captured()
         session = yield from cdp_session(self._page)
         if session is not None:
-            params: dict = {"format": "png", "optimizeForSpeed": True}
-            if region is None and not lossless:
-                params = {"format": "jpeg", "quality": PAGE_JPEG_QUALITY, "optimizeForSpeed": True}
+            params = _viewport_params(lossless) if region is None else {"format": "png", "optimizeForSpeed": True}
             if region is not None or dpr != 1.0:
                 x, y, w, h = region if region is not None else (0, 0, probe.get("vw"), probe.get("vh"))
                 params["clip"] = {"x": x + float(probe.get("sx") or 0), "y": y + float(probe.get("sy") or 0),

@@ -27,6 +27,12 @@ class Target:
         the whole viewport if None (JPEG unless ``lossless``)."""
         raise NotImplementedError
 
+    def probe_and_capture(self, lossless: bool) -> Optional[Op]:
+        """Op returning ``(probe, (viewport bytes, px_per_css) or None)`` with the capture taken while
+        the probe runs, when that is possible and worth it (a document new since the last viewport
+        capture); None when not offered."""
+        return None
+
     def inspect(self, scroll: bool) -> Op:
         raise NotImplementedError
 
