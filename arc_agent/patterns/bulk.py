@@ -34,7 +34,7 @@ def add_bulk(builder: Any, ids: list, patterns: list, fixes: list, confidence: A
     PatternError goes to ``on_error(position, exc)`` (the load is then rejected)."""
     n0 = len(builder)
     sids = np.zeros(len(patterns), dtype=np.int32)
-    pending: list = []  # (pattern index, position, (field, text, threshold)) of plain fuzzy patterns
+    pending: dict = {}  # field → ([pattern index], [position], [text], [threshold]) of plain fuzzy patterns
     rest = _add_groups(builder, n0, patterns, fixes, sids, pending, on_error)
     for k in rest:
         pattern, fix = patterns[k], fixes[k]
@@ -53,7 +53,7 @@ def add_bulk(builder: Any, ids: list, patterns: list, fixes: list, confidence: A
     builder.expires.extend(expires)
 
 
-def _add_groups(builder: Any, n0: int, patterns: list, fixes: list, sids: np.ndarray, pending: list,
+def _add_groups(builder: Any, n0: int, patterns: list, fixes: list, sids: np.ndarray, pending: dict,
                 on_error: Callable) -> list:
     """Store the records of the plain groups; returns the positions left for the per-record path."""
     n = len(patterns)
@@ -77,7 +77,7 @@ def _add_groups(builder: Any, n0: int, patterns: list, fixes: list, sids: np.nda
 
 
 def _add_group(builder: Any, n0: int, names: tuple, pos: list, patterns: list, fixes: list,
-               sids: np.ndarray, pending: list, on_error: Callable) -> bool:
+               sids: np.ndarray, pending: dict, on_error: Callable) -> bool:
     """Store one signature's records if every column is plain; False to leave them all to the
     per-record path."""
     if not names or "" in names:
@@ -85,22 +85,26 @@ def _add_group(builder: Any, n0: int, names: tuple, pos: list, patterns: list, f
     pats = list(map(patterns.__getitem__, pos))
     group_fixes = list(map(fixes.__getitem__, pos))
     eq_names, eq_cols, res_names, res_cols = [], [], [], []
-    for f in names:
-        col = list(map(itemgetter(f), pats))
+    # each record's values in ``names`` order, transposed in C into one column per field
+    columns = [list(map(itemgetter(names[0]), pats))] if len(names) == 1 else \
+        list(map(list, zip(*map(itemgetter(*names), pats))))
+    for f, col in zip(names, columns):
         kind = _column_kind(col)
         if kind is None:
             return False
         (eq_names if kind == "eq" else res_names).append(f)
         (eq_cols if kind == "eq" else res_cols).append(col)
-    del pats
+    del pats, columns
     if not eq_names:
         if len(res_names) != 1 or not _plain_similar_column(res_cols[0]):
             return False
         field, col = res_names[0], res_cols[0]
         res_names, res_cols = [], []
-        texts = list(map(dict.get, col, repeat("similar")))
-        thresholds = list(map(float, map(dict.get, col, repeat("threshold"), repeat(DEFAULT_THRESHOLD))))
-        pending.extend(zip([n0 + k for k in pos], pos, zip(repeat(field), texts, thresholds)))
+        rows = pending.setdefault(field, ([], [], [], []))
+        rows[0].extend((np.asarray(pos) + n0).tolist())
+        rows[1].extend(pos)
+        rows[2].extend(map(dict.get, col, repeat("similar")))
+        rows[3].extend(map(float, map(dict.get, col, repeat("threshold"), repeat(DEFAULT_THRESHOLD))))
     if res_names:  # the residual fields' names, then the fix's and each condition's JSON text
         encode = builder.encode_key
         keys = list(zip(repeat(tuple(res_names)), group_fixes, *[list(map(encode, c)) for c in res_cols]))
@@ -120,7 +124,7 @@ def _add_group(builder: Any, n0: int, names: tuple, pos: list, patterns: list, f
         group_sids = [0 if s is None else s for s in group_sids]
     sids[pos] = group_sids
     if eq_names:
-        builder.add_equality_columns(tuple(eq_names), [n0 + k for k in pos], eq_cols)
+        builder.add_equality_columns(tuple(eq_names), (np.asarray(pos) + n0).tolist(), eq_cols)
     return True
 
 
@@ -147,20 +151,17 @@ def _plain_similar_column(col: list) -> bool:
     return set(map(type, thresholds)) <= _NUMBER_TYPES and 0.0 < min(thresholds) and max(thresholds) <= 1.0
 
 
-def _add_fuzzy_texts(builder: Any, pending: list, on_error: Callable) -> None:
+def _add_fuzzy_texts(builder: Any, pending: dict, on_error: Callable) -> None:
     """Index plain fuzzy patterns, their texts split into words in one batch per field."""
-    by_field: dict = {}
-    for row in pending:
-        by_field.setdefault(row[2][0], []).append(row)
-    for field, rows in by_field.items():
-        texts = [r[2][1] for r in rows]
+    for field, (idxs, positions, texts, thresholds) in pending.items():
         if not all(map(similarity.has_words, texts)):  # the compiler names the problem
-            for _, k, (_, text, threshold) in rows:
-                if not similarity.has_words(text):
+            keep = list(map(similarity.has_words, texts))
+            for k, text, threshold, ok in zip(positions, texts, thresholds, keep):
+                if not ok:
                     try:
                         builder.compile_similar(field, {"similar": text, "threshold": threshold})
                     except PatternError as exc:
                         on_error(k, exc)
-            rows = [r for r in rows if similarity.has_words(r[2][1])]
-            texts = [r[2][1] for r in rows]
-        builder.add_fuzzy_rows(field, [r[0] for r in rows], similarity.word_rows(texts), [r[2][2] for r in rows])
+            idxs, texts, thresholds = ([x for x, ok in zip(column, keep) if ok]
+                                       for column in (idxs, texts, thresholds))
+        builder.add_fuzzy_rows(field, idxs, similarity.word_rows(texts), thresholds)

@@ -166,9 +166,10 @@ def check_record(rec: Any, default_id: str, expiry_cache: dict) -> tuple:
                                                                                   expiry_cache)
 
 
-def load_layer(paths: Iterable[str]) -> tuple:
+def load_layer(paths: Iterable[str], gentle: bool = False) -> tuple:
     """(Layer, [BundleInfo]) for the bundle files under ``paths``; raises ``BundleErrors``.
-    The layer's ``parts`` are left attached for a snapshot writer to take (and clear)."""
+    The layer's ``parts`` are left attached for a snapshot writer to take (and clear).
+    ``gentle``: hold the GIL in shorter stretches (a hot reload, while the app serves requests)."""
     try:
         files = resolve_paths(paths)
     except BundleError as exc:
@@ -182,7 +183,7 @@ def load_layer(paths: Iterable[str]) -> tuple:
     try:
         for path in files:
             starts.append(len(builder))
-            _load_file(builder, path, infos, errors)
+            _load_file(builder, path, infos, errors, gentle)
             if len(errors) >= MAX_ERRORS:
                 break
         if not errors:
@@ -236,11 +237,11 @@ def _locate(files: list, starts: list, i: int) -> tuple:
     return files[k], i - starts[k]
 
 
-def _load_file(builder: LayerBuilder, path: str, infos: list, errors: list) -> None:
+def _load_file(builder: LayerBuilder, path: str, infos: list, errors: list, gentle: bool = False) -> None:
     try:
         data = read_bytes(path)
         hasher = _Digest(data)  # sha256 releases the GIL: it runs beside the parse
-        decoded = None if path.endswith((".yaml", ".yml")) else fastjson.decode(data)
+        decoded = None if path.endswith((".yaml", ".yml")) else fastjson.decode(data, chunked=gentle)
         if decoded is None:
             columns = _columns_from_document(path, read_document(path, data), errors)
         else:

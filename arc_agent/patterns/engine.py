@@ -8,6 +8,7 @@ the previous set active.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -150,7 +151,9 @@ class PatternEngine:
         seen = signature(paths)  # taken before reading: a write during the read is seen next poll
         t0 = time.perf_counter()
         try:
-            layer, infos = load_with_snapshot(paths, self.snapshot, load_layer)
+            # a reload runs beside the app's requests (watcher thread): hold the GIL in short stretches
+            loader = functools.partial(load_layer, gentle=True) if current else load_layer
+            layer, infos = load_with_snapshot(paths, self.snapshot, loader)
         except Exception as exc:  # BundleErrors, or a bug/MemoryError: the app must never see it
             errors = list(exc.errors) if isinstance(exc, BundleErrors) else \
                 [BundleError(",".join(paths), f"internal error while loading: {exc!r}")]

@@ -35,6 +35,17 @@ if msgspec is not None:
 
     _decoder = msgspec.json.Decoder(_Bundle)
 
+    class _Outline(msgspec.Struct, gc=False):
+        patterns: list[msgspec.Raw]
+        name: Any = None
+        version: Any = None
+        created_at: Any = None
+
+    _outline_decoder = msgspec.json.Decoder(_Outline)
+    _records_decoder = msgspec.json.Decoder(list[_Record])
+
+CHUNK = 20_000  # records decoded per call when ``chunked``
+
 
 class Decoded:
     """A bundle as columns: ``ids`` (None where the record has none), ``patterns`` (dicts),
@@ -44,15 +55,25 @@ class Decoded:
                  "expires")
 
 
-def decode(data: bytes) -> Decoded | None:
-    """The bundle in ``data`` as columns, or None if msgspec is missing or rejects it."""
+def decode(data: bytes, chunked: bool = False) -> Decoded | None:
+    """The bundle in ``data`` as columns, or None if msgspec is missing or rejects it.
+    ``chunked``: decode ``CHUNK`` records per call (~35% more CPU) so that other threads get the
+    GIL between calls; a hot reload uses it, as one call holds the GIL for the whole document
+    (~1 s at 1M patterns, during which the app's requests would wait)."""
     if msgspec is None:
         return None
     try:
-        doc = _decoder.decode(data)
+        if chunked:
+            doc = _outline_decoder.decode(data)
+            raws, recs = doc.patterns, []
+            for start in range(0, len(raws), CHUNK):
+                recs.extend(_records_decoder.decode(b"[" + b",".join(raws[start:start + CHUNK]) + b"]"))
+            del raws
+        else:
+            doc = _decoder.decode(data)
+            recs = doc.patterns
     except (msgspec.ValidationError, msgspec.DecodeError):
         return None
-    recs = doc.patterns
     out = Decoded()
     out.name, out.version, out.created_at = doc.name, doc.version, doc.created_at
     unset = msgspec.UNSET

@@ -68,20 +68,22 @@ class Spec:
 
     __slots__ = ("tests", "getters", "ops", "matches")
 
-    def __init__(self, tests: list, ops: tuple) -> None:
+    def __init__(self, tests: list, ops: tuple, matcher: bool = True) -> None:
         self.tests = tests
         self.getters = {t.field: field_getter(t.field) for t in tests}
         self.ops = ops
-        self.matches = compile_matcher(tests, self.getters)
+        self.matches = compile_matcher(tests, self.getters) if matcher else None
 
 
-def compile_spec(residual: Mapping | None, fix: Any) -> Spec:
+def compile_spec(residual: Mapping | None, fix: Any, matcher: bool = True) -> Spec:
+    """``matcher=False``: validate only (a build compiles thousands of specs that lookups compile
+    again on demand; generating their matchers then would cost ~0.2 ms each for nothing)."""
     tests: list = []
     if residual:
         for field, ops in residual.items():
             tests.extend(compile_ops(field, ops))
     tests.sort(key=lambda t: t.cost)
-    return Spec(tests, compile_fix(fix))
+    return Spec(tests, compile_fix(fix), matcher)
 
 
 class Counters:
@@ -333,7 +335,7 @@ class LayerBuilder:
 
     def new_spec(self, skey: Any, residual: dict | None, fix: Any) -> int:
         try:
-            spec = compile_spec(residual, fix)
+            spec = compile_spec(residual, fix, matcher=False)
             raw = _encode_spec([residual, fix]).encode()
         except (ValueError, TypeError) as exc:
             raise PatternError(str(exc)) from None

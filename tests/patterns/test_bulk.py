@@ -80,3 +80,18 @@ def test_without_msgspec_json_loads_the_same(tmp_path, monkeypatch):
     rng = random.Random(8)
     views = [from_openai_chat(random_request(rng)) for _ in range(200)]
     assert verdicts(with_msgspec, views) == verdicts(without, views)
+
+
+def test_a_reload_decodes_in_chunks_to_the_same_set(tmp_path, monkeypatch):
+    """A hot reload decodes a few records per call (the GIL is released in between)."""
+    monkeypatch.setattr(fastjson, "CHUNK", 7)
+    records = mixed_records(n=300)
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps({"version": 1, "patterns": records}))
+    assert len(fastjson.decode(path.read_bytes(), chunked=True).ids) == len(records)
+    loaded = PatternEngine([str(path)], poll_interval=0)
+    reloaded = PatternEngine([str(path)], poll_interval=0)
+    assert reloaded.reload() == []
+    rng = random.Random(5)
+    views = [from_openai_chat(random_request(rng)) for _ in range(150)]
+    assert verdicts(loaded, views) == verdicts(reloaded, views)
