@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -287,9 +288,33 @@ def main() -> int:
     print(f"Bloom FPR observed on lookups: {st['bloom_false_positive_ratio']:.4%} "
           f"({st['bloom_false_positives']} of {absent} absent keys); "
           f"spec cache hit ratio {st['cache_hit_ratio']:.1%}")
+    reload_under_load(engine, [from_openai_chat(_chat_kwargs(r)) for reqs in cases.values() for r in reqs])
     if not args.keep:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
+
+
+def reload_under_load(engine: PatternEngine, views: list) -> None:
+    """A hot reload of the whole bundle (from source, as after an edit) in a background thread, as
+    the watcher does, while this thread keeps looking requests up: what the app's requests see."""
+    engine.snapshot = SnapshotPolicy(enabled=False)  # a changed bundle: its snapshot is stale anyway
+    result: list = []
+    thread = threading.Thread(target=lambda: result.append(engine.reload()), name="reload")
+    times = []
+    fix = engine.fix
+    t0 = time.perf_counter()
+    thread.start()
+    while thread.is_alive():
+        for view in views:
+            s = time.perf_counter_ns()
+            fix(view)
+            times.append((time.perf_counter_ns() - s) / 1000.0)
+    took = time.perf_counter() - t0
+    assert result == [[]], result
+    p50, p99 = _percentiles(times)
+    print(f"\nhot reload from source in a background thread: {took:.1f} s; {len(times):,} lookups meanwhile in "
+          f"the app's thread: p50 {p50:.0f} µs, p99 {p99:.0f} µs, longest {times[-1] / 1000:.0f} ms "
+          f"(waiting for the GIL while the loader runs C code)")
 
 
 if __name__ == "__main__":

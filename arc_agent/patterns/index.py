@@ -142,13 +142,9 @@ class Layer:
                         hashes[f] = h
             param_eq = self.param_eq
             if param_eq:
-                params = request.params
-                # walk the shorter of the request's parameters and the indexed ones
-                pairs = ((f, params.get(f, MISSING)) for f in param_eq) if len(param_eq) < len(params) \
-                    else params.items()
-                for f, v in pairs:
+                for f, v in request.params.items():
                     bit = param_eq.get(f)
-                    if bit is not None and v is not MISSING:
+                    if bit is not None:
                         t = type(v)
                         h = hash((f, v if t is str or ((t is int or t is float) and v >= 0) else freeze(v)))
                         if h in coarse:
