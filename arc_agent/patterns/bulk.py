@@ -46,7 +46,7 @@ def add_bulk(builder: Any, ids: list, patterns: list, fixes: list, confidence: A
         builder.place(n0 + k, eq, sid, fuzzy)
         sids[k] = sid
     _add_fuzzy_texts(builder, pending, on_error)
-    builder.spec_col.extend(sids.tolist())
+    builder.spec_col.extend(sids)
     builder.ids.extend(ids)
     builder.priority.extend(priority)
     builder.confidence.extend(confidence)

@@ -15,9 +15,10 @@ import math
 import os
 import sys
 import threading
-from array import array
 from datetime import date, datetime, timezone
 from typing import Any, Iterable
+
+import numpy as np
 
 from . import fastjson
 from .bulk import add_bulk
@@ -314,8 +315,8 @@ def _columns_from_decoded(path: str, d: Any, errors: list) -> tuple | None:
             k = expires.index(value)
             errors.append(BundleError(path, str(exc), ids[k], k))
             return None
-    expires = [cache[v] for v in expires] if len(cache) > 1 or None not in cache else \
-        array("d", [NEVER]) * len(expires)
+    expires = np.fromiter(map(cache.__getitem__, expires), dtype=np.float64, count=len(expires)) \
+        if len(cache) > 1 or None not in cache else np.full(len(expires), NEVER)
     return (name, {"version": d.version, "created_at": d.created_at}, ids, d.patterns, d.fixes,
             d.confidence, d.priority, expires, None)
 

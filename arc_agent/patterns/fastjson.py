@@ -10,7 +10,10 @@ exactly what is wrong, so error messages do not depend on this module.
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Annotated, Any
+
+import numpy as np
 
 try:
     import msgspec
@@ -80,7 +83,8 @@ def decode(data: bytes, chunked: bool = False) -> Decoded | None:
     out.ids = [None if r is unset else r for r in [r.id for r in recs]]
     out.patterns = [r.pattern for r in recs]
     out.fixes = [bytes(r.fix) for r in recs]
-    out.confidence = [r.confidence for r in recs]
-    out.priority = [r.priority for r in recs]
+    n = len(recs)
+    out.confidence = np.fromiter(map(attrgetter("confidence"), recs), dtype=np.float64, count=n)
+    out.priority = np.fromiter(map(attrgetter("priority"), recs), dtype=np.int32, count=n)  # checked range
     out.expires = [r.expires_at for r in recs]
     return out

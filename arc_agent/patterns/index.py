@@ -213,10 +213,10 @@ class LayerBuilder:
 
     def __init__(self) -> None:
         self.ids: list = []
-        self.spec_col: list = []
-        self.priority: list = []
-        self.confidence: list = []
-        self.expires: list = []
+        self.spec_col = Column(np.int32)
+        self.priority = Column(np.int32)
+        self.confidence = Column(np.float64)
+        self.expires = Column(np.float64)
         self.spec_ids: dict = {}
         self.spec_blob = bytearray()
         self.spec_off = array("Q", [0])
@@ -359,9 +359,8 @@ class LayerBuilder:
         parts = LayerParts()
         parts.ids = IdTable.build(self.ids)
         self.ids = []
-        parts.spec_col, parts.priority = array("i", self.spec_col), array("i", self.priority)
-        parts.confidence, parts.expires = array("d", self.confidence), array("d", self.expires)
-        self.spec_col = self.priority = self.confidence = self.expires = []
+        parts.spec_col, parts.priority = self.spec_col.to_array("i"), self.priority.to_array("i")
+        parts.confidence, parts.expires = self.confidence.to_array("d"), self.expires.to_array("d")
         parts.spec_blob, parts.spec_off = bytes(self.spec_blob), self.spec_off
         parts.elements, parts.shapes = _equality_columns(self.shapes)
         self.shapes = {}
@@ -408,6 +407,44 @@ def _equality_columns(variants: dict) -> tuple:
         for v, e in ids.items():
             elements[e] = (field, v)
     return marshal.dumps(elements), out
+
+
+class Column:
+    """A build-time column of numbers: scalars appended one by one (``add``), whole arrays at once
+    (bulk loading), without a Python object per value in the latter case."""
+
+    __slots__ = ("dtype", "chunks", "tail", "n")
+
+    def __init__(self, dtype: Any) -> None:
+        self.dtype = dtype
+        self.chunks: list = []
+        self.tail: list = []
+        self.n = 0
+
+    def __len__(self) -> int:
+        return self.n
+
+    def append(self, value: Any) -> None:
+        self.tail.append(value)
+        self.n += 1
+
+    def extend(self, values: Any) -> None:
+        self._flush()
+        values = np.asarray(values, dtype=self.dtype)
+        self.chunks.append(values)
+        self.n += len(values)
+
+    def _flush(self) -> None:
+        if self.tail:
+            self.chunks.append(np.array(self.tail, dtype=self.dtype))
+            self.tail = []
+
+    def to_array(self, typecode: str) -> array:
+        """The values as an ``array`` (fast scalar reads on the hot path); empties the column."""
+        self._flush()
+        values = np.concatenate(self.chunks) if self.chunks else np.empty(0, dtype=self.dtype)
+        self.chunks, self.n = [], 0
+        return array(typecode, values.tobytes())
 
 
 class LayerParts:
