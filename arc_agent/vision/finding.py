@@ -96,7 +96,9 @@ def _heal(ops: SeleniumDriverOps, by, value, selector: str, call, settings):
         if css:
             deep = yield from safe(ops.deep_query(css))
             if deep and deep.get("n") == 1 and deep.get("el") is not None:
-                healed_selector = "css selector=" + " >>> ".join([*(deep.get("hosts") or []), deep["sel"]])
+                if not deep.get("hosts"):  # in the light DOM: it just rendered since the lookup above
+                    return (deep["el"], "wait", None, None), url
+                healed_selector = "css selector=" + " >>> ".join([*deep["hosts"], deep["sel"]])
                 return (deep["el"], "shadow_pierce", healed_selector, 1.0), url
         if old is not None and time.monotonic() >= next_fingerprint:
             next_fingerprint = time.monotonic() + FINGERPRINT_EVERY_MS / 1000.0

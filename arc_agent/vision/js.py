@@ -241,6 +241,36 @@ NETWORK_STATE = r"""(els) => {
   return {inflight: st.inflight, ready: document.readyState, quiet: performance.now() - last};
 }"""
 
+# A probe taken inside a same-origin child frame, moved to the top page's terms (box in top-viewport
+# coordinates, top viewport, scroll and URL; ``framed``), by walking ``frameElement`` up: each frame's
+# content box starts at its element's box plus border and padding. Cross-origin frames stay as they
+# are (no crop). Selenium only: Playwright asks the browser for the box (``pw_target.py``).
+TO_TOP = r"""(p) => {
+  if (!p || p.top) return p;
+  try {
+    let dx = 0, dy = 0, w = window;
+    while (w !== w.top) {
+      const fe = w.frameElement;
+      if (!fe) return p;
+      const r = fe.getBoundingClientRect(), cs = w.parent.getComputedStyle(fe);
+      dx += r.x + fe.clientLeft + parseFloat(cs.paddingLeft || '0');
+      dy += r.y + fe.clientTop + parseFloat(cs.paddingTop || '0');
+      w = w.parent;
+    }
+    if (p.rect) { p.rect = [p.rect[0] + dx, p.rect[1] + dy, p.rect[2], p.rect[3]]; p.top = true; }
+    Object.assign(p, {vw: w.innerWidth, vh: w.innerHeight, sx: w.scrollX, sy: w.scrollY,
+                      url: w.location.origin + w.location.pathname, framed: true});
+  } catch (e) {}
+  return p;
+}"""
+
+# The top page's URL without query when reachable (same origin), else this document's: the key
+# fingerprints are stored under, matching what ``TO_TOP`` reports.
+TOP_LOCATION = r"""(() => {
+  try { return window.top.location.origin + window.top.location.pathname; }
+  catch (e) { return location.origin + location.pathname; }
+})()"""
+
 
 def for_playwright(script: str) -> str:
     """Playwright's ``locator.evaluate_all(fn, arg)`` calls ``fn(elements, arg)`` directly."""
@@ -250,6 +280,11 @@ def for_playwright(script: str) -> str:
 def for_selenium(script: str) -> str:
     """Selenium passes ``arguments``; element list first (may be null), then the argument."""
     return ("return (" + script + ")(arguments[0] ? [arguments[0]] : [], arguments[1]);")
+
+
+def for_selenium_top(script: str) -> str:
+    """``for_selenium`` with the result passed through ``TO_TOP`` (for the probe)."""
+    return ("return (" + TO_TOP + ")((" + script + ")(arguments[0] ? [arguments[0]] : [], arguments[1]));")
 
 
 def for_playwright_page(script: str) -> str:

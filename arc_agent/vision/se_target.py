@@ -3,7 +3,9 @@
 The selector a test used is remembered on each element ``find_element(s)`` returned
 (``_arc_selector``), so the span names it and a stale element can be found again. Crops come from
 Chromium's ``Page.captureScreenshot`` (clip in document coordinates, optional scale) when the
-driver speaks CDP, else from a viewport screenshot cut locally.
+driver speaks CDP, else from a viewport screenshot cut locally. An element inside a same-origin
+child frame (``switch_to.frame``) is probed in its frame and reported in top-page terms
+(``js.TO_TOP``), so it gets a crop too; both screenshots show the top page.
 """
 
 from __future__ import annotations
@@ -17,14 +19,14 @@ from . import js
 from .pw_target import PAGE_JPEG_QUALITY
 from .target import Target
 
-_PROBE = js.for_selenium(js.PROBE)
+_PROBE = js.for_selenium_top(js.PROBE)
 _INSPECT = js.for_selenium(js.INSPECT)
 _SCROLL = js.for_selenium(js.SCROLL_CENTER)
 _CANDIDATES = js.for_selenium(js.CANDIDATES)
 _DEEP_QUERY = js.for_selenium(js.DEEP_QUERY)
 _NETWORK = js.for_selenium(js.NETWORK_STATE)
 _NETWORK_AT_DOCUMENT_START = "(" + js.NETWORK_STATE + ")([]);"
-_LOCATION = "return location.origin + location.pathname;"
+_LOCATION = "return " + js.TOP_LOCATION + ";"
 NETWORK_QUIET_MS = 300  # idle: nothing in flight and nothing finished for this long (one response
                         # often triggers the next request)
 NETWORK_POLL_S = 0.05

@@ -29,6 +29,7 @@ def status() -> dict:
     return {
         "privacy_tier": s.privacy_tier, "threshold": s.threshold, "heal": s.heal,
         "heal_min_score": s.heal_min_score, "heal_timeout_ms": s.heal_timeout_ms, "wait_ms": s.wait_ms,
+        "heal_find_elements": s.heal_find_elements,
         "model_dir": model_dir, "model_version_on_disk": _manifest_version(model_dir),
         "model_version_loaded": loaded.version if loaded is not None else None,
         "policy_version": _manifest_version(s.policy_dir) or SEED_VERSION,

@@ -76,3 +76,34 @@ def test_changed_id_inside_a_frame_is_healed(page, site, spans, how):
     assert a[A.HEALED_SELECTOR].endswith("#place-order-v2")
     if how == "frame_locator":
         assert "internal:control=enter-frame" in a[A.HEALED_SELECTOR]
+
+
+def test_selenium_element_in_a_frame_gets_a_top_page_box_and_heals(driver, site, spans):
+    from selenium.webdriver.common.by import By
+
+    def open_framed(run):
+        driver.switch_to.default_content()
+        driver.get(site.url("framed", inner="changed_id", run=run))
+        poll(lambda: driver.execute_script("return window.__flaky.settled"))
+        frame_box = driver.execute_script("const r = document.getElementById('shop').getBoundingClientRect();"
+                                          "return [r.x, r.y];")
+        driver.switch_to.frame("shop")
+        return frame_box
+
+    frame_x, frame_y = open_framed(1)
+    element = driver.find_element(By.ID, "target")
+    inner = element.rect
+    element.click()
+    open_framed(2)
+    driver.find_element(By.ID, "target").click()
+    assert driver.execute_script("return document.getElementById('result').textContent") == "ordered"
+    driver.switch_to.default_content()
+    first, find, healed_click = spans()
+    a = attrs(first)
+    expected = [frame_x + 6 + 4 + inner["x"], frame_y + 6 + 4 + inner["y"]]  # border + padding
+    assert all(abs(got - want) <= 1 for got, want in zip(a[A.BBOX][:2], expected))
+    assert a[A.URL].endswith("/") and a[A.ELEMENT_VISIBLE] is True
+    f = attrs(find)
+    assert find.name == "ui.find" and f[A.HEAL_STRATEGY] == "fingerprint"
+    assert f[A.HEALED_SELECTOR] == "css selector=#place-order-v2"
+    assert attrs(healed_click)[A.SUCCESS] is True
