@@ -56,7 +56,9 @@ def test_framed_target_gets_a_main_page_box_and_a_crop(page, site, spans, vision
 
 
 @pytest.mark.parametrize("how", ("frame_locator", "frame_shortcut"))
-def test_changed_id_inside_a_frame_is_healed(page, site, spans, how):
+def test_changed_id_inside_a_frame_is_healed(page, site, spans, vision_env, how):
+    vision_env(ARC_VISION_WAIT_MS="300")  # the renamed target never shows up: no point waiting long
+
     def click(timeout=None):
         kwargs = {"timeout": timeout} if timeout else {}
         if how == "frame_locator":
@@ -78,8 +80,10 @@ def test_changed_id_inside_a_frame_is_healed(page, site, spans, how):
         assert "internal:control=enter-frame" in a[A.HEALED_SELECTOR]
 
 
-def test_selenium_element_in_a_frame_gets_a_top_page_box_and_heals(driver, site, spans):
+def test_selenium_element_in_a_frame_gets_a_top_page_box_and_heals(driver, site, spans, vision_env):
     from selenium.webdriver.common.by import By
+
+    vision_env(ARC_VISION_WAIT_MS="300")
 
     def open_framed(run):
         driver.switch_to.default_content()

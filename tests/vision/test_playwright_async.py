@@ -90,7 +90,9 @@ async def test_concurrent_actions_parent_to_their_own_task_span(abrowser, site, 
         assert sum(1 for s in got if s.parent is not None and s.parent.span_id == parent_id) == 2
 
 
-async def test_async_framed_target_gets_a_main_page_box_and_heals(apage, site, spans):
+async def test_async_framed_target_gets_a_main_page_box_and_heals(apage, site, spans, vision_env):
+    vision_env(ARC_VISION_WAIT_MS="300")
+
     async def open_framed(run):
         await apage.goto(site.url("framed", inner="changed_id", run=run))
         await apage.wait_for_function("window.__flaky.settled")
