@@ -3,12 +3,15 @@
 One app process makes ``--qps`` ``chat.completions.create`` calls per second from ``--threads``
 threads for ``--seconds``, over an in-process ``httpx2.MockTransport`` (no network). Calls rotate
 between the variants one by one (bare = the unwrapped SDK method, so load swings on a shared
-machine hit every variant alike). Per call, the calling thread's CPU time is measured; the span
-pipeline's CPU in the background threads (batching, OTLP encoding, gRPC to a counting receiver in
-another process) is the process CPU minus the callers' CPU, charged to the variants per exported
-span. Extra CPU per call = (caller CPU − bare caller CPU) + spans per call × background CPU per span.
+machine hit every variant alike). With one thread (the default) each variant's sampler and
+observer are installed between calls, outside the measured time, exactly as Arc installs them;
+with more threads a per-thread dispatch picks them, and its own cost is charged to Arc. Per call,
+the calling thread's CPU time is measured; the span pipeline's CPU in the background threads
+(batching, OTLP encoding, gRPC to a counting receiver in another process) is the process CPU minus
+the callers' CPU, charged to the variants per exported span. Extra CPU per call = (caller CPU −
+bare caller CPU) + spans per call × background CPU per span.
 
-    python benchmarks/cpu_1k_qps.py [--qps 1000] [--seconds 10] [--threads 2] [--metrics]
+    python benchmarks/cpu_1k_qps.py [--qps 1000] [--seconds 10] [--threads 1] [--metrics]
 """
 
 from __future__ import annotations
@@ -69,7 +72,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--qps", type=float, default=1000)
     ap.add_argument("--seconds", type=float, default=10)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--sample-qps", type=float, default=20,
                     help="ARC_SAMPLE_QPS of the sampled variant (it sees only its share of the calls)")
     ap.add_argument("--sample-rate", type=float, default=0.1, help="ARC_SAMPLE_RATE of the sampled variant")
@@ -112,8 +115,14 @@ def main() -> None:
         (sampled_observer if v == "arc-sampled" else metrics_observer if v == "arc-metrics"
          else plain_observer)(call, error)
 
-    state.RUNTIME.sampler = sample
-    state.RUNTIME.observers[:] = [observe]
+    # variant -> (sampler, observer) as Arc's guards would install them
+    installed = {"bare": (None, plain_observer), "arc-100%": (None, plain_observer),
+                 "arc-sampled": (sampler, sampled_observer), "arc-metrics": (None, metrics_observer)}
+    rt = state.RUNTIME
+    one_thread = args.threads == 1
+    if not one_thread:
+        rt.sampler = sample
+        rt.observers[:] = [observe]
     per_variant = {v: [] for v in variants}  # caller CPU ns per call
 
     def worker(k: int, seconds: float, record: bool, caller_cpu: list) -> None:
@@ -134,6 +143,8 @@ def main() -> None:
             v = variants[i % len(variants)]
             i += 1
             local.variant = v
+            if one_thread:
+                rt.sampler, rt.observers[:] = installed[v][0], installed[v][1:]
             c0 = time.thread_time_ns()
             (unwrapped(completions, model="gpt-4o-mini", messages=MSGS, temperature=0.5) if v == "bare" else
              wrapped(completions, model="gpt-4o-mini", messages=MSGS, temperature=0.5))
