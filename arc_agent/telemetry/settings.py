@@ -64,6 +64,8 @@ SETTINGS: dict = dict([
     _s("ARC_HEAL", "bool", True, "heal broken UI selectors"),
     _s("ARC_HEAL_MIN_SCORE", "float", 0.6, "minimum fingerprint score to heal", 0, 1),
     _s("ARC_HEAL_TIMEOUT_MS", "int", 5000, "time healing may add to one action", 0, 600_000),
+    _s("ARC_HEAL_FIND_ELEMENTS", "bool", False,
+       "heal an empty Selenium find_elements from the fingerprint (off: an empty list is a normal answer)"),
     _s("ARC_VISION_THRESHOLD", "float", 0.7, "vision tools run below this confidence", 0, 1),
     _s("ARC_VISION_WAIT_MS", "int", 2000, "bound of one 'wait' tool run", 0, 600_000),
     _s("ARC_VISION_MODEL_DIR", "path", None, "confidence model folder"),
