@@ -153,7 +153,8 @@ class LLMCall:
         if self.resumed:
             self.arc_ns += perf_counter_ns() - self.resumed
             self.resumed = 0
-        if self.sampled or exc is not None or self.peer is not None or self.fix_applied:
+        error = exc is not None
+        if self.sampled or error or self.peer is not None or self.fix_applied:
             attrs = self.attrs
             if self.deferred is not None:  # a sampled-out call failed: errors are always kept
                 instance, fix_attrs = self.deferred
@@ -161,14 +162,13 @@ class LLMCall:
                                                                   False), **attrs)
             if self.first_chunk_ns:
                 attrs[A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = (self.first_chunk_ns - self.start_perf) / 1e9
-            if exc is not None:
+            if error:
                 attrs[A.ERROR_TYPE] = error_type(exc)
             attrs[A.ARC_INTERCEPTION_LATENCY_US] = self.arc_ns // 1000
             if self.peer is not None:
                 self.peer.set_attributes(attrs)
             else:
-                get_emitter().emit(self.span_name(), self.parent, attrs, self.start_ns, exc is not None)
-        error = exc is not None
+                get_emitter().emit(self.span_name(), self.parent, attrs, self.start_ns, error)
         for observer in state.RUNTIME.observers:
             observer(self, error)
 
