@@ -21,6 +21,9 @@ class RuntimeState:
         self.breaker_open = False
         self.sampler = None  # callable() -> bool, None = keep every span
         self.observers: list = []  # callables(call: LLMCall, error: bool) for metrics/breaker (guards.py)
+        # callable(spec, arc_ns) for a sampled-out call that succeeded without an LLMCall; None =
+        # sampled-out calls take the full path (guards.py installs it with the sampler)
+        self.on_sampled_out = None
 
 
 RUNTIME = RuntimeState()

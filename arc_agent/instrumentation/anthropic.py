@@ -8,6 +8,7 @@ stream is observed by the same stream proxy as ``create(stream=True)``.
 from __future__ import annotations
 
 import importlib
+from functools import partial
 from time import perf_counter_ns
 from typing import Any
 
@@ -84,12 +85,8 @@ MESSAGES = CallSpec(PROVIDER, "chat", views.from_anthropic_messages, message_att
                     MessageStreamObserver, _content, _output)
 
 
-def _create_sync(wrapped, instance, args, kwargs):
-    return invoke_sync(MESSAGES, wrapped, args, kwargs, instance)
-
-
-async def _create_async(wrapped, instance, args, kwargs):
-    return await invoke_async(MESSAGES, wrapped, args, kwargs, instance)
+_create_sync = partial(invoke_sync, MESSAGES)  # wrapt wrappers; a C partial adds no Python frame
+_create_async = partial(invoke_async, MESSAGES)
 
 
 def _observe_raw(message_stream: Any, call: LLMCall) -> None:

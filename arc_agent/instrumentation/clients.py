@@ -33,13 +33,13 @@ def _bind(spec: CallSpec, resource: Any, method: Any) -> Any:
     if inspect.iscoroutinefunction(method):
         @functools.wraps(method)
         async def async_call(*args, **kwargs):
-            return await invoke_async(spec, method, args, kwargs, resource)
+            return await invoke_async(spec, method, resource, args, kwargs)
 
         return async_call
 
     @functools.wraps(method)
     def call(*args, **kwargs):
-        return invoke_sync(spec, method, args, kwargs, resource)
+        return invoke_sync(spec, method, resource, args, kwargs)
 
     return call
 

@@ -8,6 +8,7 @@ response objects' public fields are touched.
 from __future__ import annotations
 
 import importlib
+from functools import partial
 from typing import Any
 
 from ..llm import request as views
@@ -125,17 +126,11 @@ EMBEDDINGS = CallSpec(PROVIDER, "embeddings", views.from_openai_embeddings, embe
 
 
 def sync_wrapper(spec: CallSpec):
-    def wrapper(wrapped, instance, args, kwargs):
-        return invoke_sync(spec, wrapped, args, kwargs, instance)
-
-    return wrapper
+    return partial(invoke_sync, spec)  # a C partial: no Python frame of its own per call
 
 
 def async_wrapper(spec: CallSpec):
-    async def wrapper(wrapped, instance, args, kwargs):
-        return await invoke_async(spec, wrapped, args, kwargs, instance)
-
-    return wrapper
+    return partial(invoke_async, spec)
 
 
 # (module, sync class, async class, method, spec)

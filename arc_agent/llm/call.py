@@ -8,6 +8,7 @@ guarded: on an internal error the user's call runs exactly as it would without A
 from __future__ import annotations
 
 import json
+from contextvars import ContextVar
 from time import perf_counter_ns, time_ns
 from typing import Any, Callable
 
@@ -21,7 +22,21 @@ from ..telemetry import attributes as A
 from ..telemetry.tracing import get_emitter
 
 _CLIENT = SpanKind.CLIENT
-_get_current = otel_context.get_current
+
+
+def _context_getter() -> Callable:
+    """The current OTel context, read straight from OTel's ContextVar when the default runtime
+    context is in use (two Python frames fewer per call), else through the public API."""
+    runtime_context = getattr(otel_context, "_RUNTIME_CONTEXT", None)
+    var = getattr(runtime_context, "_current_context", None)
+    if type(runtime_context).__name__ == "ContextVarsRuntimeContext" and isinstance(var, ContextVar):
+        return var.get
+    return otel_context.get_current
+
+
+_get_current = _context_getter()
+# start() result for a sampled-out call that needs nothing more unless it fails (see invoke_sync)
+SKIP = object()
 
 # kwarg name -> attribute (the max-token spellings of each API map to one attribute)
 _REQUEST_PARAMS = {
@@ -192,17 +207,23 @@ def start(spec: CallSpec, instance: Any, kwargs: dict, t0: int) -> LLMCall | Non
     fix_attrs = None
     fix_applied = False
     fixer = rt.fixer
+    outcome = None
     if fixer.active:  # breaker open already returned through _passthrough
         try:
             outcome = fixer.fix(spec.build_view(kwargs))
         except Exception as exc:
             failopen.record("fixer", exc)
-            outcome = None
-        if outcome is not None:
-            fix_attrs = outcome.attributes
-            if outcome.kwargs is not None:
-                send_kwargs = outcome.kwargs
-                fix_applied = True
+    if outcome is None:
+        # sampled out, nothing to fix: no LLMCall at all, unless it is a stream (its errors come
+        # later) or a raw response (its result needs handling); see invoke_sync
+        if not sampled and rt.on_sampled_out is not None and kwargs.get("stream") is not True \
+                and "extra_headers" not in kwargs:
+            return SKIP
+    else:
+        fix_attrs = outcome.attributes
+        if outcome.kwargs is not None:
+            send_kwargs = outcome.kwargs
+            fix_applied = True
     if peer is not None:  # the peer span already describes the request: add only Arc's facts
         attrs = dict(fix_attrs) if fix_attrs else {}
         attrs[A.ARC_FIX_APPLIED] = fix_applied
@@ -301,7 +322,8 @@ def _raw_mode(kwargs: dict) -> str | None:
     return None
 
 
-def invoke_sync(spec: CallSpec, wrapped: Callable, args: tuple, kwargs: dict, instance: Any) -> Any:
+def invoke_sync(spec: CallSpec, wrapped: Callable, instance: Any, args: tuple, kwargs: dict) -> Any:
+    """The wrapper of every sync LLM method (wrapt's argument order after ``spec``)."""
     t0 = perf_counter_ns()
     try:
         call = start(spec, instance, kwargs, t0)
@@ -311,6 +333,17 @@ def invoke_sync(spec: CallSpec, wrapped: Callable, args: tuple, kwargs: dict, in
     if call is None:
         return wrapped(*args, **kwargs)
     t1 = perf_counter_ns()
+    if call is SKIP:  # sampled out: the cheapest path Arc has
+        try:
+            result = wrapped(*args, **kwargs)
+        except BaseException as exc:
+            _skipped_call_failed(spec, instance, kwargs, t0, t1, exc)
+            raise
+        try:
+            state.RUNTIME.on_sampled_out(spec, t1 - t0)
+        except Exception as exc:  # e.g. removed by a shutdown meanwhile
+            failopen.record("observe", exc)
+        return result
     call.arc_ns += t1 - t0
     try:
         result = wrapped(*args, **call.kwargs)
@@ -320,7 +353,8 @@ def invoke_sync(spec: CallSpec, wrapped: Callable, args: tuple, kwargs: dict, in
     return _finish_ok(call, result, perf_counter_ns())
 
 
-async def invoke_async(spec: CallSpec, wrapped: Callable, args: tuple, kwargs: dict, instance: Any) -> Any:
+async def invoke_async(spec: CallSpec, wrapped: Callable, instance: Any, args: tuple, kwargs: dict) -> Any:
+    """``invoke_sync`` for the async methods."""
     t0 = perf_counter_ns()
     try:
         call = start(spec, instance, kwargs, t0)
@@ -330,6 +364,17 @@ async def invoke_async(spec: CallSpec, wrapped: Callable, args: tuple, kwargs: d
     if call is None:
         return await wrapped(*args, **kwargs)
     t1 = perf_counter_ns()
+    if call is SKIP:
+        try:
+            result = await wrapped(*args, **kwargs)
+        except BaseException as exc:
+            _skipped_call_failed(spec, instance, kwargs, t0, t1, exc)
+            raise
+        try:
+            state.RUNTIME.on_sampled_out(spec, t1 - t0)
+        except Exception as exc:  # e.g. removed by a shutdown meanwhile
+            failopen.record("observe", exc)
+        return result
     call.arc_ns += t1 - t0
     try:
         result = await wrapped(*args, **call.kwargs)
@@ -337,6 +382,21 @@ async def invoke_async(spec: CallSpec, wrapped: Callable, args: tuple, kwargs: d
         _finish_error(call, exc, perf_counter_ns())
         raise
     return _finish_ok(call, result, perf_counter_ns())
+
+
+def _skipped_call_failed(spec: CallSpec, instance: Any, kwargs: dict, t0: int, t1: int,
+                         exc: BaseException) -> None:
+    """A sampled-out call failed: errors are always kept, so describe it in full now (the context
+    is the start's: the library call restored anything it attached)."""
+    try:
+        call = LLMCall(spec, kwargs, {}, _get_current(), t0)
+        call.start_ns -= perf_counter_ns() - t0
+        call.arc_ns = t1 - t0
+        call.sampled = False
+        call.deferred = (instance, None)
+        call.finish(exc)
+    except Exception as inner:
+        failopen.record("finish", inner)
 
 
 def _finish_ok(call: LLMCall, result: Any, t2: int) -> Any:

@@ -31,16 +31,19 @@ class CallStats:
 
     def add(self, call, error: bool) -> None:
         """Count one finished call (``call`` is the ``LLMCall``)."""
-        ns = call.arc_ns
+        self.add_sampled_out(call.spec, call.arc_ns)
+        if error or call.fix_applied:
+            self._rare(call, error)
+
+    def add_sampled_out(self, spec, ns: int) -> None:
+        """Count a sampled-out call that succeeded with nothing fixed (no ``LLMCall`` exists)."""
         with self._lock:
-            counts = self._by_spec.get(call.spec)
+            counts = self._by_spec.get(spec)
             if counts is None:
-                counts = self._by_spec[call.spec] = [0]
+                counts = self._by_spec[spec] = [0]
             counts[0] += 1
             self.buckets[bisect_left(_BOUNDS_NS, ns)] += 1
             self.sum_ns += ns
-        if error or call.fix_applied:
-            self._rare(call, error)
 
     def _rare(self, call, error: bool) -> None:
         attrs = call.attrs

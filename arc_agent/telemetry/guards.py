@@ -60,6 +60,23 @@ def make_observer(breaker=None, calls=None, count_sampled_out: bool = False):
     return observe
 
 
+def make_sampled_out_hook(breaker=None, calls=None):
+    """``state.RUNTIME.on_sampled_out``: what the observers would do for a sampled-out call that
+    succeeded with nothing fixed, without the ``LLMCall`` the call path skips for it."""
+    record = breaker.record if breaker is not None else None
+    add = calls.add_sampled_out if calls is not None else None
+    stats = STATS
+
+    def on_sampled_out(spec, arc_ns: int) -> None:
+        stats.sampled_out += 1
+        if record is not None:
+            record(arc_ns)
+        if add is not None:
+            add(spec, arc_ns)
+
+    return on_sampled_out
+
+
 def install_from_env(runtime, environ=None) -> Guards:
     """Read and validate the guard settings, install what they turn on; never raises."""
     env = os.environ if environ is None else environ
@@ -88,6 +105,8 @@ def install_from_env(runtime, environ=None) -> Guards:
     if GUARDS.breaker or GUARDS.calls or GUARDS.sampler:
         GUARDS.observer = make_observer(GUARDS.breaker, GUARDS.calls, GUARDS.sampler is not None)
         rt.observers.append(GUARDS.observer)
+    if GUARDS.sampler is not None:
+        rt.on_sampled_out = make_sampled_out_hook(GUARDS.breaker, GUARDS.calls)
     _install_fork_hook()
     if _in_multiprocessing_child():
         _flush_at_child_exit()

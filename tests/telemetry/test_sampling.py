@@ -3,13 +3,19 @@ fixed calls always are, and sampled-out calls are still fixed."""
 
 import math
 
+import pytest
+
+from .conftest import free_port
+
 RATE = 0.25
 
 
-def test_sampling_keeps_errors_and_fixes_and_drops_the_rest_at_the_rate(run_app, receiver, devllm):
+@pytest.mark.parametrize("scenario", ["sampling", "sampling_async"])
+def test_sampling_keeps_errors_and_fixes_and_drops_the_rest_at_the_rate(run_app, receiver, devllm, scenario):
     devllm.clear()
     n = 400
-    result = run_app("sampling", n, receiver.endpoint, ARC_SAMPLE_QPS="20", ARC_SAMPLE_RATE=str(RATE))
+    result = run_app(scenario, n, receiver.endpoint, ARC_SAMPLE_QPS="20", ARC_SAMPLE_RATE=str(RATE),
+                     ARC_METRICS_PORT=str(free_port()))
     status = result["status"]
     sampled_out = status["telemetry"]["sampled_out"]
     sampler = status["guards"]["sampling"]
@@ -37,6 +43,9 @@ def test_sampling_keeps_errors_and_fixes_and_drops_the_rest_at_the_rate(run_app,
     assert considered >= 200
     sigma = math.sqrt(considered * RATE * (1 - RATE))
     assert abs(kept - considered * RATE) <= 5 * sigma, (kept, considered)
+
+    # the metrics counters count every call, sampled out (no LLMCall on that path) or not
+    assert result["requests"] == {"openai/chat": n} and result["latency_count"] == n
 
     # sampled-out or not, every call went through the fixer and every 'fixme' call was sent fixed
     assert result["fixer_calls"] == n

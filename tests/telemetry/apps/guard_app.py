@@ -149,20 +149,49 @@ def queue_breaker(n: int) -> dict:
     return out
 
 
+def _mix_model(i: int) -> tuple:
+    """The sampling scenarios' call mix: an error and a fixed call every 10th, the rest plain."""
+    return ("fail-500", "errors") if i % 10 == 3 else ("fixme", "fixed") if i % 10 == 7 else ("plain", "plain")
+
+
+def _counters_seen(out: dict) -> dict:
+    from arc_agent.telemetry.guards import GUARDS
+
+    if GUARDS.calls is not None:  # ARC_METRICS_PORT: what the metrics counters saw
+        snap = GUARDS.calls.snapshot()
+        out["requests"] = {"/".join(k): v for k, v in snap["requests"].items()}
+        out["latency_count"] = sum(snap["buckets"])
+    return out
+
+
 def sampling(n: int) -> dict:
-    """A burst of n plain calls with an error and a fixed call every 10th; all run fast."""
+    """A burst of n calls of the mix; all run fast."""
     out = {"plain": 0, "errors": 0, "fixed": 0}
     for i in range(n):
-        if i % 10 == 3:
-            chat("fail-500")
-            out["errors"] += 1
-        elif i % 10 == 7:
-            chat("fixme")
-            out["fixed"] += 1
-        else:
-            chat("plain")
-            out["plain"] += 1
-    return out
+        model, kind = _mix_model(i)
+        chat(model)
+        out[kind] += 1
+    return _counters_seen(out)
+
+
+def sampling_async(n: int) -> dict:
+    """``sampling`` through ``AsyncOpenAI``."""
+    import asyncio
+
+    async def run() -> dict:
+        client = openai.AsyncOpenAI(api_key=SECRET, base_url=URL + "/v1", max_retries=0)
+        out = {"plain": 0, "errors": 0, "fixed": 0}
+        for i in range(n):
+            model, kind = _mix_model(i)
+            try:
+                await client.chat.completions.create(model=model, messages=MSGS)
+            except openai.APIError:
+                pass
+            out[kind] += 1
+        await client.close()
+        return out
+
+    return _counters_seen(asyncio.run(run()))
 
 
 def metrics(n: int) -> dict:
@@ -283,7 +312,7 @@ def fork_busy(n: int) -> dict:
     return {"child_exits": codes}
 
 
-SCENARIOS = {f.__name__: f for f in (numbered, outage, breaker, sampling, metrics, fork_os, fork_mp,
+SCENARIOS = {f.__name__: f for f in (numbered, outage, breaker, sampling, sampling_async, metrics, fork_os, fork_mp,
                                       fork_outage, fork_busy, steady, queue_breaker)}
 
 if __name__ == "__main__":
