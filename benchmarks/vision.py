@@ -38,6 +38,27 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 TIERS = ("minimal", "hash_only", "local_inference", "full_data")
 PW_TIMEOUT_MS = 500
 EXPORTER = InMemorySpanExporter()
+RAW: list = []  # every action's attributes before the tier filter: (tier, pre-action ms, tools, crop source)
+
+
+def keep_raw_attributes() -> None:
+    """Record each action's pre-action time before the privacy filter, so tiers that do not export it
+    (minimal, hash_only) are measured too. Measurement only: the filtered span is unchanged."""
+    from arc_agent.vision import privacy
+
+    original = privacy.filter_attributes
+
+    def keep(tier, attrs):
+        RAW.append((tier, attrs.get("arc.vision.pre_action_ms"), attrs.get("arc.vision.tools"),
+                    attrs.get("arc.vision.crop_source")))
+        return original(tier, attrs)
+    privacy.filter_attributes = keep
+
+
+def raw_records() -> list:
+    out = list(RAW)
+    RAW.clear()
+    return out
 
 
 def pct(values, q: float) -> float:
@@ -115,6 +136,7 @@ def set_tier(tier: str | None, blob_dir: str) -> None:
 def ui_spans() -> list:
     spans = [dict(s.attributes or {}) for s in EXPORTER.get_finished_spans() if s.name.startswith("ui.")]
     EXPORTER.clear()
+    RAW.clear()
     return spans
 
 
@@ -173,6 +195,16 @@ def scoring_micro(n: int = 2000) -> list:
     return times
 
 
+def note_raw(pre_by: dict, sources: dict, phase: str) -> None:
+    """File the recorded actions of one phase under (tier, phase); suite actions with tools are left out."""
+    for tier, pre_ms, tools, source in raw_records():
+        if pre_ms is None or (phase == "suite" and tools):
+            continue
+        pre_by[(tier, phase)].append(pre_ms)
+        counts = sources.setdefault((tier, phase), {})
+        counts[source or "none"] = counts.get(source or "none", 0) + 1
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=3, help="suite passes per variant (default 3)")
@@ -190,6 +222,9 @@ def main(argv=None) -> int:
     from playwright.sync_api import sync_playwright
 
     blob_root = tempfile.mkdtemp(prefix="arc-vision-bench-")
+    keep_raw_attributes()
+    pre_by = {(t, phase): [] for t in TIERS for phase in ("steady", "fresh", "suite")}
+    sources: dict = {}
     variants = [None, *TIERS]
     failures = {v: {f: [0, 0] for f in frameworks} for v in variants}
     spans_by_tier: dict = {t: [] for t in TIERS}
@@ -225,10 +260,12 @@ def main(argv=None) -> int:
                 for variant in variants:
                     set_tier(variant, os.path.join(blob_root, f"{variant}-{r}"))
                     steady[variant] += steady_actions(page, site, args.steady)
+                    note_raw(pre_by, sources, "steady")
                     if variant in ("local_inference", "full_data"):
                         steady_spans.extend(ui_spans())
                     ui_spans()
                     fresh[variant] += fresh_actions(page, site, args.fresh)
+                    note_raw(pre_by, sources, "fresh")
                     if variant in ("local_inference", "full_data"):
                         fresh_spans.extend(ui_spans())
                     ui_spans()
@@ -237,6 +274,7 @@ def main(argv=None) -> int:
                         failures[variant][name][1] += len(SCENARIOS)
                         if variant is not None:
                             arc_failed.extend(f"{variant}:{name}:{s}@{delays[s]}ms" for s in failed)
+                    note_raw(pre_by, sources, "suite")
                     if variant is not None:
                         spans_by_tier[variant] += ui_spans()
                     print(f"round {r + 1}/{args.rounds} {variant or 'bare'}: "
@@ -291,6 +329,9 @@ def main(argv=None) -> int:
                                  "n": len(steady_pre)},
         "pre_action_ms_no_tools": {"p50": round(pct(pre_ms, 0.5), 2), "p95": round(pct(pre_ms, 0.95), 2),
                                    "n": len(pre_ms)},
+        "pre_action_ms_by_tier": {f"{t}/{phase}": {"p50": round(pct(v, 0.5), 2), "p95": round(pct(v, 0.95), 2),
+                                                    "n": len(v)} for (t, phase), v in pre_by.items()},
+        "crop_source": {f"{t}/{phase}": dict(c) for (t, phase), c in sorted(sources.items())},
         "chromium_clip_screenshot_ms": {"p50": round(pct(floor, 0.5), 2), "p95": round(pct(floor, 0.95), 2)},
         "scoring_ms": {"p50": round(pct(scoring, 0.5), 3), "p95": round(pct(scoring, 0.95), 3),
                        "in_spans_p95": round(pct(span_scoring, 0.95), 3)},
@@ -325,6 +366,12 @@ def main(argv=None) -> int:
     print(f"               fresh page (first action after navigation, local_inference/full_data) p50 {pf['p50']} / "
           f"p95 {pf['p95']} ms (goal p50 <= 30)")
     print(f"  of which Chromium's clip screenshot alone: p50 {fl['p50']} / p95 {fl['p95']} ms")
+    print("pre-action by tier (ms, suite = actions without tools; p50 / p95):")
+    for t in TIERS:
+        cells = [summary["pre_action_ms_by_tier"][f"{t}/{ph}"] for ph in ("steady", "fresh", "suite")]
+        print(f"  {t:<16} " + "  ".join(f"{ph} {c['p50']} / {c['p95']}" for ph, c in
+                                          zip(("steady", "fresh", "suite"), cells)))
+    print("crop source    " + "  ".join(f"{k} {v}" for k, v in summary["crop_source"].items()))
     print(f"scoring        p50 {sc['p50']} / p95 {sc['p95']} ms (in spans p95 {sc['in_spans_p95']}; goal p95 <= 5)")
     tp = summary["tool_precision"]
     print(f"tool precision {tp['precision']} over {tp['applications']} tool applications; "

@@ -132,6 +132,7 @@ def _describe(attrs: dict, settings, look: Optional[Look], first: Optional[Look]
         attrs[A.INFERENCE_MS] = round(stats.inference_ms, 3)
         attrs[A.PRE_ACTION_MS] = round(pre_ms, 3)
         attrs[A.MODEL_VERSION] = first.model_version if first else None
+        attrs[A.CROP_SOURCE] = first.source if first else None
     if look is not None and privacy.at_least(tier, "hash_only"):
         from .imaging import phash_hex
 

@@ -26,6 +26,7 @@ INFERENCE_MS = "arc.vision.inference_ms"
 PRE_ACTION_MS = "arc.vision.pre_action_ms"
 MODEL_VERSION = "arc.vision.model_version"
 POLICY_VERSION = "arc.vision.policy_version"
+CROP_SOURCE = "arc.vision.crop_source"  # capture | reused (same document) | recalled (recall.py)
 
 BLOB_KEY = "arc.vision.blob_key"
 PAGE_BLOB_KEY = "arc.vision.page_blob_key"

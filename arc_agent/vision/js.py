@@ -152,6 +152,14 @@ PROBE = "(els) => {" + _HELPERS + _CHANGES + r"""
       a.effect.target && within(a.effect.target, el) &&
       a.effect.getComputedTiming().endTime !== Infinity);
   } catch (e) {}
+  // the element is what a user would hit at its centre and at four inner points (recall.py)
+  out.clear = !out.covered && out.visible && [[0.25, 0.25], [0.75, 0.25], [0.25, 0.75], [0.75, 0.75]]
+    .every(([fx, fy]) => {
+      const x = r.x + r.width * fx, y = r.y + r.height * fy;
+      if (x < 0 || y < 0 || x >= vw || y >= vh) return false;
+      const hit = hitAt(x, y);
+      return !!(hit && (within(el, hit) || within(hit, el) && hit.tagName === 'LABEL'));
+    });
   out.fp = fingerprint(el);
   return out;
 }"""

@@ -8,7 +8,8 @@ from __future__ import annotations
 import time
 from typing import Any, Optional
 
-from . import imaging, model
+from . import imaging, model, recall
+from . import settings as vision_settings
 from .features import from_probe
 from .shots import CACHE, Shot
 
@@ -17,7 +18,7 @@ class Look:
     """The result of one observation; ``img`` is the grayscale crop around the target (or None)."""
 
     __slots__ = ("probe", "region", "img", "px", "page_png", "page_img", "crop_png", "feats", "conf",
-                 "zoomed", "model_version")
+                 "zoomed", "model_version", "source")
 
     def __init__(self) -> None:
         self.probe: Optional[dict] = None
@@ -31,6 +32,7 @@ class Look:
         self.conf: Optional[float] = None
         self.zoomed = False
         self.model_version: Optional[str] = None
+        self.source: Optional[str] = None  # where the crop came from: capture | reused | recalled
 
     @property
     def present(self) -> bool:
@@ -90,8 +92,13 @@ def _probe_with_capture(target, want_page: Optional[str]):
     return (yield from safe_probe(target)), None
 
 
+def _unobserved(probe: dict) -> bool:
+    return bool((probe.get("fp") or {}).get("shadow") or probe.get("framed"))
+
+
 def _shot(target, probe: dict, region, want_page: Optional[str], fresh: bool, taken=None):
-    """Generator: a ``Shot`` covering ``region`` (and the viewport if ``want_page``), reused or new.
+    """Generator: (``Shot`` covering ``region`` (and the viewport if ``want_page``), True if it was
+    reused), or (None, False).
 
     Targets in a shadow root or a child frame are always captured afresh and never stored: the
     change report (``js._CHANGES``) does not see their surroundings. Without ``want_page``, a fresh
@@ -99,25 +106,49 @@ def _shot(target, probe: dict, region, want_page: Optional[str], fresh: bool, ta
     the document, a forced fresh look, an unobserved target); else the viewport, for reuse. ``taken``
     is a viewport capture already made for this probe."""
     lossless = want_page == "png"
-    unobserved = bool((probe.get("fp") or {}).get("shadow") or probe.get("framed"))
+    unobserved = _unobserved(probe)
     if taken is not None:  # the viewport, captured while the probe ran
         data, px = taken
         if unobserved:
-            return Shot(data, imaging.decode_gray(data), px, (), lossless)
-        return CACHE.store(probe, data, imaging.decode_gray(data), px, lossless)
+            return Shot(data, imaging.decode_gray(data), px, (), lossless), False
+        return CACHE.store(probe, data, imaging.decode_gray(data), px, lossless), False
     if not (fresh or unobserved):
         shot = CACHE.reusable(probe, region, lossless)
         if shot is not None:
-            return shot
+            return shot, True
     known = CACHE.known(probe)
     clip = region is not None and not want_page and (fresh or unobserved or not known)
     taken = yield from safe(target.capture(region if clip else None, probe, lossless=lossless))
     if taken is None:
-        return None
+        return None, False
     data, px = taken
     if unobserved or (clip and known):
-        return Shot(data, imaging.decode_gray(data), px, (), lossless, region if clip else None)
-    return CACHE.store(probe, data, imaging.decode_gray(data), px, lossless, region if clip else None)
+        return Shot(data, imaging.decode_gray(data), px, (), lossless, region if clip else None), False
+    return CACHE.store(probe, data, imaging.decode_gray(data), px, lossless, region if clip else None), False
+
+
+def _score(look: Look, stats: Stats) -> None:
+    t0 = time.perf_counter()
+    look.conf, look.model_version, _ = model.score(imaging.model_input(look.img), look.feats)
+    stats.inference_ms += (time.perf_counter() - t0) * 1000.0
+
+
+def _recalled(target, look: Look, stats: Stats, threshold: float) -> bool:
+    """Score the target from its remembered crop (``recall.py``) when no capture of this document
+    can serve; True if that verdict is confident enough to stand without a new capture."""
+    probe, region = look.probe, look.region
+    if region is None or (not _unobserved(probe) and CACHE.reusable(probe, region, False) is not None):
+        return False
+    remembered = recall.MEMORY.lookup(target.selector, probe, region)
+    if remembered is None:
+        return False
+    look.img, look.px = remembered
+    _score(look, stats)
+    if look.conf is not None and look.conf >= threshold + recall.MARGIN:
+        look.source = "recalled"
+        return True
+    look.img, look.px, look.conf = None, 1.0, None
+    return False
 
 
 def observe(target, stats: Stats, want_page: Optional[str], zoom: bool = False, probe: Optional[dict] = None,
@@ -125,8 +156,9 @@ def observe(target, stats: Stats, want_page: Optional[str], zoom: bool = False, 
     """Generator: a new ``Look``. The crop is cut from a viewport capture, reused from an earlier
     action when nothing changed near the target (``shots.py``) unless ``fresh``; ``want_page``
     ("jpeg" or "png"; falsy = none) also asks for the viewport when there is no target to crop
-    (page hashes), "png" keeping it lossless for blobs. ``zoom`` captures a tight, higher-resolution
-    clip of the element box instead."""
+    (page hashes), "png" keeping it lossless for blobs. Without ``want_page`` or ``fresh``, a target
+    no capture of this document can serve may be scored from its remembered crop (``recall.py``).
+    ``zoom`` captures a tight, higher-resolution clip of the element box instead."""
     look = Look()
     look.zoomed = zoom
     taken = None
@@ -143,17 +175,26 @@ def observe(target, stats: Stats, want_page: Optional[str], zoom: bool = False, 
             if shot is not None:
                 look.crop_png, look.px = shot
                 look.img = imaging.decode_gray(look.crop_png)
-    elif probe is not None and (look.region is not None or want_page):
-        shot = yield from _shot(target, probe, look.region, want_page, fresh, taken)
-        if shot is not None:
-            if shot.area is None:
-                look.page_png, look.page_img = shot.data, shot.img
-            look.px = shot.px
-            if look.region is not None:
-                look.img = shot.crop(look.region)
-    look.feats = from_probe(probe, zoomed=zoom)
-    t0 = time.perf_counter()
-    conf, version, _ = model.score(imaging.model_input(look.img), look.feats)
-    stats.inference_ms += (time.perf_counter() - t0) * 1000.0
-    look.conf, look.model_version = conf, version
+        look.feats = from_probe(probe, zoomed=True)
+        _score(look, stats)
+        return look
+    look.feats = from_probe(probe)
+    if probe is None or not (look.region is not None or want_page):
+        _score(look, stats)
+        return look
+    threshold = vision_settings.current().threshold
+    if not (want_page or fresh or taken) and _recalled(target, look, stats, threshold):
+        return look
+    shot, reused = yield from _shot(target, probe, look.region, want_page, fresh, taken)
+    if shot is not None:
+        if shot.area is None:
+            look.page_png, look.page_img = shot.data, shot.img
+        look.px = shot.px
+        if look.region is not None:
+            look.img = shot.crop(look.region)
+        look.source = "reused" if reused else "capture"
+    _score(look, stats)
+    if look.img is not None and not reused:
+        recall.MEMORY.update(target.selector, probe, look.region, look.img, look.px,
+                             look.conf is not None and look.conf >= threshold + recall.MARGIN)
     return look

@@ -72,7 +72,7 @@ def vision_env(monkeypatch, tmp_path):
         if key.startswith("ARC_") and key not in ("ARC_LOG_LEVEL",):
             monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("ARC_BLOB_DIR", str(tmp_path / "blobs"))
-    from arc_agent.vision import healing
+    from arc_agent.vision import healing, recall
 
     def set_env(**values):
         for key, value in values.items():
@@ -81,6 +81,7 @@ def vision_env(monkeypatch, tmp_path):
 
     vision_settings.reload()
     healing.fingerprints(vision_settings.current()).clear()
+    recall.MEMORY.clear()  # remembered crops of earlier tests' pages would change which path runs
     yield set_env
     healing.fingerprints(vision_settings.current()).clear()
     monkeypatch.undo()

@@ -1,0 +1,97 @@
+"""Remembered crops: a target the DOM finds unchanged since its last capture is scored from that crop.
+
+Chromium needs about two compositor frames (~33 ms) for any new capture, and a fresh document has
+no viewport capture to reuse (``shots.py``). So when the tier needs no pixels of this page (only
+``minimal``, the default: every higher tier hashes the page), the crop of each target is remembered
+after a capture whose score was confident, keyed by page URL and selector. A later probe of that target (typically the
+same test step after the next navigation) that finds it ready (single match, visible, enabled,
+not animating, page not loading, and the element itself hit at its centre and four inner points:
+``clear``) with the same fingerprint (tag, id, classes, text, attributes, DOM path) at the same
+box, viewport, scroll and pixel ratio gets the model's score of the remembered crop with the
+current probe's features. Only a confident verdict stands: under the threshold plus ``MARGIN``
+the flow captures afresh, so tools always see real pixels. An entry serves at most ``MAX_USES``
+times and ``MAX_AGE_S`` seconds before a new capture refreshes it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from typing import Any, Optional, Tuple
+
+from .features import ready
+
+MARGIN = 0.1         # a recalled score must clear the threshold by this much
+MAX_USES = 16
+MAX_AGE_S = 120.0
+CAPACITY = 256       # elements
+MAX_PIXELS = 512 * 512  # bigger crops are not remembered (memory: at most CAPACITY of these, grayscale)
+
+
+def _state(probe: dict, region) -> tuple:
+    """What must be identical for the remembered crop to stand for the target now."""
+    rect = tuple(int(round(v)) for v in probe.get("rect") or ())
+    return (rect, tuple(region), probe.get("vw"), probe.get("vh"), probe.get("sx"), probe.get("sy"),
+            probe.get("dpr"), repr(probe.get("fp")))
+
+
+def eligible(probe: Optional[dict]) -> bool:
+    return bool(probe and probe.get("n") == 1 and ready(probe) and probe.get("clear")
+                and not probe.get("loading") and probe.get("top", True))
+
+
+class Remembered:
+    __slots__ = ("state", "img", "px", "taken", "uses")
+
+    def __init__(self, state: tuple, img: Any, px: float) -> None:
+        self.state, self.img, self.px = state, img, px
+        self.taken = time.monotonic()
+        self.uses = 0
+
+
+class CropMemory:
+    def __init__(self) -> None:
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def lookup(self, selector: Optional[str], probe: dict, region) -> Optional[Tuple[Any, float]]:
+        """(crop image, px per CSS px) remembered for this target in exactly this state, or None."""
+        if not selector or region is None or not eligible(probe):
+            return None
+        key = (probe.get("url"), selector)
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                return None
+            if (item.uses >= MAX_USES or time.monotonic() - item.taken > MAX_AGE_S
+                    or item.state != _state(probe, region)):
+                return None
+            item.uses += 1
+            self._items.move_to_end(key)
+            return item.img, item.px
+
+    def update(self, selector: Optional[str], probe: Optional[dict], region, img: Any, px: float,
+               confident: bool) -> None:
+        """After a real capture: remember its crop if the target was ready and the score confident,
+        else forget whatever was remembered for the target."""
+        if not selector or not probe:
+            return
+        key = (probe.get("url"), selector)
+        keep = (confident and img is not None and region is not None and eligible(probe)
+                and img.width * img.height <= MAX_PIXELS)
+        with self._lock:
+            if not keep:
+                self._items.pop(key, None)
+                return
+            self._items[key] = Remembered(_state(probe, region), img, px)
+            self._items.move_to_end(key)
+            while len(self._items) > CAPACITY:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+MEMORY = CropMemory()

@@ -1,0 +1,151 @@
+"""Remembered crops (``recall.py``): in the minimal tier, a target found ready, uncovered and exactly
+where it was at its last confident capture is scored from that crop instead of a new capture;
+anything else, the tiers that need page pixels, and the `wait` tool's fresh looks always capture."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+
+from arc_agent.vision import attributes as A
+from arc_agent.vision import recall
+from arc_agent.vision.driver import Outcome, drive_sync
+from arc_agent.vision.observe import Stats, observe
+from arc_agent.vision.privacy import ALLOWED
+from arc_agent.vision.pw_target import PlaywrightTarget
+from arc_agent.vision.recall import CropMemory
+
+from .conftest import attrs
+
+REGION = (76, 76, 168, 88)
+SAME_CONFIDENCE = 0.02
+
+
+def probe(**changes):
+    base = {"n": 1, "url": "http://127.0.0.1/", "rect": [100.2, 100.0, 120.0, 40.0], "vw": 1000, "vh": 720,
+            "sx": 0, "sy": 0, "dpr": 1, "visible": True, "clear": True, "covered": False, "disabled": False,
+            "animating": False, "loading": False, "top": True,
+            "fp": {"tag": "button", "id": "target", "cls": [], "text": "Place order"}}
+    base.update(changes)
+    return base
+
+
+def test_memory_serves_only_the_same_ready_target_in_the_same_place():
+    memory = CropMemory()
+    img = Image.new("L", REGION[2:])
+    assert memory.lookup("#target", probe(), REGION) is None
+    memory.update("#target", probe(), REGION, img, 1.0, confident=True)
+    assert memory.lookup("#target", probe(), REGION) == (img, 1.0)
+    assert memory.lookup("#other", probe(), REGION) is None
+    for changed in (dict(rect=[104, 100, 120, 40]), dict(sy=10), dict(vw=800), dict(dpr=2),
+                    dict(url="http://127.0.0.1/b"), dict(fp={"tag": "button", "id": "target", "cls": [],
+                                                             "text": "Placing..."}),
+                    dict(covered=True), dict(clear=False), dict(disabled=True), dict(animating=True),
+                    dict(loading=True), dict(n=2), dict(visible=False)):
+        assert memory.lookup("#target", probe(**changed), REGION) is None, changed
+
+
+def test_memory_forgets_after_an_unconfident_capture_and_refreshes_after_max_uses():
+    memory = CropMemory()
+    img = Image.new("L", REGION[2:])
+    memory.update("#target", probe(), REGION, img, 1.0, confident=True)
+    memory.update("#target", probe(), REGION, img, 1.0, confident=False)
+    assert memory.lookup("#target", probe(), REGION) is None
+    memory.update("#target", probe(), REGION, img, 1.0, confident=True)
+    for _ in range(recall.MAX_USES):
+        assert memory.lookup("#target", probe(), REGION) is not None
+    assert memory.lookup("#target", probe(), REGION) is None  # a new capture must refresh it
+    memory.update("#target", probe(covered=True), REGION, img, 1.0, confident=True)  # not ready: not kept
+    assert memory.lookup("#target", probe(), REGION) is None
+
+
+def run(flow):
+    return drive_sync(flow, Outcome(), lambda: None)
+
+
+def look_at(page, selector="#target", **kwargs):
+    """One observation as the minimal tier makes it (no page pixels wanted)."""
+    loc = page.locator(selector)
+    return run(observe(PlaywrightTarget("click", loc.click, loc, (), {}, False), Stats(), None, **kwargs))
+
+
+@pytest.fixture
+def hits(monkeypatch):
+    """How many times a remembered crop was served to the flow."""
+    served = []
+    lookup = recall.MEMORY.lookup
+
+    def spy(*args):
+        found = lookup(*args)
+        served.extend([found] if found is not None else [])
+        return found
+    monkeypatch.setattr(recall.MEMORY, "lookup", spy)
+    return served
+
+
+def test_second_visit_is_scored_from_the_remembered_crop(page, site):
+    page.goto(site.url("none"))
+    first = look_at(page)
+    page.goto(site.url("none"))
+    second = look_at(page)
+    assert first.source == "capture" and second.source == "recalled"
+    assert abs(first.conf - second.conf) <= SAME_CONFIDENCE
+    assert second.conf >= 0.7 + recall.MARGIN and second.region == first.region
+    assert second.element_img() is not None  # the fingerprint still gets its element pHash
+
+
+def test_minimal_tier_actions_use_it_and_export_only_minimal_attributes(page, site, spans, hits):
+    for _ in range(3):
+        page.goto(site.url("none"))
+        page.click("#target")
+        assert page.text_content("#result") == "ordered"
+    assert len(hits) == 2
+    for span in spans():
+        assert set(attrs(span)) <= ALLOWED["minimal"]
+
+
+@pytest.mark.parametrize("tier", ("hash_only", "local_inference", "full_data"))
+def test_tiers_that_need_pixels_always_capture(page, site, spans, vision_env, tmp_path, hits, tier):
+    vision_env(ARC_PRIVACY_MODE=tier, ARC_BLOB_DIR=str(tmp_path / "blobs"))
+    for _ in range(2):
+        page.goto(site.url("none"))
+        page.click("#target")
+    assert not hits
+    for span in spans():
+        a = attrs(span)
+        assert a[A.PAGE_PHASH] and a[A.ELEMENT_PHASH]
+        if tier != "hash_only":
+            assert a[A.CROP_SOURCE] in ("capture", "reused")
+
+
+def test_a_covered_target_in_the_remembered_place_is_captured_and_gets_tools(page, site, spans, vision_env):
+    page.goto(site.url("none"))
+    assert look_at(page).source == "capture"
+    page.goto(site.url("cookie_banner", d=1500))  # same URL path and box, a banner over the target
+    covered = look_at(page)
+    assert covered.source == "capture" and covered.conf < 0.7
+    vision_env(ARC_PRIVACY_MODE="local_inference")  # to see the tools in the span
+    page.goto(site.url("none"))
+    page.click("#target")
+    page.goto(site.url("cookie_banner", d=1500))
+    page.click("#target")
+    assert page.text_content("#result") == "ordered"
+    assert attrs(spans()[-1])[A.TOOLS]
+
+
+def test_fresh_looks_never_recall(page, site):
+    page.goto(site.url("none"))
+    look_at(page)
+    page.goto(site.url("none"))
+    look = look_at(page, fresh=True)  # what the `wait` tool asks for
+    assert look.source == "capture" and look.img is not None
+
+
+def test_selenium_second_visit_is_scored_from_the_remembered_crop(driver, site, spans, hits):
+    from selenium.webdriver.common.by import By
+
+    for _ in range(2):
+        driver.get(site.url("none"))
+        driver.find_element(By.ID, "target").click()
+        assert driver.execute_script("return document.getElementById('result').textContent") == "ordered"
+    assert len(hits) == 1
