@@ -124,15 +124,15 @@ def _describe(attrs: dict, settings, look: Optional[Look], first: Optional[Look]
         attrs[A.BBOX] = [int(round(v)) for v in probe["rect"]]
     if probe:
         attrs[A.ELEMENT_VISIBLE] = bool(probe.get("visible"))
+    attrs[A.PRE_ACTION_MS] = round(pre_ms, 3)  # computed in every tier; the tier filter decides
+    attrs[A.TOOLS] = list(stats.tools)
+    attrs[A.CROP_SOURCE] = first.source if first else None
     if privacy.at_least(tier, "local_inference"):
         attrs[A.CONFIDENCE_BEFORE] = round(first.conf, 4) if first and first.conf is not None else None
         attrs[A.CONFIDENCE_AFTER] = round(look.conf, 4) if look and look.conf is not None else None
-        attrs[A.TOOLS] = list(stats.tools)
         attrs[A.TOOL_MS] = round(stats.tool_ms, 3)
         attrs[A.INFERENCE_MS] = round(stats.inference_ms, 3)
-        attrs[A.PRE_ACTION_MS] = round(pre_ms, 3)
         attrs[A.MODEL_VERSION] = first.model_version if first else None
-        attrs[A.CROP_SOURCE] = first.source if first else None
     if look is not None and privacy.at_least(tier, "hash_only"):
         from .imaging import phash_hex
 
