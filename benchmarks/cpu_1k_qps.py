@@ -2,16 +2,23 @@
 
 One app process makes ``--qps`` ``chat.completions.create`` calls per second from ``--threads``
 threads for ``--seconds``, over an in-process ``httpx2.MockTransport`` (no network). Calls rotate
-between the variants one by one (bare = the unwrapped SDK method, so load swings on a shared
-machine hit every variant alike). With one thread (the default) each variant's sampler and
-observer are installed between calls, outside the measured time, exactly as Arc installs them;
-with more threads a per-thread dispatch picks them, and its own cost is charged to Arc. Per call,
-the calling thread's CPU time is measured; the span pipeline's CPU in the background threads
-(batching, OTLP encoding, gRPC to a counting receiver in another process) is the process CPU minus
-the callers' CPU, charged to the variants per exported span. Extra CPU per call = (caller CPU −
-bare caller CPU) + spans per call × background CPU per span.
+between the variants in blocks of ``--block`` calls (bare = the unwrapped SDK method), so load
+swings on a shared machine hit every variant alike while each variant's own background export
+work (which competes with the calls that follow it) lands mostly on its own calls; rotating call
+by call would charge the 100 % variant's export work to whichever variant comes next. With one
+thread (the default) each variant's sampler and observer are installed between calls, outside
+the measured time, exactly as Arc installs them; with more threads a per-thread dispatch picks
+them, and its own cost is charged to Arc.
 
-    python benchmarks/cpu_1k_qps.py [--qps 1000] [--seconds 10] [--threads 1] [--metrics]
+Per call, the calling thread's CPU time is measured; the span pipeline's CPU in the background
+threads (batching, OTLP encoding, gRPC to a counting receiver in another process) is the process
+CPU minus the callers' CPU, charged to the variants per exported span. Extra CPU per call =
+(caller CPU - bare caller CPU) + spans per call x background CPU per span. Where Linux exposes
+hardware counters, the same comparison is printed in retired instructions and cycles
+(``hwcounters.py``): CPU time on a shared machine swings by more than the 1 % being measured,
+instruction counts do not.
+
+    python benchmarks/cpu_1k_qps.py [--qps 1000] [--seconds 10] [--threads 1] [--block 100] [--metrics]
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ import time
 
 import httpx2
 import openai
+from hwcounters import open_counters, thread_ids
 
 RECEIVER = r"""
 import sys, threading
@@ -68,14 +76,37 @@ def process_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
+def print_hardware_counters(variants: list, per_variant_hw: dict, spans_by_variant: dict, background_hw: tuple,
+                            exported: int) -> None:
+    """The same comparison in retired instructions and cycles (user space): instructions do not
+    move with the machine's load, so this is the figure to compare between runs and machines."""
+    bg_instr, bg_cycles = (x / max(1, exported) for x in background_hw)
+    base_i = statistics.median(x[0] for x in per_variant_hw["bare"])
+    base_c = statistics.median(x[1] for x in per_variant_hw["bare"])
+    print(f"hardware counters: bare call {base_i / 1e3:.0f}k instructions, {base_c / 1e3:.0f}k cycles (medians); "
+          f"background {bg_instr / 1e3:.1f}k instructions, {bg_cycles / 1e3:.1f}k cycles per exported span")
+    print(f"{'variant':12} {'caller +instr':>14} {'export +instr':>14} {'+instr/call':>12} {'% of bare':>10} "
+          f"{'caller +cyc':>12} {'export +cyc':>12} {'+cycles/call':>13} {'% of bare':>10}")
+    for v in variants:
+        xs = per_variant_hw[v]
+        spans_per_call = spans_by_variant[v] / len(xs) if v != "bare" else 0.0
+        ci = statistics.median(x[0] for x in xs) - base_i
+        cc = statistics.median(x[1] for x in xs) - base_c
+        ei, ec = spans_per_call * bg_instr, spans_per_call * bg_cycles
+        print(f"{v:12} {ci / 1e3:13.1f}k {ei / 1e3:13.1f}k {(ci + ei) / 1e3:11.1f}k {(ci + ei) / base_i * 100:9.2f}% "
+              f"{cc / 1e3:11.1f}k {ec / 1e3:11.1f}k {(cc + ec) / 1e3:12.1f}k {(cc + ec) / base_c * 100:9.2f}%")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--qps", type=float, default=1000)
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--block", type=int, default=100, help="consecutive calls of one variant")
     ap.add_argument("--sample-qps", type=float, default=20,
-                    help="ARC_SAMPLE_QPS of the sampled variant (it sees only its share of the calls)")
+                    help="ARC_SAMPLE_QPS of the sampled variant (it sees only its blocks' share of the calls)")
     ap.add_argument("--sample-rate", type=float, default=0.1, help="ARC_SAMPLE_RATE of the sampled variant")
+    ap.add_argument("--variants", default="arc-100%,arc-sampled", help="Arc variants to compare with bare")
     ap.add_argument("--metrics", action="store_true", help="also measure Arc with the metrics counters on")
     args = ap.parse_args()
 
@@ -97,7 +128,8 @@ def main() -> None:
 
     wrapped = Completions.create
     unwrapped = wrapped.__wrapped__
-    variants = ["bare", "arc-100%", "arc-sampled"] + (["arc-metrics"] if args.metrics else [])
+    variants = ["bare"] + [v for v in args.variants.split(",") if v != "bare"]
+    variants += ["arc-metrics"] if args.metrics else []
 
     # per-thread variant switch: the sampler and observers are process-wide, the calls interleave
     local = threading.local()
@@ -115,15 +147,19 @@ def main() -> None:
         (sampled_observer if v == "arc-sampled" else metrics_observer if v == "arc-metrics"
          else plain_observer)(call, error)
 
-    # variant -> (sampler, observer) as Arc's guards would install them
-    installed = {"bare": (None, plain_observer), "arc-100%": (None, plain_observer),
-                 "arc-sampled": (sampler, sampled_observer), "arc-metrics": (None, metrics_observer)}
+    sampled_out_hook = guards.make_sampled_out_hook(breaker)
+
+    # variant -> (sampler, sampled-out hook, observer) as Arc's guards would install them
+    installed = {"bare": (None, None, plain_observer), "arc-100%": (None, None, plain_observer),
+                 "arc-sampled": (sampler, sampled_out_hook, sampled_observer),
+                 "arc-metrics": (None, None, metrics_observer)}
     rt = state.RUNTIME
     one_thread = args.threads == 1
     if not one_thread:
         rt.sampler = sample
         rt.observers[:] = [observe]
     per_variant = {v: [] for v in variants}  # caller CPU ns per call
+    per_variant_hw = {v: [] for v in variants}  # caller (instructions, cycles) per call
 
     def worker(k: int, seconds: float, record: bool, caller_cpu: list) -> None:
         client = openai.OpenAI(api_key="sk-bench", base_url="http://bench.local/v1", max_retries=0,
@@ -133,6 +169,7 @@ def main() -> None:
         t0 = time.perf_counter()
         next_at, end = t0 + k * interval / args.threads, t0 + seconds
         own0 = time.thread_time()
+        hw = open_counters() if record else None
         i = k
         while True:
             now = time.perf_counter()
@@ -140,22 +177,30 @@ def main() -> None:
                 break
             if now < next_at:
                 time.sleep(next_at - now)
-            v = variants[i % len(variants)]
+            v = variants[(i // args.block) % len(variants)]
             i += 1
             local.variant = v
             if one_thread:
-                rt.sampler, rt.observers[:] = installed[v][0], installed[v][1:]
+                rt.sampler, rt.on_sampled_out, rt.observers[:] = installed[v][0], installed[v][1], installed[v][2:]
+            h0 = hw.read() if hw is not None else (0, 0)
             c0 = time.thread_time_ns()
             (unwrapped(completions, model="gpt-4o-mini", messages=MSGS, temperature=0.5) if v == "bare" else
              wrapped(completions, model="gpt-4o-mini", messages=MSGS, temperature=0.5))
             used = time.thread_time_ns() - c0
+            h1 = hw.read() if hw is not None else (0, 0)
             if record:
                 per_variant[v].append(used)
+                per_variant_hw[v].append((h1[0] - h0[0], h1[1] - h0[1]))
             next_at += interval
         caller_cpu.append(time.thread_time() - own0)
+        if hw is not None:
+            hw.close()
 
     def run(seconds: float, record: bool) -> tuple:
         caller_cpu: list = []
+        # the threads alive now (main, span processor, gRPC): everything but the callers, started below
+        background = [c for c in (open_counters(tid) for tid in thread_ids()) if c is not None]
+        hw0 = [c.read() for c in background]
         cpu0, wall0, exported0 = process_cpu(), time.perf_counter(), STATS.exported_spans
         pool = [threading.Thread(target=worker, args=(k, seconds, record, caller_cpu)) for k in range(args.threads)]
         for t in pool:
@@ -164,12 +209,16 @@ def main() -> None:
             t.join()
         tracing.force_flush()
         tracing.exporter().force_flush()
+        hw1 = [c.read() for c in background]
+        for c in background:
+            c.close()
+        background_hw = tuple(sum(b[j] - a[j] for a, b in zip(hw0, hw1)) for j in (0, 1))
         return (process_cpu() - cpu0, sum(caller_cpu), time.perf_counter() - wall0,
-                STATS.exported_spans - exported0)
+                STATS.exported_spans - exported0, background_hw if background else None)
 
     run(1.0, record=False)  # warm-up: imports, gRPC channel, caches
     sampled_out0 = STATS.sampled_out
-    total_cpu, callers_cpu, wall, exported = run(args.seconds, record=True)
+    total_cpu, callers_cpu, wall, exported, background_hw = run(args.seconds, record=True)
     receiver.stdin.write("\n")
     receiver.stdin.flush()
     received = int(receiver.stdout.readline())
@@ -179,12 +228,14 @@ def main() -> None:
 
     calls = sum(len(x) for x in per_variant.values())
     spans_by_variant = {v: len(per_variant[v]) for v in variants if v != "bare"}
-    spans_by_variant["arc-sampled"] -= STATS.sampled_out - sampled_out0
+    if "arc-sampled" in spans_by_variant:
+        spans_by_variant["arc-sampled"] -= STATS.sampled_out - sampled_out0
     background_per_span_us = (total_cpu - callers_cpu) / max(1, exported) * 1e6
     base_med = statistics.median(per_variant["bare"]) / 1000
     base_mean = statistics.fmean(per_variant["bare"]) / 1000
-    print(f"{calls / wall:.0f} calls/s from {args.threads} thread(s) for {wall:.1f} s, variants rotating per call; "
-          f"sampled variant: ARC_SAMPLE_QPS={args.sample_qps:g} ARC_SAMPLE_RATE={args.sample_rate:g}")
+    print(f"{calls / wall:.0f} calls/s from {args.threads} thread(s) for {wall:.1f} s, variants rotating in blocks "
+          f"of {args.block} calls; sampled variant: ARC_SAMPLE_QPS={args.sample_qps:g} "
+          f"ARC_SAMPLE_RATE={args.sample_rate:g}")
     print(f"bare SDK call: {base_med:.0f} µs CPU (median), {base_mean:.0f} µs (mean); span pipeline in the "
           f"background: {background_per_span_us:.1f} µs CPU per exported span ({exported} spans)")
     print(f"{'variant':12} {'calls':>6} {'spans/call':>10} {'caller +µs':>11} {'export +µs':>11} "
@@ -198,6 +249,10 @@ def main() -> None:
         print(f"{v:12} {len(xs):6d} {spans_per_call:10.2f} {caller_extra:11.1f} {export_extra:11.1f} {extra:14.1f} "
               f"{extra / base_med * 100:9.1f}% {extra / 10:12.2f}%")
     print(f"(% core @1k/s = extra µs/call x 1,000 calls/s; the receiver got {received} spans incl. warm-up)")
+    if background_hw is not None and all(per_variant_hw.values()):
+        print_hardware_counters(variants, per_variant_hw, spans_by_variant, background_hw, exported)
+    else:
+        print("(hardware counters unavailable here: perf_event_open refused)")
     print(f"sampler: {sampler.status()}")
 
 

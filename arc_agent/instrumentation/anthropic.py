@@ -8,7 +8,6 @@ stream is observed by the same stream proxy as ``create(stream=True)``.
 from __future__ import annotations
 
 import importlib
-from functools import partial
 from time import perf_counter_ns
 from typing import Any
 
@@ -19,7 +18,7 @@ from ..llm import request as views
 from ..llm.call import CallSpec, LLMCall, invoke_async, invoke_sync, messages_json, start, usage_attributes
 from ..llm.streams import StreamObserver, finish_stream, wrap_stream
 from ..telemetry import attributes as A
-from .base import unwrap, wrap
+from .base import unwrap, wrap, wrap_method
 
 TARGET = "anthropic"
 DISTRIBUTION = "anthropic"
@@ -83,10 +82,6 @@ def _output(msg: Any) -> dict:
 
 MESSAGES = CallSpec(PROVIDER, "chat", views.from_anthropic_messages, message_attributes,
                     MessageStreamObserver, _content, _output)
-
-
-_create_sync = partial(invoke_sync, MESSAGES)  # wrapt wrappers; a C partial adds no Python frame
-_create_async = partial(invoke_async, MESSAGES)
 
 
 def _observe_raw(message_stream: Any, call: LLMCall) -> None:
@@ -174,10 +169,10 @@ def _resources():
 def patch() -> None:
     sync_cls, async_cls = _resources()
     if sync_cls is not None:
-        wrap(sync_cls, "create", _create_sync)
+        wrap_method(sync_cls, "create", invoke_sync, MESSAGES)
         wrap(sync_cls, "stream", _stream)
     if async_cls is not None:
-        wrap(async_cls, "create", _create_async)
+        wrap_method(async_cls, "create", invoke_async, MESSAGES)
         wrap(async_cls, "stream", _stream)
 
 

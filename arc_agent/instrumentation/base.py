@@ -5,17 +5,20 @@
 - ``SUPPORTED: tuple[str, str]`` — supported versions as ``(min_inclusive, max_exclusive)``.
 - ``patch() -> None`` / ``unpatch() -> None`` — idempotent; ``patch`` may import the target's submodules.
 
-``check_version`` and ``wrap``/``unwrap`` are shared helpers so integrations stay small.
+``check_version`` and ``wrap``/``wrap_method``/``unwrap`` are shared helpers so integrations stay small.
 """
 
 from __future__ import annotations
 
 import logging
+from functools import partial, wraps
+from inspect import iscoroutinefunction
+from types import FunctionType
 from typing import Any, Callable
 
 log = logging.getLogger("arc")
 
-PATCHED_FLAG = "_self_arc_patched"  # wrapt keeps `_self_*` attributes on the proxy itself
+PATCHED_FLAG = "_self_arc_patched"  # on Arc's wrappers (wrapt keeps `_self_*` attributes on the proxy)
 
 
 def _version_tuple(v: str) -> tuple:
@@ -52,6 +55,16 @@ def _peer_wrapper(obj: Any) -> bool:
     return fn is not None and (getattr(fn, "__module__", "") or "").startswith("opentelemetry.instrumentation")
 
 
+def _target(owner: Any, attr: str) -> tuple:
+    """(holder, name, current): where Arc's wrapper goes, beneath any OpenTelemetry peer's wrapper."""
+    holder, name = owner, attr
+    current = vars(owner).get(attr)
+    while current is not None and _peer_wrapper(current):
+        holder, name = current, "__wrapped__"
+        current = current.__wrapped__
+    return holder, name, current
+
+
 def wrap(owner: Any, attr: str, wrapper: Callable) -> bool:
     """Wrap ``owner.attr`` with a wrapt FunctionWrapper once; returns False if already wrapped.
 
@@ -60,11 +73,7 @@ def wrap(owner: Any, attr: str, wrapper: Callable) -> bool:
     """
     import wrapt
 
-    holder, name = owner, attr
-    current = vars(owner).get(attr)
-    while current is not None and _peer_wrapper(current):
-        holder, name = current, "__wrapped__"
-        current = current.__wrapped__
+    holder, name, current = _target(owner, attr)
     if current is None or getattr(current, PATCHED_FLAG, False):
         return False
     wrapped = wrapt.FunctionWrapper(current, wrapper)
@@ -73,11 +82,34 @@ def wrap(owner: Any, attr: str, wrapper: Callable) -> bool:
     return True
 
 
+def wrap_method(owner: Any, attr: str, invoke: Callable, spec: Any) -> bool:
+    """Replace the plain function ``owner.attr`` by a plain function calling
+    ``invoke(spec, original, self, args, kwargs)`` (``args`` include ``self``); else ``wrap``.
+
+    For the LLM methods, called on every request: a plain function binds like the original (one
+    C-level bound method), where wrapt's descriptor builds a BoundFunctionWrapper per call; that
+    was half of Arc's instructions on a sampled-out call. ``functools.wraps`` keeps name, doc,
+    signature and ``__wrapped__``; peers, ``unwrap`` and coroutine checks see what they saw.
+    """
+    holder, name, current = _target(owner, attr)
+    if current is None or getattr(current, PATCHED_FLAG, False):
+        return False
+    if not isinstance(current, FunctionType):
+        return wrap(owner, attr, partial(invoke, spec))
+    if iscoroutinefunction(current):
+        @wraps(current)
+        async def method(*args, **kwargs):
+            return await invoke(spec, current, args[0] if args else None, args, kwargs)
+    else:
+        @wraps(current)
+        def method(*args, **kwargs):
+            return invoke(spec, current, args[0] if args else None, args, kwargs)
+    setattr(method, PATCHED_FLAG, True)
+    setattr(holder, name, method)
+    return True
+
+
 def unwrap(owner: Any, attr: str) -> None:
-    holder, name = owner, attr
-    current = vars(owner).get(attr)
-    while current is not None and _peer_wrapper(current):
-        holder, name = current, "__wrapped__"
-        current = current.__wrapped__
+    holder, name, current = _target(owner, attr)
     if current is not None and getattr(current, PATCHED_FLAG, False):
         setattr(holder, name, current.__wrapped__)

@@ -8,14 +8,13 @@ response objects' public fields are touched.
 from __future__ import annotations
 
 import importlib
-from functools import partial
 from typing import Any
 
 from ..llm import request as views
 from ..llm.call import CallSpec, invoke_async, invoke_sync, messages_json, usage_attributes
 from ..llm.streams import StreamObserver
 from ..telemetry import attributes as A
-from .base import unwrap, wrap
+from .base import unwrap, wrap_method
 
 TARGET = "openai"
 DISTRIBUTION = "openai"
@@ -125,14 +124,6 @@ RESPONSES = CallSpec(PROVIDER, "chat", views.from_openai_responses, responses_re
 EMBEDDINGS = CallSpec(PROVIDER, "embeddings", views.from_openai_embeddings, embeddings_response_attributes)
 
 
-def sync_wrapper(spec: CallSpec):
-    return partial(invoke_sync, spec)  # a C partial: no Python frame of its own per call
-
-
-def async_wrapper(spec: CallSpec):
-    return partial(invoke_async, spec)
-
-
 # (module, sync class, async class, method, spec)
 _TARGETS = (
     ("openai.resources.chat.completions", "Completions", "AsyncCompletions", "create", CHAT),
@@ -154,7 +145,7 @@ def _classes():
 def patch() -> None:
     for cls, is_async, method, spec in _classes():
         if cls is not None:
-            wrap(cls, method, async_wrapper(spec) if is_async else sync_wrapper(spec))
+            wrap_method(cls, method, invoke_async if is_async else invoke_sync, spec)
 
 
 def unpatch() -> None:

@@ -99,7 +99,10 @@ def _server(instance: Any):
     """(host, port) of the client's base URL, cached on the client until its base_url changes."""
     try:
         client = instance._client
-        url = client.base_url
+        # the SDKs' ``base_url`` property returns ``_base_url``; openai 3.x's does an import per read
+        url = client.__dict__.get("_base_url")
+        if url is None:
+            url = client.base_url
         cached = client.__dict__.get("_arc_server")
         if cached is not None and cached[0] is url:
             return cached[1]

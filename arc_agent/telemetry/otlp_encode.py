@@ -22,6 +22,12 @@ _SMALL = [bytes((i,)) for i in range(128)]
 _PAIR_CACHE_MAX = 4096
 _pairs: dict = {}  # (field tag, key, type, value) -> framed KeyValue bytes
 _keys: dict = {}  # key -> KeyValue field 1 bytes
+_span_pairs: dict = {}  # span attribute key -> {value: (class, framed KeyValue)}, None once volatile
+_VALUES_PER_KEY = 64
+_UNSEEN = ()  # falsy marker: key not in _span_pairs
+_names: dict = {}  # span name -> framed Span field 5
+_statuses: dict = {}  # Status object (hashed by identity) without description -> framed Span field 15
+_TIMES = Struct("<BQBQ").pack  # Span fields 7 and 8 (fixed64 start and end time)
 _blocks: dict = {}  # id(Resource / InstrumentationScope) -> (the object, framed bytes)
 _CACHED_TYPES = frozenset((str, bool, int, float))
 _KIND = {kind: b"\x30" + _SMALL[kind.value + 1] for kind in SpanKind}  # OTLP kinds are the API's + 1
@@ -102,6 +108,43 @@ def _attributes(attributes, tag: bytes) -> bytes:
     return b"".join(parts)
 
 
+def _span_attributes(attributes) -> bytes:
+    """Span attributes (Span field 9), with framed pairs cached per key and value.
+
+    A key whose values keep changing (response ids, token counts) stops being cached after
+    ``_VALUES_PER_KEY`` values; the rest (operation, model, server, flags) cost two dict lookups.
+    A hit is used only for a value of the same class (True == 1 == 1.0); tuples are cached only
+    when all their items are strings, so equal tuples encode alike."""
+    parts = []
+    append = parts.append
+    cache = _span_pairs
+    for key, value in attributes.items():
+        values = cache.get(key, _UNSEEN)
+        if values:  # a known, cacheable key (_UNSEEN and the empty dict are falsy, None too)
+            try:
+                hit = values.get(value)
+            except TypeError:  # unhashable (a list)
+                hit = None
+            if hit is not None and hit[0] is value.__class__:
+                append(hit[1])
+                continue
+        framed = _key_value(key, value, b"\x4a")
+        append(framed)
+        if values is None:
+            continue  # volatile key
+        if values is _UNSEEN:
+            if len(cache) >= _PAIR_CACHE_MAX:
+                continue
+            values = cache[key] = {}
+        cls = value.__class__
+        if cls in _CACHED_TYPES or (cls is tuple and all(v.__class__ is str for v in value)):
+            if len(values) >= _VALUES_PER_KEY:
+                cache[key] = None
+            else:
+                values[value] = (cls, framed)
+    return b"".join(parts)
+
+
 def _resource(resource) -> bytes:
     """ResourceSpans field 1 (resource), cached: one Resource object serves every span."""
     cached = _blocks.get(id(resource))
@@ -133,6 +176,48 @@ def _scope(scope) -> bytes:
 
 
 def _span(span) -> bytes:
+    """One Span, from the span's own fields (SDK ``ReadableSpan`` and ``Span`` keep them in their
+    instance dict); anything else goes through the public properties."""
+    try:
+        d = span.__dict__
+        ctx, parent, attributes, name, kind, status = (d["_context"], d["_parent"], d["_attributes"], d["_name"],
+                                                       d["_kind"], d["_status"])
+        start, end, events, links = d["_start_time"], d["_end_time"], d["_events"], d["_links"]
+    except (AttributeError, KeyError):
+        return _span_by_properties(span)
+    if attributes.__class__ is not dict and attributes:  # the SDK's BoundedAttributes
+        if getattr(attributes, "dropped", 1):
+            return _span_by_properties(span)
+        attributes = _plain(attributes)
+    if events or links or ctx[4] or (events.__class__ is not tuple and span.dropped_events) or \
+            (links.__class__ is not tuple and span.dropped_links):
+        return _span_by_properties(span)  # events, links, trace state or dropped counts: rare
+    framed_name = _names.get(name)
+    if framed_name is None:
+        framed_name = _field(b"\x2a", name.encode())
+        if len(_names) < _PAIR_CACHE_MAX:
+            _names[name] = framed_name
+    status_bytes = _statuses.get(status)
+    if status_bytes is None:
+        if status.description:
+            return _span_by_properties(span)
+        status_bytes = _STATUS[status.status_code]
+        if len(_statuses) < 64:
+            _statuses[status] = status_bytes  # Arc's two constant Status objects, mostly
+    if parent is not None:
+        head = (b"\x0a\x10" + ctx[0].to_bytes(16, "big") + b"\x12\x08" + ctx[1].to_bytes(8, "big")
+                + b"\x22\x08" + parent[1].to_bytes(8, "big"))
+        flags = b"\x85\x01\x00\x03\x00\x00" if parent[2] else b"\x85\x01\x00\x01\x00\x00"
+    else:
+        head = b"\x0a\x10" + ctx[0].to_bytes(16, "big") + b"\x12\x08" + ctx[1].to_bytes(8, "big")
+        flags = b"\x85\x01\x00\x01\x00\x00"
+    body = b"".join((head, framed_name, _KIND[kind], _TIMES(0x39, start, 0x41, end),
+                     _span_attributes(attributes) if attributes else b"", status_bytes, flags))
+    n = len(body)
+    return b"\x12" + (_SMALL[n] if n < 128 else _varint(n)) + body  # ScopeSpans field 2
+
+
+def _span_by_properties(span) -> bytes:
     if span.events or span.links:
         raise _Fallback
     ctx = span.context

@@ -64,3 +64,28 @@ def test_cached_pairs_do_not_mix_bool_and_int_or_resource_and_span_fields():
     t.start_span("b", attributes={"x": 1}).end()
     t.start_span("c", attributes={"x": "1"}).end()
     assert ExportTraceServiceRequest.FromString(encode(keep.spans)) == encode_spans(keep.spans)
+
+
+def test_arc_emitter_spans_and_the_per_key_cache_encode_like_the_sdk():
+    """Arc's own spans (DirectEmitter: plain-dict attributes, template-built ReadableSpan), with a
+    volatile key (more values than the per-key cache keeps), bool/int/float values that compare
+    equal, and tuples of strings and of numbers."""
+    from arc_agent.telemetry.emit import DirectEmitter
+
+    keep = Keep()
+    provider = TracerProvider(resource=Resource.create({"service.name": "enc"}))
+    provider.add_span_processor(SimpleSpanProcessor(keep))
+    tracer = provider.get_tracer("arc_agent", "1.0")
+    emitter = DirectEmitter(provider, tracer._instrumentation_scope)
+    assert emitter._template is not None  # the fast construction is in use with this SDK
+    parent = trace.set_span_in_context(NonRecordingSpan(
+        SpanContext(trace_id=5, span_id=6, is_remote=True, trace_flags=TraceFlags(1))))
+    for i in range(150):
+        flag = (True, 1, 1.0)[i % 3]
+        attrs = {"gen_ai.operation.name": "chat", "gen_ai.response.id": f"id-{i}", "x": flag,
+                 "reasons": ("stop",) if i % 2 else (1, True), "arc.interception.latency_us": i % 70}
+        emitter.emit(f"chat m{i % 3}", parent if i % 4 == 0 else None, attrs, 1_000 + i, error=i % 5 == 0)
+    spans = keep.spans
+    assert len(spans) == 150
+    for batch in (spans[:1], spans[:70], spans):
+        assert ExportTraceServiceRequest.FromString(encode(batch)) == encode_spans(batch)
