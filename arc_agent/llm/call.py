@@ -200,11 +200,14 @@ def start(spec: CallSpec, instance: Any, kwargs: dict, t0: int) -> LLMCall | Non
     span will be made (a sampled-out call builds them later, and only if it fails)."""
     rt = state.RUNTIME
     ctx = _get_current()
-    if _SUPPRESS is not None and ctx.get(_SUPPRESS):
-        return None
+    peer = None
+    if ctx:  # an empty context (no current span, no suppression) needs no look inside
+        if ctx.get(_SUPPRESS):
+            return None
+        if _SPAN_KEY in ctx:
+            peer = _peer_genai_span(ctx)
     if rt.breaker_open:
         return _passthrough(spec, kwargs, t0, ctx)
-    peer = _peer_genai_span(ctx) if _SPAN_KEY in ctx else None
     sampled = peer is not None or rt.sampler is None or rt.sampler()
     send_kwargs = kwargs
     fix_attrs = None

@@ -47,6 +47,10 @@ class DirectEmitter:
 
     def __init__(self, provider, scope) -> None:
         self.processor = provider._active_span_processor  # every processor added to Arc's provider
+        # the SDK's multi-processor keeps a tuple it replaces when a processor is added
+        self._multi = self.processor if isinstance(getattr(self.processor, "_span_processors", None), tuple) else None
+        self._processors = None  # the processor tuple ``_sink`` was chosen for
+        self._sink = self.processor.on_end
         self.resource = provider.resource
         self.scope = scope
         ids = RandomIdGenerator()
@@ -85,7 +89,20 @@ class DirectEmitter:
             fields["_status"] = _ERROR
         readable = _object_new(ReadableSpan)
         readable.__dict__ = fields
-        self.processor.on_end(readable)
+        multi = self._multi
+        if multi is not None:
+            processors = multi._span_processors
+            if processors is not self._processors:
+                self._choose_sink(processors)
+        self._sink(readable)
+
+    def _choose_sink(self, processors: tuple) -> None:
+        """Arc's own batch processor alone: its direct sink; else every processor's ``on_end``."""
+        from .queue import CountingBatchSpanProcessor
+
+        only = processors[0] if len(processors) == 1 else None
+        self._sink = only.sink() if isinstance(only, CountingBatchSpanProcessor) else self.processor.on_end
+        self._processors = processors
 
 
 _TEMPLATE_FIELDS = ("_name", "_context", "_parent", "_attributes", "_start_time", "_end_time", "_status")

@@ -8,6 +8,7 @@ call. ``CountingBatchSpanProcessor`` makes a full processor queue visible: the S
 from __future__ import annotations
 
 import logging
+import os
 
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
@@ -58,10 +59,39 @@ class CountingBatchSpanProcessor(BatchSpanProcessor):
         bp = getattr(self, "_batch_processor", None)
         q = getattr(bp, "_queue", None)
         if q is not None and q.maxlen is not None and len(q) >= q.maxlen and span.context.trace_flags.sampled:
-            STATS.dropped_spans += 1
-            if not CountingBatchSpanProcessor._logged:
-                CountingBatchSpanProcessor._logged = True
-                log.error("arc: span queue full (%d spans, ARC_QUEUE_SIZE); dropping spans; counted in "
-                          "arc_telemetry_dropped_total", q.maxlen)
+            self._drop()
             return
         super().on_end(span)
+
+    def _drop(self) -> None:
+        STATS.dropped_spans += 1
+        if not CountingBatchSpanProcessor._logged:
+            CountingBatchSpanProcessor._logged = True
+            log.error("arc: span queue full (%d spans, ARC_QUEUE_SIZE); dropping spans; counted in "
+                      "arc_telemetry_dropped_total", self._batch_processor._queue.maxlen)
+
+    def sink(self):
+        """``on_end`` for spans known to be sampled (Arc's ``DirectEmitter``): a full queue drops
+        and counts, a span that completes a batch or meets a shut-down processor goes through the
+        SDK's ``emit``, any other is appended to the SDK's queue directly. That skips three call
+        layers and a ``getpid`` syscall per span; the SDK resets its queue at fork by itself
+        (``register_at_fork``), which is why its per-span pid check can go. Falls back to
+        ``on_end`` when this SDK's internals are not the expected ones."""
+        bp = getattr(self, "_batch_processor", None)
+        q = getattr(bp, "_queue", None)
+        if q is None or q.maxlen is None or not hasattr(os, "register_at_fork") or \
+                not isinstance(getattr(bp, "_max_export_batch_size", None), int) or \
+                not hasattr(bp, "_shutdown") or not callable(getattr(bp, "emit", None)):
+            return self.on_end
+        maxlen, batch, emit, append, drop = q.maxlen, bp._max_export_batch_size, bp.emit, q.appendleft, self._drop
+
+        def sink(span) -> None:
+            n = len(q)
+            if n >= maxlen:
+                drop()
+            elif n + 1 >= batch or bp._shutdown:
+                emit(span)
+            else:
+                append(span)
+
+        return sink

@@ -1,6 +1,8 @@
 """Arc's direct span emitter behaves like the SDK path: parent/trace ids, ParentBased sampling,
 error status, None attributes dropped, resource and scope of Arc's provider."""
 
+import time
+
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -44,3 +46,47 @@ def test_unsampled_parent_means_no_span():
     exporter, emitter = _setup()
     emitter.emit("chat m", _parent(False), {"a": 1}, 1_000, error=True)
     assert exporter.get_finished_spans() == ()
+
+
+def test_direct_sink_into_arcs_batch_processor_counts_overflow_and_follows_added_processors():
+    """With Arc's own batch processor alone on the provider, spans go straight into its queue: a
+    full queue drops and counts, flush exports the rest, and a processor added later gets spans."""
+    import threading
+
+    from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+    from arc_agent.telemetry.queue import CountingBatchSpanProcessor
+    from arc_agent.telemetry.stats import STATS
+
+    gate, got = threading.Event(), []
+
+    class Gated(SpanExporter):
+        def export(self, spans):
+            gate.wait(10)
+            got.extend(spans)
+            return SpanExportResult.SUCCESS
+
+    provider = TracerProvider(resource=Resource.create({"service.name": "svc"}))
+    processor = CountingBatchSpanProcessor(Gated(), max_queue_size=8, schedule_delay_millis=60_000,
+                                           max_export_batch_size=4)
+    provider.add_span_processor(processor)
+    emitter = DirectEmitter(provider, provider.get_tracer("arc_agent")._instrumentation_scope)
+    dropped0 = STATS.dropped_spans
+    for i in range(4):  # the 4th completes a batch: the worker takes it and blocks in export
+        emitter.emit(f"s{i}", None, {"i": i}, 1_000, error=False)
+    assert emitter._sink is not processor.on_end  # the direct sink is in use
+    deadline = time.monotonic() + 10
+    while processor._batch_processor._queue and time.monotonic() < deadline:
+        time.sleep(0.01)  # wait for the worker to take the batch (poll, not a fixed sleep)
+    for i in range(4, 16):  # 8 fit in the queue, 4 are dropped
+        emitter.emit(f"s{i}", None, {"i": i}, 1_000, error=False)
+    assert STATS.dropped_spans - dropped0 == 4
+    late = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(late))
+    emitter.emit("after", None, {}, 1_000, error=False)  # Arc's queue is still full: dropped there
+    assert [s.name for s in late.get_finished_spans()] == ["after"]
+    assert STATS.dropped_spans - dropped0 == 5
+    gate.set()
+    assert provider.force_flush(10_000)
+    assert sorted(s.name for s in got) == sorted(f"s{i}" for i in range(12))
+    provider.shutdown()
