@@ -76,6 +76,32 @@ def process_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
+def thread_cpu() -> dict:
+    """{(tid, name): (user s, system s)} of this process's threads, from /proc (10 ms ticks)."""
+    out = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    for tid in thread_ids():
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        name = names.get(tid) or stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        out[(tid, name)] = (int(fields[11]) / tick, int(fields[12]) / tick)
+    return out
+
+
+def print_thread_cpu(before: dict, after: dict) -> None:
+    rows = []
+    for key, (user, system) in after.items():
+        u0, s0 = before.get(key, (0.0, 0.0))
+        if user - u0 + system - s0 > 0:
+            rows.append(f"{key[1]} {user - u0:.2f}+{system - s0:.2f}s")
+    print("CPU by thread in the measured run (user+system): " + ", ".join(rows))
+
+
 def print_hardware_counters(variants: list, per_variant_hw: dict, spans_by_variant: dict, background_hw: tuple,
                             exported: int) -> None:
     """The same comparison in retired instructions and cycles (user space): instructions do not
@@ -200,6 +226,7 @@ def main() -> None:
         caller_cpu: list = []
         # the threads alive now (main, span processor, gRPC): everything but the callers, started below
         background = [c for c in (open_counters(tid) for tid in thread_ids()) if c is not None]
+        threads0 = thread_cpu()
         hw0 = [c.read() for c in background]
         cpu0, wall0, exported0 = process_cpu(), time.perf_counter(), STATS.exported_spans
         pool = [threading.Thread(target=worker, args=(k, seconds, record, caller_cpu)) for k in range(args.threads)]
@@ -210,6 +237,8 @@ def main() -> None:
         tracing.force_flush()
         tracing.exporter().force_flush()
         hw1 = [c.read() for c in background]
+        if record:
+            print_thread_cpu(threads0, thread_cpu())
         for c in background:
             c.close()
         background_hw = tuple(sum(b[j] - a[j] for a, b in zip(hw0, hw1)) for j in (0, 1))
