@@ -152,16 +152,20 @@ def _plain_similar_column(col: list) -> bool:
 
 
 def _add_fuzzy_texts(builder: Any, pending: dict, on_error: Callable) -> None:
-    """Index plain fuzzy patterns, their texts split into words in one batch per field."""
+    """Index plain fuzzy patterns, their texts split into words in one batch per field; a text
+    without words is compiled alone, which names the problem."""
     for field, (idxs, positions, texts, thresholds) in pending.items():
-        if not all(map(similarity.has_words, texts)):  # the compiler names the problem
-            keep = list(map(similarity.has_words, texts))
-            for k, text, threshold, ok in zip(positions, texts, thresholds, keep):
-                if not ok:
-                    try:
-                        builder.compile_similar(field, {"similar": text, "threshold": threshold})
-                    except PatternError as exc:
-                        on_error(k, exc)
-            idxs, texts, thresholds = ([x for x, ok in zip(column, keep) if ok]
-                                       for column in (idxs, texts, thresholds))
-        builder.add_fuzzy_rows(field, idxs, similarity.word_rows(texts), thresholds)
+        vocab, codes, row_of, n_rows = similarity.code_texts(texts)
+        empty = np.flatnonzero(np.bincount(row_of, minlength=n_rows) == 0).tolist()
+        if empty:
+            for k in empty:
+                try:
+                    builder.compile_similar(field, {"similar": texts[k], "threshold": thresholds[k]})
+                except PatternError as exc:
+                    on_error(positions[k], exc)
+            keep = np.ones(n_rows, dtype=bool)
+            keep[empty] = False
+            row_of = (np.cumsum(keep) - 1)[row_of]  # rows renumbered without the empty ones
+            idxs, thresholds = ([x for x, ok in zip(column, keep.tolist()) if ok] for column in (idxs, thresholds))
+            n_rows = len(idxs)
+        builder.add_fuzzy_rows(field, idxs, thresholds, (vocab, codes, row_of, n_rows))

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import threading
 from array import array
-from collections import defaultdict
-from itertools import count
 from math import ceil
 
 import numpy as np
@@ -22,7 +20,6 @@ import numpy as np
 from . import similarity
 
 WIDTH = 32
-_CHUNK = 1 << 18
 _EPS = 1e-9
 
 
@@ -32,38 +29,70 @@ COLUMNS = {"patterns": np.int32, "thresholds": np.float64, "sizes": np.int64, "t
            "long_ids": np.int64}
 
 
-def build_columns(idxs: list, rows: list, thresholds: list) -> dict:
-    """The columns for patterns ``idxs`` with ``thresholds`` and their words ``rows`` (one flat
-    list, each pattern's words followed by ``similarity.ROW_END``; repeats allowed): plus
-    ``words``, the vocabulary in rank order (rarest first, ties alphabetical) as one space-joined
-    UTF-8 blob. A handful of whole-array operations, no per-pattern Python loop; only numpy
-    arrays and one blob: the index's small Python objects are made later by ``FuzzyIndex``, once
-    the bundle's parse tree is gone, so that they do not pin its memory arenas."""
+class FuzzyRows:
+    """Build-time rows of one field's fuzzy patterns: pattern indexes, thresholds and their words
+    as coded chunks (``similarity.code_rows`` layout); words added one pattern at a time wait in
+    ``pending`` (``word_rows`` layout) until the next chunk."""
+
+    __slots__ = ("idxs", "thresholds", "chunks", "pending")
+
+    def __init__(self) -> None:
+        self.idxs: list = []
+        self.thresholds: list = []
+        self.chunks: list = []
+        self.pending: list = []
+
+    def add(self, i: int, words: frozenset, threshold: float) -> None:
+        self.idxs.append(i)
+        self.pending.extend(words)
+        self.pending.append(similarity.ROW_END)
+        self.thresholds.append(threshold)
+
+    def add_coded(self, idxs: list, thresholds: list, chunk: tuple) -> None:
+        """Patterns ``idxs`` whose words are ``chunk`` (``code_rows``/``code_texts`` output)."""
+        self._flush()
+        self.idxs.extend(idxs)
+        self.thresholds.extend(thresholds)
+        self.chunks.append(chunk)
+
+    def _flush(self) -> None:
+        if self.pending:
+            self.chunks.append(similarity.code_rows(self.pending))
+            self.pending = []
+
+    def coded(self) -> tuple:
+        """(vocabulary in alphabetical order, per-word code, per-word row) of all rows."""
+        self._flush()
+        vocab = sorted(set().union(*[c[0] for c in self.chunks]))
+        code_of = dict(zip(vocab, range(len(vocab))))
+        codes, rows, base = [], [], 0
+        for words, chunk_codes, row_of, n_rows in self.chunks:
+            remap = np.fromiter(map(code_of.__getitem__, words), dtype=np.int64, count=len(words))
+            codes.append(remap[chunk_codes])
+            rows.append(row_of + base)
+            base += n_rows
+        if base != len(self.idxs):
+            raise ValueError("fuzzy rows disagree with their patterns")
+        if not codes:
+            return vocab, np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        return vocab, np.concatenate(codes), np.concatenate(rows)
+
+
+def build_columns(rows: FuzzyRows) -> dict:
+    """The columns for the patterns of ``rows``: plus ``words``, the vocabulary in rank order
+    (rarest first, ties alphabetical) as one space-joined UTF-8 blob. A handful of whole-array
+    operations, no per-pattern Python loop; only numpy arrays and one blob: the index's small
+    Python objects are made later by ``FuzzyIndex``, once the bundle's parse tree is gone, so
+    that they do not pin its memory arenas."""
+    idxs, thresholds = rows.idxs, rows.thresholds
     m = len(idxs)
     t = np.array(thresholds, dtype=np.float64)
-    seen: defaultdict = defaultdict(count().__next__)  # word → id in first-seen order, one lookup a word
-    first = np.empty(len(rows), dtype=np.int64)
-    for a in range(0, len(rows), _CHUNK):  # in slices: one call over 3M words would hold the GIL ~1 s
-        part = rows[a:a + _CHUNK]
-        first[a:a + len(part)] = np.fromiter(map(seen.__getitem__, part), dtype=np.int64, count=len(part))
-    alphabet = sorted(seen)  # ROW_END ("\x00") sorts first: code -1 below
-    if m and alphabet[0] != similarity.ROW_END:
-        raise ValueError("fuzzy rows are not terminated")
-    to_code = np.empty(len(alphabet), dtype=np.int64)
-    to_code[np.fromiter(map(seen.__getitem__, alphabet), dtype=np.int64, count=len(alphabet))] = \
-        np.arange(-1, len(alphabet) - 1)
-    code = to_code[first]
-    del first, seen
-    alphabet = alphabet[1:]
+    alphabet, code, row_of = rows.coded()
     vocab = len(alphabet)
     span = max(vocab, 1)
-    end = code < 0
-    if int(end.sum()) != m:
-        raise ValueError("fuzzy rows disagree with their patterns")
-    row_of = (np.cumsum(end) - end)[~end]
     # (row, word) pairs, each once, sorted by row then word: one sort of a combined key
-    pairs = np.sort(row_of * span + code[~end])
-    del code, end, row_of
+    pairs = np.sort(row_of * span + code)
+    del code, row_of
     pairs = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))] if len(pairs) else pairs
     row_of, alpha = pairs // span, pairs % span
     del pairs

@@ -40,7 +40,7 @@ from . import similarity
 from .conditions import DEFAULT_THRESHOLD, TOP_FIELDS, compile_ops, field_getter, split, words_key
 from .errors import PatternError
 from .fixes import compile_fix
-from .fuzzy import FuzzyIndex, build_columns
+from .fuzzy import FuzzyIndex, FuzzyRows, build_columns
 from .idtable import IdTable
 from .keys import check_json_value, freeze
 from .matcher import compile_matcher
@@ -289,11 +289,10 @@ class LayerBuilder:
             self._anchor(i, sid)
 
     def _add_fuzzy(self, i: int, field: str, words: frozenset, threshold: float) -> None:
-        idxs, rows, thresholds = self.fuzzy.setdefault(field, ([], [], []))
-        idxs.append(i)
-        rows.extend(words)
-        rows.append(similarity.ROW_END)
-        thresholds.append(threshold)
+        rows = self.fuzzy.get(field)
+        if rows is None:
+            rows = self.fuzzy[field] = FuzzyRows()
+        rows.add(i, words, threshold)
 
     def _anchor(self, i: int, sid: int) -> None:
         anchor = self.spec_anchor[sid]
@@ -318,12 +317,12 @@ class LayerBuilder:
         for col, values in zip(rows[1], columns):
             col.extend(values)
 
-    def add_fuzzy_rows(self, field: str, idxs: list, rows: list, thresholds: list) -> None:
-        """Fuzzy patterns ``idxs`` on ``field``: their words in the ``similarity.word_rows`` layout."""
-        f_idxs, f_rows, f_thresholds = self.fuzzy.setdefault(field, ([], [], []))
-        f_idxs.extend(idxs)
-        f_rows.extend(rows)
-        f_thresholds.extend(thresholds)
+    def add_fuzzy_rows(self, field: str, idxs: list, thresholds: list, chunk: tuple) -> None:
+        """Fuzzy patterns ``idxs`` on ``field``: their words coded as ``similarity.code_texts`` does."""
+        rows = self.fuzzy.get(field)
+        if rows is None:
+            rows = self.fuzzy[field] = FuzzyRows()
+        rows.add_coded(idxs, thresholds, chunk)
 
     @staticmethod
     def compile_similar(field: str, ops: Mapping) -> tuple:
@@ -368,7 +367,7 @@ class LayerBuilder:
         parts.scan = np.array(self.scan, dtype=np.int32)
         parts.fuzzy = {}
         for field in list(self.fuzzy):
-            parts.fuzzy[field] = build_columns(*self.fuzzy.pop(field))
+            parts.fuzzy[field] = build_columns(self.fuzzy.pop(field))
         self.spec_ids, self.spec_anchor, self.exist, self.scan = {}, [], {}, []
         return parts
 

@@ -18,6 +18,8 @@ import math
 import re
 from typing import Iterable
 
+import numpy as np
+
 MAX_CHARS = 8192  # characters of a text that similarity looks at (bounds the per-request cost)
 _WORD = re.compile(r"\w+")
 _EPS = 1e-9
@@ -54,6 +56,89 @@ def rows_of_sets(word_sets: Iterable) -> list:
         out.extend(ws)
         out.append(ROW_END)
     return out
+
+
+def code_rows(rows: list) -> tuple:
+    """(vocabulary, per-word vocabulary index, per-word row, number of rows) of words in the
+    ``word_rows`` layout: one dict lookup per word."""
+    seen: dict = {}  # word → position of its first occurrence: one C-level call per word
+    ids = np.fromiter(map(seen.setdefault, rows, range(len(rows))), dtype=np.int64, count=len(rows))
+    code_of = np.empty(len(rows), dtype=np.int64)
+    code_of[np.fromiter(seen.values(), dtype=np.int64, count=len(seen))] = np.arange(len(seen))
+    codes = code_of[ids]
+    vocab = list(seen)  # in first-seen order, as the codes
+    end_code = vocab.index(ROW_END) if ROW_END in seen else -1
+    end = codes == end_code
+    n_rows = int(end.sum())
+    row_of = (np.cumsum(end) - end)[~end]
+    codes = codes[~end]
+    if end_code >= 0:  # ROW_END is not a word
+        del vocab[end_code]
+        codes -= codes > end_code
+    return vocab, codes, row_of, n_rows
+
+
+# masks of a word's first k bytes in a little-endian uint64, k = 0..8
+_BYTE_MASKS = np.array([(1 << (8 * k)) - 1 for k in range(9)], dtype=np.uint64)
+_WIDE = 16  # words up to this many bytes are compared as two uint64; longer ones through a dict
+
+
+def code_texts(texts: list) -> tuple:
+    """``code_rows`` of the texts' ``words`` (row k = texts[k]). ASCII texts are split with whole-
+    array operations on their bytes (no Python string per word: ~5x faster for 200k prompts):
+    each word's first 16 bytes as two integers, grouped with one sort, verified exactly (a group
+    whose members differ falls back to the dict path)."""
+    joined = "\x00".join([t[:MAX_CHARS] for t in texts])
+    if not texts or not joined.isascii() or joined.count(ROW_END) != len(texts) - 1:
+        return code_rows(word_rows(texts))
+    text = b"\x00" + joined.encode("ascii").translate(_ASCII_WORDS_NUL) + b"\x00" * (_WIDE + 1)
+    buf = np.frombuffer(text, dtype=np.uint8)
+    is_word = buf > 32  # word bytes are letters, digits, "_"; separators are 0 (between texts) or 32
+    starts = np.flatnonzero(is_word[1:] & ~is_word[:-1]) + 1
+    ends = np.flatnonzero(is_word[:-1] & ~is_word[1:]) + 1
+    per_row = np.searchsorted(starts, np.flatnonzero(buf[:len(text) - _WIDE - 1] == 0))  # words before each NUL
+    row_of = np.repeat(np.arange(len(texts)), np.diff(np.append(per_row, len(starts))))
+    lengths = ends - starts
+    # each word's first 16 bytes as two little-endian integers (unaligned 8-byte reads)
+    words8 = np.ndarray(shape=(len(buf) - 8,), dtype="<u8", buffer=text, strides=(1,))
+    lo = words8[starts] & _BYTE_MASKS[np.minimum(lengths, 8)]
+    hi = words8[starts + 8] & _BYTE_MASKS[np.clip(lengths - 8, 0, 8)]
+    long_words = np.flatnonzero(lengths > _WIDE)
+    if len(long_words):  # rare: ids from a dict, marked by a high half no ASCII word has
+        seen: dict = {}
+        s, e = starts[long_words].tolist(), ends[long_words].tolist()
+        lo[long_words] = np.fromiter(map(seen.setdefault, map(text.__getitem__, map(slice, s, e)), range(len(s))),
+                                     dtype=np.uint64, count=len(s))
+        hi[long_words] = np.uint64(2**64 - 1)
+    with np.errstate(over="ignore"):
+        mixed = lo * np.uint64(0x9E3779B97F4A7C15) ^ (hi + np.uint64(0x632BE59BD9B4E019)) * \
+            np.uint64(0xBF58476D1CE4E5B9)
+    codes = _dense_codes(mixed)
+    first = np.empty(int(codes.max()) + 1 if len(codes) else 0, dtype=np.int64)
+    first[codes] = np.arange(len(codes))  # a representative occurrence of each distinct value
+    if not (np.array_equal(lo[first][codes], lo) and np.array_equal(hi[first][codes], hi)):
+        return code_rows(word_rows(texts))  # two different words mixed to the same integer
+    decoded = text.decode("ascii")  # starts/ends index ``text``
+    vocab = [decoded[a:b] for a, b in zip(starts[first].tolist(), ends[first].tolist())]
+    return vocab, codes, row_of, len(texts)
+
+
+def _dense_codes(values: np.ndarray) -> np.ndarray:
+    """Each value's index among the sorted distinct ``values``: one (SIMD) sort of the values, then
+    a direct-address table on their top bits instead of a binary search per value (the few that
+    share a slot are searched)."""
+    distinct = np.sort(values)
+    if len(distinct):
+        distinct = distinct[np.concatenate(([True], distinct[1:] != distinct[:-1]))]
+    bits = min(max(int(len(distinct)).bit_length() + 6, 8), 26)
+    shift = np.uint64(64 - bits)
+    table = np.zeros(1 << bits, dtype=np.int64)
+    table[distinct >> shift] = np.arange(len(distinct))
+    codes = table[values >> shift]
+    if len(distinct):
+        wrong = np.flatnonzero(distinct[codes] != values)
+        codes[wrong] = np.searchsorted(distinct, values[wrong])
+    return codes
 
 
 def has_words(text: str) -> bool:
