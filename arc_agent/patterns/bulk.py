@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from itertools import count, repeat
-from operator import contains, itemgetter
+from operator import contains
 from typing import Any, Callable
 
 import numpy as np
@@ -85,9 +85,7 @@ def _add_group(builder: Any, n0: int, names: tuple, pos: list, patterns: list, f
     pats = list(map(patterns.__getitem__, pos))
     group_fixes = list(map(fixes.__getitem__, pos))
     eq_names, eq_cols, res_names, res_cols = [], [], [], []
-    # each record's values in ``names`` order, transposed in C into one column per field
-    columns = [list(map(itemgetter(names[0]), pats))] if len(names) == 1 else \
-        list(map(list, zip(*map(itemgetter(*names), pats))))
+    columns = [list(map(dict.__getitem__, pats, repeat(f))) for f in names]  # one C-level pass a field
     for f, col in zip(names, columns):
         kind = _column_kind(col)
         if kind is None:
@@ -106,8 +104,12 @@ def _add_group(builder: Any, n0: int, names: tuple, pos: list, patterns: list, f
         rows[2].extend(map(dict.get, col, repeat("similar")))
         rows[3].extend(map(float, map(dict.get, col, repeat("threshold"), repeat(DEFAULT_THRESHOLD))))
     if res_names:  # the residual fields' names, then the fix's and each condition's JSON text
-        encode = builder.encode_key
-        keys = list(zip(repeat(tuple(res_names)), group_fixes, *[list(map(encode, c)) for c in res_cols]))
+        encode, decode = builder.encode_key, builder.decode_fix
+        texts = [list(map(encode, c)) for c in res_cols]
+        for column in texts:  # operator objects must be non-empty, without "==": checked once per text
+            if any(not d or "==" in d for d in map(decode, set(column))):
+                return False
+        keys = list(zip(repeat(tuple(res_names)), group_fixes, *texts))
     else:  # no residual: the key the per-record path uses too
         keys = group_fixes
     spec_ids = builder.spec_ids
@@ -129,14 +131,14 @@ def _add_group(builder: Any, n0: int, names: tuple, pos: list, patterns: list, f
 
 
 def _column_kind(col: list) -> str | None:
-    """"eq" for plain scalars (strings, non-negative numbers), "residual" for non-empty operator
-    objects without "==", None otherwise."""
+    """"eq" for plain scalars (strings, non-negative numbers), "residual" for operator objects,
+    None otherwise."""
     types = set(map(type, col))
     if types <= _SCALAR_TYPES:
         if types == {str} or (types <= _NUMBER_TYPES and min(col) >= 0):
             return "eq"
         return None
-    if types == {dict} and all(col) and not any(map(contains, col, repeat("=="))):
+    if types == {dict}:  # non-empty and without "==": checked on the distinct JSON texts
         return "residual"
     return None
 
