@@ -172,7 +172,7 @@ def patch() -> None:
         wrap_method(sync_cls, "create", invoke_sync, MESSAGES)
         wrap(sync_cls, "stream", _stream)
     if async_cls is not None:
-        wrap_method(async_cls, "create", invoke_async, MESSAGES)
+        wrap_method(async_cls, "create", invoke_async, MESSAGES, is_async=True)
         wrap(async_cls, "stream", _stream)
 
 

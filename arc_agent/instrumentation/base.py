@@ -82,9 +82,11 @@ def wrap(owner: Any, attr: str, wrapper: Callable) -> bool:
     return True
 
 
-def wrap_method(owner: Any, attr: str, invoke: Callable, spec: Any) -> bool:
+def wrap_method(owner: Any, attr: str, invoke: Callable, spec: Any, is_async: bool = False) -> bool:
     """Replace the plain function ``owner.attr`` by a plain function calling
     ``invoke(spec, original, self, args, kwargs)`` (``args`` include ``self``); else ``wrap``.
+    ``is_async``: ``invoke`` is a coroutine function and the method returns an awaitable (the
+    SDKs' async ``create`` is often a plain function returning a coroutine: its nature is kept).
 
     For the LLM methods, called on every request: a plain function binds like the original (one
     C-level bound method), where wrapt's descriptor builds a BoundFunctionWrapper per call; that
@@ -96,11 +98,11 @@ def wrap_method(owner: Any, attr: str, invoke: Callable, spec: Any) -> bool:
         return False
     if not isinstance(current, FunctionType):
         return wrap(owner, attr, partial(invoke, spec))
-    if iscoroutinefunction(current):
+    if is_async and iscoroutinefunction(current):
         @wraps(current)
         async def method(*args, **kwargs):
             return await invoke(spec, current, args[0] if args else None, args, kwargs)
-    else:
+    else:  # sync, or async returning ``invoke``'s coroutine, awaited by the caller
         @wraps(current)
         def method(*args, **kwargs):
             return invoke(spec, current, args[0] if args else None, args, kwargs)

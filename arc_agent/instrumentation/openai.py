@@ -145,7 +145,7 @@ def _classes():
 def patch() -> None:
     for cls, is_async, method, spec in _classes():
         if cls is not None:
-            wrap_method(cls, method, invoke_async if is_async else invoke_sync, spec)
+            wrap_method(cls, method, invoke_async if is_async else invoke_sync, spec, is_async)
 
 
 def unpatch() -> None:
