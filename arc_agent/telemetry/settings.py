@@ -41,7 +41,7 @@ SETTINGS: dict = dict([
     _s("ARC_ENDPOINT", "text", None, "OTLP/gRPC collector (else OTEL_EXPORTER_OTLP_ENDPOINT)"),
     _s("ARC_API_KEY", "secret", None, "bearer token sent to the collector"),
     _s("ARC_EXPORT_TIMEOUT", "float", 2.0, "seconds per export attempt", 0.01, 600),
-    _s("ARC_EXPORT_DELAY_MS", "float", 1000, "batching delay of the span processor", 1, 600_000),
+    _s("ARC_EXPORT_DELAY_MS", "float", 5000, "batching delay of the span processor (OTel's default)", 1, 600_000),
     _s("ARC_QUEUE_SIZE", "int", 65536, "span processor queue size", 1, 10**8),
     _s("ARC_BUFFER_MAX_BYTES", "int", 64 << 20, "memory buffer for spans during an outage", 0, 2**40),
     _s("ARC_WAL_PATH", "path", None, "disk write-ahead buffer (SQLite) for spans during an outage"),
