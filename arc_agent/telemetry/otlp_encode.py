@@ -20,7 +20,6 @@ _FIXED64 = Struct("<Q").pack
 _DOUBLE = Struct("<d").pack
 _SMALL = [bytes((i,)) for i in range(128)]
 _PAIR_CACHE_MAX = 4096
-_pairs: dict = {}  # (field tag, key, type, value) -> framed KeyValue bytes
 _keys: dict = {}  # key -> KeyValue field 1 bytes
 _span_pairs: dict = {}  # span attribute key -> {value: (class, framed KeyValue)}, None once volatile
 _VALUES_PER_KEY = 64
@@ -89,23 +88,10 @@ def _plain(attributes):
 
 
 def _attributes(attributes, tag: bytes) -> bytes:
+    """Resource and scope attributes (encoded once per object, see ``_blocks``)."""
     if not attributes:
         return b""
-    parts = []
-    cache = _pairs
-    for key, value in _plain(attributes).items():
-        cls = value.__class__
-        if cls in _CACHED_TYPES:  # unique values (response ids) only cycle the bounded cache
-            ck = (tag, key, cls, value)
-            framed = cache.get(ck)
-            if framed is None:
-                if len(cache) >= _PAIR_CACHE_MAX:
-                    cache.clear()
-                framed = cache[ck] = _key_value(key, value, tag)
-            parts.append(framed)
-        else:
-            parts.append(_key_value(key, value, tag))
-    return b"".join(parts)
+    return b"".join([_key_value(key, value, tag) for key, value in _plain(attributes).items()])
 
 
 def _span_attributes(attributes) -> bytes:
@@ -232,7 +218,9 @@ def _span_by_properties(span) -> bytes:
     out.append(_KIND[span.kind])
     out.append(b"\x39" + _FIXED64(span.start_time))
     out.append(b"\x41" + _FIXED64(span.end_time))
-    out.append(_attributes(span._attributes if hasattr(span, "_attributes") else span.attributes, b"\x4a"))
+    attributes = span._attributes if hasattr(span, "_attributes") else span.attributes
+    if attributes:
+        out.append(_span_attributes(_plain(attributes)))
     for tag, count in ((b"\x50", span.dropped_attributes), (b"\x60", span.dropped_events),
                        (b"\x70", span.dropped_links)):
         if count:
