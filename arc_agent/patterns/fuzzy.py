@@ -161,7 +161,9 @@ class FuzzyIndex:
             return []
         n = len(ws)
         # words no pattern has come first in the rarity order: they use up prefix slots
-        probes = n - ceil(self.t_min * n - _EPS) + 1 - (n - len(ids))  # similarity.prefix_length
+        # prefix length of a set of n words at t_min (the rarest words that must be probed for
+        # Jaccard >= t_min; the build computes it per pattern the same way)
+        probes = n - ceil(self.t_min * n - _EPS) + 1 - (n - len(ids))
         if probes <= 0:
             return []
         ids.sort()

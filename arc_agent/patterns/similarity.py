@@ -14,7 +14,6 @@ value, computed on the candidates only.
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Iterable
 
@@ -141,18 +140,9 @@ def _dense_codes(values: np.ndarray) -> np.ndarray:
     return codes
 
 
-def has_words(text: str) -> bool:
-    text = text[:MAX_CHARS]
-    return _WORD.search(text) is not None if text.isascii() else bool(words(text))
-
-
 def jaccard(a: frozenset, b: frozenset) -> float:
     if not a or not b:
         return 0.0
     inter = len(a & b)
     return inter / (len(a) + len(b) - inter)
 
-
-def prefix_length(size: int, threshold: float) -> int:
-    """How many of a set's rarest words must be indexed/probed for Jaccard >= threshold."""
-    return size - math.ceil(threshold * size - _EPS) + 1
