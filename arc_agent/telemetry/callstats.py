@@ -31,12 +31,13 @@ class CallStats:
 
     def add(self, call, error: bool) -> None:
         """Count one finished call (``call`` is the ``LLMCall``)."""
-        self.add_sampled_out(call.spec, call.arc_ns)
+        self.add_spec(call.spec, call.arc_ns)
         if error or call.fix_applied:
             self._rare(call, error)
 
-    def add_sampled_out(self, spec, ns: int) -> None:
-        """Count a sampled-out call that succeeded with nothing fixed (no ``LLMCall`` exists)."""
+    def add_spec(self, spec, ns: int) -> None:
+        """Count one call by its ``CallSpec`` and Arc's time: all of it for a call that succeeded
+        with nothing fixed, and all a sampled-out call has (no ``LLMCall`` exists for it)."""
         with self._lock:
             counts = self._by_spec.get(spec)
             if counts is None:

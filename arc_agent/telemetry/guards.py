@@ -64,7 +64,7 @@ def make_sampled_out_hook(breaker=None, calls=None):
     """``state.RUNTIME.on_sampled_out``: what the observers would do for a sampled-out call that
     succeeded with nothing fixed, without the ``LLMCall`` the call path skips for it."""
     record = breaker.record if breaker is not None else None
-    add = calls.add_sampled_out if calls is not None else None
+    add = calls.add_spec if calls is not None else None
     stats = STATS
 
     def on_sampled_out(spec, arc_ns: int) -> None:
