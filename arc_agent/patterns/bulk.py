@@ -22,24 +22,24 @@ from . import similarity
 from .conditions import DEFAULT_THRESHOLD
 from .errors import PatternError
 
-_SIMILAR_KEYS = frozenset({"similar", "threshold"})
 _SCALAR_TYPES = frozenset({str, int, float})
 _NUMBER_TYPES = frozenset({int, float})
 
 
 def add_bulk(builder: Any, ids: list, patterns: list, fixes: list, confidence: Any, priority: Any,
-             expires: Any, on_error: Callable[[int, PatternError], None]) -> None:
+             expires: Any, on_error: Callable[[int, PatternError], None], decoded: bool = False) -> None:
     """Store a file's records, whose ids, confidences, priorities and expiry times are already
-    checked. ``fixes``: each fix as its JSON text (bytes, from msgspec) or as an object. A
-    PatternError goes to ``on_error(position, exc)`` (the load is then rejected)."""
+    checked. ``decoded``: the records come from ``fastjson`` (every pattern a dict, every fix its
+    JSON text as bytes); else they are objects from json/YAML, stored one by one. A PatternError
+    goes to ``on_error(position, exc)`` (the load is then rejected)."""
     n0 = len(builder)
     sids = np.zeros(len(patterns), dtype=np.int32)
     pending: dict = {}  # field → ([pattern index], [position], [text], [threshold]) of plain fuzzy patterns
-    rest = _add_groups(builder, n0, patterns, fixes, sids, pending, on_error)
+    rest = _add_groups(builder, n0, patterns, fixes, sids, pending, on_error) if decoded else range(len(patterns))
     for k in rest:
         pattern, fix = patterns[k], fixes[k]
         try:
-            eq, sid, fuzzy = builder.prepare(pattern, builder.decode_fix(fix) if type(fix) is bytes else fix)
+            eq, sid, fuzzy = builder.prepare(pattern, builder.decode_fix(fix) if decoded else fix)
         except (PatternError, ValueError) as exc:
             on_error(k, exc if isinstance(exc, PatternError) else PatternError(str(exc)))
             continue
@@ -59,8 +59,6 @@ def _add_groups(builder: Any, n0: int, patterns: list, fixes: list, sids: np.nda
     n = len(patterns)
     if not n:
         return []
-    if type(fixes[0]) is not bytes or set(map(type, patterns)) != {dict}:
-        return list(range(n))  # parsed with json/YAML (the slow path anyway) or not objects
     signature_ids: defaultdict = defaultdict(count().__next__)
     codes = np.fromiter(map(signature_ids.__getitem__, map(tuple, patterns)), dtype=np.int64, count=n)
     signatures = list(signature_ids)  # in code order
@@ -70,16 +68,16 @@ def _add_groups(builder: Any, n0: int, patterns: list, fixes: list, sids: np.nda
     for positions in np.split(order, bounds):
         names = signatures[int(codes[positions[0]])]
         pos = positions.tolist()
-        if not _add_group(builder, n0, names, pos, patterns, fixes, sids, pending, on_error):
+        if not _add_group(builder, n0, names, pos, positions, patterns, fixes, sids, pending, on_error):
             rest.extend(pos)
     rest.sort()
     return rest
 
 
-def _add_group(builder: Any, n0: int, names: tuple, pos: list, patterns: list, fixes: list,
-               sids: np.ndarray, pending: dict, on_error: Callable) -> bool:
-    """Store one signature's records if every column is plain; False to leave them all to the
-    per-record path."""
+def _add_group(builder: Any, n0: int, names: tuple, pos: list, positions: np.ndarray, patterns: list,
+               fixes: list, sids: np.ndarray, pending: dict, on_error: Callable) -> bool:
+    """Store one signature's records (at ``pos``, also as the array ``positions``) if every column
+    is plain; False to leave them all to the per-record path."""
     if not names or "" in names:
         return False
     pats = list(map(patterns.__getitem__, pos))
@@ -94,15 +92,15 @@ def _add_group(builder: Any, n0: int, names: tuple, pos: list, patterns: list, f
         (eq_cols if kind == "eq" else res_cols).append(col)
     del pats, columns
     if not eq_names:
-        if len(res_names) != 1 or not _plain_similar_column(res_cols[0]):
+        similar = _plain_similar_rows(res_cols[0]) if len(res_names) == 1 else None
+        if similar is None:
             return False
-        field, col = res_names[0], res_cols[0]
-        res_names, res_cols = [], []
-        rows = pending.setdefault(field, ([], [], [], []))
-        rows[0].extend((np.asarray(pos) + n0).tolist())
+        rows = pending.setdefault(res_names[0], ([], [], [], []))
+        rows[0].extend((positions + n0).tolist())
         rows[1].extend(pos)
-        rows[2].extend(map(dict.get, col, repeat("similar")))
-        rows[3].extend(map(float, map(dict.get, col, repeat("threshold"), repeat(DEFAULT_THRESHOLD))))
+        rows[2].extend(similar[0])
+        rows[3].extend(similar[1])
+        res_names, res_cols = [], []
     if res_names:  # the residual fields' names, then the fix's and each condition's JSON text
         encode, decode = builder.encode_key, builder.decode_fix
         texts = [list(map(encode, c)) for c in res_cols]
@@ -112,22 +110,33 @@ def _add_group(builder: Any, n0: int, names: tuple, pos: list, patterns: list, f
         keys = list(zip(repeat(tuple(res_names)), group_fixes, *texts))
     else:  # no residual: the key the per-record path uses too
         keys = group_fixes
-    spec_ids = builder.spec_ids
-    first = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1)))  # key → its first row
-    for key, j in first.items():
-        if key not in spec_ids:
-            residual = {f: c[j] for f, c in zip(res_names, res_cols)} if res_names else None
-            try:
-                builder.new_spec(key, residual, builder.decode_fix(group_fixes[j]))
-            except (PatternError, ValueError) as exc:
-                on_error(pos[j], exc if isinstance(exc, PatternError) else PatternError(str(exc)))
-    group_sids = list(map(spec_ids.get, keys))
-    if None in group_sids:  # a bad spec: reported above for its first record; the load is rejected
-        group_sids = [0 if s is None else s for s in group_sids]
-    sids[pos] = group_sids
+    sids[positions] = _spec_ids(builder, keys, group_fixes, res_names, res_cols, pos, on_error)
     if eq_names:
-        builder.add_equality_columns(tuple(eq_names), (np.asarray(pos) + n0).tolist(), eq_cols)
+        builder.add_equality_columns(tuple(eq_names), (positions + n0).tolist(), eq_cols)
     return True
+
+
+def _spec_ids(builder: Any, keys: list, group_fixes: list, res_names: list, res_cols: list, pos: list,
+              on_error: Callable) -> np.ndarray:
+    """Each row's spec id, by its spec key: one dict pass over the rows; only the distinct keys (a
+    few thousand at most) are looked up in the builder or compiled."""
+    local: defaultdict = defaultdict(count().__next__)
+    codes = np.fromiter(map(local.__getitem__, keys), dtype=np.int64, count=len(keys))
+    first = np.unique(codes, return_index=True)[1].tolist()  # each distinct key's first row
+    spec_ids = builder.spec_ids
+    table = np.zeros(len(first), dtype=np.int32)
+    for c, key in enumerate(local):
+        sid = spec_ids.get(key)
+        if sid is None:
+            j = first[c]
+            residual = {f: col[j] for f, col in zip(res_names, res_cols)} if res_names else None
+            try:
+                sid = builder.new_spec(key, residual, builder.decode_fix(group_fixes[j]))
+            except (PatternError, ValueError) as exc:  # reported for its first row; the load is rejected
+                on_error(pos[j], exc if isinstance(exc, PatternError) else PatternError(str(exc)))
+                sid = 0
+        table[c] = sid
+    return table[codes]
 
 
 def _column_kind(col: list) -> str | None:
@@ -143,14 +152,22 @@ def _column_kind(col: list) -> str | None:
     return None
 
 
-def _plain_similar_column(col: list) -> bool:
-    """Every condition is ``similar`` on a string with an optional numeric threshold in (0, 1]."""
-    if not all(map(_SIMILAR_KEYS.issuperset, col)) or not all(map(contains, col, repeat("similar"))):
-        return False
-    if set(map(type, map(dict.get, col, repeat("similar")))) != {str}:
-        return False
+def _plain_similar_rows(col: list) -> tuple | None:
+    """(texts, float thresholds) if every condition is ``similar`` on a string with an optional
+    numeric threshold in (0, 1] and nothing else; None otherwise."""
+    texts = list(map(dict.get, col, repeat("similar")))
+    if set(map(type, texts)) != {str}:  # also: every condition has "similar"
+        return None
+    n = len(col)
+    given = sum(map(contains, col, repeat("threshold")))
+    if sum(map(len, col)) != n + given:  # an operator besides "similar" and "threshold"
+        return None
+    if not given:
+        return texts, [float(DEFAULT_THRESHOLD)] * n
     thresholds = list(map(dict.get, col, repeat("threshold"), repeat(DEFAULT_THRESHOLD)))
-    return set(map(type, thresholds)) <= _NUMBER_TYPES and 0.0 < min(thresholds) and max(thresholds) <= 1.0
+    if not set(map(type, thresholds)) <= _NUMBER_TYPES or not 0.0 < min(thresholds) or max(thresholds) > 1.0:
+        return None
+    return texts, list(map(float, thresholds))
 
 
 def _add_fuzzy_texts(builder: Any, pending: dict, on_error: Callable) -> None:

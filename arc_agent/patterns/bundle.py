@@ -261,7 +261,7 @@ def _load_file(builder: LayerBuilder, path: str, infos: list, errors: list, gent
     def on_error(k: int, exc: PatternError) -> None:
         found.append(BundleError(path, str(exc), ids[k], k if index_of is None else index_of[k]))
 
-    add_bulk(builder, ids, patterns, fixes, confidence, priority, expires, on_error)
+    add_bulk(builder, ids, patterns, fixes, confidence, priority, expires, on_error, decoded=index_of is None)
     if found:  # patterns are stored by group: show this file's errors in file order
         found = sorted(errors[errors_before:] + found, key=lambda e: e.index)
         errors[errors_before:] = found[:max(0, MAX_ERRORS - errors_before)]
@@ -304,8 +304,8 @@ def _columns_from_decoded(path: str, d: Any, errors: list) -> tuple | None:
     """Columns of a bundle msgspec decoded (record fields already checked in C)."""
     name = _bundle_name(path, d.name)
     ids = d.ids
-    if None in ids:
-        ids = [f"{name}#{k}" if pid is None else pid for k, pid in enumerate(ids)]
+    if "" in ids:  # records without an id
+        ids = [pid or f"{name}#{k}" for k, pid in enumerate(ids)]
     expires = d.expires
     cache: dict = {}
     for value in set(expires):  # few distinct values: convert each once

@@ -91,8 +91,9 @@ def split(field: str, cond: Any) -> tuple:
     return True, cond, None
 
 
-def compile_ops(field: str, ops: Mapping) -> list:
-    """Compile one field's operator object (without ``==``); PatternError-ready ValueError if bad."""
+def compile_ops(field: str, ops: Mapping, for_lookup: bool = True) -> list:
+    """Compile one field's operator object (without ``==``); PatternError-ready ValueError if bad.
+    ``for_lookup=False``: only validate (regexes skip the pre-check literals lookups use)."""
     if not isinstance(field, str) or not field:
         raise ValueError(f"field names must be non-empty strings, got {field!r}")
     if not ops:
@@ -106,12 +107,12 @@ def compile_ops(field: str, ops: Mapping) -> list:
     tests = []
     for op, arg in ops.items():
         if op != "threshold":
-            tests.append(_compile_op(field, op, arg, ops))
+            tests.append(_compile_op(field, op, arg, ops, for_lookup))
     tests.sort(key=lambda t: t.cost)
     return tests
 
 
-def _compile_op(field: str, op: str, arg: Any, ops: Mapping) -> Test:
+def _compile_op(field: str, op: str, arg: Any, ops: Mapping, for_lookup: bool = True) -> Test:
     where = f"field {field!r}, operator {op!r}"
     if op in _COMPARE:
         if not _is_number(arg):
@@ -151,7 +152,7 @@ def _compile_op(field: str, op: str, arg: Any, ops: Mapping) -> Test:
         return Test(field, op, lambda v: isinstance(v, str) and v.startswith(arg))
     if op == "regex":
         try:
-            search = compile_regex(arg)
+            search = compile_regex(arg, literals=for_lookup)
         except ValueError as exc:
             raise ValueError(f"{where}: {exc}") from None
         check = lambda v: isinstance(v, str) and search(v)  # noqa: E731

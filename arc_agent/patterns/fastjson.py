@@ -24,7 +24,7 @@ if msgspec is not None:
     class _Record(msgspec.Struct, forbid_unknown_fields=True, gc=False):
         pattern: dict[str, Any]
         fix: msgspec.Raw
-        id: Annotated[str, msgspec.Meta(min_length=1)] | msgspec.UnsetType = msgspec.UNSET
+        id: Annotated[str, msgspec.Meta(min_length=1)] = ""  # "": none given (an empty id is rejected)
         confidence: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] = 1.0
         priority: Annotated[int, msgspec.Meta(ge=-2**31, lt=2**31)] = 0
         expires_at: str | int | float | None = None
@@ -51,7 +51,7 @@ CHUNK = 20_000  # records decoded per call when ``chunked``
 
 
 class Decoded:
-    """A bundle as columns: ``ids`` (None where the record has none), ``patterns`` (dicts),
+    """A bundle as columns: ``ids`` ("" where the record has none), ``patterns`` (dicts),
     ``fixes`` (JSON text), ``confidence``, ``priority``, ``expires`` (as written)."""
 
     __slots__ = ("name", "version", "created_at", "ids", "patterns", "fixes", "confidence", "priority",
@@ -79,8 +79,7 @@ def decode(data: bytes, chunked: bool = False) -> Decoded | None:
         return None
     out = Decoded()
     out.name, out.version, out.created_at = doc.name, doc.version, doc.created_at
-    unset = msgspec.UNSET
-    out.ids = [None if r is unset else r for r in [r.id for r in recs]]
+    out.ids = [r.id for r in recs]
     out.patterns = [r.pattern for r in recs]
     out.fixes = [bytes(r.fix) for r in recs]
     n = len(recs)

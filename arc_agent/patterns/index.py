@@ -81,7 +81,7 @@ def compile_spec(residual: Mapping | None, fix: Any, matcher: bool = True) -> Sp
     tests: list = []
     if residual:
         for field, ops in residual.items():
-            tests.extend(compile_ops(field, ops))
+            tests.extend(compile_ops(field, ops, matcher))
     tests.sort(key=lambda t: t.cost)
     return Spec(tests, compile_fix(fix), matcher)
 

@@ -37,8 +37,10 @@ UNANCHORED = _UNANCHORED
 _warned = False
 
 
-def compile_regex(pattern: str) -> Callable[[str], bool]:
-    """A ``search(text) -> bool`` for ``pattern``; ValueError naming the problem if it is invalid."""
+def compile_regex(pattern: str, literals: bool = True) -> Callable[[str], bool]:
+    """A ``search(text) -> bool`` for ``pattern``; ValueError naming the problem if it is invalid.
+    ``literals=False``: without ``search.literals`` (a bundle load validates thousands of regexes
+    that lookups compile again on demand; finding their literals costs more than RE2's compile)."""
     if not isinstance(pattern, str):
         raise ValueError(f"regex must be a string, got {type(pattern).__name__}")
     if _re2 is not None:
@@ -53,7 +55,7 @@ def compile_regex(pattern: str) -> Callable[[str], bool]:
             return bsearch(encode(text))
 
         search.bytes = bsearch  # type: ignore[attr-defined]
-        search.literals = required_literals(pattern)  # type: ignore[attr-defined]
+        search.literals = required_literals(pattern) if literals else None  # type: ignore[attr-defined]
         return search
     _warn_fallback()
     try:
