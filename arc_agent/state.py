@@ -24,6 +24,8 @@ class RuntimeState:
         # callable(spec, arc_ns) for a sampled-out call that succeeded without an LLMCall; None =
         # sampled-out calls take the full path (guards.py installs it with the sampler)
         self.on_sampled_out = None
+        # the DynamicSampler whose skip runs ``llm/call.py`` may take without start() (guards.py)
+        self.skipper = None
 
 
 RUNTIME = RuntimeState()

@@ -8,7 +8,8 @@ work (which competes with the calls that follow it) lands mostly on its own call
 by call would charge the 100 % variant's export work to whichever variant comes next. With one
 thread (the default) each variant's sampler and observer are installed between calls, outside
 the measured time, exactly as Arc installs them; with more threads a per-thread dispatch picks
-them, and its own cost is charged to Arc.
+them, its own cost is charged to Arc, and sampled-out calls take the full path instead of the
+fast skip (a process-wide switch cannot follow the per-thread variant).
 
 Per call, the calling thread's CPU time is measured; the span pipeline's CPU in the background
 threads (batching, OTLP encoding, gRPC to a counting receiver in another process) is the process
@@ -208,6 +209,7 @@ def main() -> None:
             local.variant = v
             if one_thread:
                 rt.sampler, rt.on_sampled_out, rt.observers[:] = installed[v][0], installed[v][1], installed[v][2:]
+                rt.skipper = installed[v][0]  # the sampler's fast skip, as guards.py installs it
             h0 = hw.read() if hw is not None else (0, 0)
             c0 = time.thread_time_ns()
             (unwrapped(completions, model="gpt-4o-mini", messages=MSGS, temperature=0.5) if v == "bare" else

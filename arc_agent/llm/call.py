@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from contextvars import ContextVar
-from time import perf_counter_ns, time_ns
+from time import monotonic, perf_counter_ns, time_ns
 from typing import Any, Callable
 
 from opentelemetry import context as otel_context
@@ -19,9 +19,11 @@ from opentelemetry.trace.propagation import _SPAN_KEY
 from .. import failopen, state
 from ..state import SUPPRESS_KEY as _SUPPRESS
 from ..telemetry import attributes as A
+from ..telemetry.stats import STATS
 from ..telemetry.tracing import get_emitter
 
 _CLIENT = SpanKind.CLIENT
+_RUNTIME = state.RUNTIME
 
 
 def _context_getter() -> Callable:
@@ -331,6 +333,25 @@ def _raw_mode(kwargs: dict) -> str | None:
 def invoke_sync(spec: CallSpec, wrapped: Callable, instance: Any, args: tuple, kwargs: dict) -> Any:
     """The wrapper of every sync LLM method (wrapt's argument order after ``spec``)."""
     t0 = perf_counter_ns()
+    rt = _RUNTIME
+    s = rt.skipper
+    # the fast skip (see sampling.py): sampled out by the current gap, nothing to fix, no context
+    # to honour (no current span, no suppression), no stream or raw response: no start(), no hook
+    if s is not None and s.left and not rt.fixer.active and not rt.breaker_open and not _get_current() \
+            and monotonic() < s.window_end and kwargs.get("stream") is not True and "extra_headers" not in kwargs:
+        s.left -= 1
+        s.count += 1
+        s.considered += 1
+        t1 = perf_counter_ns()
+        try:
+            result = wrapped(*args, **kwargs)
+        except BaseException as exc:
+            _skipped_call_failed(spec, instance, kwargs, t0, t1, exc)
+            raise
+        STATS.sampled_out += 1
+        if s.count_spec is not None:
+            s.count_spec(spec, t1 - t0)
+        return result
     try:
         call = start(spec, instance, kwargs, t0)
     except Exception as exc:
@@ -362,6 +383,25 @@ def invoke_sync(spec: CallSpec, wrapped: Callable, instance: Any, args: tuple, k
 async def invoke_async(spec: CallSpec, wrapped: Callable, instance: Any, args: tuple, kwargs: dict) -> Any:
     """``invoke_sync`` for the async methods."""
     t0 = perf_counter_ns()
+    rt = _RUNTIME
+    s = rt.skipper
+    # the fast skip (see sampling.py): sampled out by the current gap, nothing to fix, no context
+    # to honour (no current span, no suppression), no stream or raw response: no start(), no hook
+    if s is not None and s.left and not rt.fixer.active and not rt.breaker_open and not _get_current() \
+            and monotonic() < s.window_end and kwargs.get("stream") is not True and "extra_headers" not in kwargs:
+        s.left -= 1
+        s.count += 1
+        s.considered += 1
+        t1 = perf_counter_ns()
+        try:
+            result = await wrapped(*args, **kwargs)
+        except BaseException as exc:
+            _skipped_call_failed(spec, instance, kwargs, t0, t1, exc)
+            raise
+        STATS.sampled_out += 1
+        if s.count_spec is not None:
+            s.count_spec(spec, t1 - t0)
+        return result
     try:
         call = start(spec, instance, kwargs, t0)
     except Exception as exc:

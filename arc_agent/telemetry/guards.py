@@ -107,6 +107,10 @@ def install_from_env(runtime, environ=None) -> Guards:
         rt.observers.append(GUARDS.observer)
     if GUARDS.sampler is not None:
         rt.on_sampled_out = make_sampled_out_hook(GUARDS.breaker, GUARDS.calls)
+        # the call path's fast skip counts its calls itself: per spec for the metrics, and in
+        # STATS.sampled_out; it records nothing in the breaker (see breaker.py)
+        GUARDS.sampler.count_spec = GUARDS.calls.add_spec if GUARDS.calls is not None else None
+        rt.skipper = GUARDS.sampler
     _install_fork_hook()
     if _in_multiprocessing_child():
         _flush_at_child_exit()

@@ -5,17 +5,26 @@ follows the last one, so a burst is sampled within half a second and a quiet per
 100 %. Errors and applied fixes are kept by the call path whatever the sampler says, and a
 sampled-out call is still fixed: only its span is skipped.
 
-Hot-path cost: one counter increment, one clock read and, while sampling, one ``random()``.
+While sampling, kept calls are drawn as Bernoulli(``rate``) trials, but by their gaps: after each
+kept call, the number of calls to drop before the next one (``left``) is drawn once from the
+geometric distribution, which gives the same kept calls in law as one draw per call. A call that
+finds ``left > 0`` is sampled out without a draw; ``llm/call.py`` takes such calls on a fast path
+that touches only ``left``, ``count`` and ``window_end`` (no span, no ``LLMCall``, no sampler call).
 """
 
 from __future__ import annotations
 
 import random
+import sys
+from math import log, log1p
 from time import monotonic
-from typing import Callable
+from typing import Callable, Optional
 
 
 class DynamicSampler:
+    __slots__ = ("max_qps", "rate", "window_s", "_clock", "_rand", "_log_keep", "count", "window_start",
+                 "window_end", "left", "active", "qps", "activations", "considered", "kept", "count_spec")
+
     def __init__(self, max_qps: float, rate: float, *, window_s: float = 0.5,
                  clock: Callable[[], float] = monotonic, rand: Callable[[], float] = random.random) -> None:
         self.max_qps = float(max_qps)
@@ -23,38 +32,55 @@ class DynamicSampler:
         self.window_s = window_s
         self._clock = clock
         self._rand = rand
-        self._count = 0
-        self._window_start = clock()
-        self._window_end = self._window_start + window_s
+        self._log_keep = log1p(-self.rate) if 0.0 < self.rate < 1.0 else 0.0
+        self.count = 0  # calls in the current window (the fast path counts its own too)
+        self.window_start = clock()
+        self.window_end = self.window_start + window_s
+        self.left = 0  # calls still to drop before the next kept one; > 0 only while active
         self.active = False
         self.qps = 0.0
         self.activations = 0
         self.considered = 0  # calls seen while sampling was active
         self.kept = 0  # ... of which kept
+        # guards.py: ``CallStats.add_spec`` when the metrics endpoint counts calls, else None
+        self.count_spec: Optional[Callable] = None
 
     def __call__(self) -> bool:
         """True = keep this call's span. Unlocked: a count lost to a thread race only nudges the rate."""
-        self._count += 1
+        self.count += 1
         now = self._clock()
-        if now >= self._window_end:
+        if now >= self.window_end:
             self._roll(now)
         if not self.active:
             return True
         self.considered += 1
-        if self._rand() < self.rate:
-            self.kept += 1
-            return True
-        return False
+        left = self.left
+        if left > 0:
+            self.left = left - 1
+            return False
+        self.kept += 1
+        self.left = self._gap()
+        return True
+
+    def _gap(self) -> int:
+        """Calls to drop before the next kept one: Geometric(rate) on {0, 1, ...}."""
+        if self.rate >= 1.0:
+            return 0
+        if self.rate <= 0.0:
+            return sys.maxsize
+        return int(log(1.0 - self._rand()) / self._log_keep)
 
     def _roll(self, now: float) -> None:
-        elapsed = now - self._window_start
-        self.qps = self._count / elapsed if elapsed > 0 else 0.0
+        elapsed = now - self.window_start
+        self.qps = self.count / elapsed if elapsed > 0 else 0.0
         was = self.active
         self.active = self.qps > self.max_qps
         self.activations += self.active and not was
-        self._count = 0
-        self._window_start = now
-        self._window_end = now + self.window_s
+        if not self.active:
+            self.left = 0
+        self.count = 0
+        self.window_start = now
+        self.window_end = now + self.window_s
 
     def status(self) -> dict:
         return {"active": self.active, "qps": round(self.qps, 1), "max_qps": self.max_qps, "rate": self.rate,

@@ -1,6 +1,8 @@
 """The breaker's and sampler's decisions on a controlled clock (the end-to-end tests cover real timing)."""
 
 import logging
+import random
+from collections import Counter
 
 from arc_agent.state import RuntimeState
 from arc_agent.telemetry import settings
@@ -81,8 +83,7 @@ def test_queue_opens_and_closes_with_hysteresis():
 
 def test_sampler_follows_the_call_rate():
     clock = Clock()
-    draws = iter([0.05, 0.5] * 1000)
-    s = DynamicSampler(max_qps=100, rate=0.1, window_s=0.5, clock=clock, rand=lambda: next(draws))
+    s = DynamicSampler(max_qps=100, rate=0.1, window_s=0.5, clock=clock, rand=random.Random(7).random)
     for _ in range(40):  # 40 calls/s: below the limit, all kept
         clock.t += 0.025
         assert s()
@@ -90,12 +91,22 @@ def test_sampler_follows_the_call_rate():
         clock.t += 0.001
         s()
     assert s.active and s.qps > 100
-    kept = sum(s() for _ in range(200))
-    assert kept == 100  # the draws alternate 0.05 (kept) / 0.5 (dropped) at rate 0.1
+    kept = sum(s() for _ in range(20_000))  # the clock stands still: one window, sampling throughout
+    assert 1_800 <= kept <= 2_200  # Binomial(20,000, 0.1): mean 2,000, sd 42
     clock.t += 2.0  # quiet again: the window holding the burst's tail closes, the next one is calm
     s()
     clock.t += 1.0
-    assert s() and not s.active
+    assert s() and not s.active and s.left == 0
+
+
+def test_sampler_gaps_are_geometric():
+    """Kept calls drawn by their gaps have the per-call law: P(gap = k) = (1 - rate)^k * rate."""
+    s = DynamicSampler(max_qps=1, rate=0.25, rand=random.Random(11).random)
+    gaps = Counter(s._gap() for _ in range(40_000))
+    for k in range(4):
+        assert abs(gaps[k] / 40_000 - 0.75 ** k * 0.25) < 0.01, (k, gaps[k])
+    assert DynamicSampler(max_qps=1, rate=1.0)._gap() == 0
+    assert DynamicSampler(max_qps=1, rate=0.0)._gap() >= 2**62
 
 
 def test_settings_name_the_bad_value_and_fall_back(caplog):

@@ -10,12 +10,15 @@ from .conftest import free_port
 RATE = 0.25
 
 
+@pytest.mark.parametrize("fixer", ["fixer", "no-fixer"])
 @pytest.mark.parametrize("scenario", ["sampling", "sampling_async"])
-def test_sampling_keeps_errors_and_fixes_and_drops_the_rest_at_the_rate(run_app, receiver, devllm, scenario):
+def test_sampling_keeps_errors_and_fixes_and_drops_the_rest_at_the_rate(run_app, receiver, devllm, scenario, fixer):
+    """With no fixer active (no pattern loaded, the default), sampled-out calls take the call
+    path's fast skip (no start(), no LLMCall): the same spans, counts and metrics must come out."""
     devllm.clear()
     n = 400
     result = run_app(scenario, n, receiver.endpoint, ARC_SAMPLE_QPS="20", ARC_SAMPLE_RATE=str(RATE),
-                     ARC_METRICS_PORT=str(free_port()))
+                     ARC_METRICS_PORT=str(free_port()), GUARD_FIXER="on" if fixer == "fixer" else "off")
     status = result["status"]
     sampled_out = status["telemetry"]["sampled_out"]
     sampler = status["guards"]["sampling"]
@@ -34,9 +37,20 @@ def test_sampling_keeps_errors_and_fixes_and_drops_the_rest_at_the_rate(run_app,
     assert all(s.attributes["gen_ai.request.model"] == "fail-500" and s.attributes["server.port"] == port
                and s.attributes["arc.fix.applied"] is False and s.attributes["error.type"]
                for s in by_name["chat fail-500"])
-    assert len(by_name["chat fixme"]) == result["fixed"]  # every fixed span kept
-    assert all(s.attributes["arc.fix.applied"] is True for s in by_name["chat fixme"])
-    assert len(by_name["chat plain"]) == result["plain"] - sampled_out
+    sent = [r["body"] for r in devllm.requests("/v1/chat/completions") if r["body"].get("model") == "fixme"]
+    if fixer == "fixer":
+        assert len(by_name["chat fixme"]) == result["fixed"]  # every fixed span kept
+        assert all(s.attributes["arc.fix.applied"] is True for s in by_name["chat fixme"])
+        assert len(by_name["chat plain"]) == result["plain"] - sampled_out
+        # sampled-out or not, every call went through the fixer and every 'fixme' call was sent fixed
+        assert result["fixer_calls"] == n
+        assert len(sent) == result["fixed"] and all(b["temperature"] == 0.123 for b in sent)
+    else:  # 'fixme' calls are ordinary ones: sampled like 'plain', sent unchanged
+        ordinary = len(by_name.get("chat plain", ())) + len(by_name.get("chat fixme", ()))
+        assert ordinary == result["plain"] + result["fixed"] - sampled_out
+        assert all(s.attributes["arc.fix.applied"] is False for s in spans)
+        assert result["fixer_calls"] == 0
+        assert len(sent) == result["fixed"] and not any("temperature" in b for b in sent)
 
     # while active, the share kept is the configured rate (binomial, 5 sigma)
     considered, kept = sampler["considered"], sampler["kept"]
@@ -46,11 +60,6 @@ def test_sampling_keeps_errors_and_fixes_and_drops_the_rest_at_the_rate(run_app,
 
     # the metrics counters count every call, sampled out (no LLMCall on that path) or not
     assert result["requests"] == {"openai/chat": n} and result["latency_count"] == n
-
-    # sampled-out or not, every call went through the fixer and every 'fixme' call was sent fixed
-    assert result["fixer_calls"] == n
-    sent = [r["body"] for r in devllm.requests("/v1/chat/completions") if r["body"].get("model") == "fixme"]
-    assert len(sent) == result["fixed"] and all(b["temperature"] == 0.123 for b in sent)
 
 
 def test_no_sampling_by_default(run_app, receiver):

@@ -44,6 +44,7 @@ class TestFixer:
 
 
 FIXER = TestFixer()
+FIXER.active = os.environ.get("GUARD_FIXER") != "off"  # off: no pattern loaded, as by default
 state.RUNTIME.fixer = FIXER
 
 
