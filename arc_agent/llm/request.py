@@ -82,15 +82,25 @@ def _given(value: Any) -> bool:
     return type(value).__name__ not in ("NotGiven", "Omit")
 
 
+_EXCLUDED = _SKIP | {"model"}
+# types of parameter values that are never a "not given" sentinel: checked without the type's name
+_PLAIN = frozenset({str, int, float, bool, list, dict, tuple, type(None)})
+
+
 def _params(kwargs: Mapping[str, Any]) -> dict:
-    params = {k: v for k, v in kwargs.items() if k not in _SKIP and k != "model" and _given(v)}
+    """Every request parameter by name, never an SDK "not given" sentinel (pattern lookups rely on
+    that), plus the flattened helpers."""
+    params = {}
+    for k, v in kwargs.items():
+        if k not in _EXCLUDED and (type(v) in _PLAIN or _given(v)):
+            params[k] = v
     extra = kwargs.get("extra_body")
     if extra is not None and isinstance(extra, Mapping):  # anthropic 2.x: sampling params via extra_body
         for key, value in extra.items():
-            if isinstance(key, str) and key not in params and key not in _SKIP and key != "model":
+            if isinstance(key, str) and key not in params and key not in _EXCLUDED and _given(value):
                 params[key] = value
     rf = kwargs.get("response_format")
-    if rf is not None and isinstance(rf, Mapping) and "type" in rf:
+    if rf is not None and isinstance(rf, Mapping) and "type" in rf and _given(rf["type"]):
         params["response_format.type"] = rf["type"]
     tools = kwargs.get("tools")
     if isinstance(tools, (list, tuple)):
@@ -116,6 +126,33 @@ def _last_user_text(messages: Any) -> str | None:
 
 def from_openai_chat(kwargs: Mapping[str, Any]) -> LLMRequest:
     messages = kwargs.get("messages") or ()
+    if type(messages) is not list and type(messages) is not tuple:
+        return _openai_chat_any(kwargs, messages)
+    # one pass: the system/developer texts and the last user message (what the general path finds)
+    system = user = None
+    for m in messages:
+        if type(m) is dict or isinstance(m, Mapping):
+            role = m.get("role")
+            if role == "user":
+                user = m
+            elif role == "system" or role == "developer":
+                text = m.get("content")
+                if type(text) is not str:
+                    text = content_text(text)
+                if text:
+                    system = text if system is None else system + "\n" + text
+    if user is not None:
+        prompt = user.get("content")
+        if type(prompt) is not str:
+            prompt = content_text(prompt)
+    else:
+        prompt = None
+    return LLMRequest("openai", "chat", kwargs.get("model"), _params(kwargs), system, prompt, len(messages),
+                      kwargs)
+
+
+def _openai_chat_any(kwargs: Mapping[str, Any], messages: Any) -> LLMRequest:
+    """``from_openai_chat`` for messages that are not a list or tuple."""
     system_parts = [content_text(m.get("content")) for m in messages
                     if (type(m) is dict or isinstance(m, Mapping)) and m.get("role") in ("system", "developer")]
     system = "\n".join(p for p in system_parts if p) or None
@@ -147,7 +184,9 @@ def from_openai_embeddings(kwargs: Mapping[str, Any]) -> LLMRequest:
 
 def from_anthropic_messages(kwargs: Mapping[str, Any]) -> LLMRequest:
     messages = kwargs.get("messages") or ()
-    system = content_text(kwargs.get("system"))
+    system = kwargs.get("system")
+    if type(system) is not str:
+        system = content_text(system)
     return LLMRequest("anthropic", "chat", kwargs.get("model"), _params(kwargs), system,
                       _last_user_text(messages), len(messages) if hasattr(messages, "__len__") else 0,
                       kwargs)

@@ -33,15 +33,15 @@ def _is_number(v: Any) -> bool:
 
 
 def field_getter(field: str) -> Callable[[Any], Any]:
-    """Reads ``field`` from an ``LLMRequest``; MISSING when absent (SDK 'not given' sentinels too)."""
+    """Reads ``field`` from an ``LLMRequest``; MISSING when absent (the request's ``params`` never
+    hold the SDKs' not-given sentinels: ``request._params`` leaves them out)."""
     if field in TOP_FIELDS:
         def get(request: Any) -> Any:
             v = getattr(request, field)
             return MISSING if v is None else v
     else:
         def get(request: Any) -> Any:
-            v = request.params.get(field, MISSING)
-            return MISSING if type(v).__name__ in ("NotGiven", "Omit") else v
+            return request.params.get(field, MISSING)
     return get
 
 

@@ -127,13 +127,14 @@ def build_columns(rows: FuzzyRows) -> dict:
 
 class FuzzyIndex:
     __slots__ = ("key", "rank", "t_min", "post_off", "post_rows", "tokens", "sizes", "thresholds", "patterns",
-                 "long_rows", "long_words", "need", "_local", "_vocab")
+                 "long_rows", "long_words", "need", "_local", "_vocab", "_known")
 
     def __init__(self, columns: dict, key: object = None) -> None:
         self.key = key  # of the request field's word set in the per-request cache
         text = columns["words"].decode("utf-8", "surrogatepass")
         words = text.split(" ") if text else []
         self.rank = dict(zip(words, range(len(words))))
+        self._known = self.rank.__contains__
         self._vocab = vocab = len(words)
         self.patterns, self.thresholds = columns["patterns"], columns["thresholds"]
         self.sizes, self.tokens = columns["sizes"], columns["tokens"]
@@ -155,21 +156,21 @@ class FuzzyIndex:
         self._local = threading.local()
 
     def query(self, ws: frozenset) -> list:
-        """Indexes of the patterns whose text is similar enough to the words ``ws``."""
-        ids = [i for i in map(self.rank.get, ws) if i is not None]
-        if not ids:
-            return []
+        """Indexes of the patterns whose text is similar enough to the words ``ws`` (each once)."""
         n = len(ws)
-        # words no pattern has come first in the rarity order: they use up prefix slots
-        # prefix length of a set of n words at t_min (the rarest words that must be probed for
-        # Jaccard >= t_min; the build computes it per pattern the same way)
-        probes = n - ceil(self.t_min * n - _EPS) + 1 - (n - len(ids))
-        if probes <= 0:
+        # J(R, P) >= t needs |R ∩ P| >= t·|R|: with fewer than ceil(t_min·|R|) of the request's words
+        # in any pattern (the common case) nothing can match; counted in C, before any ranking.
+        # Equivalently: the prefix of R to probe (its rarest words, those no pattern has first, for
+        # Jaccard >= t_min; the build computes it per pattern the same way) has no known word
+        known = sum(map(self._known, ws))
+        probes = known - ceil(self.t_min * n - _EPS) + 1
+        if not known or probes <= 0:
             return []
+        ids = [i for i in map(self.rank.get, ws) if i is not None]
         ids.sort()
         off, post = self.post_off, self.post_rows
         parts = [post[off[t]:off[t + 1]] for t in ids[:probes]]
-        rows = np.concatenate(parts) if len(parts) > 1 else parts[0]  # repeats are deduplicated later
+        rows = np.concatenate(parts) if len(parts) > 1 else parts[0]  # repeats: deduplicated below
         if not len(rows):
             return []
         lut = getattr(self._local, "lut", None)
@@ -183,6 +184,8 @@ class FuzzyIndex:
         need = self.need[rows]
         ok = inter >= need[:, 0] * n + need[:, 1] - _EPS
         out = self.patterns[rows[ok]].tolist()
+        if len(parts) > 1 and len(out) > 1:  # a row posted under several probed words (long rows never pass here)
+            out = list(dict.fromkeys(out))
         if self.long_rows:
             for r in set(rows.tolist()) & self.long_rows:
                 if similarity.jaccard(ws, self.long_words[r]) >= self.thresholds[r] - _EPS:

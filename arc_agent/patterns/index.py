@@ -108,8 +108,6 @@ class Layer:
         cands = self._candidates(request, word_cache, counters)
         if not cands:
             return cands
-        if len(cands) > 1:
-            cands = list(dict.fromkeys(cands))
         out = []
         spec_col, matchers = self.spec_col, self.matchers
         for i in cands:
@@ -126,6 +124,8 @@ class Layer:
         return out
 
     def _candidates(self, request: Any, word_cache: dict, counters: Counters) -> list:
+        """Each pattern at most once: a pattern is indexed in one place (a key, an existence anchor,
+        a fuzzy index or the scan list), and ``FuzzyIndex.query`` returns each pattern once."""
         out: list = []
         if self.shapes:
             coarse = self.coarse
@@ -154,8 +154,9 @@ class Layer:
                 key_bloom = self.key_bloom
                 for smask, fields in self.shapes:
                     if smask & mask == smask:
-                        key = hash((hashes[fields[0]],) if len(fields) == 1 else
-                                   tuple([hashes[f] for f in fields]))
+                        n = len(fields)  # the key: hash of the element hashes in shape order (``assemble``)
+                        key = hash((hashes[fields[0]],) if n == 1 else (hashes[fields[0]], hashes[fields[1]])
+                                   if n == 2 else tuple(map(hashes.__getitem__, fields)))
                         counters.probes += 1
                         if key in key_bloom:
                             self._found(key, out, counters)
@@ -164,9 +165,9 @@ class Layer:
                 if getter(request) is not MISSING:
                     out.extend(idxs)
         if self.fuzzy:
-            for getter, fuzzy in self.fuzzy.values():
-                v = getter(request)
-                if isinstance(v, str):
+            for field, top, fuzzy in self.fuzzy:
+                v = getattr(request, field) if top else request.params.get(field)
+                if type(v) is str or isinstance(v, str):
                     key = fuzzy.key
                     ws = word_cache.get(key)
                     if ws is None:
@@ -471,8 +472,8 @@ def assemble(parts: LayerParts) -> Layer:
     layer.n_specs = len(parts.spec_off) - 1
     layer.spec = functools.lru_cache(maxsize=SPEC_CACHE_SIZE)(layer._load_spec)
     layer.matchers = {}
-    layer.fuzzy = {field: (field_getter(field), FuzzyIndex(cols, words_key(field)))
-                   for field, cols in parts.fuzzy.items()}
+    layer.fuzzy = tuple((field, field in TOP_FIELDS, FuzzyIndex(cols, words_key(field)))
+                        for field, cols in parts.fuzzy.items())
 
     # a pattern's key: the hash of its elements' hashes in shape order, as ``_candidates`` computes it
     elements = marshal.loads(parts.elements)

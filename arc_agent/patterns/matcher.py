@@ -15,14 +15,15 @@ from typing import Any, Callable
 
 from ..llm.request import MISSING
 from . import similarity
-from .conditions import lower_key
+from .conditions import TOP_FIELDS, lower_key
 from .regex import UNANCHORED, encode
 
 _COMPARE = {">": ">", ">=": ">=", "<": "<", "<=": "<="}
 
 
 def compile_matcher(tests: list, getters: dict) -> Callable[[Any, dict], bool] | None:
-    """``match(request, cache) -> bool`` for ``tests`` (in evaluation order); None if no tests."""
+    """``match(request, cache) -> bool`` for ``tests`` (in evaluation order); None if no tests.
+    ``cache`` (one per request) holds what is derived from a field's text (words, bytes)."""
     if not tests:
         return None
     ns: dict = {"MISSING": MISSING, "_words": similarity.words, "_jaccard": similarity.jaccard,
@@ -81,11 +82,17 @@ def _literal_checks(k: int, t: Any, v: str, ns: dict, lines: list) -> None:
 
 
 def _read_field(field: str, fields: dict, ns: dict, getters: dict, lines: list) -> str:
-    """Emit (once per field) the read of ``field`` through the cache; returns its variable."""
+    """Emit (once per field) the read of ``field``; returns its variable. Inlined instead of calling
+    its getter (~1 µs less per field): a top-level field as an attribute (names from the fixed
+    ``TOP_FIELDS``, never from pattern text), a parameter from ``params``, which never holds the
+    SDKs' not-given sentinels (``request._params``)."""
     n = fields.get(field)
     if n is None:
         n = fields[field] = len(fields)
-        ns[f"name{n}"], ns[f"get{n}"] = field, getters[field]
-        lines += [f"    v{n} = c.get(name{n}, c)",
-                  f"    if v{n} is c: v{n} = c[name{n}] = get{n}(r)"]
+        if field in TOP_FIELDS and field.isidentifier():
+            lines += [f"    v{n} = r.{field}",
+                      f"    if v{n} is None: v{n} = MISSING"]
+        else:
+            ns[f"name{n}"] = field
+            lines.append(f"    v{n} = r.params.get(name{n}, MISSING)")
     return f"v{n}"
