@@ -127,14 +127,17 @@ def build_columns(rows: FuzzyRows) -> dict:
 
 class FuzzyIndex:
     __slots__ = ("key", "rank", "t_min", "post_off", "post_rows", "tokens", "sizes", "thresholds", "patterns",
-                 "long_rows", "long_words", "need", "_local", "_vocab", "_known")
+                 "long_rows", "long_words", "need", "_local", "_vocab", "known", "min_words", "max_words",
+                 "min_chars", "min_known")
 
     def __init__(self, columns: dict, key: object = None) -> None:
         self.key = key  # of the request field's word set in the per-request cache
         text = columns["words"].decode("utf-8", "surrogatepass")
         words = text.split(" ") if text else []
         self.rank = dict(zip(words, range(len(words))))
-        self._known = self.rank.__contains__
+        # membership of the request's words in C (a frozenset costs ~40 bytes a word: only for the
+        # vocabularies of up to ~260k words; bigger ones use the rank dict, ~2x the instructions)
+        self.known = frozenset(words).intersection if len(words) <= 1 << 18 else self._known_words
         self._vocab = vocab = len(words)
         self.patterns, self.thresholds = columns["patterns"], columns["thresholds"]
         self.sizes, self.tokens = columns["sizes"], columns["tokens"]
@@ -146,6 +149,17 @@ class FuzzyIndex:
         if len(self.post_off) != vocab + 2:
             raise ValueError("fuzzy index postings disagree with its vocabulary")
         self.t_min = float(self.thresholds.min()) if m else 1.0
+        # J(R, P) >= t needs t·|P| <= |R| <= |P|/t (a little slack for the verification's epsilon):
+        # requests with fewer or more distinct words than any pattern allows have no candidate, and
+        # an ASCII text shorter than ``min_chars`` has fewer than ``min_words`` words (a word and a
+        # separator per two characters), which the lookup sees before splitting it
+        self.min_words = int(np.ceil(self.thresholds * self.sizes - 1e-3).min()) if m else 1
+        self.max_words = min(int(np.floor(self.sizes / self.thresholds + 1e-3).max()) if m else 0,
+                             (similarity.MAX_CHARS + 1) // 2)  # no text has more words
+        self.min_chars = 2 * self.min_words - 1
+        # per request word count n <= max_words: the fewest of its words that must be known for
+        # Jaccard >= t_min (``query``'s prefix is empty below that)
+        self.min_known = tuple(ceil(self.t_min * n - _EPS) for n in range(self.max_words + 1))
         long_off, long_ids = columns["long_off"].tolist(), columns["long_ids"].tolist()
         self.long_words = {r: frozenset(words[t] for t in long_ids[long_off[k]:long_off[k + 1]])
                            for k, r in enumerate(columns["long_rows"].tolist())}
@@ -155,15 +169,20 @@ class FuzzyIndex:
         self.need = np.stack([a, a * self.sizes], axis=1)
         self._local = threading.local()
 
+    def _known_words(self, ws: frozenset) -> list:
+        return [w for w in ws if w in self.rank]
+
     def query(self, ws: frozenset) -> list:
         """Indexes of the patterns whose text is similar enough to the words ``ws`` (each once)."""
         n = len(ws)
-        # J(R, P) >= t needs |R ∩ P| >= t·|R|: with fewer than ceil(t_min·|R|) of the request's words
-        # in any pattern (the common case) nothing can match; counted in C, before any ranking.
+        if not self.min_words <= n <= self.max_words:
+            return []
+        # J(R, P) >= t also needs |R ∩ P| >= t·|R|: with fewer than ceil(t_min·|R|) of the request's
+        # words in any pattern (the common case) nothing can match; counted in C, before any ranking.
         # Equivalently: the prefix of R to probe (its rarest words, those no pattern has first, for
         # Jaccard >= t_min; the build computes it per pattern the same way) has no known word
-        known = sum(map(self._known, ws))
-        probes = known - ceil(self.t_min * n - _EPS) + 1
+        known = len(self.known(ws))
+        probes = known - self.min_known[n] + 1
         if not known or probes <= 0:
             return []
         ids = [i for i in map(self.rank.get, ws) if i is not None]

@@ -167,11 +167,16 @@ class Layer:
         if self.fuzzy:
             for field, top, fuzzy in self.fuzzy:
                 v = getattr(request, field) if top else request.params.get(field)
+                if type(v) is str and len(v) < fuzzy.min_chars and v.isascii():
+                    continue  # too few words for any pattern, known without splitting the text
                 if type(v) is str or isinstance(v, str):
                     key = fuzzy.key
                     ws = word_cache.get(key)
                     if ws is None:
                         ws = word_cache[key] = similarity.words(v)
+                    n = len(ws)  # the query's first checks, inline: most requests stop here
+                    if n < fuzzy.min_words or n > fuzzy.max_words or len(fuzzy.known(ws)) < fuzzy.min_known[n]:
+                        continue
                     out.extend(fuzzy.query(ws))
         if self.scan:
             out.extend(self.scan)
