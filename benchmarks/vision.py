@@ -38,7 +38,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 TIERS = ("minimal", "hash_only", "local_inference", "full_data")
 PW_TIMEOUT_MS = 500
 EXPORTER = InMemorySpanExporter()
-RAW: list = []  # every action's attributes before the tier filter: (tier, pre-action ms, tools, crop source)
+RAW: list = []  # every action's attributes before the tier filter: (tier, pre-action ms, tools, crop source,
+                #  page capture)
 
 
 def keep_raw_attributes() -> None:
@@ -50,7 +51,7 @@ def keep_raw_attributes() -> None:
 
     def keep(tier, attrs):
         RAW.append((tier, attrs.get("arc.vision.pre_action_ms"), attrs.get("arc.vision.tools"),
-                    attrs.get("arc.vision.crop_source")))
+                    attrs.get("arc.vision.crop_source"), attrs.get("arc.vision.page_capture")))
         return original(tier, attrs)
     privacy.filter_attributes = keep
 
@@ -195,9 +196,13 @@ def scoring_micro(n: int = 2000) -> list:
     return times
 
 
-def note_raw(pre_by: dict, sources: dict, phase: str) -> None:
-    """File the recorded actions of one phase under (tier, phase); suite actions with tools are left out."""
-    for tier, pre_ms, tools, source in raw_records():
+def note_raw(pre_by: dict, sources: dict, captures: dict, phase: str) -> None:
+    """File the recorded actions of one phase under (tier, phase); suite actions with tools are left out
+    of the pre-action times, not of the page-capture counts."""
+    for tier, pre_ms, tools, source, page_capture in raw_records():
+        if page_capture:
+            counts = captures.setdefault((tier, phase), {})
+            counts[page_capture] = counts.get(page_capture, 0) + 1
         if pre_ms is None or (phase == "suite" and tools):
             continue
         pre_by[(tier, phase)].append(pre_ms)
@@ -225,6 +230,7 @@ def main(argv=None) -> int:
     keep_raw_attributes()
     pre_by = {(t, phase): [] for t in TIERS for phase in ("steady", "fresh", "suite")}
     sources: dict = {}
+    captures: dict = {}
     variants = [None, *TIERS]
     failures = {v: {f: [0, 0] for f in frameworks} for v in variants}
     spans_by_tier: dict = {t: [] for t in TIERS}
@@ -260,12 +266,12 @@ def main(argv=None) -> int:
                 for variant in variants:
                     set_tier(variant, os.path.join(blob_root, f"{variant}-{r}"))
                     steady[variant] += steady_actions(page, site, args.steady)
-                    note_raw(pre_by, sources, "steady")
+                    note_raw(pre_by, sources, captures, "steady")
                     if variant in ("local_inference", "full_data"):
                         steady_spans.extend(ui_spans())
                     ui_spans()
                     fresh[variant] += fresh_actions(page, site, args.fresh)
-                    note_raw(pre_by, sources, "fresh")
+                    note_raw(pre_by, sources, captures, "fresh")
                     if variant in ("local_inference", "full_data"):
                         fresh_spans.extend(ui_spans())
                     ui_spans()
@@ -274,7 +280,7 @@ def main(argv=None) -> int:
                         failures[variant][name][1] += len(SCENARIOS)
                         if variant is not None:
                             arc_failed.extend(f"{variant}:{name}:{s}@{delays[s]}ms" for s in failed)
-                    note_raw(pre_by, sources, "suite")
+                    note_raw(pre_by, sources, captures, "suite")
                     if variant is not None:
                         spans_by_tier[variant] += ui_spans()
                     print(f"round {r + 1}/{args.rounds} {variant or 'bare'}: "
@@ -332,6 +338,7 @@ def main(argv=None) -> int:
         "pre_action_ms_by_tier": {f"{t}/{phase}": {"p50": round(pct(v, 0.5), 2), "p95": round(pct(v, 0.95), 2),
                                                     "n": len(v)} for (t, phase), v in pre_by.items()},
         "crop_source": {f"{t}/{phase}": dict(c) for (t, phase), c in sorted(sources.items())},
+        "page_capture": {f"{t}/{phase}": dict(c) for (t, phase), c in sorted(captures.items())},
         "chromium_clip_screenshot_ms": {"p50": round(pct(floor, 0.5), 2), "p95": round(pct(floor, 0.95), 2)},
         "scoring_ms": {"p50": round(pct(scoring, 0.5), 3), "p95": round(pct(scoring, 0.95), 3),
                        "in_spans_p95": round(pct(span_scoring, 0.95), 3)},
@@ -372,6 +379,8 @@ def main(argv=None) -> int:
         print(f"  {t:<16} " + "  ".join(f"{ph} {c['p50']} / {c['p95']}" for ph, c in
                                           zip(("steady", "fresh", "suite"), cells)))
     print("crop source    " + "  ".join(f"{k} {v}" for k, v in summary["crop_source"].items()))
+    print("page capture   " + "  ".join(f"{k} {v}" for k, v in summary["page_capture"].items())
+          + "   (with_action: requested before the action, proven copied before its first event)")
     print(f"scoring        p50 {sc['p50']} / p95 {sc['p95']} ms (in spans p95 {sc['in_spans_p95']}; goal p95 <= 5)")
     tp = summary["tool_precision"]
     print(f"tool precision {tp['precision']} over {tp['applications']} tool applications; "

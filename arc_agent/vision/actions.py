@@ -3,6 +3,17 @@
 ``run_sync`` / ``run_async`` are what the integrations call from their wrappers. Arc's steps are
 each guarded (``failopen.record``); the user's call runs exactly once unless it failed and healing
 retried it, and when healing does not succeed the original exception object is re-raised.
+
+Page pixels (hash_only and up) describe the page as the action found it. Normally the viewport is
+captured before the action. When the target was scored from its remembered crop (``recall.py``:
+found in exactly the state of its last confident capture; Playwright on Chromium, actions that start
+with Playwright's stability check), the capture is requested just before the action is handed to
+Playwright and awaited after it, overlapping Chromium's ~2-frame capture wait with the action. Once
+the image is back, the page reports whether any event that can change pixels (pointer, key, focus,
+input, scroll) reached it since the probe (``js.CAPTURED_CLEAN``): only an image proven copied before
+every event of the action, in the same document, is used (``arc.vision.page_capture`` =
+``with_action``); else the span carries no hashes or blobs for the action (``skipped``). The proven
+image also re-scores the remembered crop, so one that no longer looks confident is forgotten.
 """
 
 from __future__ import annotations
@@ -18,7 +29,7 @@ from . import policy, privacy, tools
 from . import settings as vision_settings
 from .driver import ACTIVE, Outcome, UserCall, drive_async, drive_sync
 from .healing import Healed, fingerprints, heal
-from .observe import Look, Stats, observe
+from .observe import Look, Stats, attach_capture, observe, safe
 from .telemetry import tracer
 
 _ERROR = Status(StatusCode.ERROR)
@@ -46,12 +57,17 @@ def action_flow(target, settings):
     t0 = time.perf_counter()
     first: Optional[Look] = None
     look: Optional[Look] = None
+    pending: Any = None
+    capture_mode: Optional[str] = None
     try:
         first = look = yield from observe(target, stats, want_page)
         if look.conf is not None:
             chosen, attrs[A.POLICY_VERSION] = policy.choose(look.conf, look.feats, settings.threshold)
             for name in chosen:
                 look = yield from tools.apply(name, target, stats, look, want_page, settings.wait_ms)
+        start = target.capture_with_action(look.probe, want_page == "png") if look.deferred else None
+        if start is not None:
+            pending = yield from safe(start)
     except Exception as exc:
         failopen.record("vision.pre_action", exc)
     pre_ms = (time.perf_counter() - t0) * 1000.0
@@ -62,6 +78,18 @@ def action_flow(target, settings):
         result = yield UserCall(target.call())
     except BaseException as exc:  # noqa: B036 - handed back unchanged below
         error = exc
+
+    if look is not None and look.deferred:
+        try:
+            taken = (yield from safe(target.finish_capture(pending))) if pending is not None else None
+            if taken is not None:
+                attach_capture(target, look, taken, want_page)
+            capture_mode = "with_action" if taken is not None else "skipped"
+        except Exception as exc:
+            failopen.record("vision.capture", exc)
+            capture_mode = "skipped"
+    elif look is not None and want_page:
+        capture_mode = "before_action"
 
     url = (look.probe or {}).get("url") if look is not None else None
     healed: Optional[Healed] = None
@@ -76,7 +104,10 @@ def action_flow(target, settings):
     try:
         if ok and error is None and look is not None:
             _remember(target, settings, look, url)
+        if capture_mode == "skipped":
+            look.img = None  # the remembered crop scored the target; hashes describe only proven pixels
         _describe(attrs, settings, look, first, stats, pre_ms, url, ok, error, healed)
+        attrs[A.PAGE_CAPTURE] = capture_mode
         if span is not None:
             span.set_attributes(privacy.filter_attributes(tier, attrs))
             if not ok:

@@ -27,6 +27,9 @@ PRE_ACTION_MS = "arc.vision.pre_action_ms"
 MODEL_VERSION = "arc.vision.model_version"
 POLICY_VERSION = "arc.vision.policy_version"
 CROP_SOURCE = "arc.vision.crop_source"  # capture | reused (same document) | recalled (recall.py)
+# pixel tiers: when the page pixels behind the hashes/blobs were taken: before_action | with_action
+# (requested before, proven copied before any event of the action; actions.py) | skipped (not proven)
+PAGE_CAPTURE = "arc.vision.page_capture"
 
 BLOB_KEY = "arc.vision.blob_key"
 PAGE_BLOB_KEY = "arc.vision.page_blob_key"

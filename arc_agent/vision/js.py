@@ -103,6 +103,15 @@ if (!st) {
       }
     }).observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
   } catch (e) { st.all = true; }
+  // anything an action does that can change pixels (pointer, keys, focus, input, scroll) counts here,
+  // so a capture requested before the action can prove it was taken before any of it (``CAPTURED_CLEAN``)
+  st.inputs = 0;
+  const seen = () => { st.inputs++; };
+  for (const t of ['pointerdown', 'pointerup', 'pointermove', 'pointerover', 'mousedown', 'mouseup',
+                   'mousemove', 'mouseover', 'click', 'dblclick', 'keydown', 'keyup', 'beforeinput',
+                   'input', 'change', 'select', 'focusin', 'focusout', 'wheel', 'touchstart', 'scroll']) {
+    try { window.addEventListener(t, seen, {capture: true, passive: true}); } catch (e) {}
+  }
 }
 const changed = [];
 const addRect = (e) => {
@@ -121,6 +130,7 @@ const changes = {doc: st.id, all: st.all || changed.length > 64 || document.font
                  rects: changed.slice(0, 64)};
 st.touched.clear();
 st.all = false;
+st.inputs = 0;
 """
 
 PROBE = "(els) => {" + _HELPERS + _CHANGES + r"""
@@ -163,6 +173,12 @@ PROBE = "(els) => {" + _HELPERS + _CHANGES + r"""
   out.fp = fingerprint(el);
   return out;
 }"""
+
+# Evaluated right after a capture requested before the action came back: [document id, events since
+# the last probe]; ``[doc, 0]`` means no event of the action had reached the page when the pixels were
+# copied. An expression (CDP ``Runtime.evaluate``), not a function.
+CAPTURED_CLEAN = ("(() => { const st = window[Symbol.for('arc.vision.changes')];"
+                  " return st ? [st.id, st.inputs] : null; })()")
 
 INSPECT = "(els, scroll) => {" + _HELPERS + r"""
   if (!els.length) return {present: false};

@@ -18,7 +18,7 @@ class Look:
     """The result of one observation; ``img`` is the grayscale crop around the target (or None)."""
 
     __slots__ = ("probe", "region", "img", "px", "page_png", "page_img", "crop_png", "feats", "conf",
-                 "zoomed", "model_version", "source")
+                 "zoomed", "model_version", "source", "deferred")
 
     def __init__(self) -> None:
         self.probe: Optional[dict] = None
@@ -33,6 +33,7 @@ class Look:
         self.zoomed = False
         self.model_version: Optional[str] = None
         self.source: Optional[str] = None  # where the crop came from: capture | reused | recalled
+        self.deferred = False  # page pixels still to be taken alongside the action (``actions.py``)
 
     @property
     def present(self) -> bool:
@@ -133,11 +134,11 @@ def _score(look: Look, stats: Stats) -> None:
     stats.inference_ms += (time.perf_counter() - t0) * 1000.0
 
 
-def _recalled(target, look: Look, stats: Stats, threshold: float) -> bool:
+def _recalled(target, look: Look, stats: Stats, threshold: float, lossless: bool = False) -> bool:
     """Score the target from its remembered crop (``recall.py``) when no capture of this document
     can serve; True if that verdict is confident enough to stand without a new capture."""
     probe, region = look.probe, look.region
-    if region is None or (not _unobserved(probe) and CACHE.reusable(probe, region, False) is not None):
+    if region is None or (not _unobserved(probe) and CACHE.reusable(probe, region, lossless) is not None):
         return False
     remembered = recall.MEMORY.lookup(target.selector, probe, region)
     if remembered is None:
@@ -162,8 +163,11 @@ def observe(target, stats: Stats, want_page: Optional[str], zoom: bool = False, 
     look = Look()
     look.zoomed = zoom
     taken = None
+    # pixel tiers: a target remembered on this page is probed alone, to be scored from its remembered
+    # crop while the page pixels are taken alongside the action (``actions.py``)
+    defer = bool(want_page and not (zoom or fresh) and recall.MEMORY.knows(target.selector, target.url_hint()))
     if probe is None:
-        probe, taken = yield from _probe_with_capture(target, None if (zoom or fresh) else want_page)
+        probe, taken = yield from _probe_with_capture(target, None if (zoom or fresh or defer) else want_page)
     look.probe = probe
     if look.present and probe.get("top", True):
         look.region = imaging.crop_region(probe.get("rect"), probe.get("vw", 0), probe.get("vh", 0),
@@ -183,7 +187,9 @@ def observe(target, stats: Stats, want_page: Optional[str], zoom: bool = False, 
         _score(look, stats)
         return look
     threshold = vision_settings.current().threshold
-    if not (want_page or fresh or taken) and _recalled(target, look, stats, threshold):
+    if not (fresh or taken) and (defer or not want_page) and _recalled(target, look, stats, threshold,
+                                                                       want_page == "png"):
+        look.deferred = bool(want_page)
         return look
     shot, reused = yield from _shot(target, probe, look.region, want_page, fresh, taken)
     if shot is not None:
@@ -198,3 +204,19 @@ def observe(target, stats: Stats, want_page: Optional[str], zoom: bool = False, 
         recall.MEMORY.update(target.selector, probe, look.region, look.img, look.px,
                              look.conf is not None and look.conf >= threshold + recall.MARGIN)
     return look
+
+
+def attach_capture(target, look: Look, taken, want_page: str) -> None:
+    """Give a deferred look (``Look.deferred``) the viewport captured alongside the action: page image,
+    crop, and a refresh of the remembered crop (re-scored: a crop that no longer scores confidently
+    is forgotten, so the next action captures before acting). ``taken`` = (bytes, px)."""
+    data, px = taken
+    probe, lossless = look.probe, want_page == "png"
+    img = imaging.decode_gray(data)
+    shot = Shot(data, img, px, (), lossless) if _unobserved(probe) else CACHE.store(probe, data, img, px, lossless)
+    look.page_png, look.page_img, look.px = data, img, px
+    look.img = shot.crop(look.region)
+    conf, _, _ = model.score(imaging.model_input(look.img), look.feats)
+    threshold = vision_settings.current().threshold
+    recall.MEMORY.update(target.selector, probe, look.region, look.img, px,
+                         conf is not None and conf >= threshold + recall.MARGIN)

@@ -21,6 +21,7 @@ _ADDED_BY_TIER: dict = {
     "local_inference": frozenset({
         A.CONFIDENCE_BEFORE, A.CONFIDENCE_AFTER, A.TOOLS, A.TOOL_MS, A.INFERENCE_MS,
         A.PRE_ACTION_MS, A.MODEL_VERSION, A.POLICY_VERSION, A.CROP_SOURCE,
+        A.PAGE_CAPTURE,
     }),
     "full_data": frozenset({A.BLOB_KEY, A.PAGE_BLOB_KEY}),
 }

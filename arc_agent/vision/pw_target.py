@@ -15,6 +15,10 @@ for a compositor frame, which then overlaps the probe. The sync API has no publi
 calls in flight; it schedules the capture on Playwright's own event loop (``_loop``/``_sync``,
 guarded: any failure means the sequential path).
 
+In the pixel tiers a target scored from its remembered crop does not wait for the viewport: the
+capture is requested just before the action and awaited after it (``capture_with_action``,
+``Pending``), then proven clean by the page (``js.CAPTURED_CLEAN``); see ``actions.py``.
+
 Targets inside child frames (``frame_locator`` chains or ``Frame`` objects) are probed in their own
 frame, then their box is moved to main-page viewport coordinates (``Locator.bounding_box``), so they
 get a crop and healing like any other target. Only public Playwright API is used, except reading a
@@ -44,6 +48,11 @@ SCREENSHOT_TIMEOUT_MS = 2000
 FRAME_BOX_TIMEOUT_MS = 1000
 PAGE_JPEG_QUALITY = 90
 DEFAULT_ACTION_TIMEOUT_MS = 30000
+# Actions Playwright starts by checking that the target is stable (its box the same over two animation
+# frames): a capture requested just before them is copied before their first event in practice.
+# fill/press/type/select_option send their first event within a round trip or two, so those keep the
+# capture before the action (taken alongside them, nearly all would be skipped).
+STABLE_FIRST = frozenset({"click", "dblclick", "check", "uncheck", "hover"})
 
 
 def locator_selector(locator: Any) -> Optional[str]:
@@ -80,6 +89,46 @@ def _retrieve(task: Any) -> None:
     """Consume a dropped task's error so asyncio does not log it."""
     if not task.cancelled():
         task.exception()
+
+
+async def _captured_clean(send: Callable, lossless: bool, doc: str) -> Optional[bytes]:
+    """The viewport image if the page then reports document ``doc`` with no event since the probe."""
+    async def both():
+        out = await send("Page.captureScreenshot", _viewport_params(lossless))
+        check = await send("Runtime.evaluate", {"expression": js.CAPTURED_CLEAN, "returnByValue": True})
+        return out, check
+    out, check = await asyncio.wait_for(both(), SCREENSHOT_TIMEOUT_MS / 1000.0)
+    if (check or {}).get("result", {}).get("value") != [doc, 0]:
+        return None
+    return base64.b64decode(out["data"])
+
+
+class Pending:
+    """A capture running alongside the user's action (``capture_with_action``)."""
+
+    __slots__ = ("task", "state", "navigations", "px")
+
+    def __init__(self, task: Any, state: Any, navigations: int, px: float) -> None:
+        self.task, self.state, self.navigations, self.px = task, state, navigations, px
+        task.add_done_callback(_retrieve)
+
+    def _done(self, data: Optional[bytes]):
+        if data is None or self.state.navigations != self.navigations:
+            return None
+        self.state.captured()
+        return data, self.px
+
+    def result(self, sync: Callable):
+        try:
+            return self._done(sync(self.task))
+        except Exception:
+            return None
+
+    async def result_async(self):
+        try:
+            return self._done(await self.task)
+        except Exception:
+            return None
 
 
 class PlaywrightTarget(Target):
@@ -187,6 +236,43 @@ class PlaywrightTarget(Target):
             return probe, None
         page_state(self._page).captured()
         return probe, (base64.b64decode(out["data"]), float(probe.get("dpr") or 1.0))
+
+    def url_hint(self):
+        if self._fast_css is None or self.action not in STABLE_FIRST:
+            return None
+        try:
+            url = self._page.url  # kept by Playwright's client from navigation events: no round trip
+        except Exception:
+            return None
+        return url.split("#", 1)[0].split("?", 1)[0] if isinstance(url, str) else None
+
+    def capture_with_action(self, probe, lossless):
+        """A viewport capture issued before the action and awaited after it (``actions.py``), then
+        ``js.CAPTURED_CLEAN`` evaluated once it came back. Plain-CSS main-frame targets on a page
+        whose CDP session is open (the probe opened it)."""
+        state = page_state(self._page)
+        doc = (probe.get("changes") or {}).get("doc")
+        if self._fast_css is None or state is None or not state.session or not doc:
+            return None
+        session, navigations = state.session, state.navigations
+        dpr = float(probe.get("dpr") or 1.0)
+        if self._async:
+            def start_async():
+                coro = _captured_clean(session.send, lossless, doc)
+                return Pending(asyncio.get_running_loop().create_task(coro), state, navigations, dpr)
+            return start_async
+
+        def start_sync():
+            coro = _captured_clean(lambda method, params: _impl_send(session, method, params), lossless, doc)
+            return Pending(self._page._loop.create_task(coro), state, navigations, dpr)
+        return start_sync
+
+    def finish_capture(self, handle):
+        if not isinstance(handle, Pending):
+            return lambda: None
+        if self._async:
+            return lambda: handle.result_async()
+        return lambda: handle.result(self._page._sync)
 
     def capture(self, region, probe, zoom=1.0, lossless=False):
         return lambda: steps(self._capture_steps(region, probe or {}, zoom, lossless), self._async)

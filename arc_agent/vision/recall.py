@@ -1,9 +1,10 @@
 """Remembered crops: a target the DOM finds unchanged since its last capture is scored from that crop.
 
 Chromium needs about two compositor frames (~33 ms) for any new capture, and a fresh document has
-no viewport capture to reuse (``shots.py``). So when the tier needs no pixels of this page (only
-``minimal``, the default: every higher tier hashes the page), the crop of each target is remembered
-after a capture whose score was confident, keyed by page URL and selector. A later probe of that target (typically the
+no viewport capture to reuse (``shots.py``). So the crop of each target is remembered after a
+capture whose score was confident, keyed by page URL and selector. (In the tiers that hash the page,
+its pixels are then taken alongside the action instead of before it, see ``actions.py``, and each
+such capture refreshes the remembered crop.) A later probe of that target (typically the
 same test step after the next navigation) that finds it ready (single match, visible, enabled,
 not animating, page not loading, and the element itself hit at its centre and four inner points:
 ``clear``) with the same fingerprint (tag, id, classes, text, attributes, DOM path) at the same
@@ -70,6 +71,11 @@ class CropMemory:
             item.uses += 1
             self._items.move_to_end(key)
             return item.img, item.px
+
+    def knows(self, selector: Optional[str], url: Optional[str]) -> bool:
+        """True if a crop is remembered for ``selector`` on the page at ``url`` (origin + path)."""
+        with self._lock:
+            return bool(selector and url) and (url, selector) in self._items
 
     def update(self, selector: Optional[str], probe: Optional[dict], region, img: Any, px: float,
                confident: bool) -> None:

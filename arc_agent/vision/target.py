@@ -33,6 +33,21 @@ class Target:
         capture); None when not offered."""
         return None
 
+    def url_hint(self) -> Optional[str]:
+        """The page's URL (origin + path) when known without asking the page and the target can
+        capture alongside its action (``capture_with_action``), else None."""
+        return None
+
+    def capture_with_action(self, probe: dict, lossless: bool) -> Optional[Op]:
+        """Op requesting a viewport capture now, without waiting for it, and returning a handle for
+        ``finish_capture``; None when this target cannot (then pixels are taken before the action)."""
+        return None
+
+    def finish_capture(self, handle: Any) -> Op:
+        """Op returning ``(viewport bytes, px_per_css)`` of a ``capture_with_action`` capture if the
+        page proved it was copied before any event of the action reached it, else None."""
+        return lambda: None
+
     def inspect(self, scroll: bool) -> Op:
         raise NotImplementedError
 

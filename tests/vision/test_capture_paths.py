@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from arc_agent.vision import attributes as A
+from arc_agent.vision import recall
 from arc_agent.vision.driver import Outcome, drive_sync
 from arc_agent.vision.observe import Stats, observe
 from arc_agent.vision.pw_cdp import page_state
@@ -53,6 +54,7 @@ def test_every_capture_path_gives_the_model_the_same_confidence(page, site, sele
     viewport = run(observe(target, Stats(), "jpeg", fresh=True))
     assert viewport.page_img is not None
     page.goto(site.url("none"))
+    recall.MEMORY.clear()  # else this target would be scored from its remembered crop (test_recall.py)
     overlapped = run(observe(target, Stats(), "jpeg"))  # new document: capture issued with the probe
     assert page_state(page).captured_at == page_state(page).navigations
     page_state(page).session = False  # no CDP: Playwright's own screenshot

@@ -107,3 +107,15 @@ async def test_async_framed_target_gets_a_main_page_box_and_heals(apage, site, s
     first, healed = (attrs(s) for s in spans())
     assert abs(first[A.BBOX][0] - box["x"]) <= 1 and abs(first[A.BBOX][1] - box["y"]) <= 1
     assert healed[A.HEALED] is True and healed[A.HEALED_SELECTOR].endswith("#place-order-v2")
+
+
+async def test_async_pixel_tier_takes_the_pixels_with_the_action(apage, site, spans, vision_env):
+    vision_env(ARC_PRIVACY_MODE="local_inference")
+    for _ in range(2):
+        await apage.goto(site.url("none"))
+        await apage.locator("#target").click()
+        assert await apage.text_content("#result") == "ordered"
+    got = [attrs(s) for s in spans()]
+    assert [(a[A.CROP_SOURCE], a[A.PAGE_CAPTURE]) for a in got] == [("capture", "before_action"),
+                                                                     ("recalled", "with_action")]
+    assert got[0][A.PAGE_PHASH] == got[1][A.PAGE_PHASH] and got[0][A.ELEMENT_PHASH] == got[1][A.ELEMENT_PHASH]

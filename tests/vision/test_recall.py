@@ -1,6 +1,7 @@
-"""Remembered crops (``recall.py``): in the minimal tier, a target found ready, uncovered and exactly
-where it was at its last confident capture is scored from that crop instead of a new capture;
-anything else, the tiers that need page pixels, and the `wait` tool's fresh looks always capture."""
+"""Remembered crops (``recall.py``): a target found ready, uncovered and exactly where it was at its
+last confident capture is scored from that crop instead of a new capture; anything else and the
+`wait` tool's fresh looks always capture. In the tiers that need page pixels those are then taken
+alongside the action and used only when proven to show the page before the action's first event."""
 
 from __future__ import annotations
 
@@ -105,17 +106,52 @@ def test_minimal_tier_actions_use_it_and_export_only_minimal_attributes(page, si
 
 
 @pytest.mark.parametrize("tier", ("hash_only", "local_inference", "full_data"))
-def test_tiers_that_need_pixels_always_capture(page, site, spans, vision_env, tmp_path, hits, tier):
+def test_pixel_tiers_recall_and_take_the_pixels_with_the_action(page, site, spans, vision_env, tmp_path,
+                                                                hits, tier):
+    """The second visit is scored from the remembered crop; its page pixels, requested before the click
+    and proven copied before any of its events, hash exactly like the first visit's capture."""
     vision_env(ARC_PRIVACY_MODE=tier, ARC_BLOB_DIR=str(tmp_path / "blobs"))
-    for _ in range(2):
+    for _ in range(3):
         page.goto(site.url("none"))
         page.click("#target")
-    assert not hits
-    for span in spans():
-        a = attrs(span)
+        assert page.text_content("#result") == "ordered"
+    assert len(hits) == 2
+    got = [attrs(span) for span in spans()]
+    for a in got:
+        assert set(a) <= ALLOWED[tier]
         assert a[A.PAGE_PHASH] and a[A.ELEMENT_PHASH]
-        if tier != "hash_only":
-            assert a[A.CROP_SOURCE] in ("capture", "reused")
+    assert len({(a[A.PAGE_PHASH], a[A.ELEMENT_PHASH]) for a in got}) == 1  # the same page, as acted on
+    if tier != "hash_only":
+        assert [(a[A.CROP_SOURCE], a[A.PAGE_CAPTURE]) for a in got] == [
+            ("capture", "before_action"), ("recalled", "with_action"), ("recalled", "with_action")]
+    if tier == "full_data":
+        assert len({a[A.PAGE_BLOB_KEY] for a in got}) == 1 and len({a[A.BLOB_KEY] for a in got}) == 1
+
+
+def test_actions_without_a_stability_wait_keep_the_capture_before_them(page, site, spans, vision_env, hits):
+    vision_env(ARC_PRIVACY_MODE="local_inference")
+    for _ in range(2):
+        page.goto(site.url("none"))
+        page.fill("#name", "Ada")
+    assert not hits
+    assert [attrs(s)[A.PAGE_CAPTURE] for s in spans()] == ["before_action"] * 2
+
+
+def test_a_capture_the_action_overtook_is_not_used(page, site):
+    """Pixels requested before an event reached the page but copied after it cannot be proven to be
+    the page as the action found it: dropped. Without any event in between, they are kept."""
+    page.goto(site.url("none"))
+    target = PlaywrightTarget("click", page.locator("#target").click, page.locator("#target"), (), {}, False)
+    probe = target.probe()()
+    handle = target.capture_with_action(probe, False)()
+    assert target.finish_capture(handle)() is not None
+    probe = target.probe()()
+    handle = target.capture_with_action(probe, False)()
+    page.mouse.move(5, 5)  # returns once Chromium dispatched it, well before a capture's two frames
+    assert target.finish_capture(handle)() is None
+    handle = target.capture_with_action(target.probe()(), False)()
+    page.goto(site.url("none"))  # a new document: whatever the capture shows, it is not the probed one
+    assert target.finish_capture(handle)() is None
 
 
 def test_a_covered_target_in_the_remembered_place_is_captured_and_gets_tools(page, site, spans, vision_env):
