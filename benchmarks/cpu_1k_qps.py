@@ -14,7 +14,8 @@ fast skip (a process-wide switch cannot follow the per-thread variant).
 Per call, the calling thread's CPU time is measured; the span pipeline's CPU in the background
 threads (batching, OTLP encoding, gRPC to a counting receiver in another process) is the process
 CPU minus the callers' CPU, charged to the variants per exported span. Extra CPU per call =
-(caller CPU - bare caller CPU) + spans per call x background CPU per span. Where Linux exposes
+(caller CPU - bare caller CPU) + spans per call x background CPU per span; the caller part is a
+median per kind of call (sampled out, kept) weighted by its share (see ``extra_per_call``). Where Linux exposes
 hardware counters, the same comparison is printed in retired instructions and cycles
 (``hwcounters.py``): CPU time on a shared machine swings by more than the 1 % being measured,
 instruction counts do not.
@@ -103,25 +104,50 @@ def print_thread_cpu(before: dict, after: dict) -> None:
     print("CPU by thread in the measured run (user+system): " + ", ".join(rows))
 
 
-def print_hardware_counters(variants: list, per_variant_hw: dict, spans_by_variant: dict, background_hw: tuple,
+def extra_per_call(rows: list, base: float, j: int) -> float:
+    """Mean extra of column ``j`` over the bare median, stratified: the median of each kind of call
+    (sampled out / kept) weighted by its share. A plain median would report only the sampled-out
+    calls of the sampled variant (nine in ten); a plain mean swings with rare process-wide events
+    (a full GC pass, ~40M instructions, lands on one call in thousands, of any variant)."""
+    extra = 0.0
+    for kind in (True, False):
+        values = [r[j] for r in rows if r[3] is kind]
+        if values:
+            extra += len(values) / len(rows) * (statistics.median(values) - base)
+    return extra
+
+
+def print_hardware_counters(variants: list, per_variant: dict, spans_by_variant: dict, background_hw: tuple,
                             exported: int) -> None:
     """The same comparison in retired instructions and cycles (user space): instructions do not
     move with the machine's load, so this is the figure to compare between runs and machines."""
     bg_instr, bg_cycles = (x / max(1, exported) for x in background_hw)
-    base_i = statistics.median(x[0] for x in per_variant_hw["bare"])
-    base_c = statistics.median(x[1] for x in per_variant_hw["bare"])
+    base_i = statistics.median(r[1] for r in per_variant["bare"])
+    base_c = statistics.median(r[2] for r in per_variant["bare"])
     print(f"hardware counters: bare call {base_i / 1e3:.0f}k instructions, {base_c / 1e3:.0f}k cycles (medians); "
           f"background {bg_instr / 1e3:.1f}k instructions, {bg_cycles / 1e3:.1f}k cycles per exported span")
     print(f"{'variant':12} {'caller +instr':>14} {'export +instr':>14} {'+instr/call':>12} {'% of bare':>10} "
           f"{'caller +cyc':>12} {'export +cyc':>12} {'+cycles/call':>13} {'% of bare':>10}")
     for v in variants:
-        xs = per_variant_hw[v]
-        spans_per_call = spans_by_variant[v] / len(xs) if v != "bare" else 0.0
-        ci = statistics.median(x[0] for x in xs) - base_i
-        cc = statistics.median(x[1] for x in xs) - base_c
+        rows = per_variant[v]
+        spans_per_call = spans_by_variant[v] / len(rows) if v != "bare" else 0.0
+        ci, cc = extra_per_call(rows, base_i, 1), extra_per_call(rows, base_c, 2)
         ei, ec = spans_per_call * bg_instr, spans_per_call * bg_cycles
         print(f"{v:12} {ci / 1e3:13.1f}k {ei / 1e3:13.1f}k {(ci + ei) / 1e3:11.1f}k {(ci + ei) / base_i * 100:9.2f}% "
               f"{cc / 1e3:11.1f}k {ec / 1e3:11.1f}k {(cc + ec) / 1e3:12.1f}k {(cc + ec) / base_c * 100:9.2f}%")
+
+
+def print_by_kind(rows: list, bare: list) -> None:
+    """The sampled variant's two kinds of call, each against the bare call (medians)."""
+    base = [statistics.median(r[j] for r in bare) for j in (0, 1, 2)]
+    parts = []
+    for kind, name in ((True, "sampled out"), (False, "kept")):
+        xs = [r for r in rows if r[3] is kind]
+        if xs:
+            us, instr, cyc = (statistics.median(r[j] for r in xs) - base[j] for j in (0, 1, 2))
+            parts.append(f"{name} {len(xs)} calls: +{us / 1000:.1f} µs, +{instr / 1e3:.1f}k instructions, "
+                         f"+{cyc / 1e3:.1f}k cycles")
+    print("sampled variant by kind of call (caller, medians vs bare): " + "; ".join(parts))
 
 
 def main() -> None:
@@ -185,8 +211,7 @@ def main() -> None:
     if not one_thread:
         rt.sampler = sample
         rt.observers[:] = [observe]
-    per_variant = {v: [] for v in variants}  # caller CPU ns per call
-    per_variant_hw = {v: [] for v in variants}  # caller (instructions, cycles) per call
+    per_variant = {v: [] for v in variants}  # (caller CPU ns, instructions, cycles, sampled out?) per call
 
     def worker(k: int, seconds: float, record: bool, caller_cpu: list) -> None:
         client = openai.OpenAI(api_key="sk-bench", base_url="http://bench.local/v1", max_retries=0,
@@ -210,6 +235,7 @@ def main() -> None:
             if one_thread:
                 rt.sampler, rt.on_sampled_out, rt.observers[:] = installed[v][0], installed[v][1], installed[v][2:]
                 rt.skipper = installed[v][0]  # the sampler's fast skip, as guards.py installs it
+            out0 = STATS.sampled_out
             h0 = hw.read() if hw is not None else (0, 0)
             c0 = time.thread_time_ns()
             (unwrapped(completions, model="gpt-4o-mini", messages=MSGS, temperature=0.5) if v == "bare" else
@@ -217,8 +243,7 @@ def main() -> None:
             used = time.thread_time_ns() - c0
             h1 = hw.read() if hw is not None else (0, 0)
             if record:
-                per_variant[v].append(used)
-                per_variant_hw[v].append((h1[0] - h0[0], h1[1] - h0[1]))
+                per_variant[v].append((used, h1[0] - h0[0], h1[1] - h0[1], STATS.sampled_out != out0))
             next_at += interval
         caller_cpu.append(time.thread_time() - own0)
         if hw is not None:
@@ -262,8 +287,8 @@ def main() -> None:
     if "arc-sampled" in spans_by_variant:
         spans_by_variant["arc-sampled"] -= STATS.sampled_out - sampled_out0
     background_per_span_us = (total_cpu - callers_cpu) / max(1, exported) * 1e6
-    base_med = statistics.median(per_variant["bare"]) / 1000
-    base_mean = statistics.fmean(per_variant["bare"]) / 1000
+    base_med = statistics.median(r[0] for r in per_variant["bare"]) / 1000
+    base_mean = statistics.fmean(r[0] for r in per_variant["bare"]) / 1000
     print(f"{calls / wall:.0f} calls/s from {args.threads} thread(s) for {wall:.1f} s, variants rotating in blocks "
           f"of {args.block} calls; sampled variant: ARC_SAMPLE_QPS={args.sample_qps:g} "
           f"ARC_SAMPLE_RATE={args.sample_rate:g}")
@@ -273,17 +298,19 @@ def main() -> None:
           f"{'extra µs/call':>14} {'% of bare':>10} {'% core @1k/s':>13}")
     for v in variants:
         xs = per_variant[v]
-        caller_extra = statistics.median(xs) / 1000 - base_med
+        caller_extra = extra_per_call(xs, base_med * 1000, 0) / 1000
         spans_per_call = spans_by_variant[v] / len(xs) if v != "bare" else 0.0
         export_extra = spans_per_call * background_per_span_us
         extra = caller_extra + export_extra
         print(f"{v:12} {len(xs):6d} {spans_per_call:10.2f} {caller_extra:11.1f} {export_extra:11.1f} {extra:14.1f} "
               f"{extra / base_med * 100:9.1f}% {extra / 10:12.2f}%")
     print(f"(% core @1k/s = extra µs/call x 1,000 calls/s; the receiver got {received} spans incl. warm-up)")
-    if background_hw is not None and all(per_variant_hw.values()):
-        print_hardware_counters(variants, per_variant_hw, spans_by_variant, background_hw, exported)
+    if background_hw is not None and all(r[1] for r in per_variant["bare"]):
+        print_hardware_counters(variants, per_variant, spans_by_variant, background_hw, exported)
     else:
         print("(hardware counters unavailable here: perf_event_open refused)")
+    if "arc-sampled" in per_variant:
+        print_by_kind(per_variant["arc-sampled"], per_variant["bare"])
     print(f"sampler: {sampler.status()}")
 
 

@@ -5,6 +5,11 @@ Why: on a shared machine the CPU time of a call swings by several percent from m
 retires does not swing, and cycles are counted only while the thread runs. User space only
 (``exclude_kernel``), so no privilege beyond ``perf_event_paranoid`` <= 2 is needed.
 ``open_counters`` returns None where the kernel or the VM does not expose the counters.
+
+Reads keep the GIL (``ctypes.PyDLL``): ``os.read`` would release and retake it around each read,
+and in a one-thread app loop those releases are where a waiting background thread (the span
+exporter) is woken only to lose the race for the GIL again, a futex round trip each time: the
+measurement itself would add system time to the very threads it measures.
 """
 
 from __future__ import annotations
@@ -12,7 +17,6 @@ from __future__ import annotations
 import ctypes
 import os
 import platform
-import struct
 
 _SYSCALL = {"x86_64": 298, "aarch64": 241}.get(platform.machine())
 _HARDWARE = 0
@@ -40,15 +44,28 @@ def _open(config: int, tid: int) -> int:
     return fd
 
 
+_read_holding_gil = ctypes.PyDLL(None).read
+_read_holding_gil.argtypes = (ctypes.c_int, ctypes.POINTER(ctypes.c_int64), ctypes.c_size_t)
+_read_holding_gil.restype = ctypes.c_ssize_t
+
+
 class Counters:
     """Instructions and cycles of one thread; ``read()`` -> (instructions, cycles)."""
 
     def __init__(self, tid: int = 0) -> None:
         self.fds = (_open(_INSTRUCTIONS, tid), _open(_CYCLES, tid))
+        self._buf = ctypes.c_int64()
+        self._ptr = ctypes.pointer(self._buf)
 
     def read(self) -> tuple:
         i, c = self.fds
-        return struct.unpack("q", os.read(i, 8))[0], struct.unpack("q", os.read(c, 8))[0]
+        buf, ptr = self._buf, self._ptr
+        if _read_holding_gil(i, ptr, 8) != 8:
+            raise OSError("perf counter read failed")
+        instructions = buf.value
+        if _read_holding_gil(c, ptr, 8) != 8:
+            raise OSError("perf counter read failed")
+        return instructions, buf.value
 
     def close(self) -> None:
         for fd in self.fds:

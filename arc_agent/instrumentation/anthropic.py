@@ -15,7 +15,7 @@ import wrapt
 
 from .. import failopen
 from ..llm import request as views
-from ..llm.call import CallSpec, LLMCall, invoke_async, invoke_sync, messages_json, start, usage_attributes
+from ..llm.call import CallSpec, LLMCall, invoke_async, invoke_sync, messages_json, start, sync_method, usage_attributes
 from ..llm.streams import StreamObserver, finish_stream, wrap_stream
 from ..telemetry import attributes as A
 from .base import unwrap, wrap, wrap_method
@@ -169,7 +169,7 @@ def _resources():
 def patch() -> None:
     sync_cls, async_cls = _resources()
     if sync_cls is not None:
-        wrap_method(sync_cls, "create", invoke_sync, MESSAGES)
+        wrap_method(sync_cls, "create", invoke_sync, MESSAGES, make=sync_method)
         wrap(sync_cls, "stream", _stream)
     if async_cls is not None:
         wrap_method(async_cls, "create", invoke_async, MESSAGES, is_async=True)

@@ -82,7 +82,8 @@ def wrap(owner: Any, attr: str, wrapper: Callable) -> bool:
     return True
 
 
-def wrap_method(owner: Any, attr: str, invoke: Callable, spec: Any, is_async: bool = False) -> bool:
+def wrap_method(owner: Any, attr: str, invoke: Callable, spec: Any, is_async: bool = False,
+                make: Callable | None = None) -> bool:
     """Replace the plain function ``owner.attr`` by a plain function calling
     ``invoke(spec, original, self, args, kwargs)`` (``args`` include ``self``); else ``wrap``.
     ``is_async``: ``invoke`` is a coroutine function and the method returns an awaitable (the
@@ -92,6 +93,8 @@ def wrap_method(owner: Any, attr: str, invoke: Callable, spec: Any, is_async: bo
     C-level bound method), where wrapt's descriptor builds a BoundFunctionWrapper per call; that
     was half of Arc's instructions on a sampled-out call. ``functools.wraps`` keeps name, doc,
     signature and ``__wrapped__``; peers, ``unwrap`` and coroutine checks see what they saw.
+    ``make(spec, original)``, for a sync method, builds the replacement function itself (the LLM
+    call path puts its fast skip there, see ``llm.call.sync_method``).
     """
     holder, name, current = _target(owner, attr)
     if current is None or getattr(current, PATCHED_FLAG, False):
@@ -102,6 +105,8 @@ def wrap_method(owner: Any, attr: str, invoke: Callable, spec: Any, is_async: bo
         @wraps(current)
         async def method(*args, **kwargs):
             return await invoke(spec, current, args[0] if args else None, args, kwargs)
+    elif make is not None and not is_async:
+        method = wraps(current)(make(spec, current))
     else:  # sync, or async returning ``invoke``'s coroutine, awaited by the caller
         @wraps(current)
         def method(*args, **kwargs):

@@ -11,7 +11,7 @@ import importlib
 from typing import Any
 
 from ..llm import request as views
-from ..llm.call import CallSpec, invoke_async, invoke_sync, messages_json, usage_attributes
+from ..llm.call import CallSpec, invoke_async, invoke_sync, messages_json, sync_method, usage_attributes
 from ..llm.streams import StreamObserver
 from ..telemetry import attributes as A
 from .base import unwrap, wrap_method
@@ -145,7 +145,7 @@ def _classes():
 def patch() -> None:
     for cls, is_async, method, spec in _classes():
         if cls is not None:
-            wrap_method(cls, method, invoke_async if is_async else invoke_sync, spec, is_async)
+            wrap_method(cls, method, invoke_async if is_async else invoke_sync, spec, is_async, make=sync_method)
 
 
 def unpatch() -> None:
