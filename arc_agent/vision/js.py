@@ -104,7 +104,7 @@ if (!st) {
     }).observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
   } catch (e) { st.all = true; }
   // anything an action does that can change pixels (pointer, keys, focus, input, scroll) counts here,
-  // so a capture requested before the action can prove it was taken before any of it (``CAPTURED_CLEAN``)
+  // so a capture requested before the action can prove it was copied before any of it (``CAPTURED_CLEAN``)
   st.inputs = 0;
   const seen = () => { st.inputs++; };
   for (const t of ['pointerdown', 'pointerup', 'pointermove', 'pointerover', 'mousedown', 'mouseup',
@@ -127,10 +127,9 @@ try {
 } catch (e) {}
 for (const img of document.images) { if (!img.complete) addRect(img); }
 const changes = {doc: st.id, all: st.all || changed.length > 64 || document.fonts.status !== 'loaded',
-                 rects: changed.slice(0, 64)};
+                 rects: changed.slice(0, 64), inputs: st.inputs};
 st.touched.clear();
 st.all = false;
-st.inputs = 0;
 """
 
 PROBE = "(els) => {" + _HELPERS + _CHANGES + r"""
@@ -174,9 +173,10 @@ PROBE = "(els) => {" + _HELPERS + _CHANGES + r"""
   return out;
 }"""
 
-# Evaluated right after a capture requested before the action came back: [document id, events since
-# the last probe]; ``[doc, 0]`` means no event of the action had reached the page when the pixels were
-# copied. An expression (CDP ``Runtime.evaluate``), not a function.
+# Evaluated right after a capture requested before the action came back: [document id, events so far];
+# the probe's ``changes.doc`` and ``changes.inputs`` mean no event of the action had reached the page
+# when the pixels were copied (a count, not a reset, so another action's probe cannot hide one).
+# An expression (CDP ``Runtime.evaluate``), not a function.
 CAPTURED_CLEAN = ("(() => { const st = window[Symbol.for('arc.vision.changes')];"
                   " return st ? [st.id, st.inputs] : null; })()")
 

@@ -93,14 +93,14 @@ def _retrieve(task: Any) -> None:
         task.exception()
 
 
-async def _captured_clean(send: Callable, lossless: bool, doc: str) -> Optional[bytes]:
-    """The viewport image if the page then reports document ``doc`` with no event since the probe."""
+async def _captured_clean(send: Callable, lossless: bool, clean: list) -> Optional[bytes]:
+    """The viewport image if the page then reports ``clean``: the probe's document and event count."""
     async def both():
         out = await send("Page.captureScreenshot", viewport_params(lossless))
         check = await send("Runtime.evaluate", {"expression": js.CAPTURED_CLEAN, "returnByValue": True})
         return out, check
     out, check = await asyncio.wait_for(both(), SCREENSHOT_TIMEOUT_MS / 1000.0)
-    if (check or {}).get("result", {}).get("value") != [doc, 0]:
+    if (check or {}).get("result", {}).get("value") != clean:
         return None
     return base64.b64decode(out["data"])
 
@@ -253,19 +253,20 @@ class PlaywrightTarget(Target):
         ``js.CAPTURED_CLEAN`` evaluated once it came back. Plain-CSS main-frame targets on a page
         whose CDP session is open (the probe opened it)."""
         state = page_state(self._page)
-        doc = (probe.get("changes") or {}).get("doc")
-        if self._fast_css is None or state is None or not state.session or not doc:
+        changes = probe.get("changes") or {}
+        clean = [changes.get("doc"), changes.get("inputs")]
+        if self._fast_css is None or state is None or not state.session or not clean[0] or clean[1] is None:
             return None
         session, navigations = state.session, state.navigations
         dpr = float(probe.get("dpr") or 1.0)
         if self._async:
             def start_async():
-                coro = _captured_clean(session.send, lossless, doc)
+                coro = _captured_clean(session.send, lossless, clean)
                 return Pending(asyncio.get_running_loop().create_task(coro), state, navigations, dpr)
             return start_async
 
         def start_sync():
-            coro = _captured_clean(lambda method, params: _impl_send(session, method, params), lossless, doc)
+            coro = _captured_clean(lambda method, params: _impl_send(session, method, params), lossless, clean)
             return Pending(self._page._loop.create_task(coro), state, navigations, dpr)
         return start_sync
 

@@ -46,6 +46,22 @@ def test_memory_serves_only_the_same_ready_target_in_the_same_place():
         assert memory.lookup("#target", probe(**changed), REGION) is None, changed
 
 
+def test_memory_keeps_a_crop_per_state_and_forgets_only_the_state_that_scored_low():
+    memory = CropMemory()
+    placing = probe(fp={"tag": "button", "id": "target", "cls": [], "text": "Placing..."})
+    img, other = Image.new("L", REGION[2:]), Image.new("L", REGION[2:], 255)
+    memory.update("#target", probe(), REGION, img, 1.0, confident=True)
+    memory.update("#target", placing, REGION, other, 1.0, confident=True)
+    assert memory.lookup("#target", probe(), REGION) == (img, 1.0)
+    assert memory.lookup("#target", placing, REGION) == (other, 1.0)
+    memory.update("#target", placing, REGION, other, 1.0, confident=False)
+    assert memory.lookup("#target", placing, REGION) is None
+    assert memory.lookup("#target", probe(), REGION) == (img, 1.0)
+    assert memory.knows("#target", "http://127.0.0.1/") and not memory.knows("#target", "http://127.0.0.1/b")
+    memory.update("#target", probe(), REGION, img, 1.0, confident=False)
+    assert not memory.knows("#target", "http://127.0.0.1/")
+
+
 def test_memory_forgets_after_an_unconfident_capture_and_refreshes_after_max_uses():
     memory = CropMemory()
     img = Image.new("L", REGION[2:])
@@ -185,3 +201,23 @@ def test_selenium_second_visit_is_scored_from_the_remembered_crop(driver, site, 
         driver.find_element(By.ID, "target").click()
         assert driver.execute_script("return document.getElementById('result').textContent") == "ordered"
     assert len(hits) == 1
+
+
+def test_a_click_that_navigates_never_hashes_the_next_page(page, site, spans, vision_env):
+    """Taken alongside a click that leaves the page, the pixels are either proven to be the page the
+    click found (the same hashes as a capture before it) or not used; never the next page."""
+    vision_env(ARC_PRIVACY_MODE="local_inference")
+    link = "document.body.insertAdjacentHTML('afterbegin', '<a id=\"go\" href=\"/?s=late_render&d=5000\">go</a>')"
+    for _ in range(3):
+        page.goto(site.url("none"))
+        page.evaluate(link)
+        with page.expect_navigation():
+            page.click("#go")
+    got = [attrs(s) for s in spans()]
+    assert got[0][A.PAGE_CAPTURE] == "before_action"
+    for a in got[1:]:
+        assert a[A.CROP_SOURCE] == "recalled" and a[A.PAGE_CAPTURE] in ("with_action", "skipped")
+        if a[A.PAGE_CAPTURE] == "with_action":
+            assert (a[A.PAGE_PHASH], a[A.ELEMENT_PHASH]) == (got[0][A.PAGE_PHASH], got[0][A.ELEMENT_PHASH])
+        else:
+            assert A.PAGE_PHASH not in a and A.ELEMENT_PHASH not in a
