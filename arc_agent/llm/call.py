@@ -342,7 +342,7 @@ def sync_method(spec: CallSpec, original: Callable) -> Callable:
 
     def method(*args, **kwargs):
         s = rt.skipper
-        if s is not None and s.left and not rt.fixer.active and not rt.breaker_open and not get_current() \
+        if s is not None and s.left > 0 and not rt.fixer.active and not rt.breaker_open and not get_current() \
                 and monotonic() < s.window_end and kwargs.get("stream") is not True \
                 and "extra_headers" not in kwargs:
             t0 = perf_counter_ns()
@@ -402,7 +402,7 @@ async def invoke_async(spec: CallSpec, wrapped: Callable, instance: Any, args: t
     t0 = perf_counter_ns()
     rt = _RUNTIME
     s = rt.skipper
-    if s is not None and s.left and not rt.fixer.active and not rt.breaker_open and not _get_current() \
+    if s is not None and s.left > 0 and not rt.fixer.active and not rt.breaker_open and not _get_current() \
             and monotonic() < s.window_end and kwargs.get("stream") is not True and "extra_headers" not in kwargs:
         s.left -= 1
         s.count += 1

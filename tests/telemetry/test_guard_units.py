@@ -117,3 +117,23 @@ def test_settings_name_the_bad_value_and_fall_back(caplog):
         assert settings.value("ARC_METRICS_PORT", {}) is None
     assert "ARC_SAMPLE_RATE='often' is not a number; using the default (0.1)" in caplog.text
     assert "ARC_BREAKER_QUEUE='1e3' is not an integer" in caplog.text
+
+
+def test_fast_skip_takes_only_a_positive_gap(monkeypatch):
+    """A call inside a gap takes the fast skip (the method itself, no call path); two threads may
+    both take the last call of a gap (unlocked ``left -= 1``), and the negative ``left`` that
+    leaves must end the run (the call goes to the full call path), never skip every later call."""
+    from arc_agent import state
+    from arc_agent.llm import call
+
+    full_path = []
+    monkeypatch.setattr(call, "invoke_sync", lambda spec, original, *rest: full_path.append(spec) or "full")
+    spec = call.CallSpec("openai", "chat", build_view=lambda kw: None, response_attributes=lambda r: {})
+    method = call.sync_method(spec, lambda self, **kwargs: "skipped")
+    s = DynamicSampler(max_qps=1, rate=0.5)
+    s.active, s.window_end = True, float("inf")
+    monkeypatch.setattr(state.RUNTIME, "skipper", s)
+    s.left = 2
+    assert method(object(), model="m") == "skipped" and s.left == 1 and s.considered == 1 and not full_path
+    s.left = -1
+    assert method(object(), model="m") == "full" and full_path == [spec]
