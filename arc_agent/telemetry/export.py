@@ -169,6 +169,8 @@ class ArcSpanExporter(SpanExporter):
     def _drain_once(self, timeout_s: float | None = None, wait: bool = False) -> bool:
         """Send waiting batches in order; True when nothing is left waiting."""
         with self._lock:
+            if self._stopped:
+                return False  # shut down: the channel is closed, what waits stays buffered (or in the WAL)
             if self.wal is not None and not self.wal.lease():
                 return False  # another process sharing ARC_WAL_PATH drains it; retry later
             while True:
@@ -260,7 +262,8 @@ class ArcSpanExporter(SpanExporter):
 
     def shutdown(self) -> None:
         self._drain_once(timeout_s=min(self.timeout_s, 1.0), wait=True)
-        self._stopped = True
+        with self._lock:  # the drainer thread is not mid-send when the channel closes below
+            self._stopped = True
         self._wake.set()
         if self.stats.buffered_spans and self.wal is None:
             log.warning("arc: %d spans could not reach %s before exit and are lost "
