@@ -104,17 +104,22 @@ def print_thread_cpu(before: dict, after: dict) -> None:
     print("CPU by thread in the measured run (user+system): " + ", ".join(rows))
 
 
+def by_kind(rows: list, j: int) -> list:
+    """[(sampled out?, calls, median of column ``j``)] for each kind of call present in ``rows``."""
+    out = []
+    for kind in (True, False):
+        values = [r[j] for r in rows if r[3] is kind]
+        if values:
+            out.append((kind, len(values), statistics.median(values)))
+    return out
+
+
 def extra_per_call(rows: list, base: float, j: int) -> float:
     """Mean extra of column ``j`` over the bare median, stratified: the median of each kind of call
     (sampled out / kept) weighted by its share. A plain median would report only the sampled-out
     calls of the sampled variant (nine in ten); a plain mean swings with rare process-wide events
     (a full GC pass, ~40M instructions, lands on one call in thousands, of any variant)."""
-    extra = 0.0
-    for kind in (True, False):
-        values = [r[j] for r in rows if r[3] is kind]
-        if values:
-            extra += len(values) / len(rows) * (statistics.median(values) - base)
-    return extra
+    return sum(n / len(rows) * (median - base) for _, n, median in by_kind(rows, j))
 
 
 def print_hardware_counters(variants: list, per_variant: dict, spans_by_variant: dict, background_hw: tuple,
@@ -140,13 +145,11 @@ def print_hardware_counters(variants: list, per_variant: dict, spans_by_variant:
 def print_by_kind(rows: list, bare: list) -> None:
     """The sampled variant's two kinds of call, each against the bare call (medians)."""
     base = [statistics.median(r[j] for r in bare) for j in (0, 1, 2)]
+    columns = [by_kind(rows, j) for j in (0, 1, 2)]
     parts = []
-    for kind, name in ((True, "sampled out"), (False, "kept")):
-        xs = [r for r in rows if r[3] is kind]
-        if xs:
-            us, instr, cyc = (statistics.median(r[j] for r in xs) - base[j] for j in (0, 1, 2))
-            parts.append(f"{name} {len(xs)} calls: +{us / 1000:.1f} µs, +{instr / 1e3:.1f}k instructions, "
-                         f"+{cyc / 1e3:.1f}k cycles")
+    for (kind, n, us), (_, _, instr), (_, _, cyc) in zip(*columns):
+        parts.append(f"{'sampled out' if kind else 'kept'} {n} calls: +{(us - base[0]) / 1000:.1f} µs, "
+                     f"+{(instr - base[1]) / 1e3:.1f}k instructions, +{(cyc - base[2]) / 1e3:.1f}k cycles")
     print("sampled variant by kind of call (caller, medians vs bare): " + "; ".join(parts))
 
 
