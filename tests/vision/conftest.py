@@ -12,6 +12,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from arc_agent.vision import attributes as A
 from arc_agent.vision import settings as vision_settings
 from tests.fixtures.flaky_site import FlakySite
 
@@ -138,3 +139,32 @@ def poll(fn, timeout: float = 10.0, interval: float = 0.05):
 
 def attrs(span) -> dict:
     return dict(span.attributes or {})
+
+
+# Visits allowed before a capture taken with the action must have been seen. Under CPU load an action
+# can overtake its capture (which is then rightly skipped), so one visit cannot be asserted on.
+MAX_VISITS = 8
+
+
+def taken_with_action(got: list) -> bool:
+    """Whether a visit after the first has page hashes (only pixels taken with the action have)."""
+    return any(A.PAGE_PHASH in a for a in got[1:])
+
+
+def check_capture_modes(got: list) -> None:
+    """First visit captured before its action; each later one scored from the remembered crop, its
+    pixels either proven taken with the action (the same hashes as the first) or not used at all;
+    at least one taken with its action. Modes are checked in the tiers that report them."""
+    modes = A.PAGE_CAPTURE in got[0]
+    assert got[0][A.PAGE_PHASH] and got[0][A.ELEMENT_PHASH]
+    if modes:
+        assert (got[0][A.CROP_SOURCE], got[0][A.PAGE_CAPTURE]) == ("capture", "before_action")
+    for a in got[1:]:
+        taken = A.PAGE_PHASH in a
+        if modes:
+            assert (a[A.CROP_SOURCE], a[A.PAGE_CAPTURE]) == ("recalled", "with_action" if taken else "skipped")
+        if taken:
+            assert (a[A.PAGE_PHASH], a[A.ELEMENT_PHASH]) == (got[0][A.PAGE_PHASH], got[0][A.ELEMENT_PHASH])
+        else:
+            assert A.ELEMENT_PHASH not in a
+    assert taken_with_action(got)

@@ -12,7 +12,7 @@ from playwright.async_api import async_playwright
 
 from arc_agent.vision import attributes as A
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, attrs
+from .conftest import CHROMIUM, CHROMIUM_ARGS, MAX_VISITS, VIEWPORT, attrs, check_capture_modes, taken_with_action
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -111,11 +111,11 @@ async def test_async_framed_target_gets_a_main_page_box_and_heals(apage, site, s
 
 async def test_async_pixel_tier_takes_the_pixels_with_the_action(apage, site, spans, vision_env):
     vision_env(ARC_PRIVACY_MODE="local_inference")
-    for _ in range(2):
+    for visit in range(1, MAX_VISITS + 1):
         await apage.goto(site.url("none"))
         await apage.locator("#target").click()
         assert await apage.text_content("#result") == "ordered"
-    got = [attrs(s) for s in spans()]
-    assert [(a[A.CROP_SOURCE], a[A.PAGE_CAPTURE]) for a in got] == [("capture", "before_action"),
-                                                                     ("recalled", "with_action")]
-    assert got[0][A.PAGE_PHASH] == got[1][A.PAGE_PHASH] and got[0][A.ELEMENT_PHASH] == got[1][A.ELEMENT_PHASH]
+        got = [attrs(s) for s in spans()]
+        if visit >= 2 and taken_with_action(got):
+            break
+    check_capture_modes(got)
