@@ -205,6 +205,9 @@ def main() -> None:
 
     sampled_out_hook = guards.make_sampled_out_hook(breaker)
 
+    def sampled_out_total() -> int:  # the call path's count plus the sampler's fast skips
+        return STATS.sampled_out + sampler.sampled_out()
+
     # variant -> (sampler, sampled-out hook, observer) as Arc's guards would install them
     installed = {"bare": (None, None, plain_observer), "arc-100%": (None, None, plain_observer),
                  "arc-sampled": (sampler, sampled_out_hook, sampled_observer),
@@ -238,7 +241,7 @@ def main() -> None:
             if one_thread:
                 rt.sampler, rt.on_sampled_out, rt.observers[:] = installed[v][0], installed[v][1], installed[v][2:]
                 rt.skipper = installed[v][0]  # the sampler's fast skip, as guards.py installs it
-            out0 = STATS.sampled_out
+            out0 = sampled_out_total()
             h0 = hw.read() if hw is not None else (0, 0)
             c0 = time.thread_time_ns()
             (unwrapped(completions, model="gpt-4o-mini", messages=MSGS, temperature=0.5) if v == "bare" else
@@ -246,7 +249,7 @@ def main() -> None:
             used = time.thread_time_ns() - c0
             h1 = hw.read() if hw is not None else (0, 0)
             if record:
-                per_variant[v].append((used, h1[0] - h0[0], h1[1] - h0[1], STATS.sampled_out != out0))
+                per_variant[v].append((used, h1[0] - h0[0], h1[1] - h0[1], sampled_out_total() != out0))
             next_at += interval
         caller_cpu.append(time.thread_time() - own0)
         if hw is not None:
@@ -276,7 +279,7 @@ def main() -> None:
                 STATS.exported_spans - exported0, background_hw if background else None)
 
     run(1.0, record=False)  # warm-up: imports, gRPC channel, caches
-    sampled_out0 = STATS.sampled_out
+    sampled_out0 = sampled_out_total()
     total_cpu, callers_cpu, wall, exported, background_hw = run(args.seconds, record=True)
     receiver.stdin.write("\n")
     receiver.stdin.flush()
@@ -288,7 +291,7 @@ def main() -> None:
     calls = sum(len(x) for x in per_variant.values())
     spans_by_variant = {v: len(per_variant[v]) for v in variants if v != "bare"}
     if "arc-sampled" in spans_by_variant:
-        spans_by_variant["arc-sampled"] -= STATS.sampled_out - sampled_out0
+        spans_by_variant["arc-sampled"] -= sampled_out_total() - sampled_out0
     background_per_span_us = (total_cpu - callers_cpu) / max(1, exported) * 1e6
     base_med = statistics.median(r[0] for r in per_variant["bare"]) / 1000
     base_mean = statistics.fmean(r[0] for r in per_variant["bare"]) / 1000

@@ -19,7 +19,6 @@ from opentelemetry.trace.propagation import _SPAN_KEY
 from .. import failopen, state
 from ..state import SUPPRESS_KEY as _SUPPRESS
 from ..telemetry import attributes as A
-from ..telemetry.stats import STATS
 from ..telemetry.tracing import get_emitter
 
 _CLIENT = SpanKind.CLIENT
@@ -335,34 +334,49 @@ def sync_method(spec: CallSpec, original: Callable) -> Callable:
     inline (see sampling.py: sampled out by the current gap, nothing to fix, no context to honour
     (no current span, no suppression), no stream or raw response), else ``invoke_sync``. Inline
     because a sampled-out call is nine in ten under sampling: one Python frame and one code
-    object fewer on that path is ~1.8k instructions and ~5k cache-cold cycles per call."""
+    object fewer on that path is ~1.8k instructions and ~5k cache-cold cycles per call. The skip
+    only decrements the gap (the sampler counts the calls it took from that): no clock read but
+    the window check, no counter, no span unless the call fails."""
     rt = _RUNTIME
     get_current = _get_current
-    stats = STATS
 
     def method(*args, **kwargs):
         s = rt.skipper
         if s is not None and s.left > 0 and not rt.fixer.active and not rt.breaker_open and not get_current() \
-                and monotonic() < s.window_end and kwargs.get("stream") is not True \
+                and (now := monotonic()) < s.window_end and kwargs.get("stream") is not True \
                 and "extra_headers" not in kwargs:
-            t0 = perf_counter_ns()
+            if s.count_spec is not None:  # the metrics endpoint counts every call, with Arc's time
+                return _timed_skip(spec, s, original, args, kwargs)
             s.left -= 1
-            s.count += 1
-            s.considered += 1
-            count_spec = s.count_spec  # the metrics endpoint's per-call count, with Arc's time
-            t1 = perf_counter_ns() if count_spec is not None else t0
             try:
-                result = original(*args, **kwargs)
+                return original(*args, **kwargs)
             except BaseException as exc:
-                _skipped_call_failed(spec, args[0] if args else None, kwargs, t0, t1, exc)
+                _fast_skip_failed(spec, s, args[0] if args else None, kwargs, now, 0, exc)
                 raise
-            stats.sampled_out += 1
-            if count_spec is not None:
-                count_spec(spec, t1 - t0)
-            return result
         return invoke_sync(spec, original, args[0] if args else None, args, kwargs)
 
     return method
+
+
+def _timed_skip(spec: CallSpec, s, original: Callable, args: tuple, kwargs: dict) -> Any:
+    """The fast skip with the metrics endpoint on: Arc's time is measured for its call count."""
+    t0 = perf_counter_ns()
+    now = monotonic()
+    s.left -= 1
+    arc_ns = perf_counter_ns() - t0
+    try:
+        result = original(*args, **kwargs)
+    except BaseException as exc:
+        _fast_skip_failed(spec, s, args[0] if args else None, kwargs, now, arc_ns, exc)
+        raise
+    s.count_spec(spec, arc_ns)
+    return result
+
+
+def _fast_skip_failed(spec: CallSpec, s, instance: Any, kwargs: dict, started: float, arc_ns: int,
+                      exc: BaseException) -> None:
+    s.fast_failed += 1  # not a sampled-out call after all: its error span is made
+    _skipped_call_failed(spec, instance, kwargs, int((monotonic() - started) * 1e9), arc_ns, exc)
 
 
 def invoke_sync(spec: CallSpec, wrapped: Callable, instance: Any, args: tuple, kwargs: dict) -> Any:
@@ -380,7 +394,7 @@ def invoke_sync(spec: CallSpec, wrapped: Callable, instance: Any, args: tuple, k
         try:
             result = wrapped(*args, **kwargs)
         except BaseException as exc:
-            _skipped_call_failed(spec, instance, kwargs, t0, t1, exc)
+            _skipped_call_failed(spec, instance, kwargs, perf_counter_ns() - t0, t1 - t0, exc)
             raise
         try:
             state.RUNTIME.on_sampled_out(spec, t1 - t0)
@@ -399,24 +413,23 @@ def invoke_sync(spec: CallSpec, wrapped: Callable, instance: Any, args: tuple, k
 async def invoke_async(spec: CallSpec, wrapped: Callable, instance: Any, args: tuple, kwargs: dict) -> Any:
     """``invoke_sync`` for the async methods, with ``sync_method``'s fast skip (the coroutine
     exists anyway: the SDKs' async ``create`` returns one)."""
-    t0 = perf_counter_ns()
     rt = _RUNTIME
     s = rt.skipper
     if s is not None and s.left > 0 and not rt.fixer.active and not rt.breaker_open and not _get_current() \
-            and monotonic() < s.window_end and kwargs.get("stream") is not True and "extra_headers" not in kwargs:
+            and (now := monotonic()) < s.window_end and kwargs.get("stream") is not True \
+            and "extra_headers" not in kwargs:
+        t0 = perf_counter_ns() if s.count_spec is not None else 0
         s.left -= 1
-        s.count += 1
-        s.considered += 1
-        t1 = perf_counter_ns()
+        arc_ns = perf_counter_ns() - t0 if t0 else 0
         try:
             result = await wrapped(*args, **kwargs)
         except BaseException as exc:
-            _skipped_call_failed(spec, instance, kwargs, t0, t1, exc)
+            _fast_skip_failed(spec, s, instance, kwargs, now, arc_ns, exc)
             raise
-        STATS.sampled_out += 1
-        if s.count_spec is not None:
-            s.count_spec(spec, t1 - t0)
+        if t0:
+            s.count_spec(spec, arc_ns)
         return result
+    t0 = perf_counter_ns()
     try:
         call = start(spec, instance, kwargs, t0)
     except Exception as exc:
@@ -429,7 +442,7 @@ async def invoke_async(spec: CallSpec, wrapped: Callable, instance: Any, args: t
         try:
             result = await wrapped(*args, **kwargs)
         except BaseException as exc:
-            _skipped_call_failed(spec, instance, kwargs, t0, t1, exc)
+            _skipped_call_failed(spec, instance, kwargs, perf_counter_ns() - t0, t1 - t0, exc)
             raise
         try:
             state.RUNTIME.on_sampled_out(spec, t1 - t0)
@@ -445,14 +458,14 @@ async def invoke_async(spec: CallSpec, wrapped: Callable, instance: Any, args: t
     return _finish_ok(call, result, perf_counter_ns())
 
 
-def _skipped_call_failed(spec: CallSpec, instance: Any, kwargs: dict, t0: int, t1: int,
+def _skipped_call_failed(spec: CallSpec, instance: Any, kwargs: dict, elapsed_ns: int, arc_ns: int,
                          exc: BaseException) -> None:
     """A sampled-out call failed: errors are always kept, so describe it in full now (the context
     is the start's: the library call restored anything it attached)."""
     try:
-        call = LLMCall(spec, kwargs, {}, _get_current(), t0)
-        call.start_ns -= perf_counter_ns() - t0
-        call.arc_ns = t1 - t0
+        call = LLMCall(spec, kwargs, {}, _get_current(), 0)
+        call.start_ns -= elapsed_ns
+        call.arc_ns = arc_ns
         call.sampled = False
         call.deferred = (instance, None)
         call.finish(exc)

@@ -33,7 +33,7 @@ class Guards:
         return {
             "breaker": self.breaker.status() if self.breaker else {"enabled": False},
             "sampling": self.sampler.status() if self.sampler else {"enabled": False},
-            "sampled_out": STATS.sampled_out,
+            "sampled_out": STATS.sampled_out_total(),
             "metrics_url": self.server.url if self.server and self.server.pid == os.getpid() else None,
         }
 
@@ -107,9 +107,10 @@ def install_from_env(runtime, environ=None) -> Guards:
         rt.observers.append(GUARDS.observer)
     if GUARDS.sampler is not None:
         rt.on_sampled_out = make_sampled_out_hook(GUARDS.breaker, GUARDS.calls)
-        # the call path's fast skip counts its calls itself: per spec for the metrics, and in
-        # STATS.sampled_out; it records nothing in the breaker (see breaker.py)
+        # the call path's fast skip counts per spec for the metrics only; the sampler counts its
+        # calls (STATS.sampled_out_total); it records nothing in the breaker (see breaker.py)
         GUARDS.sampler.count_spec = GUARDS.calls.add_spec if GUARDS.calls is not None else None
+        STATS.fast_skips = GUARDS.sampler.sampled_out
         rt.skipper = GUARDS.sampler
     _install_fork_hook()
     if _in_multiprocessing_child():
@@ -167,6 +168,9 @@ def _after_fork_in_child() -> None:
         if GUARDS.server is not None:
             GUARDS.server.after_fork()
         STATS.sampled_out = 0
+        if GUARDS.sampler is not None:
+            GUARDS.sampler.sync()
+            GUARDS.sampler.fast_skipped = GUARDS.sampler.fast_failed = 0
         _flush_at_child_exit()
     except Exception as exc:
         failopen.record("after_fork", exc)

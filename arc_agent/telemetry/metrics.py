@@ -85,7 +85,7 @@ class ArcMetrics:
         yield _counter("arc_telemetry_exported_spans", "Spans the collector accepted",
                        rows=(((), STATS.exported_spans),))
         yield _counter("arc_spans_sampled_out", "Calls whose span dynamic sampling skipped",
-                       rows=(((), STATS.sampled_out),))
+                       rows=(((), STATS.sampled_out_total()),))
         yield _gauge("arc_last_flush_timestamp_seconds", "Unix time of the last successful export",
                      STATS.last_flush_ts)
         breaker = self.guards.breaker

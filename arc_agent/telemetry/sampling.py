@@ -9,7 +9,9 @@ While sampling, kept calls are drawn as Bernoulli(``rate``) trials, but by their
 kept call, the number of calls to drop before the next one (``left``) is drawn once from the
 geometric distribution, which gives the same kept calls in law as one draw per call. A call that
 finds ``left > 0`` is sampled out without a draw; ``llm/call.py`` takes such calls on a fast path
-that touches only ``left``, ``count`` and ``window_end`` (no span, no ``LLMCall``, no sampler call).
+that reads ``window_end`` and only decrements ``left`` (no span, no ``LLMCall``, no sampler call,
+no counter): the calls it took are ``drawn - left``, folded into the counters by ``sync`` when the
+sampler is next asked or read. Unlocked, like the rest: a thread race can miscount a call or two.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from typing import Callable, Optional
 
 class DynamicSampler:
     __slots__ = ("max_qps", "rate", "window_s", "_clock", "_rand", "_log_keep", "count", "window_start",
-                 "window_end", "left", "active", "qps", "activations", "considered", "kept", "count_spec")
+                 "window_end", "left", "drawn", "active", "qps", "activations", "considered", "kept", "count_spec",
+                 "fast_skipped", "fast_failed")
 
     def __init__(self, max_qps: float, rate: float, *, window_s: float = 0.5,
                  clock: Callable[[], float] = monotonic, rand: Callable[[], float] = random.random) -> None:
@@ -37,6 +40,9 @@ class DynamicSampler:
         self.window_start = clock()
         self.window_end = self.window_start + window_s
         self.left = 0  # calls still to drop before the next kept one; > 0 only while active
+        self.drawn = 0  # ``left`` when the counters last included every call (see ``sync``)
+        self.fast_skipped = 0  # calls the fast path took ...
+        self.fast_failed = 0  # ... of which failed (their error span was made)
         self.active = False
         self.qps = 0.0
         self.activations = 0
@@ -47,6 +53,8 @@ class DynamicSampler:
 
     def __call__(self) -> bool:
         """True = keep this call's span. Unlocked: a count lost to a thread race only nudges the rate."""
+        if self.left != self.drawn:
+            self.sync()
         self.count += 1
         now = self._clock()
         if now >= self.window_end:
@@ -56,11 +64,26 @@ class DynamicSampler:
         self.considered += 1
         left = self.left
         if left > 0:
-            self.left = left - 1
+            self.left = self.drawn = left - 1
             return False
         self.kept += 1
-        self.left = self._gap()
+        self.left = self.drawn = self._gap()
         return True
+
+    def sync(self) -> None:
+        """Count the calls the fast path took since the last sync (it only decrements ``left``)."""
+        left = self.left
+        taken = self.drawn - left
+        self.drawn = left
+        if taken > 0:
+            self.count += taken
+            self.considered += taken
+            self.fast_skipped += taken
+
+    def sampled_out(self) -> int:
+        """Calls the fast path sampled out that went through without error."""
+        self.sync()
+        return self.fast_skipped - self.fast_failed
 
     def _gap(self) -> int:
         """Calls to drop before the next kept one: Geometric(rate) on {0, 1, ...}."""
@@ -77,11 +100,12 @@ class DynamicSampler:
         self.active = self.qps > self.max_qps
         self.activations += self.active and not was
         if not self.active:
-            self.left = 0
+            self.left = self.drawn = 0
         self.count = 0
         self.window_start = now
         self.window_end = now + self.window_s
 
     def status(self) -> dict:
+        self.sync()
         return {"active": self.active, "qps": round(self.qps, 1), "max_qps": self.max_qps, "rate": self.rate,
                 "activations": self.activations, "considered": self.considered, "kept": self.kept}

@@ -15,10 +15,21 @@ class TelemetryStats:
         self.last_flush_ts = 0.0  # unix time of the last successful export
         self.export_state = "idle"  # idle | ok | failing
         self.last_error = ""
-        self.sampled_out = 0
+        self.sampled_out = 0  # counted by the call path; ``sampled_out_total`` adds the fast skips
+
+    # guards.py: the sampler's count of the calls its fast skip took (kept when a forked child
+    # re-runs ``__init__``: the sampler resets its own counts)
+    fast_skips = None
+
+    def sampled_out_total(self) -> int:
+        fast = self.fast_skips
+        return self.sampled_out + (fast() if fast is not None else 0)
 
     def as_dict(self) -> dict:
-        return dict(vars(self))
+        out = dict(vars(self))
+        out.pop("fast_skips", None)
+        out["sampled_out"] = self.sampled_out_total()
+        return out
 
 
 STATS = TelemetryStats()

@@ -133,7 +133,8 @@ def test_fast_skip_takes_only_a_positive_gap(monkeypatch):
     s = DynamicSampler(max_qps=1, rate=0.5)
     s.active, s.window_end = True, float("inf")
     monkeypatch.setattr(state.RUNTIME, "skipper", s)
-    s.left = 2
-    assert method(object(), model="m") == "skipped" and s.left == 1 and s.considered == 1 and not full_path
+    s.left = s.drawn = 2  # as a kept call leaves it
+    assert method(object(), model="m") == "skipped" and s.left == 1 and not full_path
+    assert s.status()["considered"] == 1 and s.sampled_out() == 1
     s.left = -1
     assert method(object(), model="m") == "full" and full_path == [spec]
