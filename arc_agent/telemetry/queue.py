@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 import os
+from time import monotonic
 
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from . import tracing
+from .handoff import Handoff, track
 from .stats import STATS
 
 log = logging.getLogger("arc")
@@ -55,6 +57,16 @@ class CountingBatchSpanProcessor(BatchSpanProcessor):
 
     _logged = False
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        bp = getattr(self, "_batch_processor", None)
+        delay = getattr(bp, "_schedule_delay", None)
+        self.handoff: Handoff | None = None  # handoff.py: lend the GIL to a starved export thread
+        if isinstance(delay, (int, float)):
+            handoff = Handoff(float(delay))
+            if track(bp, handoff):
+                self.handoff = handoff
+
     def on_end(self, span) -> None:
         bp = getattr(self, "_batch_processor", None)
         q = getattr(bp, "_queue", None)
@@ -84,14 +96,19 @@ class CountingBatchSpanProcessor(BatchSpanProcessor):
                 not hasattr(bp, "_shutdown") or not callable(getattr(bp, "emit", None)):
             return self.on_end
         maxlen, batch, emit, append, drop = q.maxlen, bp._max_export_batch_size, bp.emit, q.appendleft, self._drop
+        handoff = self.handoff
 
         def sink(span) -> None:
             n = len(q)
             if n >= maxlen:
                 drop()
             elif n + 1 >= batch or bp._shutdown:
+                if handoff is not None:
+                    handoff.batch_full()
                 emit(span)
             else:
                 append(span)
+            if handoff is not None and (handoff.busy or monotonic() >= handoff.due):
+                handoff.lend()  # the export thread is due: let it have the GIL (handoff.py)
 
         return sink
