@@ -36,9 +36,13 @@ def _common(obj: Any, attrs: dict) -> dict:
 
 def chat_response_attributes(resp: Any) -> dict:
     attrs = _common(resp, {})
-    reasons = [c.finish_reason for c in (getattr(resp, "choices", None) or ()) if c.finish_reason]
+    reasons = ()
+    for choice in getattr(resp, "choices", None) or ():  # a loop, not a comprehension: no frame
+        reason = choice.finish_reason
+        if reason:
+            reasons += (reason,)
     if reasons:
-        attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] = tuple(reasons)
+        attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] = reasons
     return attrs
 
 

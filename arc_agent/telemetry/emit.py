@@ -51,6 +51,8 @@ class DirectEmitter:
         self._multi = self.processor if isinstance(getattr(self.processor, "_span_processors", None), tuple) else None
         self._processors = None  # the processor tuple ``_sink`` was chosen for
         self._sink = self.processor.on_end
+        # the SDK drops None-valued attributes; Arc's own sink leaves that to its encoder (otlp_encode)
+        self._filter_none = True
         self.resource = provider.resource
         self.scope = scope
         ids = RandomIdGenerator()
@@ -67,7 +69,12 @@ class DirectEmitter:
             trace_id = parent_ctx.trace_id
         else:
             trace_id, parent_ctx = _getrandbits(128) or self.new_trace_id(), None
-        if None in attributes.values():  # the SDK drops None-valued attributes; so do we
+        multi = self._multi
+        if multi is not None:
+            processors = multi._span_processors
+            if processors is not self._processors:
+                self._choose_sink(processors)
+        if self._filter_none and None in attributes.values():
             attributes = {k: v for k, v in attributes.items() if v is not None}
         context = _tuple_new(SpanContext, (trace_id, _getrandbits(64) or self.new_span_id(), False, _SAMPLED,
                                            _DEFAULT_TRACE_STATE, True))
@@ -89,11 +96,6 @@ class DirectEmitter:
             fields["_status"] = _ERROR
         readable = _object_new(ReadableSpan)
         readable.__dict__ = fields
-        multi = self._multi
-        if multi is not None:
-            processors = multi._span_processors
-            if processors is not self._processors:
-                self._choose_sink(processors)
         self._sink(readable)
 
     def _choose_sink(self, processors: tuple) -> None:
@@ -101,7 +103,9 @@ class DirectEmitter:
         from .queue import CountingBatchSpanProcessor
 
         only = processors[0] if len(processors) == 1 else None
-        self._sink = only.sink() if isinstance(only, CountingBatchSpanProcessor) else self.processor.on_end
+        own = isinstance(only, CountingBatchSpanProcessor)
+        self._sink = only.sink() if own else self.processor.on_end
+        self._filter_none = not (own and only.sink_encodes_directly())
         self._processors = processors
 
 

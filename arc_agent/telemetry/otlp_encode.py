@@ -100,11 +100,14 @@ def _span_attributes(attributes) -> bytes:
     A key whose values keep changing (response ids, token counts) stops being cached after
     ``_VALUES_PER_KEY`` values; the rest (operation, model, server, flags) cost two dict lookups.
     A hit is used only for a value of the same class (True == 1 == 1.0); tuples are cached only
-    when all their items are strings, so equal tuples encode alike."""
+    when all their items are strings, so equal tuples encode alike. None values are dropped, as the
+    SDK drops them (Arc's ``DirectEmitter`` leaves that to this encoder)."""
     parts = []
     append = parts.append
     cache = _span_pairs
     for key, value in attributes.items():
+        if value is None:
+            continue
         values = cache.get(key, _UNSEEN)
         if values:  # a known, cacheable key (_UNSEEN and the empty dict are falsy, None too)
             try:

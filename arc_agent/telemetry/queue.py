@@ -82,6 +82,14 @@ class CountingBatchSpanProcessor(BatchSpanProcessor):
             log.error("arc: span queue full (%d spans, ARC_QUEUE_SIZE); dropping spans; counted in "
                       "arc_telemetry_dropped_total", self._batch_processor._queue.maxlen)
 
+    def sink_encodes_directly(self) -> bool:
+        """Whether this processor's spans reach only Arc's encoder (``otlp_encode``, which drops
+        None-valued attributes as the SDK does): then emitters need not filter them."""
+        from .export import ArcSpanExporter
+
+        exporter = getattr(getattr(self, "_batch_processor", None), "_exporter", None)
+        return isinstance(exporter, ArcSpanExporter)
+
     def sink(self):
         """``on_end`` for spans known to be sampled (Arc's ``DirectEmitter``): a full queue drops
         and counts, a span that completes a batch or meets a shut-down processor goes through the

@@ -90,3 +90,21 @@ def test_direct_sink_into_arcs_batch_processor_counts_overflow_and_follows_added
     assert provider.force_flush(10_000)
     assert sorted(s.name for s in got) == sorted(f"s{i}" for i in range(12))
     provider.shutdown()
+
+
+def test_none_filtering_is_left_to_arcs_encoder_only_when_it_alone_takes_the_spans():
+    from arc_agent.telemetry.endpoint import resolve
+    from arc_agent.telemetry.export import ArcSpanExporter
+    from arc_agent.telemetry.queue import CountingBatchSpanProcessor
+
+    provider = TracerProvider(resource=Resource.create({"service.name": "svc"}))
+    exporter = ArcSpanExporter(resolve("grpc://127.0.0.1:1", None))
+    provider.add_span_processor(CountingBatchSpanProcessor(exporter, schedule_delay_millis=60_000))
+    emitter = DirectEmitter(provider, provider.get_tracer("arc_agent")._instrumentation_scope)
+    emitter.emit("s", None, {"a": 1}, 1_000, error=False)
+    assert emitter._filter_none is False
+    memory = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(memory))  # another processor sees the spans too
+    emitter.emit("s", None, {"a": 1, "gone": None}, 1_000, error=False)
+    assert emitter._filter_none is True and dict(memory.get_finished_spans()[0].attributes) == {"a": 1}
+    provider.shutdown()

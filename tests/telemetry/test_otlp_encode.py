@@ -89,3 +89,19 @@ def test_arc_emitter_spans_and_the_per_key_cache_encode_like_the_sdk():
     assert len(spans) == 150
     for batch in (spans[:1], spans[:70], spans):
         assert ExportTraceServiceRequest.FromString(encode(batch)) == encode_spans(batch)
+
+
+def test_none_values_are_dropped_as_the_sdk_drops_them():
+    """Arc's own sink hands the emitter's attribute dict to this encoder unfiltered (no per-span
+    None check on the caller): the encoder drops None values, as the SDK's span does."""
+    from arc_agent.telemetry.emit import DirectEmitter
+
+    keep = Keep()
+    provider = TracerProvider(resource=Resource.create({"service.name": "enc"}))
+    provider.add_span_processor(SimpleSpanProcessor(keep))
+    emitter = DirectEmitter(provider, provider.get_tracer("arc_agent", "1.0")._instrumentation_scope)
+    emitter._filter_none = False  # as with Arc's own processor and exporter alone on the provider
+    emitter.emit("chat m", None, {"a": 1, "gone": None, "b": "x"}, 1_000, error=False)
+    message = ExportTraceServiceRequest.FromString(encode(keep.spans))
+    span = message.resource_spans[0].scope_spans[0].spans[0]
+    assert [kv.key for kv in span.attributes] == ["a", "b"]
