@@ -58,6 +58,7 @@ class ArcSpanExporter(SpanExporter):
         self._call = None
         self._logged_outage = False
         self._logged_overflow = False
+        self.handoff = None  # handoff.py: told when a send is on the network (set by queue.py)
         if wal is not None:
             stats.buffered_spans = wal.pending_spans()
             if stats.buffered_spans:
@@ -121,6 +122,9 @@ class ArcSpanExporter(SpanExporter):
     def _send(self, payload: bytes, timeout_s: float | None = None, wait: bool = False) -> None:
         """``wait``: use the timeout to (re)connect instead of failing fast while gRPC's reconnect
         backoff runs; flush and exit pass it, so a collector that just came back still gets the spans."""
+        handoff = self.handoff
+        if handoff is not None:
+            handoff.sending()
         try:
             self._stub()(payload, timeout=timeout_s or self.timeout_s,
                          metadata=self.endpoint.headers or None, wait_for_ready=wait or None)
@@ -129,6 +133,9 @@ class ArcSpanExporter(SpanExporter):
             raise _Failed(code in _RETRYABLE, str(code)) from None
         except OSError as exc:  # unreadable CA file and the like
             raise _Failed(True, repr(exc)) from None
+        finally:
+            if handoff is not None:
+                handoff.sent()
 
     # -- buffering -----------------------------------------------------------------------------
     def _pending(self) -> bool:

@@ -22,29 +22,40 @@ class Clock:
         return self.now
 
 
-def test_lends_only_while_due_with_a_doubling_backoff_reset_by_each_export():
+def test_lends_while_the_exporter_needs_the_gil_until_it_shows_progress():
     clock, pauses = Clock(), []
     h = H.Handoff(5.0, clock=clock, pause=pauses.append)
     h.lend()
     assert pauses == []  # not due before its schedule
     clock.now += 5.0
+    h.lend()  # due, but the exporter never runs (a busy machine): LEND_TRIES sleeps, then a backoff
+    assert pauses == [H.LEND_S] * H.LEND_TRIES and h.next_lend > clock.now
     h.lend()
-    h.lend()  # still due, but inside the backoff
-    assert pauses == [H.LEND_S]
-    clock.now += H.FIRST_BACKOFF_S
+    assert len(pauses) == H.LEND_TRIES  # inside the backoff
+    clock.now = h.next_lend
+
+    def runs_on_first_sleep(seconds):
+        pauses.append(seconds)
+        h.started()  # the export thread took the GIL while the app slept
+
+    h._sleep = runs_on_first_sleep
     h.lend()
-    assert len(pauses) == 2 and h.backoff == 4 * H.FIRST_BACKOFF_S
-    h.started()
-    h.finished()  # an export cycle ended: due again only after the delay, backoff reset
+    assert len(pauses) == H.LEND_TRIES + 1 and h.backoff == H.FIRST_BACKOFF_S and h.busy
+    h.sending()  # on the network: no GIL needed
     h.lend()
-    assert len(pauses) == 2 and h.backoff == H.FIRST_BACKOFF_S
+    assert len(pauses) == H.LEND_TRIES + 1
+    clock.now += H.FIRST_BACKOFF_S  # the response should be back by now: lend once, then a longer grace
+    h.lend()
+    h.lend()
+    assert len(pauses) == H.LEND_TRIES + 2 and h.io_grace == 2 * H.FIRST_BACKOFF_S
+    h.sent()
+    h.finished()  # an export cycle ended: due again only after the delay
+    clock.now += 1.0
+    n = len(pauses)
+    h.lend()
+    assert len(pauses) == n and not h.wanted(clock.now)
     h.batch_full()
-    h.lend()
-    assert len(pauses) == 3
-    for _ in range(40):  # a send that never returns: lends thin out to one per MAX_BACKOFF_S
-        clock.now += h.backoff
-        h.lend()
-    assert h.backoff == H.MAX_BACKOFF_S
+    assert h.wanted(clock.now)
 
 
 def test_a_busy_app_thread_still_gets_its_spans_exported_on_schedule():
