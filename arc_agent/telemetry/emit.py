@@ -43,7 +43,13 @@ class DirectEmitter:
     """Builds the finished span as cheaply as the SDK's own types allow: the ``SpanContext`` tuple
     without re-validating ids Arc just generated, and the ``ReadableSpan`` from a template of a real
     one (``__init__`` with ten keyword arguments was a third of a kept call's Arc time). Both
-    shortcuts check themselves against the SDK's constructors once, and fall back to them."""
+    shortcuts check themselves against the SDK's constructors once, and fall back to them.
+
+    When Arc's own batch processor and exporter alone take the spans, no SDK object is built at all:
+    the queue gets a plain tuple (``otlp_encode.RECORD``) and the export thread draws the ids and
+    writes the OTLP bytes from it, dropping None-valued attributes as the SDK would. That moves
+    ~7k instructions per kept call off the app thread and leaves the garbage collector one tracked
+    object per queued span instead of four."""
 
     def __init__(self, provider, scope) -> None:
         self.processor = provider._active_span_processor  # every processor added to Arc's provider
@@ -51,8 +57,7 @@ class DirectEmitter:
         self._multi = self.processor if isinstance(getattr(self.processor, "_span_processors", None), tuple) else None
         self._processors = None  # the processor tuple ``_sink`` was chosen for
         self._sink = self.processor.on_end
-        # the SDK drops None-valued attributes; Arc's own sink leaves that to its encoder (otlp_encode)
-        self._filter_none = True
+        self._records = False  # queue span records for Arc's encoder (see the class docstring)
         self.resource = provider.resource
         self.scope = scope
         ids = RandomIdGenerator()
@@ -63,18 +68,27 @@ class DirectEmitter:
     def emit(self, name: str, parent, attributes: dict, start_ns: int, error: bool) -> None:
         span = parent.get(_SPAN_KEY) if parent else None
         parent_ctx = span.get_span_context() if span is not None else None
-        if parent_ctx is not None and parent_ctx.is_valid:
-            if not parent_ctx.trace_flags.sampled:
-                return  # the parent was not sampled: neither is its child
-            trace_id = parent_ctx.trace_id
-        else:
-            trace_id, parent_ctx = _getrandbits(128) or self.new_trace_id(), None
+        if parent_ctx is not None and not parent_ctx.is_valid:
+            parent_ctx = None
+        if parent_ctx is not None and not parent_ctx.trace_flags.sampled:
+            return  # the parent was not sampled: neither is its child
         multi = self._multi
         if multi is not None:
             processors = multi._span_processors
             if processors is not self._processors:
                 self._choose_sink(processors)
-        if self._filter_none and None in attributes.values():
+        if self._records:  # otlp_encode.RECORD
+            if parent_ctx is None:
+                self._sink((name, 0, 0, False, attributes, start_ns, time_ns(), error, self.resource, self.scope))
+            else:
+                self._sink((name, parent_ctx.trace_id, parent_ctx.span_id, parent_ctx.is_remote, attributes,
+                            start_ns, time_ns(), error, self.resource, self.scope))
+            return
+        if parent_ctx is not None:
+            trace_id = parent_ctx.trace_id
+        else:
+            trace_id = _getrandbits(128) or self.new_trace_id()
+        if None in attributes.values():  # the SDK drops None-valued attributes; so do we
             attributes = {k: v for k, v in attributes.items() if v is not None}
         context = _tuple_new(SpanContext, (trace_id, _getrandbits(64) or self.new_span_id(), False, _SAMPLED,
                                            _DEFAULT_TRACE_STATE, True))
@@ -105,7 +119,7 @@ class DirectEmitter:
         only = processors[0] if len(processors) == 1 else None
         own = isinstance(only, CountingBatchSpanProcessor)
         self._sink = only.sink() if own else self.processor.on_end
-        self._filter_none = not (own and only.sink_encodes_directly())
+        self._records = own and only.sink_encodes_directly()
         self._processors = processors
 
 

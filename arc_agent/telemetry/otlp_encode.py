@@ -10,6 +10,7 @@ links or a trace state, and values of unexpected types, go through the SDK encod
 
 from __future__ import annotations
 
+from random import getrandbits
 from struct import Struct
 from typing import Sequence
 
@@ -32,6 +33,16 @@ _CACHED_TYPES = frozenset((str, bool, int, float))
 _KIND = {kind: b"\x30" + _SMALL[kind.value + 1] for kind in SpanKind}  # OTLP kinds are the API's + 1
 _STATUS_CODE = {code: b"\x18" + _SMALL[code.value] if code.value else b"" for code in StatusCode}
 _STATUS = {code: b"\x7a" + _SMALL[len(body)] + body for code, body in _STATUS_CODE.items()}
+
+
+# A span record: what Arc's ``DirectEmitter`` queues instead of an SDK span when this encoder alone
+# takes its spans (a plain tuple, built on the app thread with no SDK object). The encoder draws the
+# span id (and the trace id of a root span) when it writes the bytes.
+RECORD = ("name", "parent trace id or 0", "parent span id or 0", "parent is remote", "attributes",
+          "start ns", "end ns", "error", "resource", "instrumentation scope")
+_CLIENT_KIND = b"\x30" + _SMALL[SpanKind.CLIENT.value + 1]
+_FLAGS_LOCAL = b"\x85\x01\x00\x01\x00\x00"  # Span field 16: sampled, parent local (or none)
+_FLAGS_REMOTE = b"\x85\x01\x00\x03\x00\x00"  # ... parent remote
 
 
 class _Fallback(Exception):
@@ -181,11 +192,6 @@ def _span(span) -> bytes:
     if events or links or ctx[4] or (events.__class__ is not tuple and span.dropped_events) or \
             (links.__class__ is not tuple and span.dropped_links):
         return _span_by_properties(span)  # events, links, trace state or dropped counts: rare
-    framed_name = _names.get(name)
-    if framed_name is None:
-        framed_name = _field(b"\x2a", name.encode())
-        if len(_names) < _PAIR_CACHE_MAX:
-            _names[name] = framed_name
     status_bytes = _statuses.get(status)
     if status_bytes is None:
         if status.description:
@@ -196,14 +202,55 @@ def _span(span) -> bytes:
     if parent is not None:
         head = (b"\x0a\x10" + ctx[0].to_bytes(16, "big") + b"\x12\x08" + ctx[1].to_bytes(8, "big")
                 + b"\x22\x08" + parent[1].to_bytes(8, "big"))
-        flags = b"\x85\x01\x00\x03\x00\x00" if parent[2] else b"\x85\x01\x00\x01\x00\x00"
+        flags = _FLAGS_REMOTE if parent[2] else _FLAGS_LOCAL
     else:
         head = b"\x0a\x10" + ctx[0].to_bytes(16, "big") + b"\x12\x08" + ctx[1].to_bytes(8, "big")
-        flags = b"\x85\x01\x00\x01\x00\x00"
-    body = b"".join((head, framed_name, _KIND[kind], _TIMES(0x39, start, 0x41, end),
+        flags = _FLAGS_LOCAL
+    body = b"".join((head, _name(name), _KIND[kind], _TIMES(0x39, start, 0x41, end),
                      _span_attributes(attributes) if attributes else b"", status_bytes, flags))
     n = len(body)
     return b"\x12" + (_SMALL[n] if n < 128 else _varint(n)) + body  # ScopeSpans field 2
+
+
+def _record(record: tuple) -> bytes:
+    """One Span from a span record (``RECORD``): ids drawn here, kind CLIENT, status ERROR or UNSET."""
+    name, trace_id, parent_id, remote, attributes, start, end, error = record[:8]
+    head = (b"\x0a\x10" + (trace_id or getrandbits(128) or 1).to_bytes(16, "big") + b"\x12\x08"
+            + (getrandbits(64) or 1).to_bytes(8, "big"))
+    if parent_id:
+        head += b"\x22\x08" + parent_id.to_bytes(8, "big")
+    body = b"".join((head, _name(name), _CLIENT_KIND, _TIMES(0x39, start, 0x41, end),
+                     _span_attributes(attributes) if attributes else b"",
+                     _STATUS[StatusCode.ERROR if error else StatusCode.UNSET],
+                     _FLAGS_REMOTE if parent_id and remote else _FLAGS_LOCAL))
+    n = len(body)
+    return b"\x12" + (_SMALL[n] if n < 128 else _varint(n)) + body
+
+
+def _name(name: str) -> bytes:
+    """Span field 5, cached per name."""
+    framed = _names.get(name)
+    if framed is None:
+        framed = _field(b"\x2a", name.encode())
+        if len(_names) < _PAIR_CACHE_MAX:
+            _names[name] = framed
+    return framed
+
+
+def readable(record: tuple):
+    """The SDK ``ReadableSpan`` of a span record (for the SDK encoder, when this one cannot)."""
+    from opentelemetry.sdk.trace import ReadableSpan
+    from opentelemetry.trace import SpanContext, Status, TraceFlags
+
+    name, trace_id, parent_id, remote, attributes, start, end, error, resource, scope = record
+    sampled = TraceFlags(TraceFlags.SAMPLED)
+    trace_id = trace_id or getrandbits(128) or 1
+    parent = SpanContext(trace_id, parent_id, is_remote=remote, trace_flags=sampled) if parent_id else None
+    return ReadableSpan(name=name, context=SpanContext(trace_id, getrandbits(64) or 1, False, sampled),
+                        parent=parent, resource=resource,
+                        attributes={k: v for k, v in attributes.items() if v is not None},
+                        kind=SpanKind.CLIENT, status=Status(StatusCode.ERROR if error else StatusCode.UNSET),
+                        start_time=start, end_time=end, instrumentation_scope=scope)
 
 
 def _span_by_properties(span) -> bytes:
@@ -233,7 +280,7 @@ def _span_by_properties(span) -> bytes:
         out.append(_field(b"\x7a", _field(b"\x12", status.description.encode()) + _STATUS_CODE[status.status_code]))
     else:
         out.append(_STATUS[status.status_code])
-    out.append(b"\x85\x01\x00\x03\x00\x00" if parent is not None and parent.is_remote else b"\x85\x01\x00\x01\x00\x00")
+    out.append(_FLAGS_REMOTE if parent is not None and parent.is_remote else _FLAGS_LOCAL)
     return _field(b"\x12", b"".join(out))  # ScopeSpans field 2
 
 
@@ -242,15 +289,17 @@ def encode(spans: Sequence) -> bytes:
     try:
         groups: dict = {}  # by identity: Resource.__hash__ JSON-dumps its attributes every time
         for span in spans:
-            resource = span.resource
+            if span.__class__ is tuple:  # a span record (RECORD)
+                resource, scope, encoded_span = span[8], span[9] or None, _record(span)
+            else:
+                resource, scope, encoded_span = span.resource, span.instrumentation_scope or None, _span(span)
             group = groups.get(id(resource))
             if group is None:
                 group = groups[id(resource)] = (resource, {})
-            scope = span.instrumentation_scope or None
             encoded = group[1].get(id(scope))
             if encoded is None:
                 encoded = group[1][id(scope)] = (scope, [])
-            encoded[1].append(_span(span))
+            encoded[1].append(encoded_span)
         out = []
         for resource, scopes in groups.values():
             body = [_resource(resource)]
@@ -264,4 +313,4 @@ def encode(spans: Sequence) -> bytes:
             out.append(_field(b"\x0a", b"".join(body)))
         return b"".join(out)
     except _Fallback:
-        return encode_spans(spans).SerializeToString()
+        return encode_spans([readable(s) if s.__class__ is tuple else s for s in spans]).SerializeToString()

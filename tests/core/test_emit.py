@@ -92,7 +92,7 @@ def test_direct_sink_into_arcs_batch_processor_counts_overflow_and_follows_added
     provider.shutdown()
 
 
-def test_none_filtering_is_left_to_arcs_encoder_only_when_it_alone_takes_the_spans():
+def test_span_records_only_when_arcs_encoder_alone_takes_the_spans():
     from arc_agent.telemetry.endpoint import resolve
     from arc_agent.telemetry.export import ArcSpanExporter
     from arc_agent.telemetry.queue import CountingBatchSpanProcessor
@@ -102,9 +102,9 @@ def test_none_filtering_is_left_to_arcs_encoder_only_when_it_alone_takes_the_spa
     provider.add_span_processor(CountingBatchSpanProcessor(exporter, schedule_delay_millis=60_000))
     emitter = DirectEmitter(provider, provider.get_tracer("arc_agent")._instrumentation_scope)
     emitter.emit("s", None, {"a": 1}, 1_000, error=False)
-    assert emitter._filter_none is False
+    assert emitter._records is True
     memory = InMemorySpanExporter()
     provider.add_span_processor(SimpleSpanProcessor(memory))  # another processor sees the spans too
     emitter.emit("s", None, {"a": 1, "gone": None}, 1_000, error=False)
-    assert emitter._filter_none is True and dict(memory.get_finished_spans()[0].attributes) == {"a": 1}
+    assert emitter._records is False and dict(memory.get_finished_spans()[0].attributes) == {"a": 1}
     provider.shutdown()

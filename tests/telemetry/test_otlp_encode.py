@@ -91,17 +91,48 @@ def test_arc_emitter_spans_and_the_per_key_cache_encode_like_the_sdk():
         assert ExportTraceServiceRequest.FromString(encode(batch)) == encode_spans(batch)
 
 
-def test_none_values_are_dropped_as_the_sdk_drops_them():
-    """Arc's own sink hands the emitter's attribute dict to this encoder unfiltered (no per-span
-    None check on the caller): the encoder drops None values, as the SDK's span does."""
+def test_span_records_encode_like_the_sdk_spans_they_stand_for():
+    """Arc's DirectEmitter queues plain tuples when this encoder alone takes its spans: they encode
+    to the message the SDK encoder builds for the equivalent spans (ids drawn by the encoder), None
+    attributes dropped; and a batch the direct encoder cannot write still goes through the SDK's."""
+    from opentelemetry.sdk.trace import ReadableSpan
+
     from arc_agent.telemetry.emit import DirectEmitter
+    from arc_agent.telemetry.otlp_encode import readable
 
     keep = Keep()
     provider = TracerProvider(resource=Resource.create({"service.name": "enc"}))
     provider.add_span_processor(SimpleSpanProcessor(keep))
     emitter = DirectEmitter(provider, provider.get_tracer("arc_agent", "1.0")._instrumentation_scope)
-    emitter._filter_none = False  # as with Arc's own processor and exporter alone on the provider
-    emitter.emit("chat m", None, {"a": 1, "gone": None, "b": "x"}, 1_000, error=False)
-    message = ExportTraceServiceRequest.FromString(encode(keep.spans))
-    span = message.resource_spans[0].scope_spans[0].spans[0]
-    assert [kv.key for kv in span.attributes] == ["a", "b"]
+    records: list = []
+    emitter._records, emitter._sink, emitter._multi = True, records.append, None  # as with Arc's own pipeline
+    local = trace.set_span_in_context(NonRecordingSpan(SpanContext(5, 6, False, TraceFlags(1))))
+    remote = trace.set_span_in_context(NonRecordingSpan(SpanContext(7, 9, True, TraceFlags(1))))
+    unsampled = trace.set_span_in_context(NonRecordingSpan(SpanContext(7, 9, True, TraceFlags(0))))
+    emitter.emit("chat root", None, {"a": 1, "gone": None, "b": "x"}, 1_000, error=False)
+    emitter.emit("chat local", local, {"a": 2}, 2_000, error=True)
+    emitter.emit("chat remote", remote, {}, 3_000, error=False)
+    emitter.emit("chat unsampled", unsampled, {}, 4_000, error=False)
+    assert [r[0] for r in records] == ["chat root", "chat local", "chat remote"] and not keep.spans
+    ours = ExportTraceServiceRequest.FromString(encode(records))
+    drawn = ours.resource_spans[0].scope_spans[0].spans
+    assert [kv.key for kv in drawn[0].attributes] == ["a", "b"]
+    assert drawn[1].trace_id == (5).to_bytes(16, "big") and drawn[2].trace_id == (7).to_bytes(16, "big")
+    sdk_spans = []
+    for record, span in zip(records, drawn):
+        proto = readable(record)
+        fields = dict(vars(proto))
+        ctx = fields["_context"]
+        fields["_context"] = SpanContext(int.from_bytes(span.trace_id, "big"), int.from_bytes(span.span_id, "big"),
+                                         False, ctx.trace_flags)
+        if fields["_parent"] is not None:
+            p = fields["_parent"]
+            fields["_parent"] = SpanContext(int.from_bytes(span.trace_id, "big"), p.span_id, p.is_remote,
+                                            p.trace_flags)
+        same = object.__new__(ReadableSpan)
+        same.__dict__ = fields
+        sdk_spans.append(same)
+    assert ours == encode_spans(sdk_spans)
+    odd = (*records[0][:4], {"bytes": b"\x00"}, *records[0][5:])  # a value only the SDK encoder writes
+    message = ExportTraceServiceRequest.FromString(encode([odd]))
+    assert message.resource_spans[0].scope_spans[0].spans[0].name == "chat root"
