@@ -19,6 +19,7 @@ from opentelemetry.trace.propagation import _SPAN_KEY
 from .. import failopen, state
 from ..state import SUPPRESS_KEY as _SUPPRESS
 from ..telemetry import attributes as A
+from ..telemetry import tracing as _tracing
 from ..telemetry.tracing import get_emitter
 
 _CLIENT = SpanKind.CLIENT
@@ -142,7 +143,7 @@ class LLMCall:
     same call (OTel's openai-v2): Arc then enriches it instead of making a second one."""
 
     __slots__ = ("spec", "attrs", "kwargs", "arc_ns", "start_ns", "parent", "done", "first_chunk_ns",
-                 "fix_applied", "start_perf", "resumed", "sampled", "peer", "minimal", "deferred")
+                 "fix_applied", "start_perf", "resumed", "sampled", "peer", "minimal", "deferred", "later")
 
     def __init__(self, spec: CallSpec, kwargs: dict, attrs: dict, parent, start_perf: int) -> None:
         self.spec = spec
@@ -160,6 +161,7 @@ class LLMCall:
         self.peer = None
         self.minimal = False  # circuit breaker open: passthrough, minimal span (see _passthrough)
         self.deferred = None  # sampled out: (instance, fix attributes) to describe the request if it fails
+        self.later = None  # the instance, when the export thread describes the request (see start)
 
     def set(self, attrs: dict) -> None:
         self.attrs.update(attrs)
@@ -186,6 +188,9 @@ class LLMCall:
             attrs[A.ARC_INTERCEPTION_LATENCY_US] = self.arc_ns // 1000
             if self.peer is not None:
                 self.peer.set_attributes(attrs)
+            elif self.later is not None:
+                get_emitter().emit(self.span_name(), self.parent, (described_later, self.spec, self.kwargs, self.later,
+                                                                  attrs), self.start_ns, error)
             else:
                 get_emitter().emit(self.span_name(), self.parent, attrs, self.start_ns, error)
         for observer in state.RUNTIME.observers:
@@ -231,14 +236,19 @@ def start(spec: CallSpec, instance: Any, kwargs: dict, t0: int) -> LLMCall | Non
         if outcome.kwargs is not None:
             send_kwargs = outcome.kwargs
             fix_applied = True
+    later = None
     if peer is not None:  # the peer span already describes the request: add only Arc's facts
         attrs = dict(fix_attrs) if fix_attrs else {}
         attrs[A.ARC_FIX_APPLIED] = fix_applied
+    elif sampled and fix_attrs is None and not rt.capture_content and _tracing.emits_records() \
+            and "stop" not in send_kwargs and "stop_sequences" not in send_kwargs:
+        attrs, later = {}, instance  # described by the export thread (described_later)
     elif sampled or fix_applied:
         attrs = span_request_attributes(spec, send_kwargs, instance, fix_attrs, fix_applied)
     else:
         attrs = {}
     call = LLMCall(spec, send_kwargs, attrs, ctx, t0)
+    call.later = later
     call.fix_applied = fix_applied
     call.peer = peer
     if not (sampled or fix_applied):
@@ -260,6 +270,18 @@ def span_request_attributes(spec: CallSpec, kwargs: dict, instance: Any, fix_att
         except Exception as exc:
             failopen.record("content", exc)
     return attrs
+
+
+def described_later(spec: CallSpec, kwargs: dict, instance: Any, attrs: dict) -> dict:
+    """A kept span's attributes, built by the export thread, in warm batches, instead of on the app
+    thread at the end of a cache-cold call. Only for a call with nothing fixed and no content
+    capture, whose request values are immutable (no stop list; ``kwargs`` is Arc's own dict, never
+    handed to the app), going to Arc's own encoder (``telemetry/emit.py`` span records): the same
+    attributes, in the same order, as ``span_request_attributes`` + the call's own."""
+    out = request_attributes(spec, kwargs, instance)
+    out[A.ARC_FIX_APPLIED] = False
+    out.update(attrs)
+    return out
 
 
 def _passthrough(spec: CallSpec, kwargs: dict, t0: int, ctx) -> LLMCall:

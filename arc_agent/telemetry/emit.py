@@ -27,11 +27,29 @@ _tuple_new = tuple.__new__
 _object_new = object.__new__
 
 
+def resolve_attributes(attributes):
+    """Span attributes given as a dict, or as ``(builder, *args)`` to be built where the span is
+    written (``llm/call.py`` ``described_later``); if the builder fails, the call's own attributes
+    (its last argument): the span still goes out."""
+    if attributes.__class__ is not tuple:
+        return attributes
+    try:
+        return attributes[0](*attributes[1:])
+    except Exception as exc:
+        from .. import failopen
+
+        failopen.record("span attributes", exc)
+        return attributes[-1]
+
+
 class SdkEmitter:
+    records = False  # see DirectEmitter
+
     def __init__(self, tracer) -> None:
         self.tracer = tracer
 
-    def emit(self, name: str, parent, attributes: dict, start_ns: int, error: bool) -> None:
+    def emit(self, name: str, parent, attributes, start_ns: int, error: bool) -> None:
+        attributes = resolve_attributes(attributes)
         span = self.tracer.start_span(name, context=parent, kind=_CLIENT, attributes=attributes,
                                       start_time=start_ns)
         if error:
@@ -57,7 +75,7 @@ class DirectEmitter:
         self._multi = self.processor if isinstance(getattr(self.processor, "_span_processors", None), tuple) else None
         self._processors = None  # the processor tuple ``_sink`` was chosen for
         self._sink = self.processor.on_end
-        self._records = False  # queue span records for Arc's encoder (see the class docstring)
+        self.records = False  # queue span records for Arc's encoder (see the class docstring)
         self.resource = provider.resource
         self.scope = scope
         ids = RandomIdGenerator()
@@ -65,7 +83,7 @@ class DirectEmitter:
         self.new_span_id = ids.generate_span_id
         self._template = _span_template(self.resource, scope)
 
-    def emit(self, name: str, parent, attributes: dict, start_ns: int, error: bool) -> None:
+    def emit(self, name: str, parent, attributes, start_ns: int, error: bool) -> None:
         span = parent.get(_SPAN_KEY) if parent else None
         parent_ctx = span.get_span_context() if span is not None else None
         if parent_ctx is not None and not parent_ctx.is_valid:
@@ -77,13 +95,14 @@ class DirectEmitter:
             processors = multi._span_processors
             if processors is not self._processors:
                 self._choose_sink(processors)
-        if self._records:  # otlp_encode.RECORD
+        if self.records:  # otlp_encode.RECORD
             if parent_ctx is None:
                 self._sink((name, 0, 0, False, attributes, start_ns, time_ns(), error, self.resource, self.scope))
             else:
                 self._sink((name, parent_ctx.trace_id, parent_ctx.span_id, parent_ctx.is_remote, attributes,
                             start_ns, time_ns(), error, self.resource, self.scope))
             return
+        attributes = resolve_attributes(attributes)
         if parent_ctx is not None:
             trace_id = parent_ctx.trace_id
         else:
@@ -119,7 +138,7 @@ class DirectEmitter:
         only = processors[0] if len(processors) == 1 else None
         own = isinstance(only, CountingBatchSpanProcessor)
         self._sink = only.sink() if own else self.processor.on_end
-        self._records = own and only.sink_encodes_directly()
+        self.records = own and only.sink_encodes_directly()
         self._processors = processors
 
 

@@ -17,6 +17,8 @@ from typing import Sequence
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.trace import SpanKind, StatusCode
 
+from .emit import resolve_attributes
+
 _FIXED64 = Struct("<Q").pack
 _DOUBLE = Struct("<d").pack
 _SMALL = [bytes((i,)) for i in range(128)]
@@ -38,8 +40,9 @@ _STATUS = {code: b"\x7a" + _SMALL[len(body)] + body for code, body in _STATUS_CO
 # A span record: what Arc's ``DirectEmitter`` queues instead of an SDK span when this encoder alone
 # takes its spans (a plain tuple, built on the app thread with no SDK object). The encoder draws the
 # span id (and the trace id of a root span) when it writes the bytes.
-RECORD = ("name", "parent trace id or 0", "parent span id or 0", "parent is remote", "attributes",
-          "start ns", "end ns", "error", "resource", "instrumentation scope")
+RECORD = ("name", "parent trace id or 0", "parent span id or 0", "parent is remote",
+          "attributes (a dict or (builder, *args): emit.resolve_attributes)", "start ns", "end ns", "error",
+          "resource", "instrumentation scope")
 _CLIENT_KIND = b"\x30" + _SMALL[SpanKind.CLIENT.value + 1]
 _FLAGS_LOCAL = b"\x85\x01\x00\x01\x00\x00"  # Span field 16: sampled, parent local (or none)
 _FLAGS_REMOTE = b"\x85\x01\x00\x03\x00\x00"  # ... parent remote
@@ -215,6 +218,8 @@ def _span(span) -> bytes:
 def _record(record: tuple) -> bytes:
     """One Span from a span record (``RECORD``): ids drawn here, kind CLIENT, status ERROR or UNSET."""
     name, trace_id, parent_id, remote, attributes, start, end, error = record[:8]
+    if attributes.__class__ is tuple:
+        attributes = resolve_attributes(attributes)
     head = (b"\x0a\x10" + (trace_id or getrandbits(128) or 1).to_bytes(16, "big") + b"\x12\x08"
             + (getrandbits(64) or 1).to_bytes(8, "big"))
     if parent_id:
@@ -248,7 +253,7 @@ def readable(record: tuple):
     parent = SpanContext(trace_id, parent_id, is_remote=remote, trace_flags=sampled) if parent_id else None
     return ReadableSpan(name=name, context=SpanContext(trace_id, getrandbits(64) or 1, False, sampled),
                         parent=parent, resource=resource,
-                        attributes={k: v for k, v in attributes.items() if v is not None},
+                        attributes={k: v for k, v in resolve_attributes(attributes).items() if v is not None},
                         kind=SpanKind.CLIENT, status=Status(StatusCode.ERROR if error else StatusCode.UNSET),
                         start_time=start, end_time=end, instrumentation_scope=scope)
 

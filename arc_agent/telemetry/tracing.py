@@ -134,6 +134,13 @@ def get_emitter():
         return _emitter
 
 
+def emits_records() -> bool:
+    """Whether finished spans go to Arc's own encoder as span records (``emit.py``): then their
+    attributes may be given as ``(builder, *args)``, built by the export thread."""
+    emitter = _emitter
+    return emitter is not None and emitter.records
+
+
 def exporter():
     return _exporter
 

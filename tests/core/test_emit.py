@@ -102,9 +102,9 @@ def test_span_records_only_when_arcs_encoder_alone_takes_the_spans():
     provider.add_span_processor(CountingBatchSpanProcessor(exporter, schedule_delay_millis=60_000))
     emitter = DirectEmitter(provider, provider.get_tracer("arc_agent")._instrumentation_scope)
     emitter.emit("s", None, {"a": 1}, 1_000, error=False)
-    assert emitter._records is True
+    assert emitter.records is True
     memory = InMemorySpanExporter()
     provider.add_span_processor(SimpleSpanProcessor(memory))  # another processor sees the spans too
     emitter.emit("s", None, {"a": 1, "gone": None}, 1_000, error=False)
-    assert emitter._records is False and dict(memory.get_finished_spans()[0].attributes) == {"a": 1}
+    assert emitter.records is False and dict(memory.get_finished_spans()[0].attributes) == {"a": 1}
     provider.shutdown()

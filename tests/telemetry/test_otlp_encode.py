@@ -105,7 +105,7 @@ def test_span_records_encode_like_the_sdk_spans_they_stand_for():
     provider.add_span_processor(SimpleSpanProcessor(keep))
     emitter = DirectEmitter(provider, provider.get_tracer("arc_agent", "1.0")._instrumentation_scope)
     records: list = []
-    emitter._records, emitter._sink, emitter._multi = True, records.append, None  # as with Arc's own pipeline
+    emitter.records, emitter._sink, emitter._multi = True, records.append, None  # as with Arc's own pipeline
     local = trace.set_span_in_context(NonRecordingSpan(SpanContext(5, 6, False, TraceFlags(1))))
     remote = trace.set_span_in_context(NonRecordingSpan(SpanContext(7, 9, True, TraceFlags(1))))
     unsampled = trace.set_span_in_context(NonRecordingSpan(SpanContext(7, 9, True, TraceFlags(0))))
@@ -136,3 +136,23 @@ def test_span_records_encode_like_the_sdk_spans_they_stand_for():
     odd = (*records[0][:4], {"bytes": b"\x00"}, *records[0][5:])  # a value only the SDK encoder writes
     message = ExportTraceServiceRequest.FromString(encode([odd]))
     assert message.resource_spans[0].scope_spans[0].spans[0].name == "chat root"
+
+
+def test_record_attributes_built_by_the_encoder_and_a_failing_builder_keeps_the_span():
+    from arc_agent import failopen
+
+    def build(model, own):
+        return {"gen_ai.request.model": model, **own}
+
+    def broken(own):
+        raise RuntimeError("boom")
+
+    resource = Resource.create({"service.name": "enc"})
+    base = ("chat m", 0, 0, False, None, 1_000, 2_000, False, resource, None)
+    built = (*base[:4], (build, "m", {"latency": 3}), *base[5:])
+    failing = (*base[:4], (broken, {"latency": 4}), *base[5:])
+    errors0 = failopen.counts().get("span attributes", 0)
+    spans = ExportTraceServiceRequest.FromString(encode([built, failing])).resource_spans[0].scope_spans[0].spans
+    assert [kv.key for kv in spans[0].attributes] == ["gen_ai.request.model", "latency"]
+    assert [kv.key for kv in spans[1].attributes] == ["latency"]  # the call's own attributes survive
+    assert failopen.counts()["span attributes"] == errors0 + 1

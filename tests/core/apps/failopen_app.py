@@ -33,6 +33,6 @@ results["response"] = client.chat.completions.create(model="gpt-4", messages=msg
 integ.CHAT.make_observer = lambda: type("O", (), {"on_chunk": boom, "attributes": boom})()
 results["stream"] = [c.choices[0].delta.content for c in client.chat.completions.create(
     model="gpt-4", messages=msgs, stream=True) if c.choices]
-call_module.request_attributes = boom
+call_module.LLMCall = boom  # start() breaks after fixing
 results["start"] = client.chat.completions.create(model="gpt-4", messages=msgs).choices[0].message.content
 print(json.dumps({"result": results, "errors": failopen.counts(), "patched": True}))
