@@ -53,6 +53,8 @@ _REQUEST_PARAMS = {
     "n": A.GEN_AI_REQUEST_CHOICE_COUNT,
 }
 _STOP_KEYS = ("stop", "stop_sequences")
+# what ``_request_attributes`` reads besides stop sequences: all a described-later call keeps
+_DESCRIBED_KEYS = frozenset(("model", "stream", *_REQUEST_PARAMS))
 _SCALARS = (bool, int, float, str)
 
 
@@ -75,6 +77,10 @@ class CallSpec:
 
 
 def request_attributes(spec: CallSpec, kwargs: dict, instance: Any) -> dict:
+    return _request_attributes(spec, kwargs, _server(instance))
+
+
+def _request_attributes(spec: CallSpec, kwargs: dict, server) -> dict:
     model = kwargs.get("model")
     attrs = {A.GEN_AI_OPERATION_NAME: spec.operation, A.GEN_AI_PROVIDER_NAME: spec.provider}
     if isinstance(model, str):
@@ -91,7 +97,6 @@ def request_attributes(spec: CallSpec, kwargs: dict, instance: Any) -> dict:
             elif isinstance(value, (list, tuple)) and all(isinstance(s, str) for s in value):
                 attrs[A.GEN_AI_REQUEST_STOP_SEQUENCES] = tuple(value)
     attrs[A.GEN_AI_REQUEST_STREAM] = kwargs.get("stream") is True
-    server = _server(instance)
     if server is not None:
         attrs[A.SERVER_ADDRESS], attrs[A.SERVER_PORT] = server
     return attrs
@@ -161,7 +166,7 @@ class LLMCall:
         self.peer = None
         self.minimal = False  # circuit breaker open: passthrough, minimal span (see _passthrough)
         self.deferred = None  # sampled out: (instance, fix attributes) to describe the request if it fails
-        self.later = None  # the instance, when the export thread describes the request (see start)
+        self.later = None  # (request scalars, server) when the export thread describes the request (start)
 
     def set(self, attrs: dict) -> None:
         self.attrs.update(attrs)
@@ -189,8 +194,8 @@ class LLMCall:
             if self.peer is not None:
                 self.peer.set_attributes(attrs)
             elif self.later is not None:
-                get_emitter().emit(self.span_name(), self.parent, (described_later, self.spec, self.kwargs, self.later,
-                                                                  attrs), self.start_ns, error)
+                get_emitter().emit(self.span_name(), self.parent, (described_later, self.spec, *self.later, attrs),
+                                   self.start_ns, error)
             else:
                 get_emitter().emit(self.span_name(), self.parent, attrs, self.start_ns, error)
         for observer in state.RUNTIME.observers:
@@ -242,7 +247,10 @@ def start(spec: CallSpec, instance: Any, kwargs: dict, t0: int) -> LLMCall | Non
         attrs[A.ARC_FIX_APPLIED] = fix_applied
     elif sampled and fix_attrs is None and not rt.capture_content and _tracing.emits_records() \
             and "stop" not in send_kwargs and "stop_sequences" not in send_kwargs:
-        attrs, later = {}, instance  # described by the export thread (described_later)
+        # described by the export thread (described_later) from the scalars it reads: the span
+        # keeps no reference to the prompt or the client
+        attrs = {}
+        later = ({k: v for k, v in send_kwargs.items() if k in _DESCRIBED_KEYS}, _server(instance))
     elif sampled or fix_applied:
         attrs = span_request_attributes(spec, send_kwargs, instance, fix_attrs, fix_applied)
     else:
@@ -272,13 +280,14 @@ def span_request_attributes(spec: CallSpec, kwargs: dict, instance: Any, fix_att
     return attrs
 
 
-def described_later(spec: CallSpec, kwargs: dict, instance: Any, attrs: dict) -> dict:
+def described_later(spec: CallSpec, scalars: dict, server, attrs: dict) -> dict:
     """A kept span's attributes, built by the export thread, in warm batches, instead of on the app
-    thread at the end of a cache-cold call. Only for a call with nothing fixed and no content
-    capture, whose request values are immutable (no stop list; ``kwargs`` is Arc's own dict, never
-    handed to the app), going to Arc's own encoder (``telemetry/emit.py`` span records): the same
-    attributes, in the same order, as ``span_request_attributes`` + the call's own."""
-    out = request_attributes(spec, kwargs, instance)
+    thread at the end of a cache-cold call. Only for a call with nothing fixed, no content capture
+    and no stop list, going to Arc's own encoder (``telemetry/emit.py`` span records); ``scalars``
+    are the request values ``_request_attributes`` reads (immutable: the span holds no reference
+    to the prompt, the client or anything the app may change). The same attributes, in the same
+    order, as ``span_request_attributes`` + the call's own."""
+    out = _request_attributes(spec, scalars, server)
     out[A.ARC_FIX_APPLIED] = False
     out.update(attrs)
     return out
