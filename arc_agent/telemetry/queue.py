@@ -83,8 +83,9 @@ class CountingBatchSpanProcessor(BatchSpanProcessor):
                       "arc_telemetry_dropped_total", self._batch_processor._queue.maxlen)
 
     def sink_encodes_directly(self) -> bool:
-        """Whether this processor's spans reach only Arc's encoder (``otlp_encode``, which drops
-        None-valued attributes as the SDK does): then emitters need not filter them."""
+        """Whether this processor's spans reach only Arc's encoder (``otlp_encode``): then Arc's
+        emitter may queue span records (``otlp_encode.RECORD``) and leave dropping None-valued
+        attributes to the encoder, as the SDK's span would drop them."""
         from .export import ArcSpanExporter
 
         exporter = getattr(getattr(self, "_batch_processor", None), "_exporter", None)
