@@ -209,8 +209,8 @@ def main() -> None:
 
     sampled_out_hook = guards.make_sampled_out_hook(breaker)
 
-    def sampled_out_total() -> int:  # the call path's count plus the sampler's fast skips
-        return STATS.sampled_out + sampler.sampled_out()
+    STATS.fast_skips = sampler.sampled_out  # as guards.py links Arc's own sampler
+    sampled_out_total = STATS.sampled_out_total
 
     # variant -> (sampler, sampled-out hook, observer) as Arc's guards would install them
     installed = {"bare": (None, None, plain_observer), "arc-100%": (None, None, plain_observer),

@@ -209,10 +209,16 @@ def _span(span) -> bytes:
     else:
         head = b"\x0a\x10" + ctx[0].to_bytes(16, "big") + b"\x12\x08" + ctx[1].to_bytes(8, "big")
         flags = _FLAGS_LOCAL
-    body = b"".join((head, _name(name), _KIND[kind], _TIMES(0x39, start, 0x41, end),
-                     _span_attributes(attributes) if attributes else b"", status_bytes, flags))
+    return _framed_span(head, name, _KIND[kind], start, end, attributes, status_bytes, flags)
+
+
+def _framed_span(head: bytes, name: str, kind: bytes, start: int, end: int, attributes, status: bytes,
+                 flags: bytes) -> bytes:
+    """ScopeSpans field 2: one Span from its ids (``head``) and fields, in the SDK encoder's order."""
+    body = b"".join((head, _name(name), kind, _TIMES(0x39, start, 0x41, end),
+                     _span_attributes(attributes) if attributes else b"", status, flags))
     n = len(body)
-    return b"\x12" + (_SMALL[n] if n < 128 else _varint(n)) + body  # ScopeSpans field 2
+    return b"\x12" + (_SMALL[n] if n < 128 else _varint(n)) + body
 
 
 def _record(record: tuple) -> bytes:
@@ -224,12 +230,9 @@ def _record(record: tuple) -> bytes:
             + (getrandbits(64) or 1).to_bytes(8, "big"))
     if parent_id:
         head += b"\x22\x08" + parent_id.to_bytes(8, "big")
-    body = b"".join((head, _name(name), _CLIENT_KIND, _TIMES(0x39, start, 0x41, end),
-                     _span_attributes(attributes) if attributes else b"",
-                     _STATUS[StatusCode.ERROR if error else StatusCode.UNSET],
-                     _FLAGS_REMOTE if parent_id and remote else _FLAGS_LOCAL))
-    n = len(body)
-    return b"\x12" + (_SMALL[n] if n < 128 else _varint(n)) + body
+    return _framed_span(head, name, _CLIENT_KIND, start, end, attributes,
+                        _STATUS[StatusCode.ERROR if error else StatusCode.UNSET],
+                        _FLAGS_REMOTE if parent_id and remote else _FLAGS_LOCAL)
 
 
 def _name(name: str) -> bytes:
