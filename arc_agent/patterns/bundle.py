@@ -189,7 +189,7 @@ def load_layer(paths: Iterable[str], gentle: bool = False) -> tuple:
                 break
         if not errors:
             parts = builder.parts()
-            layer = assemble(parts)
+            layer = assemble(parts, gentle)
             layer.parts = parts
             for later, earlier in layer.ids.duplicates(MAX_ERRORS):
                 f1, i1 = _locate(files, starts, later)

@@ -25,6 +25,7 @@ from .. import failopen
 from ..llm.fixer import FixOutcome
 from ..llm.request import LLMRequest
 from ..telemetry import attributes as A
+from . import rebuild
 from .apply import Draft
 from .bundle import BundleErrors, check_confidence, load_layer, parse_expires, release_free_memory
 from .errors import BundleError, PatternError
@@ -97,6 +98,7 @@ class PatternEngine:
         self._outcomes: Counter = Counter()
         self.last_error: str | None = None
         self.load_seconds: float | None = None
+        self.load_mode: str | None = None  # in_process | child_process (a big reload, see rebuild.py)
         self.loaded_at: float | None = None
         self._snap = Snapshot((), (), "")
         self.active = False
@@ -150,9 +152,11 @@ class PatternEngine:
             return []
         seen = signature(paths)  # taken before reading: a write during the read is seen next poll
         t0 = time.perf_counter()
+        mode = ["in_process"]
         try:
-            # a reload runs beside the app's requests (watcher thread): hold the GIL in short stretches
-            loader = functools.partial(load_layer, gentle=True) if current else load_layer
+            # a reload runs beside the app's requests (watcher thread): built in a child process
+            # if big, else in-process holding the GIL in short stretches
+            loader = functools.partial(self._reload_layer, mode) if current else load_layer
             layer, infos = load_with_snapshot(paths, self.snapshot, loader)
         except Exception as exc:  # BundleErrors, or a bug/MemoryError: the app must never see it
             errors = list(exc.errors) if isinstance(exc, BundleErrors) else \
@@ -167,6 +171,7 @@ class PatternEngine:
             return errors
         self._paths, self._bundle, self._infos, self._seen = paths, layer, infos, seen
         self.load_seconds = time.perf_counter() - t0
+        self.load_mode = mode[0]
         self.loaded_at = time.time()
         self.last_error = None
         self._publish()
@@ -175,6 +180,16 @@ class PatternEngine:
         log.info("arc: loaded %d patterns from %d bundle file(s) in %.2f s", self._bundle.n, len(infos),
                  self.load_seconds)
         return []
+
+    def _reload_layer(self, mode: list, paths: list) -> tuple:
+        """A reload's (Layer, infos): from a child process when the set is big (``rebuild``),
+        else (or if no child can run) in-process. ``mode[0]`` says which."""
+        if rebuild.wanted(paths):
+            built = rebuild.build_in_child(paths, self.snapshot)
+            if built is not None:
+                mode[0] = "child_process"
+                return built
+        return load_layer(paths, gentle=True)
 
     # -- runtime registration --------------------------------------------------------------------------
     def register(self, pattern: Mapping, fix: Mapping, id: str | None = None, confidence: float = 1.0,
@@ -393,6 +408,7 @@ class PatternEngine:
             "spec_cache_misses": misses,
             "cache_hit_ratio": (hits / (hits + misses)) if hits + misses else 0.0,
             "load_seconds": self.load_seconds,
+            "load_mode": self.load_mode,
             "loaded_at": self.loaded_at,
             "last_error": self.last_error,
             "watching": bool(watcher is not None and watcher.alive),

@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import json
 import marshal
+import time
 from array import array
 from collections import defaultdict
 from collections.abc import Mapping
@@ -48,6 +49,7 @@ from .matcher import compile_matcher
 KEY_FPR = 0.001
 COARSE_FPR = 0.01
 SPEC_CACHE_SIZE = 4096
+SLICE = 100_000  # values per GIL-holding step of a gentle assemble
 _INT32 = 2**31
 _SCALARS = (str, int, float, bool)
 _SIMILAR_KEYS = frozenset({"similar", "threshold"})
@@ -465,8 +467,10 @@ class LayerParts:
                  "elements", "shapes", "exist", "scan", "fuzzy")
 
 
-def assemble(parts: LayerParts) -> Layer:
-    """The Layer for ``parts`` (from a builder or a snapshot)."""
+def assemble(parts: LayerParts, gentle: bool = False) -> Layer:
+    """The Layer for ``parts`` (from a builder or a snapshot). ``gentle`` (a reload beside the
+    app's requests): the whole-column hashing is done in slices, letting other threads take the
+    GIL between them (one C-level pass over 1M values holds it for ~50 ms)."""
     layer = Layer()
     layer.parts = None
     layer.n = len(parts.spec_col)
@@ -482,7 +486,7 @@ def assemble(parts: LayerParts) -> Layer:
 
     # a pattern's key: the hash of its elements' hashes in shape order, as ``_candidates`` computes it
     elements = marshal.loads(parts.elements)
-    element_hashes = np.fromiter(map(hash, elements), dtype=np.int64, count=len(elements))
+    element_hashes = _hashes(elements, gentle)
     del elements
     keys, kidx = [], []
     bits: dict = {}
@@ -491,8 +495,7 @@ def assemble(parts: LayerParts) -> Layer:
         if len(eids) != len(shape) or eids.shape[1] != len(idxs) or \
                 (eids.size and not 0 <= int(eids.min()) <= int(eids.max()) < len(element_hashes)):
             raise ValueError("shape columns disagree")
-        columns = [element_hashes[e].tolist() for e in eids]
-        keys.append(np.fromiter(map(hash, zip(*columns)), dtype=np.int64, count=len(idxs)))
+        keys.append(_key_hashes(element_hashes, eids, gentle))
         kidx.append(idxs)
         smask = 0
         for f in shape:
@@ -508,8 +511,8 @@ def assemble(parts: LayerParts) -> Layer:
     layer.kidx = array("i", (np.concatenate(kidx)[order] if kidx else np.empty(0, np.int32)).tobytes())
     starts = _run_starts(sorted_keys)
     layer.max_bucket = int(np.diff(np.append(starts, len(sorted_keys))).max()) if len(starts) else 0
-    layer.key_bloom = _bloom(sorted_keys[starts], KEY_FPR)
-    layer.coarse = _bloom(element_hashes, COARSE_FPR)
+    layer.key_bloom = _bloom(sorted_keys[starts], KEY_FPR, gentle)
+    layer.coarse = _bloom(element_hashes, COARSE_FPR, gentle)
     layer.shapes = tuple(shapes)
     layer.top_eq = tuple((f, b) for f, b in bits.items() if f in TOP_FIELDS)
     layer.param_eq = {f: b for f, b in bits.items() if f not in TOP_FIELDS}
@@ -574,10 +577,40 @@ def _run_starts(sorted_values: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.concatenate(([True], sorted_values[1:] != sorted_values[:-1])))
 
 
-def _bloom(values: np.ndarray, fpr: float) -> Bloom:
+def _slices(n: int, gentle: bool):
+    """(start, stop) covering ``range(n)``: one slice, or with ``gentle`` slices of ``SLICE`` with a
+    GIL hand-over (``sleep(0)`` releases it) before each but the first."""
+    if not gentle:
+        yield 0, n
+        return
+    for start in range(0, n, SLICE):
+        if start:
+            time.sleep(0)
+        yield start, min(n, start + SLICE)
+
+
+def _hashes(values: list, gentle: bool) -> np.ndarray:
+    """Python's hash of each value, as int64 (per process: string hashes are randomized)."""
+    out = np.empty(len(values), dtype=np.int64)
+    for a, b in _slices(len(values), gentle):
+        out[a:b] = np.fromiter(map(hash, values[a:b]), dtype=np.int64, count=b - a)
+    return out
+
+
+def _key_hashes(element_hashes: np.ndarray, eids: np.ndarray, gentle: bool) -> np.ndarray:
+    """Each pattern's key: the hash of the tuple of its elements' hashes, in shape order."""
+    n = eids.shape[1]
+    out = np.empty(n, dtype=np.int64)
+    for a, b in _slices(n, gentle):
+        columns = [element_hashes[e].tolist() for e in eids[:, a:b]]
+        out[a:b] = np.fromiter(map(hash, zip(*columns)), dtype=np.int64, count=b - a)
+    return out
+
+
+def _bloom(values: np.ndarray, fpr: float, gentle: bool = False) -> Bloom:
     bloom = Bloom(max(len(values), 1), fpr)
-    if len(values):
-        bloom.update(values.tolist())
+    for a, b in _slices(len(values), gentle):
+        bloom.update(values[a:b].tolist())
     return bloom
 
 

@@ -192,9 +192,9 @@ def write(path: str, key: str, parts: LayerParts, infos: list) -> None:
 
 
 # -- reading ------------------------------------------------------------------------------------------
-def read(path: str, key: str | None, files: list) -> tuple:
+def read(path: str, key: str | None, files: list, gentle: bool = False) -> tuple:
     """(Layer, infos) from the snapshot at ``path``; StaleSnapshot if it is for other content,
-    ValueError (or another exception) if it is damaged."""
+    ValueError (or another exception) if it is damaged. ``gentle``: see ``index.assemble``."""
     with open(path, "rb") as fh:
         head = fh.read(len(MAGIC) + _HEAD.size)
         if len(head) < len(MAGIC) + _HEAD.size or not head.startswith(MAGIC):
@@ -234,7 +234,7 @@ def read(path: str, key: str | None, files: list) -> tuple:
         raise ValueError("bundle count disagrees")
     infos = [BundleInfo(f, m["name"], m["version"], m["created_at"], m["count"], m["sha256"])
              for f, m in zip(files, infos_meta)]
-    return assemble(parts), infos
+    return assemble(parts, gentle), infos
 
 
 def _array(typecode: str, data: bytes) -> array:

@@ -7,7 +7,7 @@ import random
 import yaml
 
 from arc_agent.llm.request import from_openai_chat
-from arc_agent.patterns import PatternEngine, fastjson
+from arc_agent.patterns import PatternEngine, fastjson, index
 
 from .test_index import naive, random_pattern, random_request
 
@@ -83,8 +83,10 @@ def test_without_msgspec_json_loads_the_same(tmp_path, monkeypatch):
 
 
 def test_a_reload_decodes_in_chunks_to_the_same_set(tmp_path, monkeypatch):
-    """A hot reload decodes a few records per call (the GIL is released in between)."""
+    """A hot reload decodes a few records per call and hashes a few values per step (the GIL is
+    released in between)."""
     monkeypatch.setattr(fastjson, "CHUNK", 7)
+    monkeypatch.setattr(index, "SLICE", 7)
     records = mixed_records(n=300)
     path = tmp_path / "b.json"
     path.write_text(json.dumps({"version": 1, "patterns": records}))
