@@ -107,7 +107,7 @@ def child_main() -> int:
     ``{"snapshot", "key"}`` or ``{"errors": [[file, problem, id, index], ...]}`` as one JSON line."""
     try:
         os.nice(5)  # background work: the app's process comes first on a busy machine
-    except OSError:
+    except (OSError, AttributeError):  # AttributeError: no os.nice on Windows
         pass
     job = json.loads(sys.argv[-1])
     try:
