@@ -242,6 +242,8 @@ def _load_file(builder: LayerBuilder, path: str, infos: list, errors: list, gent
     try:
         data = read_bytes(path)
         hasher = _Digest(data)  # sha256 releases the GIL: it runs beside the parse
+        if not gentle and not path.endswith((".yaml", ".yml")) and _load_halves(builder, path, data, infos, hasher):
+            return
         decoded = None if path.endswith((".yaml", ".yml")) else fastjson.decode(data, chunked=gentle)
         if decoded is None:
             columns = _columns_from_document(path, read_document(path, data), errors)
@@ -267,6 +269,28 @@ def _load_file(builder: LayerBuilder, path: str, infos: list, errors: list, gent
         errors[errors_before:] = found[:max(0, MAX_ERRORS - errors_before)]
     if len(errors) == errors_before:
         infos.append(BundleInfo(path, name, meta.get("version"), meta.get("created_at"), len(patterns), digest))
+
+
+def _load_halves(builder: LayerBuilder, path: str, data: bytes, infos: list, hasher: _Digest) -> bool:
+    """Store a big clean JSON bundle built in two halves at once (``split_load``); False if it
+    was not (the caller then loads it whole, and names any problem)."""
+    from . import split_load  # imports this module
+
+    halves = split_load.load_in_halves(path, data)
+    if halves is None:
+        return False
+    meta, pieces = halves
+    try:
+        name = _bundle_name(path, meta.get("name"))
+    except BundleError:
+        return False
+    start = 0
+    for piece in pieces:
+        piece.ids = with_default_ids(piece.ids, name, start)
+        start += piece.n
+        builder.absorb(piece)
+    infos.append(BundleInfo(path, name, meta.get("version"), meta.get("created_at"), start, hasher.result()))
+    return True
 
 
 class _Digest:
@@ -303,22 +327,42 @@ def _bundle_name(path: str, name: Any) -> str:
 def _columns_from_decoded(path: str, d: Any, errors: list) -> tuple | None:
     """Columns of a bundle msgspec decoded (record fields already checked in C)."""
     name = _bundle_name(path, d.name)
-    ids = d.ids
-    if "" in ids:  # records without an id
-        ids = [pid or f"{name}#{k}" for k, pid in enumerate(ids)]
-    expires = d.expires
+    ids = with_default_ids(d.ids, name)
+    try:
+        expires = expiry_column(d.expires, strict=True)
+    except _ExpiryError as exc:
+        errors.append(BundleError(path, exc.problem, ids[exc.index], exc.index))
+        return None
+    return (name, {"version": d.version, "created_at": d.created_at}, ids, d.patterns, d.fixes,
+            d.confidence, d.priority, expires, None)
+
+
+def with_default_ids(ids: list, name: str, start: int = 0) -> list:
+    """``ids`` with "" (a record without an id) replaced by ``name#index`` (index in its file)."""
+    if "" not in ids:
+        return ids
+    return [pid or f"{name}#{k}" for k, pid in enumerate(ids, start)]
+
+
+class _ExpiryError(Exception):
+    def __init__(self, index: int, problem: str) -> None:
+        self.index, self.problem = index, problem
+
+
+def expiry_column(expires: list, strict: bool = False) -> Any:
+    """``expires_at`` values (as written) as a float64 column; on a bad value None, or with
+    ``strict`` an error naming the first record that has it."""
     cache: dict = {}
     for value in set(expires):  # few distinct values: convert each once
         try:
             cache[value] = parse_expires(value)
         except PatternError as exc:
-            k = expires.index(value)
-            errors.append(BundleError(path, str(exc), ids[k], k))
+            if strict:
+                raise _ExpiryError(expires.index(value), str(exc)) from None
             return None
-    expires = np.fromiter(map(cache.__getitem__, expires), dtype=np.float64, count=len(expires)) \
-        if len(cache) > 1 or None not in cache else np.full(len(expires), NEVER)
-    return (name, {"version": d.version, "created_at": d.created_at}, ids, d.patterns, d.fixes,
-            d.confidence, d.priority, expires, None)
+    if len(cache) > 1 or None not in cache:
+        return np.fromiter(map(cache.__getitem__, expires), dtype=np.float64, count=len(expires))
+    return np.full(len(expires), NEVER)
 
 
 def _columns_from_document(path: str, doc: Any, errors: list) -> tuple | None:

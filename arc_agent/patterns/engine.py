@@ -98,7 +98,7 @@ class PatternEngine:
         self._outcomes: Counter = Counter()
         self.last_error: str | None = None
         self.load_seconds: float | None = None
-        self.load_mode: str | None = None  # in_process | child_process (a big reload, see rebuild.py)
+        self.load_mode: str | None = None  # in_process | helper_process (a big reload, see rebuild.py)
         self.loaded_at: float | None = None
         self._snap = Snapshot((), (), "")
         self.active = False
@@ -154,7 +154,7 @@ class PatternEngine:
         t0 = time.perf_counter()
         mode = ["in_process"]
         try:
-            # a reload runs beside the app's requests (watcher thread): built in a child process
+            # a reload runs beside the app's requests (watcher thread): built by a helper process
             # if big, else in-process holding the GIL in short stretches
             loader = functools.partial(self._reload_layer, mode) if current else load_layer
             layer, infos = load_with_snapshot(paths, self.snapshot, loader)
@@ -182,12 +182,12 @@ class PatternEngine:
         return []
 
     def _reload_layer(self, mode: list, paths: list) -> tuple:
-        """A reload's (Layer, infos): from a child process when the set is big (``rebuild``),
-        else (or if no child can run) in-process. ``mode[0]`` says which."""
+        """A reload's (Layer, infos): from a helper process when the set is big (``rebuild``),
+        else (or if no helper can run) in-process. ``mode[0]`` says which."""
         if rebuild.wanted(paths):
             built = rebuild.build_in_child(paths, self.snapshot)
             if built is not None:
-                mode[0] = "child_process"
+                mode[0] = "helper_process"
                 return built
         return load_layer(paths, gentle=True)
 

@@ -45,9 +45,24 @@ if msgspec is not None:
         created_at: Any = None
 
     _outline_decoder = msgspec.json.Decoder(_Outline)
+
+    class _Half(msgspec.Struct, gc=False):
+        """One half of a bundle split between two records (``split_load``): metadata it holds
+        is set, the rest UNSET."""
+        patterns: list[_Record]
+        name: Any = msgspec.UNSET
+        version: Any = msgspec.UNSET
+        created_at: Any = msgspec.UNSET
+
+    _half_decoder = msgspec.json.Decoder(_Half)
     _records_decoder = msgspec.json.Decoder(list[_Record])
 
 CHUNK = 20_000  # records decoded per call when ``chunked``
+UNSET = msgspec.UNSET if msgspec is not None else object()
+
+
+def available() -> bool:
+    return msgspec is not None
 
 
 class Decoded:
@@ -77,6 +92,26 @@ def decode(data: bytes, chunked: bool = False) -> Decoded | None:
             recs = doc.patterns
     except (msgspec.ValidationError, msgspec.DecodeError):
         return None
+    return _columns(doc, recs)
+
+
+HEAD_END, TAIL_START = b"]}", b'{"patterns":['
+
+
+def decode_half(data: Any) -> Decoded | None:
+    """A half of a bundle (``split_load``): its first half closed with ``HEAD_END``, or its
+    second half opened with ``TAIL_START``; None if it does not decode. Metadata the half does
+    not hold is ``msgspec.UNSET``."""
+    if msgspec is None:
+        return None
+    try:
+        doc = _half_decoder.decode(data)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return None
+    return _columns(doc, doc.patterns)
+
+
+def _columns(doc: Any, recs: list) -> Decoded:
     out = Decoded()
     out.name, out.version, out.created_at = doc.name, doc.version, doc.created_at
     out.ids = [r.id for r in recs]

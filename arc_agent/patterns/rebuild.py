@@ -1,15 +1,14 @@
-"""Hot reloads of big bundle sets, built in a child process.
+"""Hot reloads of big bundle sets, built in a helper process.
 
 A reload runs beside the app's requests. Building 1M patterns in the app's process holds the GIL
 in long C calls (decoding, hashing and sorting whole columns: up to ~300 ms each), so the app's
-requests stall behind it, and its peak memory (~1.4 GB at 1M) lands in the app. Here a child
-Python process loads the bundles and writes a snapshot (``snapshot.py``); the app's process only
-reads that snapshot (~0.6 s at 1M). The child is niced (the app comes first on a busy machine),
-runs with ``ARC_DISABLE=1`` (nothing is instrumented in it) and gets nothing on stdin.
+requests stall behind it, and its peak memory (~1.4 GB at 1M) lands in the app. Here a helper
+Python process (``helper_process``) loads the bundles and writes a snapshot (``snapshot.py``);
+the app's process only reads that snapshot (~0.6 s at 1M, in slices). The helper is niced: the
+app comes first on a busy machine.
 
-Bundle errors found by the child reject the reload exactly as an in-process load would (same
-messages). When no child can run (no usable Python executable, e.g. an embedding interpreter; a
-sandbox that forbids processes; a crash or timeout), the caller loads in-process instead.
+Bundle errors found by the helper reject the reload exactly as an in-process load would (same
+messages). When no helper can run, or it fails, the caller loads in-process instead.
 """
 
 from __future__ import annotations
@@ -21,8 +20,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from typing import Any
 
+from . import helper_process
 from .bundle import BundleError, BundleErrors, load_layer, resolve_paths
 from .snapshot import SnapshotPolicy, StaleSnapshot, read, snapshot_key, write
 
@@ -33,11 +32,9 @@ TIMEOUT_S = 900.0
 _CHILD = "from arc_agent.patterns.rebuild import child_main; raise SystemExit(child_main())"
 
 
-def wanted(paths: list, env: Any = None) -> bool:
-    """Whether a reload of ``paths`` should be built in a child: big enough and not switched off
-    (``ARC_PATTERNS_RELOAD_PROCESS=0``)."""
-    env = os.environ if env is None else env
-    if env.get("ARC_PATTERNS_RELOAD_PROCESS", "").strip().lower() in ("0", "off", "false", "no"):
+def wanted(paths: list) -> bool:
+    """Whether a reload of ``paths`` should be built by a helper: big enough and allowed."""
+    if not helper_process.allowed():
         return False
     try:
         return sum(os.path.getsize(f) for f in resolve_paths(paths)) >= MIN_BYTES
@@ -45,20 +42,12 @@ def wanted(paths: list, env: Any = None) -> bool:
         return False  # the in-process load names the problem
 
 
-def python_executable() -> str | None:
-    """A Python interpreter for the child, or None (an embedding program is not one)."""
-    exe = sys.executable
-    if exe and "python" in os.path.basename(exe).lower() and os.access(exe, os.X_OK):
-        return exe
-    return None
-
-
 def build_in_child(paths: list, policy: SnapshotPolicy | None) -> tuple | None:
-    """(Layer, infos) for ``paths`` built by a child process, or None if no child could build it
-    (the caller then loads in-process). Raises ``BundleErrors`` for the errors the child found.
-    The snapshot goes where ``policy`` keeps snapshots (so the next start loads it), else to a
+    """(Layer, infos) for ``paths`` built by a helper process, or None if no helper could build
+    it (the caller then loads in-process). Raises ``BundleErrors`` for the errors it found. The
+    snapshot goes where ``policy`` keeps snapshots (so the next start loads it), else to a
     private temporary folder removed afterwards."""
-    exe = python_executable()
+    exe = helper_process.python_executable()
     if exe is None:
         return None
     try:
@@ -69,7 +58,8 @@ def build_in_child(paths: list, policy: SnapshotPolicy | None) -> tuple | None:
     try:
         targets = (policy.locations(files) if policy is not None and policy.enabled else []) + \
             [os.path.join(scratch, "reload.arc-snapshot")]
-        result = _run_child(exe, targets, files)
+        result = _run_child(exe, scratch, {"targets": targets, "files": files,
+                                           "result": os.path.join(scratch, "result.json")})
         if result is None:
             return None
         if "errors" in result:
@@ -83,28 +73,33 @@ def build_in_child(paths: list, policy: SnapshotPolicy | None) -> tuple | None:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _run_child(exe: str, targets: list, files: list) -> dict | None:
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    env = dict(os.environ, ARC_DISABLE="1")
-    env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in [env.get("PYTHONPATH")] if p])
+def _run_child(exe: str, scratch: str, job: dict) -> dict | None:
+    err = os.path.join(scratch, "stderr")
     try:
-        proc = subprocess.run([exe, "-c", _CHILD, json.dumps({"targets": targets, "files": files})],
-                              stdin=subprocess.DEVNULL, capture_output=True, env=env, timeout=TIMEOUT_S)
-        result = json.loads(proc.stdout.decode("utf-8").strip().splitlines()[-1]) if proc.returncode == 0 else None
-    except (OSError, subprocess.SubprocessError, ValueError, IndexError) as exc:
-        log.warning("arc: could not build the reload in a child process (%s); loading in-process", exc)
+        with open(err, "wb") as stderr:
+            proc = helper_process.start(exe, _CHILD, job, stderr, ARC_PATTERNS_PROCESS="0")
+        code = proc.wait(timeout=TIMEOUT_S)
+        result = None
+        if code == 0:
+            with open(job["result"], encoding="utf-8") as fh:
+                result = json.load(fh)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        log.warning("arc: the reload's helper process took over %.0f s; loading in-process", TIMEOUT_S)
         return None
+    except (OSError, ValueError) as exc:
+        result, code = None, repr(exc)
     if not isinstance(result, dict):
-        tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
-        log.warning("arc: the reload's child process failed (exit %s: %s); loading in-process",
-                    proc.returncode, " | ".join(tail) or "no output")
+        log.warning("arc: the reload's helper process failed (%s: %s); loading in-process",
+                    code, helper_process.stderr_tail(err) or "no output")
         return None
     return result
 
 
 def child_main() -> int:
-    """In the child: load the bundles, write the snapshot to the first target that takes it, print
-    ``{"snapshot", "key"}`` or ``{"errors": [[file, problem, id, index], ...]}`` as one JSON line."""
+    """In the helper: load the bundles, write the snapshot to the first target that takes it, and
+    the result ``{"snapshot", "key"}`` or ``{"errors": [[file, problem, id, index], ...]}``."""
     try:
         os.nice(5)  # background work: the app's process comes first on a busy machine
     except (OSError, AttributeError):  # AttributeError: no os.nice on Windows
@@ -113,14 +108,18 @@ def child_main() -> int:
     try:
         layer, infos = load_layer(job["files"])
     except BundleErrors as exc:
-        print(json.dumps({"errors": [[e.file, e.problem, e.pattern_id, e.index] for e in exc.errors]}))
-        return 0
-    key = snapshot_key(job["files"], [i.sha256 for i in infos])
-    for target in job["targets"]:
-        try:
-            write(target, key, layer.parts, infos)
-        except OSError:
-            continue
-        print(json.dumps({"snapshot": target, "key": key}))
-        return 0
-    return 1
+        result: dict = {"errors": [[e.file, e.problem, e.pattern_id, e.index] for e in exc.errors]}
+    else:
+        key = snapshot_key(job["files"], [i.sha256 for i in infos])
+        for target in job["targets"]:
+            try:
+                write(target, key, layer.parts, infos)
+            except OSError:
+                continue
+            result = {"snapshot": target, "key": key}
+            break
+        else:
+            return 1
+    with open(job["result"], "w", encoding="utf-8") as fh:
+        json.dump(result, fh)
+    return 0

@@ -20,7 +20,7 @@ from .test_index import random_request
 @pytest.fixture
 def every_reload_is_big(monkeypatch):
     monkeypatch.setattr(rebuild, "MIN_BYTES", 0)
-    monkeypatch.delenv("ARC_PATTERNS_RELOAD_PROCESS", raising=False)
+    monkeypatch.delenv("ARC_PATTERNS_PROCESS", raising=False)
 
 
 def views(seed=6, n=200):
@@ -40,7 +40,7 @@ def test_a_reload_built_by_a_child_gives_the_same_set(tmp_path, every_reload_is_
     records = mixed_records(n=600, seed=2)
     write_records(path, records, version=2)
     assert engine.reload() == []
-    assert engine.load_mode == "child_process"
+    assert engine.load_mode == "helper_process"
     assert engine.stats()["patterns"] == len(records) and engine.stats()["bundle_version"] == "big@2"
     fresh = PatternEngine([str(path)], poll_interval=0, snapshot=SnapshotPolicy(enabled=False))
     assert fresh.load_mode == "in_process"
@@ -57,7 +57,7 @@ def test_the_childs_snapshot_serves_the_next_start(tmp_path, every_reload_is_big
     engine = PatternEngine([str(path)], poll_interval=0, snapshot=policy)
     assert not os.path.exists(tmp_path / "snaps")
     write_records(path, mixed_records(n=500, seed=4), version=2)
-    assert engine.reload() == [] and engine.load_mode == "child_process"
+    assert engine.reload() == [] and engine.load_mode == "helper_process"
     (snap,) = os.listdir(tmp_path / "snaps")
     assert os.stat(tmp_path / "snaps" / snap).st_size > 0
     restarted = PatternEngine([str(path)], poll_interval=0, snapshot=policy)
@@ -95,11 +95,11 @@ def test_without_a_working_child_the_reload_is_in_process(tmp_path, every_reload
     elif why == "child crashes":
         monkeypatch.setattr(rebuild, "_CHILD", "import os; os.abort()")
     else:
-        monkeypatch.setenv("ARC_PATTERNS_RELOAD_PROCESS", "0")
+        monkeypatch.setenv("ARC_PATTERNS_PROCESS", "0")
     records = mixed_records(n=150, seed=3)
     write_records(path, records, version=2)
     with caplog.at_level(logging.WARNING, logger="arc"):
         assert engine.reload() == []
     assert engine.load_mode == "in_process" and engine.stats()["patterns"] == len(records)
-    crashed = [r for r in caplog.records if "child process failed" in r.getMessage()]
+    crashed = [r for r in caplog.records if "helper process failed" in r.getMessage()]
     assert bool(crashed) == (why == "child crashes")
