@@ -166,7 +166,7 @@ class LLMCall:
         self.peer = None
         self.minimal = False  # circuit breaker open: passthrough, minimal span (see _passthrough)
         self.deferred = None  # sampled out: (instance, fix attributes) to describe the request if it fails
-        self.later = None  # (request scalars, server) when the export thread describes the request (start)
+        self.later = None  # (request scalars, server, fix attributes) when the export thread describes the request
 
     def set(self, attrs: dict) -> None:
         self.attrs.update(attrs)
@@ -245,12 +245,12 @@ def start(spec: CallSpec, instance: Any, kwargs: dict, t0: int) -> LLMCall | Non
     if peer is not None:  # the peer span already describes the request: add only Arc's facts
         attrs = dict(fix_attrs) if fix_attrs else {}
         attrs[A.ARC_FIX_APPLIED] = fix_applied
-    elif sampled and fix_attrs is None and not rt.capture_content and _tracing.emits_records() \
+    elif sampled and not fix_applied and not rt.capture_content and _tracing.emits_records() \
             and "stop" not in send_kwargs and "stop_sequences" not in send_kwargs:
         # described by the export thread (described_later) from the scalars it reads: the span
-        # keeps no reference to the prompt or the client
+        # keeps no reference to the prompt or the client (the fixer's attributes are its own dict)
         attrs = {}
-        later = ({k: v for k, v in send_kwargs.items() if k in _DESCRIBED_KEYS}, _server(instance))
+        later = ({k: v for k, v in send_kwargs.items() if k in _DESCRIBED_KEYS}, _server(instance), fix_attrs)
     elif sampled or fix_applied:
         attrs = span_request_attributes(spec, send_kwargs, instance, fix_attrs, fix_applied)
     else:
@@ -280,14 +280,17 @@ def span_request_attributes(spec: CallSpec, kwargs: dict, instance: Any, fix_att
     return attrs
 
 
-def described_later(spec: CallSpec, scalars: dict, server, attrs: dict) -> dict:
+def described_later(spec: CallSpec, scalars: dict, server, fix_attrs: dict | None, attrs: dict) -> dict:
     """A kept span's attributes, built by the export thread, in warm batches, instead of on the app
-    thread at the end of a cache-cold call. Only for a call with nothing fixed, no content capture
-    and no stop list, going to Arc's own encoder (``telemetry/emit.py`` span records); ``scalars``
-    are the request values ``_request_attributes`` reads (immutable: the span holds no reference
-    to the prompt, the client or anything the app may change). The same attributes, in the same
-    order, as ``span_request_attributes`` + the call's own."""
+    thread at the end of a cache-cold call. Only for a call with nothing fixed (patterns may have
+    been looked up: ``fix_attrs``), no content capture and no stop list, going to Arc's own encoder
+    (``telemetry/emit.py`` span records); ``scalars`` are the request values ``_request_attributes``
+    reads (immutable: the span holds no reference to the prompt, the client or anything the app
+    may change). The same attributes, in the same order, as ``span_request_attributes`` + the
+    call's own."""
     out = _request_attributes(spec, scalars, server)
+    if fix_attrs:
+        out.update(fix_attrs)
     out[A.ARC_FIX_APPLIED] = False
     out.update(attrs)
     return out
