@@ -241,7 +241,7 @@ def _locate(files: list, starts: list, i: int) -> tuple:
 def _load_file(builder: LayerBuilder, path: str, infos: list, errors: list, gentle: bool = False) -> None:
     try:
         data = read_bytes(path)
-        hasher = _Digest(data)  # sha256 releases the GIL: it runs beside the parse
+        hasher = Digest(data)  # sha256 releases the GIL: it runs beside the parse
         if not gentle and not path.endswith((".yaml", ".yml")) and _load_halves(builder, path, data, infos, hasher):
             return
         decoded = None if path.endswith((".yaml", ".yml")) else fastjson.decode(data, chunked=gentle)
@@ -271,7 +271,7 @@ def _load_file(builder: LayerBuilder, path: str, infos: list, errors: list, gent
         infos.append(BundleInfo(path, name, meta.get("version"), meta.get("created_at"), len(patterns), digest))
 
 
-def _load_halves(builder: LayerBuilder, path: str, data: bytes, infos: list, hasher: _Digest) -> bool:
+def _load_halves(builder: LayerBuilder, path: str, data: bytes, infos: list, hasher: Digest) -> bool:
     """Store a big clean JSON bundle built in two halves at once (``split_load``); False if it
     was not (the caller then loads it whole, and names any problem)."""
     from . import split_load  # imports this module
@@ -293,10 +293,10 @@ def _load_halves(builder: LayerBuilder, path: str, data: bytes, infos: list, has
     return True
 
 
-class _Digest:
+class Digest:
     """sha256 of ``data`` computed in a thread (hashlib releases the GIL on large buffers)."""
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes | memoryview) -> None:
         self._data = data
         self._digest = ""
         self._thread = None

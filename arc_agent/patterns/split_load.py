@@ -29,10 +29,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 
 from . import fastjson, helper_process
 from .bulk import add_bulk
+from .bundle import Digest, expiry_column
 from .index import LayerBuilder
 
 log = logging.getLogger("arc")
@@ -69,14 +69,14 @@ def load_in_halves(path: str, data: bytes) -> tuple | None:
                                                           "out": out}, stderr)
         except OSError as exc:
             log.info("arc: no helper process for loading %s (%s); loading it in one process", path, exc)
-        digest = _TailDigest(memoryview(data)[tail_start:])
+        digest = Digest(memoryview(data)[tail_start:])  # in a thread, beside the first half
         head = _build(_closed_head(memoryview(data)[:head_end]))
         if head is False:
             return None
         tail = _helper_half(proc, out, err, digest) if proc is not None else None
         if tail is None:  # the helper failed: this process builds the second half too
             tail = _build(_opened_tail(memoryview(data)[tail_start:]))
-        if tail is False or tail is None:
+        if tail is False:
             return None
         HALVES_LOADED[0] += 1
         return {**head[0], **tail[0]}, [head[1], tail[1]]  # the last key wins, as in a whole decode
@@ -116,8 +116,6 @@ def _build(buf: bytearray) -> tuple | bool:
     del buf
     if d is None:
         return False
-    from .bundle import expiry_column  # bundle imports this module
-
     expires = expiry_column(d.expires)
     if expires is None:
         return False
@@ -131,7 +129,7 @@ def _build(buf: bytearray) -> tuple | bool:
     return meta, builder.piece()
 
 
-def _helper_half(proc: subprocess.Popen, out: str, err: str, digest: _TailDigest) -> tuple | bool | None:
+def _helper_half(proc: subprocess.Popen, out: str, err: str, digest: Digest) -> tuple | bool | None:
     """The helper's half; False if it does not decode or has an error; None if the helper failed."""
     try:
         code = proc.wait(timeout=TIMEOUT_S)
@@ -151,23 +149,6 @@ def _helper_half(proc: subprocess.Popen, out: str, err: str, digest: _TailDigest
     return None
 
 
-class _TailDigest:
-    """sha256 of the second half, computed in a thread (hashlib releases the GIL)."""
-
-    def __init__(self, view: memoryview) -> None:
-        self._view, self._digest = view, ""
-        self._thread = threading.Thread(target=self._run, name="arc-half-digest", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        self._digest = hashlib.sha256(self._view).hexdigest()
-        self._view = None
-
-    def result(self) -> str:
-        self._thread.join()
-        return self._digest
-
-
 def child_main() -> int:
     """In the helper: read the second half of the file, build it, pickle ``{"sha256", "half"}``."""
     job = json.loads(sys.argv[-1])
@@ -175,10 +156,12 @@ def child_main() -> int:
     with open(job["path"], "rb") as fh:
         if os.fstat(fh.fileno()).st_size != job["size"]:
             return 3  # the file changed: the app's process builds this half itself
+        n = job["size"] - job["start"]
+        buf = bytearray(len(fastjson.TAIL_START) + n)  # read straight after the opening, no copy
+        buf[:len(fastjson.TAIL_START)] = fastjson.TAIL_START
         fh.seek(job["start"])
-        data = fh.read()
-    buf = _opened_tail(memoryview(data))
-    del data
+        if fh.readinto(memoryview(buf)[len(fastjson.TAIL_START):]) != n:
+            return 3
     digest = hashlib.sha256(memoryview(buf)[len(fastjson.TAIL_START):]).hexdigest()
     half = _build(buf)
     del buf
