@@ -95,20 +95,31 @@ def decode(data: bytes, chunked: bool = False) -> Decoded | None:
     return _columns(doc, recs)
 
 
-HEAD_END, TAIL_START = b"]}", b'{"patterns":['
+# The first half is closed with a marker record, then ``]}``. Only a cut in the document's own
+# "patterns" list puts the marker last in that list: a cut in another list of records (say a
+# "disabled" list after "patterns", which a whole decode ignores) leaves it elsewhere, and a cut
+# inside a string never decodes (the marker's first quote ends the string, a bare word follows).
+HEAD_END = b',{"pattern":{},"fix":{},"id":"\\u0000arc-split-mark"}]}'
+_MARK_ID = "\0arc-split-mark"
+TAIL_START = b'{"patterns":['
 
 
-def decode_half(data: Any) -> Decoded | None:
-    """A half of a bundle (``split_load``): its first half closed with ``HEAD_END``, or its
-    second half opened with ``TAIL_START``; None if it does not decode. Metadata the half does
-    not hold is ``msgspec.UNSET``."""
+def decode_half(data: Any, head: bool) -> Decoded | None:
+    """A half of a bundle (``split_load``): its first half (``head``) closed with ``HEAD_END``,
+    or its second half opened with ``TAIL_START``; None if it does not decode, or if the first
+    half was not cut in its "patterns" list. Metadata the half does not hold is ``msgspec.UNSET``."""
     if msgspec is None:
         return None
     try:
         doc = _half_decoder.decode(data)
     except (msgspec.ValidationError, msgspec.DecodeError):
         return None
-    return _columns(doc, doc.patterns)
+    recs = doc.patterns
+    if head:
+        if not recs or recs[-1].id != _MARK_ID:
+            return None
+        recs.pop()
+    return _columns(doc, recs)
 
 
 def _columns(doc: Any, recs: list) -> Decoded:

@@ -9,7 +9,8 @@ and half the peak memory in the app's process.
 
 The cut is after a record's ``}``, a comma and the next record's ``{`` (``_SEP``), searched from
 a little past the middle. A cut inside a string or a nested value leaves a half that does not
-decode (JSON strings hold no unescaped quote, brackets must balance), and the second half must
+decode (JSON strings hold no unescaped quote, brackets must balance), a cut in another list of
+the document leaves ``fastjson``'s marker record out of place, and the second half must
 not hold the ``"patterns"`` key (a repeated key: the last one wins in a whole decode). Any half
 that does not decode, or holds an error, sends the file to the whole-file path, which names the
 problems exactly as before: this path only ever loads clean files. The helper reads the file
@@ -70,12 +71,12 @@ def load_in_halves(path: str, data: bytes) -> tuple | None:
         except OSError as exc:
             log.info("arc: no helper process for loading %s (%s); loading it in one process", path, exc)
         digest = Digest(memoryview(data)[tail_start:])  # in a thread, beside the first half
-        head = _build(_closed_head(memoryview(data)[:head_end]))
+        head = _build(_closed_head(memoryview(data)[:head_end]), head=True)
         if head is False:
             return None
         tail = _helper_half(proc, out, err, digest) if proc is not None else None
         if tail is None:  # the helper failed: this process builds the second half too
-            tail = _build(_opened_tail(memoryview(data)[tail_start:]))
+            tail = _build(_opened_tail(memoryview(data)[tail_start:]), head=False)
         if tail is False:
             return None
         HALVES_LOADED[0] += 1
@@ -107,12 +108,12 @@ def _opened_tail(view: memoryview) -> bytearray:
     return buf
 
 
-def _build(buf: bytearray) -> tuple | bool:
+def _build(buf: bytearray, head: bool) -> tuple | bool:
     """(metadata, Piece) of a half; False if it does not decode, has an error, or (the second
     half) holds the ``"patterns"`` key."""
-    if buf.startswith(fastjson.TAIL_START) and buf.find(_KEY, len(fastjson.TAIL_START)) >= 0:
+    if not head and buf.find(_KEY, len(fastjson.TAIL_START)) >= 0:
         return False
-    d = fastjson.decode_half(buf)
+    d = fastjson.decode_half(buf, head)
     del buf
     if d is None:
         return False
@@ -163,7 +164,7 @@ def child_main() -> int:
         if fh.readinto(memoryview(buf)[len(fastjson.TAIL_START):]) != n:
             return 3
     digest = hashlib.sha256(memoryview(buf)[len(fastjson.TAIL_START):]).hexdigest()
-    half = _build(buf)
+    half = _build(buf, head=False)
     del buf
     with open(job["out"], "wb") as fh:
         pickle.dump({"sha256": digest, "half": half}, fh, protocol=pickle.HIGHEST_PROTOCOL)

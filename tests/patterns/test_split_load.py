@@ -71,8 +71,18 @@ def test_a_helper_that_fails_leaves_the_second_half_to_the_app(tmp_path, monkeyp
     same_sets(halves, whole)
 
 
+def test_a_compact_file_starting_with_its_patterns_is_split(tmp_path, monkeypatch, split_everything):
+    records = mixed_records(n=1500, seed=4)
+    path = tmp_path / "b.json"  # starts with the very bytes that open a second half
+    path.write_text(json.dumps({"patterns": records, "name": "c"}, separators=(",", ":")))
+    halves, split = load(path, monkeypatch)
+    whole, _ = load(path, monkeypatch, halves=False)
+    assert split
+    same_sets(halves, whole)
+
+
 @pytest.mark.parametrize("oddity", ["error in second half", "error in first half", "cut inside a string",
-                                    "patterns key twice"])
+                                    "patterns key twice", "cut in another list of records"])
 def test_odd_files_are_loaded_whole(tmp_path, monkeypatch, split_everything, oddity):
     records = mixed_records(n=1200, seed=3)
     if oddity == "error in second half":
@@ -85,6 +95,9 @@ def test_odd_files_are_loaded_whole(tmp_path, monkeypatch, split_everything, odd
     text = json.dumps({"version": 1, "name": "n", "patterns": records})
     if oddity == "patterns key twice":  # a whole decode keeps the last list only
         text = text[:-1] + ', "patterns": ' + json.dumps(records[:10]) + "}"
+    elif oddity == "cut in another list of records":  # a list a whole decode ignores takes the cut point
+        records, disabled = records[:300], records[300:]
+        text = json.dumps({"version": 1, "name": "n", "patterns": records, "disabled": disabled})
     path = tmp_path / "b.json"
     path.write_text(text)
     engine, split = load(path, monkeypatch)
