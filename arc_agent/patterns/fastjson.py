@@ -95,19 +95,23 @@ def decode(data: bytes, chunked: bool = False) -> Decoded | None:
     return _columns(doc, recs)
 
 
-# The first half is closed with a marker record, then ``]}``. Only a cut in the document's own
-# "patterns" list puts the marker last in that list: a cut in another list of records (say a
-# "disabled" list after "patterns", which a whole decode ignores) leaves it elsewhere, and a cut
-# inside a string never decodes (the marker's first quote ends the string, a bare word follows).
-HEAD_END = b',{"pattern":{},"fix":{},"id":"\\u0000arc-split-mark"}]}'
-_MARK_ID = "\0arc-split-mark"
-TAIL_START = b'{"patterns":['
+# The halves carry marker records: the first half is closed with one, then ``]}``; the second is
+# opened with ``{"patterns":[`` and one. Only a cut in the document's own "patterns" list puts the
+# first marker last in that list: a cut in another list of records (say a "disabled" list after
+# "patterns", which a whole decode ignores) leaves it elsewhere, and a cut inside a string never
+# decodes (the marker's first quote ends the string, a bare word follows). The second marker stays
+# first in its list unless a later "patterns" key, however escaped, replaces that list (the last
+# one wins in a whole decode too).
+HEAD_END = b',{"pattern":{},"fix":{},"id":"\\u0000arc-split-end"}]}'
+TAIL_START = b'{"patterns":[{"pattern":{},"fix":{},"id":"\\u0000arc-split-start"},'
+_END_ID, _START_ID = "\0arc-split-end", "\0arc-split-start"
 
 
 def decode_half(data: Any, head: bool) -> Decoded | None:
     """A half of a bundle (``split_load``): its first half (``head``) closed with ``HEAD_END``,
-    or its second half opened with ``TAIL_START``; None if it does not decode, or if the first
-    half was not cut in its "patterns" list. Metadata the half does not hold is ``msgspec.UNSET``."""
+    or its second half opened with ``TAIL_START``; None if it does not decode or a marker is out
+    of place (the cut was not in the "patterns" list). Metadata the half does not hold is
+    ``msgspec.UNSET``."""
     if msgspec is None:
         return None
     try:
@@ -115,10 +119,9 @@ def decode_half(data: Any, head: bool) -> Decoded | None:
     except (msgspec.ValidationError, msgspec.DecodeError):
         return None
     recs = doc.patterns
-    if head:
-        if not recs or recs[-1].id != _MARK_ID:
-            return None
-        recs.pop()
+    if not recs or recs[-1 if head else 0].id != (_END_ID if head else _START_ID):
+        return None
+    recs.pop(-1 if head else 0)
     return _columns(doc, recs)
 
 

@@ -9,12 +9,12 @@ and half the peak memory in the app's process.
 
 The cut is after a record's ``}``, a comma and the next record's ``{`` (``_SEP``), searched from
 a little past the middle. A cut inside a string or a nested value leaves a half that does not
-decode (JSON strings hold no unescaped quote, brackets must balance), a cut in another list of
-the document leaves ``fastjson``'s marker record out of place, and the second half must
-not hold the ``"patterns"`` key (a repeated key: the last one wins in a whole decode). Any half
-that does not decode, or holds an error, sends the file to the whole-file path, which names the
-problems exactly as before: this path only ever loads clean files. The helper reads the file
-itself and returns the sha256 of the bytes it used, which must match the app's copy.
+decode (JSON strings hold no unescaped quote, brackets must balance), and a cut in another list
+of the document, or a second "patterns" key in the second half, leaves one of ``fastjson``'s
+marker records out of place. Any half that does not decode, or holds an error, sends the file to
+the whole-file path, which names the problems exactly as before: this path only ever loads clean
+files. The helper reads the file itself and returns the sha256 of the bytes it used, which must
+match the app's copy.
 """
 
 from __future__ import annotations
@@ -41,8 +41,7 @@ log = logging.getLogger("arc")
 MIN_BYTES = 32 << 20  # ~200k patterns: below that the helper's start-up (~0.3 s) is not won back
 HEAD_SHARE = 0.55  # of the bytes, for the app's process: the helper starts later
 TIMEOUT_S = 600.0
-_SEP = re.compile(rb"\}\s*,\s*\{")
-_KEY = b'"patterns"'
+_SEP = re.compile(rb"\}[ \t\r\n]*,[ \t\r\n]*\{")  # JSON's whitespace only: the bytes between are dropped
 _CHILD = "from arc_agent.patterns.split_load import child_main; raise SystemExit(child_main())"
 HALVES_LOADED = [0]  # files loaded in halves by this process (for tests and diagnostics)
 
@@ -109,10 +108,8 @@ def _opened_tail(view: memoryview) -> bytearray:
 
 
 def _build(buf: bytearray, head: bool) -> tuple | bool:
-    """(metadata, Piece) of a half; False if it does not decode, has an error, or (the second
-    half) holds the ``"patterns"`` key."""
-    if not head and buf.find(_KEY, len(fastjson.TAIL_START)) >= 0:
-        return False
+    """(metadata, Piece) of a half; False if it does not decode (``fastjson.decode_half``) or
+    has an error."""
     d = fastjson.decode_half(buf, head)
     del buf
     if d is None:

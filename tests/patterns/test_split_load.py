@@ -82,7 +82,8 @@ def test_a_compact_file_starting_with_its_patterns_is_split(tmp_path, monkeypatc
 
 
 @pytest.mark.parametrize("oddity", ["error in second half", "error in first half", "cut inside a string",
-                                    "patterns key twice", "cut in another list of records"])
+                                    "patterns key twice", "patterns key twice, escaped",
+                                    "cut in another list of records", "form feed between records"])
 def test_odd_files_are_loaded_whole(tmp_path, monkeypatch, split_everything, oddity):
     records = mixed_records(n=1200, seed=3)
     if oddity == "error in second half":
@@ -93,11 +94,15 @@ def test_odd_files_are_loaded_whole(tmp_path, monkeypatch, split_everything, odd
         for r in records:
             r["description"] = "a } , { b" * 20
     text = json.dumps({"version": 1, "name": "n", "patterns": records})
-    if oddity == "patterns key twice":  # a whole decode keeps the last list only
-        text = text[:-1] + ', "patterns": ' + json.dumps(records[:10]) + "}"
+    if oddity.startswith("patterns key twice"):  # a whole decode keeps the last list only
+        key = '"p\\u0061tterns"' if oddity.endswith("escaped") else '"patterns"'
+        text = text[:-1] + f", {key}: " + json.dumps(records[:10]) + "}"
     elif oddity == "cut in another list of records":  # a list a whole decode ignores takes the cut point
         records, disabled = records[:300], records[300:]
         text = json.dumps({"version": 1, "name": "n", "patterns": records, "disabled": disabled})
+    elif oddity == "form feed between records":  # not JSON whitespace: the file does not parse
+        at = text.index('}, {"', int(len(text) * split_load.HEAD_SHARE))  # where the cut would be
+        text = text[:at] + "}\f" + text[at + 1:]
     path = tmp_path / "b.json"
     path.write_text(text)
     engine, split = load(path, monkeypatch)
@@ -105,7 +110,9 @@ def test_odd_files_are_loaded_whole(tmp_path, monkeypatch, split_everything, odd
     whole, _ = load(path, monkeypatch, halves=False)
     if oddity.startswith("error"):
         assert engine.last_error == whole.last_error and "pattern #" in engine.last_error
-    elif oddity == "patterns key twice":
+    elif oddity == "form feed between records":
+        assert engine.last_error == whole.last_error and engine.stats()["patterns"] == 0
+    elif oddity.startswith("patterns key twice"):
         assert engine.stats()["patterns"] == whole.stats()["patterns"] == 10
     else:
         assert engine.stats()["patterns"] == len(records)
