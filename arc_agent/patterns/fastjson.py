@@ -10,6 +10,7 @@ exactly what is wrong, so error messages do not depend on this module.
 
 from __future__ import annotations
 
+import json
 from operator import attrgetter
 from typing import Annotated, Any
 
@@ -102,9 +103,15 @@ def decode(data: bytes, chunked: bool = False) -> Decoded | None:
 # decodes (the marker's first quote ends the string, a bare word follows). The second marker stays
 # first in its list unless a later "patterns" key, however escaped, replaces that list (the last
 # one wins in a whole decode too).
-HEAD_END = b',{"pattern":{},"fix":{},"id":"\\u0000arc-split-end"}]}'
-TAIL_START = b'{"patterns":[{"pattern":{},"fix":{},"id":"\\u0000arc-split-start"},'
-_END_ID, _START_ID = "\0arc-split-end", "\0arc-split-start"
+_END_ID, _START_ID = "\0arc-split-end", "\0arc-split-start"  # no bundle id starts with NUL by chance
+
+
+def _marker(mark_id: str) -> bytes:
+    return json.dumps({"pattern": {}, "fix": {}, "id": mark_id}, separators=(",", ":")).encode()
+
+
+HEAD_END = b"," + _marker(_END_ID) + b"]}"
+TAIL_START = b'{"patterns":[' + _marker(_START_ID) + b","
 
 
 def decode_half(data: Any, head: bool) -> Decoded | None:
@@ -119,9 +126,10 @@ def decode_half(data: Any, head: bool) -> Decoded | None:
     except (msgspec.ValidationError, msgspec.DecodeError):
         return None
     recs = doc.patterns
-    if not recs or recs[-1 if head else 0].id != (_END_ID if head else _START_ID):
+    at, mark_id = (-1, _END_ID) if head else (0, _START_ID)
+    if not recs or recs[at].id != mark_id:
         return None
-    recs.pop(-1 if head else 0)
+    recs.pop(at)
     return _columns(doc, recs)
 
 

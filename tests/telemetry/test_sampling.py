@@ -56,7 +56,6 @@ def test_sampling_keeps_errors_and_fixes_and_drops_the_rest_at_the_rate(run_app,
     considered, kept = sampler["considered"], sampler["kept"]
     assert considered >= 200, (considered, n)
     sigma = math.sqrt(considered * RATE * (1 - RATE))
-    print("considered", considered, "kept", kept, "calls", n)
     assert abs(kept - considered * RATE) <= 5 * sigma, (kept, considered)
 
     # the metrics counters count every call, sampled out (no LLMCall on that path) or not
