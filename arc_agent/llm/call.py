@@ -20,6 +20,7 @@ from .. import failopen, state
 from ..state import SUPPRESS_KEY as _SUPPRESS
 from ..telemetry import attributes as A
 from ..telemetry import tracing as _tracing
+from ..telemetry.encodable import text, texts
 from ..telemetry.tracing import get_emitter
 
 _CLIENT = SpanKind.CLIENT
@@ -84,7 +85,7 @@ def _request_attributes(spec: CallSpec, kwargs: dict, server) -> dict:
     model = kwargs.get("model")
     attrs = {A.GEN_AI_OPERATION_NAME: spec.operation, A.GEN_AI_PROVIDER_NAME: spec.provider}
     if isinstance(model, str):
-        attrs[A.GEN_AI_REQUEST_MODEL] = model
+        attrs[A.GEN_AI_REQUEST_MODEL] = text(model)  # the app's data: may hold lone surrogates
     get_attr = _REQUEST_PARAMS.get
     for key, value in kwargs.items():  # kwargs are few; the table is not
         attr = get_attr(key)
@@ -93,9 +94,9 @@ def _request_attributes(spec: CallSpec, kwargs: dict, server) -> dict:
                 attrs[attr] = value
         elif key in _STOP_KEYS:
             if isinstance(value, str):
-                attrs[A.GEN_AI_REQUEST_STOP_SEQUENCES] = (value,)
+                attrs[A.GEN_AI_REQUEST_STOP_SEQUENCES] = (text(value),)
             elif isinstance(value, (list, tuple)) and all(isinstance(s, str) for s in value):
-                attrs[A.GEN_AI_REQUEST_STOP_SEQUENCES] = tuple(value)
+                attrs[A.GEN_AI_REQUEST_STOP_SEQUENCES] = texts(tuple(value))
     attrs[A.GEN_AI_REQUEST_STREAM] = kwargs.get("stream") is True
     if server is not None:
         attrs[A.SERVER_ADDRESS], attrs[A.SERVER_PORT] = server
@@ -203,7 +204,7 @@ class LLMCall:
 
     def span_name(self) -> str:
         model = self.kwargs.get("model")
-        return f"{self.spec.operation} {model}" if isinstance(model, str) else self.spec.operation
+        return f"{self.spec.operation} {text(model)}" if isinstance(model, str) else self.spec.operation
 
 
 def start(spec: CallSpec, instance: Any, kwargs: dict, t0: int) -> LLMCall | None:
@@ -303,7 +304,7 @@ def _passthrough(spec: CallSpec, kwargs: dict, t0: int, ctx) -> LLMCall:
              A.ARC_FIX_APPLIED: False, A.ARC_BREAKER_OPEN: True}
     model = kwargs.get("model")
     if isinstance(model, str):
-        attrs[A.GEN_AI_REQUEST_MODEL] = model
+        attrs[A.GEN_AI_REQUEST_MODEL] = text(model)
     call = LLMCall(spec, kwargs, attrs, ctx, t0)
     call.minimal = True
     peer = _peer_genai_span(ctx)
@@ -530,5 +531,5 @@ def _finish_error(call: LLMCall, exc: BaseException, t2: int) -> None:
 
 def messages_json(messages: Any) -> str:
     """Serialize request/response messages for opt-in content capture."""
-    return json.dumps(messages, default=lambda o: getattr(o, "model_dump", lambda: repr(o))(),
-                      ensure_ascii=False)
+    return text(json.dumps(messages, default=lambda o: getattr(o, "model_dump", lambda: repr(o))(),
+                           ensure_ascii=False))

@@ -20,6 +20,7 @@ import grpc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from . import encodable
 from .endpoint import Endpoint
 from .otlp_encode import encode
 from .stats import STATS, TelemetryStats
@@ -58,6 +59,7 @@ class ArcSpanExporter(SpanExporter):
         self._call = None
         self._logged_outage = False
         self._logged_overflow = False
+        self._logged_encoding = False
         self.handoff = None  # handoff.py: told when a send is on the network (set by queue.py)
         if wal is not None:
             stats.buffered_spans = wal.pending_spans()
@@ -241,10 +243,10 @@ class ArcSpanExporter(SpanExporter):
     def export(self, spans: Sequence) -> SpanExportResult:
         try:
             payload = encode(spans)  # direct OTLP bytes, ~4x cheaper than the SDK's encoder
-        except Exception as exc:
-            self.stats.dropped_spans += len(spans)
-            log.error("arc: could not encode %d spans: %r", len(spans), exc)
-            return SpanExportResult.FAILURE
+        except Exception as exc:  # one bad value must not cost the batch: span by span
+            payload, spans = self._encode_each(spans, exc)
+            if payload is None:
+                return SpanExportResult.FAILURE
         n = len(spans)
         if self._pending():
             self._enqueue(payload, n)
@@ -263,6 +265,40 @@ class ArcSpanExporter(SpanExporter):
                 return SpanExportResult.SUCCESS
         self._enqueue(payload, n)
         return SpanExportResult.SUCCESS
+
+    def _encode_each(self, spans: Sequence, exc: Exception) -> tuple:
+        """(payload, spans kept) of a batch that did not encode: each span is encoded alone; one
+        that fails is replaced by a copy with encodable text (``encodable.span``), or dropped and
+        counted. Logged once per process, with the error's type only: a message or a value could
+        hold captured content."""
+        kept, repaired = [], 0
+        for span in spans:
+            for candidate in (span, encodable.span(span)):
+                if candidate is None:
+                    break
+                try:
+                    encode([candidate])
+                except Exception:
+                    continue
+                kept.append(candidate)
+                repaired += candidate is not span
+                break
+        dropped = len(spans) - len(kept)
+        self.stats.dropped_spans += dropped
+        self.stats.repaired_spans += repaired
+        if not self._logged_encoding:
+            self._logged_encoding = True
+            log.error("arc: %d of %d spans could not be encoded (%s): %d sent with their text repaired "
+                      "(U+FFFD), %d dropped; counted in arc_telemetry_dropped_total (logged once)",
+                      dropped + repaired, len(spans), type(exc).__name__, repaired, dropped)
+        if not kept:
+            return None, kept
+        try:
+            return encode(kept), kept
+        except Exception as again:  # not expected: each span encoded alone
+            self.stats.dropped_spans += len(kept)
+            log.error("arc: could not encode %d spans (%s); dropped", len(kept), type(again).__name__)
+            return None, kept
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return self._drain_once(timeout_s=min(self.timeout_s, timeout_millis / 1000), wait=True)
