@@ -17,6 +17,7 @@ YAML whose aliases and nesting cannot blow up.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 from typing import Any, Mapping
@@ -79,6 +80,27 @@ def read_regular(path: str, limit: int | None = None) -> bytes:
     if total > limit:
         raise BundleError(path, _too_big(total, limit, growing=True))
     return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+def sha256_regular(path: str, limit: int | None = None) -> str:
+    """sha256 hex digest of the regular file ``path`` read in 1 MiB slices (no whole copy in
+    memory), within the same bounds as ``read_regular``."""
+    limit = max_bytes() if limit is None else limit
+    fd = open_regular(path)
+    digest = hashlib.sha256()
+    total = 0
+    with os.fdopen(fd, "rb", buffering=0) as fh:
+        try:
+            if os.fstat(fd).st_size > limit:
+                raise BundleError(path, _too_big(os.fstat(fd).st_size, limit))
+            while chunk := fh.read(1 << 20):
+                total += len(chunk)
+                if total > limit:
+                    raise BundleError(path, _too_big(total, limit, growing=True))
+                digest.update(chunk)
+        except OSError as exc:
+            raise BundleError(path, f"cannot read: {exc.strerror or exc}") from None
+    return digest.hexdigest()
 
 
 def _too_big(size: int, limit: int, growing: bool = False) -> str:

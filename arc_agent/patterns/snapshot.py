@@ -42,7 +42,7 @@ import numpy as np
 
 from .. import __version__
 from ..fsutil import atomic_write
-from .bounded import read_regular
+from .bounded import sha256_regular
 from .bundle import BundleError, BundleInfo, resolve_paths
 from .fuzzy import COLUMNS as FUZZY_COLUMNS
 from .fuzzy import WIDTH
@@ -103,7 +103,7 @@ def snapshot_key(files: list, digests: Iterable[str]) -> str:
 
 
 def _file_digest(path: str) -> str:
-    return hashlib.sha256(read_regular(path)).hexdigest()  # bounded: never a FIFO or /dev/zero
+    return sha256_regular(path)  # bounded: never a FIFO or /dev/zero
 
 
 def load(paths: list, policy: SnapshotPolicy | None, loader: Callable[[list], tuple]) -> tuple:

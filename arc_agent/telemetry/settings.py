@@ -58,6 +58,7 @@ SETTINGS: dict = dict([
     _s("ARC_PATTERNS", "text", None, "pattern bundle files (os.pathsep-separated; 'demo')"),
     _s("ARC_FIX_THRESHOLD", "float", 0.5, "minimum pattern confidence for a fix", 0, 1),
     _s("ARC_PATTERNS_MAX_BYTES", "int", 512 << 20, "largest pattern bundle file read", 1, 2**40),
+    _s("ARC_HOME", "path", "~/.arc", "Arc's private per-user folder (pattern snapshot key)"),
     _s("ARC_PATTERNS_POLL", "float", 2.0, "seconds between bundle file checks (0 = no reload)", 0, 86400),
     _s("ARC_PRIVACY_MODE", "choice", "minimal", "what UI-action spans may carry",
        choices=("minimal", "hash_only", "local_inference", "full_data")),
