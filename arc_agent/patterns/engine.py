@@ -27,7 +27,7 @@ from ..llm.request import LLMRequest
 from ..telemetry import attributes as A
 from . import rebuild
 from .apply import Draft
-from .bundle import BundleErrors, check_confidence, load_layer, parse_expires, release_free_memory
+from .bundle import BundleErrors, check_confidence, load_layer, parse_expires, release_free_memory, split_paths
 from .errors import BundleError, PatternError
 from .index import KEY_FPR, Counters, Layer, LayerBuilder, check_priority
 from .snapshot import SnapshotPolicy
@@ -108,14 +108,15 @@ class PatternEngine:
     # -- configuration -----------------------------------------------------------------------------
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> PatternEngine:
-        """``ARC_PATTERNS=PATH[:PATH...]`` (``demo`` = the shipped demo bundle), ``ARC_FIX_THRESHOLD``
+        """``ARC_PATTERNS=PATH[:PATH...]`` (``demo`` = the shipped demo bundle, ``registry:NAME[@CHANNEL]``
+        = a registry channel, followed on every poll), ``ARC_FIX_THRESHOLD``
         (default 0.5), ``ARC_PATTERNS_POLL`` (seconds between file checks, 0 = no hot reload),
         ``ARC_PATTERNS_SNAPSHOT`` (``off``, or the directory for load snapshots; see ``snapshot``)."""
         env = os.environ if environ is None else environ
         engine = cls(threshold=_env_float(env, "ARC_FIX_THRESHOLD", DEFAULT_THRESHOLD, 0.0, 1.0),
                      poll_interval=_env_float(env, "ARC_PATTERNS_POLL", DEFAULT_POLL_SECONDS, 0.0, 86400.0),
                      snapshot=SnapshotPolicy.from_env(env))
-        paths = [p for p in env.get("ARC_PATTERNS", "").split(os.pathsep) if p.strip()]
+        paths = [p for p in split_paths(env.get("ARC_PATTERNS", "")) if p.strip()]
         if paths:
             engine.load(paths)
         return engine
