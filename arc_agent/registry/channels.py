@@ -65,7 +65,7 @@ def read(path: str, kind: str, name: str, channel: str) -> Optional[ChannelState
             names.check_version(v)
         if not isinstance(state.moves, list) or not isinstance(state.updated, str):
             raise ValueError("moves/updated have the wrong type")
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, RecursionError) as exc:
         raise ArtifactRejected(f"{where}: bad channel pointer {path} ({exc})") from None
     if (state.kind, state.name, state.channel) != (kind, name, channel):
         raise ArtifactRejected(f"{where}: channel pointer {path} names {state.kind}/{state.name}@{state.channel}")

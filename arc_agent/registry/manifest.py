@@ -67,7 +67,7 @@ def parse(data: bytes, where: str) -> Manifest:
         raise ArtifactRejected(f"{where}: manifest larger than {names.MAX_MANIFEST_BYTES} bytes")
     try:
         raw = json.loads(data)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly nested JSON
         raise ArtifactRejected(f"{where}: manifest is not valid JSON ({exc})") from None
     if not isinstance(raw, dict):
         raise ArtifactRejected(f"{where}: manifest must be a JSON object")

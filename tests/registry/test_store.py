@@ -101,6 +101,7 @@ def test_corrupt_or_mismatching_versions_are_rejected_and_never_promoted(registr
     (lambda m: json.dumps({**m, "extra": 1}), "unknown fields"),
     (lambda m: json.dumps({**m, "artifact": "../../x"}), "bad artifact entry"),
     (lambda m: json.dumps({**m, "metrics": {"pad": "x" * 300_000}}), "larger than"),
+    (lambda m: "[" * 100_000 + "]" * 100_000, "not valid JSON"),
 ])
 def test_bad_manifests_are_rejected_with_a_clear_error(registry, tmp_path, edit, problem):
     registry.publish("patterns", "fixes", bundle_file(tmp_path, "f.json", 1))
