@@ -27,7 +27,15 @@ from ..llm.request import LLMRequest
 from ..telemetry import attributes as A
 from . import rebuild
 from .apply import Draft
-from .bundle import BundleErrors, check_confidence, load_layer, parse_expires, release_free_memory, split_paths
+from .bundle import (
+    REGISTRY_PREFIX,
+    BundleErrors,
+    check_confidence,
+    load_layer,
+    parse_expires,
+    release_free_memory,
+    split_paths,
+)
 from .errors import BundleError, PatternError
 from .index import KEY_FPR, Counters, Layer, LayerBuilder, check_priority
 from .snapshot import SnapshotPolicy
@@ -135,7 +143,10 @@ class PatternEngine:
                 if p not in merged:
                     merged.append(p)
             errors = self._build_bundles(merged, current=False)
-        if not errors and self._paths and self.poll_interval > 0:
+            following = bool(errors) and not self._paths and any(p.startswith(REGISTRY_PREFIX) for p in merged)
+            if following:  # a registry channel not set (or not valid) yet: the watcher picks it up when it is
+                self._paths, self._seen = merged, signature(merged)
+        if (not errors or following) and self._paths and self.poll_interval > 0:
             self.start_watching()
         return errors
 

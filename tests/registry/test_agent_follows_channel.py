@@ -74,8 +74,15 @@ def test_engine_follows_a_named_channel_and_a_pinned_version(registry, tmp_path,
     assert seed(pinned) == 1
 
 
-def test_bad_reference_or_missing_channel_is_a_bundle_error(registry, tmp_path, follow):
+def test_missing_channel_is_an_error_until_the_first_publish(registry, tmp_path, follow):
     engine = follow("registry:fixes@canary")
     assert not engine.active and "channel not set" in engine.stats()["last_error"]
+    assert engine.stats()["watching"]
+    registry.publish("patterns", "fixes", bundle_file(tmp_path, "a.json", 5), channel="canary")
+    assert wait_for(lambda: seed(engine) == 5)
+    assert engine.stats()["last_error"] is None
+
+
+def test_bad_reference_is_a_bundle_error(follow):
     engine = follow("registry:../etc")
     assert not engine.active and "bad artifact name" in engine.stats()["last_error"]
