@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from tests.helpers.collector import CollectorProcess
 from tests.helpers.procs import clean_env, run
 
 N = 41
@@ -48,19 +49,21 @@ def surrogate_server():
     server.server_close()
 
 
-def test_a_lone_surrogate_in_a_reply_costs_no_span_and_prints_no_content(surrogate_server, receiver):
-    env = clean_env(SURROGATE_URL=surrogate_server, ARC_ENDPOINT=receiver.endpoint,
-                    OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT="true",
-                    ARC_EXPORT_DELAY_MS="600000")  # every span in the one batch flushed at exit
-    proc = run(["python", APP, str(N)], env, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout.splitlines()[-1])["ids"][N // 2] == "c1\ud83d"  # the app saw it as sent
-    spans = receiver.wait_for(N)
-    assert len(spans) == N
-    ids = sorted(s.attributes.get("gen_ai.response.id") for s in spans)
-    assert "c1\ufffd" in ids  # made encodable, not dropped
-    bad = next(s for s in spans if s.attributes.get("gen_ai.response.id") == "c1\ufffd")
-    assert "reply \ufffd CAPTURED-REPLY-TEXT" in bad.attributes["gen_ai.output.messages"]
+def test_a_lone_surrogate_in_a_reply_costs_no_span_and_prints_no_content(surrogate_server, tmp_path):
+    """The issue's reproduction, end to end: 41 calls in one batch, one reply with ``"id":
+    "c1\\ud83d"``, content capture on; every span lands in ClickHouse through ``arc collector``."""
+    with CollectorProcess(tmp_path / "store") as col:
+        env = clean_env(SURROGATE_URL=surrogate_server, ARC_ENDPOINT=col.otlp_endpoint,
+                        OTEL_SERVICE_NAME="surrogate-app", OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT="true",
+                        ARC_EXPORT_DELAY_MS="600000")  # every span in the one batch flushed at exit
+        proc = run(["python", APP, str(N)], env, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout.splitlines()[-1])["ids"][N // 2] == "c1\ud83d"  # the app saw it as sent
+        where = "FROM otel_traces WHERE ServiceName = 'surrogate-app'"
+        assert col.wait_for_count(f"SELECT count() {where}", N) == N
+        rows = col.query(f"SELECT SpanAttributes['gen_ai.output.messages'] AS out {where} "
+                         "AND SpanAttributes['gen_ai.response.id'] = 'c1\ufffd'")
+    assert len(rows) == 1 and "reply \ufffd CAPTURED-REPLY-TEXT" in rows[0]["out"]
     assert "CAPTURED" not in proc.stderr and "\\ud83d" not in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr
 
