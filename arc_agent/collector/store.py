@@ -9,19 +9,48 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import threading
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from arc_agent.collector import convert, rowbinary, schema
+from arc_agent.collector import convert, rowbinary, schema, sqlguard
 
 DEFAULT_STORE = "~/.arc/store"
 
 
 class StoreError(RuntimeError):
     pass
+
+
+class StoreBusy(StoreError):
+    """Every query slot is taken: the caller should answer 503 and retry later."""
+
+
+class QueryResult(bytes):
+    """A query's output; ``.format`` is the format it is in (the query's FORMAT clause wins)."""
+
+    format: str = "TabSeparated"
+
+
+@dataclass(frozen=True)
+class QueryLimits:
+    """Bounds on every query a client runs (ClickHouse settings of its read-only session)."""
+
+    max_execution_time: float = 30.0  # seconds
+    max_memory_usage: int = 1 << 30  # bytes
+    max_result_rows: int = 10_000_000
+    max_result_bytes: int = 256 << 20
+    max_concurrent: int = 4  # queries at once; more get StoreBusy
+
+    def connection_settings(self, tag: str) -> str:
+        """Connection-string settings; ``readonly=1`` comes last, so nothing can change them after."""
+        return (f"max_execution_time={self.max_execution_time:g}&max_memory_usage={self.max_memory_usage}"
+                f"&max_result_rows={self.max_result_rows}&max_result_bytes={self.max_result_bytes}"
+                f"&result_overflow_mode=throw&log_comment={tag}&readonly=1")
 
 
 def default_store_path() -> Path:
@@ -46,7 +75,9 @@ class Store(Protocol):
 
     def write(self, batch: list) -> None: ...
 
-    def query(self, sql: str, fmt: str = "TabSeparated") -> bytes: ...
+    def query(self, sql: str, fmt: str = "TabSeparated", tag: str = "") -> bytes: ...
+
+    def cancel(self, tag: str) -> None: ...
 
     def close(self) -> None: ...
 
@@ -57,13 +88,16 @@ def _insert_columns(options: schema.SchemaOptions) -> str:
 
 
 class ChdbStore:
-    """chDB on disk. ``writers`` connections insert (one INSERT each at a time); another, with
-    ``readonly = 2``, answers queries."""
+    """chDB on disk. ``writers`` connections insert (one INSERT each at a time). Each query gets a
+    fresh read-only session with ``limits`` (chDB keeps settings per connection), so no client's state
+    reaches another and a slow query holds only its own slot; a control connection cancels queries."""
 
     def __init__(self, path: str | os.PathLike, options: schema.SchemaOptions | None = None,
-                 writers: int = 1) -> None:
+                 writers: int = 1, limits: QueryLimits | None = None) -> None:
         import chdb  # ~1 s cold: only the collector and direct readers pay it
 
+        self._chdb = chdb
+        self.limits = limits or QueryLimits()
         self.path = Path(path).expanduser().resolve()
         self.options = options or schema.SchemaOptions()
         self.path.mkdir(parents=True, exist_ok=True)
@@ -78,9 +112,10 @@ class ChdbStore:
             self._spare.put(conn)
         for statement in schema.statements(self.options):
             first.query(statement)
-        self._reader = chdb.connect(str(self.path))
-        self._reader.query("SET readonly = 2")  # defence in depth behind sqlguard
-        self._read_lock = threading.Lock()
+        self._control = chdb.connect(str(self.path))  # KILL QUERY for cancelled requests
+        self._control_lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(max(1, self.limits.max_concurrent))
+        self._allowed = sqlguard.allowed_tables(self.options)
         self._insert = _insert_columns(self.options)
 
     def describe(self) -> str:
@@ -102,15 +137,41 @@ class ChdbStore:
         finally:
             self._spare.put(conn)
 
-    def query(self, sql: str, fmt: str = "TabSeparated") -> bytes:
-        with self._read_lock:
+    def query(self, sql: str, fmt: str = "TabSeparated", tag: str = "") -> bytes:
+        """Vet ``sql`` (``sqlguard``) and run it in its own read-only session; ``tag`` names it for
+        ``cancel``. Raises ``RefusedQuery``, ``StoreBusy`` or ``StoreError`` (the engine's message)."""
+        if not self._slots.acquire(blocking=False):
+            raise StoreBusy(f"all {self.limits.max_concurrent} query slots are busy; retry later")
+        tag = tag if re.fullmatch(r"[A-Za-z0-9_-]{1,64}", tag or "") else f"arc-query-{uuid.uuid4().hex}"
+        try:
+            conn = self._chdb.connect(f"{self.path}?{self.limits.connection_settings(tag)}")
+        except Exception as exc:
+            self._slots.release()
+            raise StoreError(f"cannot open a query session: {exc}") from exc
+        try:
+            def engine(text: str, params: dict) -> str:
+                return conn.query(text, "TSVRaw", params=params).bytes().decode("utf-8", "replace")
+
+            vetted = sqlguard.vet(engine, sql, self._allowed, self.options.database)
             try:
-                return self._reader.query(sql, fmt).bytes()
+                result = QueryResult(conn.query(vetted.sql, vetted.fmt or fmt).bytes())
+                result.format = vetted.fmt or fmt
+                return result
             except Exception as exc:
                 raise StoreError(str(exc)) from exc
+        finally:
+            conn.close()
+            self._slots.release()
+
+    def cancel(self, tag: str) -> None:
+        """Stop the query tagged ``tag`` (the client went away); no-op if it already ended."""
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", tag):
+            return
+        with self._control_lock:
+            self._control.query(f"KILL QUERY WHERE Settings['log_comment'] = '{tag}' ASYNC", "TSV")
 
     def close(self) -> None:
-        for conn in [getattr(self, "_reader", None), *getattr(self, "_connections", [])]:
+        for conn in [getattr(self, "_control", None), *getattr(self, "_connections", [])]:
             if conn is not None:
                 try:
                     conn.close()
@@ -177,7 +238,10 @@ class ClickHouseServerStore:
         with self._lock:
             self._client.execute(self._insert, rows)
 
-    def query(self, sql: str, fmt: str = "TabSeparated") -> bytes:
+    def cancel(self, tag: str) -> None:
+        pass
+
+    def query(self, sql: str, fmt: str = "TabSeparated", tag: str = "") -> bytes:
         raise StoreError("with --clickhouse, read from the ClickHouse server's own HTTP interface "
                          "(port 8123) with a read-only user")
 
@@ -189,9 +253,10 @@ class ClickHouseServerStore:
 
 
 def open_store(store: str | None = None, clickhouse: str | None = None,
-               options: schema.SchemaOptions | None = None, writers: int = 1) -> Store:
+               options: schema.SchemaOptions | None = None, writers: int = 1,
+               limits: QueryLimits | None = None) -> Store:
     if store and clickhouse:
         raise StoreError("give either --store PATH or --clickhouse URL, not both")
     if clickhouse:
         return ClickHouseServerStore(clickhouse, options)
-    return ChdbStore(store or default_store_path(), options, writers=writers)
+    return ChdbStore(store or default_store_path(), options, writers=writers, limits=limits)
