@@ -135,7 +135,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("X-ClickHouse-Format", fmt)
         self.end_headers()
         if self.command != "HEAD":
-            self.wfile.write(body)
+            try:
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):  # the client left (its query was cancelled)
+                self.close_connection = True
 
     def _presented_token(self) -> str:
         auth = self.headers.get("Authorization", "")
@@ -222,13 +225,17 @@ class _Handler(BaseHTTPRequestHandler):
         except (OSError, ValueError):
             return
         while not done.is_set():
-            if poller.poll(100) and not done.is_set():
-                try:
-                    self.store.cancel(tag)
-                    self.stats.add("cancelled")
-                except Exception as exc:  # the query may have ended meanwhile
-                    log.debug("query endpoint: cancel failed: %s", exc)
-                return
+            if poller.poll(100):
+                break
+        if done.is_set():  # ended first (the client may close right after reading the answer)
+            return
+        self.stats.add("cancelled")
+        while not done.is_set():  # again until it ends: the hang-up may come before the engine starts it
+            try:
+                self.store.cancel(tag)
+            except Exception as exc:
+                log.debug("query endpoint: cancel failed: %s", exc)
+            done.wait(0.2)
 
     def do_GET(self) -> None:  # noqa: N802 — http.server naming
         self._handle("")

@@ -4,7 +4,8 @@ Where the query goes:
 - ``url=`` — any ClickHouse HTTP endpoint: ``arc collector``'s query endpoint or a real server's;
 - ``store=`` — a chDB store folder: through the collector that owns it if one runs (its
   ``collector.json``), else opened directly in this process (chDB: one process per store);
-- neither — ``ARC_QUERY_URL`` if set, else the default store (``ARC_STORE`` or ``~/.arc/store``).
+- neither — ``ARC_QUERY_URL`` if set, else the default store (``ARC_STORE`` or ``~/.arc/store``);
+- both — the query goes to ``url``; ``store`` only says where its ``collector.json`` is.
 
 The collector's endpoint wants its token: taken from the URL's password if it has one, else
 ``ARC_QUERY_TOKEN``, else the ``collector.json`` of the store (or default store) whose collector
@@ -148,7 +149,7 @@ def resolve(url: str | None = None, store: str | os.PathLike | None = None) -> t
 
 
 def query_bytes(sql: str, fmt: str = "TabSeparated", *, url: str | None = None,
-                store: str | os.PathLike | None = None) -> bytes:
+                store: str | os.PathLike | None = None, token: str | None = None) -> bytes:
     """Raw output of ``sql`` (its own FORMAT clause wins over ``fmt``)."""
     from arc_agent.collector.sqlguard import RefusedQuery
     from arc_agent.collector.store import StoreError
@@ -156,7 +157,7 @@ def query_bytes(sql: str, fmt: str = "TabSeparated", *, url: str | None = None,
     kind, target = resolve(url, store)
     if kind == "url":
         auth = auth_for(target, store)
-        return http_query(target, sql, fmt, token=auth.get("token"), cafile=auth.get("tls_cert"))
+        return http_query(target, sql, fmt, token=token or auth.get("token"), cafile=auth.get("tls_cert"))
     try:
         return _direct_store(target).query(sql, fmt)
     except RefusedQuery as exc:
@@ -165,6 +166,8 @@ def query_bytes(sql: str, fmt: str = "TabSeparated", *, url: str | None = None,
         raise QueryError(str(exc)) from None
 
 
-def query(sql: str, *, url: str | None = None, store: str | os.PathLike | None = None) -> list:
-    """Rows of a SELECT as dicts. Do not add a FORMAT clause: the reader picks its own."""
-    return parse_rows(query_bytes(sql, _WIRE_FORMAT, url=url, store=store).decode("utf-8"))
+def query(sql: str, *, url: str | None = None, store: str | os.PathLike | None = None,
+          token: str | None = None) -> list:
+    """Rows of a SELECT as dicts. Do not add a FORMAT clause: the reader picks its own.
+    ``token`` overrides the one found for ``url`` (see the module docstring)."""
+    return parse_rows(query_bytes(sql, _WIRE_FORMAT, url=url, store=store, token=token).decode("utf-8"))

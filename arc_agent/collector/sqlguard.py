@@ -13,6 +13,7 @@ engine's own rendering of that tree, re-parsed and compared, so the text execute
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -55,11 +56,25 @@ def allowed_tables(options: SchemaOptions) -> frozenset:
     return frozenset(f"{options.database}.{t}" for t in options.tables) | SYSTEM_TABLES
 
 
+def _bound(sql: str) -> str:
+    """``sql`` as a query parameter value: parameters are read in the Escaped (TSV) form."""
+    return sql.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
 def _engine_text(engine: Engine, function: str, sql: str) -> str:
+    """``function(sql)`` computed by the engine, after checking (MD5) that it saw exactly ``sql``."""
     try:
-        return engine(f"SELECT {function}({{q:String}})", {"q": sql}).rstrip("\n")
+        digest = hashlib.md5(sql.encode("utf-8")).hexdigest().upper()
+    except UnicodeEncodeError:
+        raise RefusedQuery("the query is not valid UTF-8") from None
+    try:
+        text = engine(f"SELECT hex(MD5({{q:String}})), {function}({{q:String}})", {"q": _bound(sql)})
     except Exception as exc:  # the engine's syntax error is the clearest message there is
         raise RefusedQuery(_short(str(exc))) from None
+    seen, _, result = text.rstrip("\n").partition("\t")
+    if seen != digest:
+        raise RefusedQuery("the query did not reach the engine's parser intact")
+    return result
 
 
 def _short(message: str) -> str:
@@ -155,16 +170,15 @@ def vet(engine: Engine, sql: str, allowed: frozenset, database: str = "default")
     if not sql.strip():
         raise RefusedQuery("empty query")
     try:
-        text = engine("SELECT parseQueryToJSON({q:String})", {"q": sql})
-    except Exception as exc:
-        message = _short(str(exc))
-        if "does not support JSON serialization" in message:
+        text = _engine_text(engine, "parseQueryToJSON", sql)
+    except RefusedQuery as exc:
+        if "does not support JSON serialization" in str(exc):
             return _vet_meta(engine, sql, allowed, database, "read-only endpoint: only SELECT, WITH, SHOW TABLES, "
                              "EXPLAIN, DESCRIBE TABLE t and EXISTS TABLE t are allowed")
-        raise RefusedQuery(message) from None
+        raise
     tree = json.loads(text)
     fmt = _check_tree(tree, allowed, database)
     canonical = _engine_text(engine, "formatQuerySingleLine", sql)
-    if json.loads(engine("SELECT parseQueryToJSON({q:String})", {"q": canonical})) != tree:
+    if json.loads(_engine_text(engine, "parseQueryToJSON", canonical)) != tree:
         raise RefusedQuery("the query does not survive the engine's own re-formatting unchanged")
     return Vetted(canonical, fmt)

@@ -137,7 +137,9 @@ class CollectorProcess:
     def query(self, sql: str) -> list:
         from arc_agent.collector.reader import query
 
-        return query(sql, store=self.store)  # finds the URL and token in collector.json, as clients do
+        # url= too: with the collector down, store= alone would open the store in this process and
+        # keep a restarted collector out; store= is where the reader finds the token (collector.json)
+        return query(sql, url=self.query_url, store=self.store)
 
     def scalar(self, sql: str):
         rows = self.query(sql)
