@@ -172,9 +172,11 @@ def vet(engine: Engine, sql: str, allowed: frozenset, database: str = "default")
     try:
         text = _engine_text(engine, "parseQueryToJSON", sql)
     except RefusedQuery as exc:
+        only = "read-only endpoint: only SELECT, WITH, SHOW TABLES, EXPLAIN, DESCRIBE TABLE t and EXISTS TABLE t"
         if "does not support JSON serialization" in str(exc):
-            return _vet_meta(engine, sql, allowed, database, "read-only endpoint: only SELECT, WITH, SHOW TABLES, "
-                             "EXPLAIN, DESCRIBE TABLE t and EXISTS TABLE t are allowed")
+            return _vet_meta(engine, sql, allowed, database, only + " are allowed")
+        if "parseQueryToJSON" in str(exc):  # e.g. INSERT ... VALUES: has no JSON form either
+            raise RefusedQuery(f"{only} are allowed ({exc})") from None
         raise
     tree = json.loads(text)
     fmt = _check_tree(tree, allowed, database)
