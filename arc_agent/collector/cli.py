@@ -133,7 +133,9 @@ def _serve(args, span_store, batch_writer, token: str) -> tuple:
         except (OSError, ValueError):
             grpc_server.stop(None)
             raise
-        query_url = f"{'https' if args.tls_cert else 'http'}://{args.query_listen.rpartition(':')[0]}:{qport}"
+        host = args.query_listen.rpartition(':')[0]
+        host = "localhost" if host.strip("[]") in ("", "0.0.0.0", "::") else host  # what local clients can dial
+        query_url = f"{'https' if args.tls_cert else 'http'}://{host}:{qport}"
     otlp_url = f"{'grpcs' if args.tls_cert else 'grpc'}://{args.listen.rpartition(':')[0]}:{port}"
     return grpc_server, query_server, otlp_url, query_url
 

@@ -284,6 +284,7 @@ def serve_queries(store: Store, listen: str, token: str, status: Callable[[], di
     if tls_cert and tls_key:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(tls_cert, tls_key)
-        server.socket = context.wrap_socket(server.socket, server_side=True)
+        # the handshake then happens in the request's own thread, so a stalled client holds only that thread
+        server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
     threading.Thread(target=server.serve_forever, name="arc-query-http", daemon=True).start()
     return server, server.server_address[1]

@@ -11,6 +11,7 @@ import json
 import stat
 import time
 import urllib.parse
+from pathlib import Path
 
 import pytest
 
@@ -224,6 +225,34 @@ def test_binding_beyond_loopback_needs_tls(tmp_path):
     out = subprocess.run(arc_command("collector", "--listen", "127.0.0.1:0", "--query-listen", "0.0.0.0:0",
                                      "--store", str(tmp_path / "s")), capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and "needs --tls-cert and --tls-key" in out.stderr
+
+
+def test_beyond_loopback_it_speaks_only_tls_and_still_wants_the_token_and_the_host(tmp_path):
+    import ssl
+
+    from tests.helpers.certs import make_cert
+
+    cert, key = make_cert(tmp_path)
+    with CollectorProcess(tmp_path / "store", tls_cert=cert, tls_key=key, args=("--query-listen", "0.0.0.0:0")) as c:
+        assert c.query_url.startswith("https://") and c.discovery["tls_cert"] == str(Path(cert).resolve())
+        port = int(c.query_url.rsplit(":", 1)[1])
+        context = ssl.create_default_context(cafile=cert)
+
+        def ask(headers: dict) -> int:
+            conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=30, context=context)
+            conn.request("POST", "/", body=b"SELECT 1", headers=headers)
+            code = conn.getresponse().status
+            conn.close()
+            return code
+
+        bearer = {"Authorization": f"Bearer {c.token}"}
+        assert ask(bearer) == 200 and ask({}) == 401
+        assert ask({**bearer, "Host": "rebind.attacker.net"}) == 403
+        plain = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        with pytest.raises((ConnectionError, http.client.HTTPException, OSError)):
+            plain.request("POST", "/", body=b"SELECT 1", headers=bearer)
+            plain.getresponse().read()
+        assert c.scalar("SELECT count() FROM otel_traces") == 0  # the reader trusts the cert in collector.json
 
 
 def test_discovery_has_what_clients_need(col):
