@@ -53,6 +53,10 @@ class QueryLimits:
                 f"&result_overflow_mode=throw&log_comment={tag}&readonly=1")
 
 
+class StoreRejected(StoreError):
+    """The store did not take every row of an insert (possibly without saying so)."""
+
+
 def default_store_path() -> Path:
     """``ARC_STORE`` or ``~/.arc/store``."""
     return Path(os.path.expanduser(os.environ.get("ARC_STORE") or DEFAULT_STORE))
@@ -87,10 +91,22 @@ def _insert_columns(options: schema.SchemaOptions) -> str:
     return f"INSERT INTO `{options.database}`.`{options.table}` ({cols})"
 
 
+def _private_dir(path: Path) -> None:
+    """Create ``path`` as 0700 (span data: owner only); tighten an existing folder we own."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_uid == os.getuid():
+        os.chmod(path, 0o700)
+
+
 class ChdbStore:
     """chDB on disk. ``writers`` connections insert (one INSERT each at a time). Each query gets a
     fresh read-only session with ``limits`` (chDB keeps settings per connection), so no client's state
-    reaches another and a slow query holds only its own slot; a control connection cancels queries."""
+    reaches another and a slow query holds only its own slot; a control connection cancels queries.
+
+    The store folder is made 0700 (an existing one we own is tightened), so the files chDB creates
+    inside are unreachable for other users whatever their own modes; ``arc collector`` also runs
+    with umask 077, so the files it creates are 0600 and folders 0700.
+    """
 
     def __init__(self, path: str | os.PathLike, options: schema.SchemaOptions | None = None,
                  writers: int = 1, limits: QueryLimits | None = None) -> None:
@@ -100,7 +116,7 @@ class ChdbStore:
         self.limits = limits or QueryLimits()
         self.path = Path(path).expanduser().resolve()
         self.options = options or schema.SchemaOptions()
-        self.path.mkdir(parents=True, exist_ok=True)
+        _private_dir(self.path)
         try:
             first = chdb.connect(str(self.path))
         except Exception as exc:  # chDB: "Cannot lock file .../status" when another process owns it
@@ -117,6 +133,8 @@ class ChdbStore:
         self._slots = threading.BoundedSemaphore(max(1, self.limits.max_concurrent))
         self._allowed = sqlguard.allowed_tables(self.options)
         self._insert = _insert_columns(self.options)
+        self._count_sql = f"SELECT count() FROM `{self.options.database}`.`{self.options.table}`"
+        self._write_lock = threading.Lock()
 
     def describe(self) -> str:
         return str(self.path)
@@ -125,17 +143,38 @@ class ChdbStore:
         data, count = rowbinary.encode_request(request)
         return Prepared(data, count)
 
+    def _count(self, conn) -> int:
+        return int(conn.query(self._count_sql, "CSV").bytes())
+
     def write(self, batch: list) -> None:
+        """One streaming RowBinary INSERT, verified by counting the table's rows before and after.
+
+        Why a count: chDB's streaming insert (``send_insert().finish()``) does not raise when the
+        engine refuses the rows (too many partitions, a violated constraint, ...), and the
+        ``rows_written`` it returns counts rows parsed, not stored (151 for a refused insert of
+        151 rows). The plain ``query()`` path raises, but cannot carry RowBinary bytes intact.
+        ``count()`` of a MergeTree table is answered from part metadata (no data read), so two
+        counts per batch are cheap next to the insert; the lock keeps other writers' rows out of
+        the difference (one process owns a chDB store, and the query side is read-only). A TTL
+        drop between the counts reads as a refusal: the writer then re-inserts, which can
+        duplicate rows (at-least-once) but never loses them. Raises ``StoreRejected``.
+        """
         data = b"".join(p.payload for p in batch)
         if not data:
             return
+        expected = sum(p.spans for p in batch)
         conn = self._spare.get()
         try:
-            with conn.send_insert(self._insert, "RowBinary") as inserter:
-                inserter.append(data)
-                inserter.finish()
+            with self._write_lock:
+                before = self._count(conn)
+                with conn.send_insert(self._insert, "RowBinary") as inserter:
+                    inserter.append(data)
+                    inserter.finish()
+                stored = self._count(conn) - before
         finally:
             self._spare.put(conn)
+        if stored != expected:
+            raise StoreRejected(f"chDB stored {stored} of {expected} rows of an insert (refused without an error)")
 
     def query(self, sql: str, fmt: str = "TabSeparated", tag: str = "") -> bytes:
         """Vet ``sql`` (``sqlguard``) and run it in its own read-only session; ``tag`` names it for
@@ -236,7 +275,9 @@ class ClickHouseServerStore:
         if not rows:
             return
         with self._lock:
-            self._client.execute(self._insert, rows)
+            written = self._client.execute(self._insert, rows)  # raises on a refusal (native protocol)
+        if isinstance(written, int) and written != len(rows):
+            raise StoreRejected(f"ClickHouse took {written} of {len(rows)} rows of an insert")
 
     def cancel(self, tag: str) -> None:
         pass
