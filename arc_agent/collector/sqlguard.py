@@ -5,7 +5,7 @@ parameter (``parseQueryToJSON({q:String})``, so it cannot change the checking qu
 read-only, limited connection that will run it. The JSON tree must be one statement (the parser
 refuses several), with no ``INTO OUTFILE`` anywhere (it writes files even under ``readonly=1``), no
 table function, no function that opens files or other tables (``file``, ``dictGet``, ``joinGet``...),
-and only the span tables/views plus ``system.columns``/``system.tables`` as tables. What runs is the
+and only the schema's tables/views plus schema metadata (``SYSTEM_TABLES``) as tables. What runs is the
 engine's own rendering of that tree, re-parsed and compared, so the text executed is the text vetted.
 ``DESCRIBE``/``EXISTS`` have no JSON form: their engine rendering must be exactly
 ``DESCRIBE TABLE name`` / ``EXISTS TABLE name`` of an allowed table.
@@ -21,8 +21,8 @@ from typing import Callable
 
 from arc_agent.collector.schema import SchemaOptions
 
-# Readable besides the span tables: what clients need to discover columns and tables.
-SYSTEM_TABLES = frozenset({"system.columns", "system.tables"})
+# Readable besides the span tables: schema metadata clients use (columns, tables, skip indexes).
+SYSTEM_TABLES = frozenset({"system.columns", "system.tables", "system.data_skipping_indices"})
 # Scalar functions that read files or other tables by name (table functions are all refused).
 DENIED_FUNCTIONS = frozenset({"file", "joinget", "joingetornull", "hascolumnintable", "catboostevaluate",
                               "getmacro", "getserversetting", "getclienthttpheader"})
