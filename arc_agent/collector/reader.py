@@ -89,12 +89,12 @@ def _discovered(url: str, store: str | os.PathLike | None = None) -> dict:
 
 def auth_for(url: str, store: str | os.PathLike | None = None) -> dict:
     """``{"token": ..., "tls_cert": ...}`` for ``url`` (see the module docstring), missing keys when unknown."""
-    if urllib.parse.urlsplit(url).password:
-        return {}
     info = _discovered(url, store)
     found = {k: info[k] for k in ("token", "tls_cert") if info.get(k)}
     if os.environ.get("ARC_QUERY_TOKEN"):
         found["token"] = os.environ["ARC_QUERY_TOKEN"]
+    if urllib.parse.urlsplit(url).password:  # the URL's own password is the credential
+        found.pop("token", None)
     return found
 
 
