@@ -197,7 +197,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.stats.add("running")
         watcher.start()
         try:
-            result = self.store.query(sql, fmt, tag=tag)
+            result, fmt = self.store.run(sql, fmt, tag=tag)
         except RefusedQuery as exc:
             self.stats.add("refused")
             self._reply(403, f"Refused: {exc}\n".encode())
@@ -214,7 +214,6 @@ class _Handler(BaseHTTPRequestHandler):
             done.set()
             self.stats.add("running", -1)
         self.stats.add("served")
-        fmt = getattr(result, "format", fmt)
         self._reply(200, result, content_type(fmt), fmt)
 
     def _watch_disconnect(self, tag: str, done: threading.Event) -> None:

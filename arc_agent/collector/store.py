@@ -30,12 +30,6 @@ class StoreBusy(StoreError):
     """Every query slot is taken: the caller should answer 503 and retry later."""
 
 
-class QueryResult(bytes):
-    """A query's output; ``.format`` is the format it is in (the query's FORMAT clause wins)."""
-
-    format: str = "TabSeparated"
-
-
 @dataclass(frozen=True)
 class QueryLimits:
     """Bounds on every query a client runs (ClickHouse settings of its read-only session)."""
@@ -80,6 +74,8 @@ class Store(Protocol):
     def write(self, batch: list) -> None: ...
 
     def query(self, sql: str, fmt: str = "TabSeparated", tag: str = "") -> bytes: ...
+
+    def run(self, sql: str, fmt: str = "TabSeparated", tag: str = "") -> tuple: ...
 
     def cancel(self, tag: str) -> None: ...
 
@@ -177,8 +173,13 @@ class ChdbStore:
             raise StoreRejected(f"chDB stored {stored} of {expected} rows of an insert (refused without an error)")
 
     def query(self, sql: str, fmt: str = "TabSeparated", tag: str = "") -> bytes:
+        """The output of ``sql`` (see ``run``)."""
+        return self.run(sql, fmt, tag)[0]
+
+    def run(self, sql: str, fmt: str = "TabSeparated", tag: str = "") -> tuple:
         """Vet ``sql`` (``sqlguard``) and run it in its own read-only session; ``tag`` names it for
-        ``cancel``. Raises ``RefusedQuery``, ``StoreBusy`` or ``StoreError`` (the engine's message)."""
+        ``cancel``. Returns ``(output, format)`` (the query's FORMAT clause wins over ``fmt``).
+        Raises ``RefusedQuery``, ``StoreBusy`` or ``StoreError`` (the engine's message)."""
         if not self._slots.acquire(blocking=False):
             raise StoreBusy(f"all {self.limits.max_concurrent} query slots are busy; retry later")
         tag = tag if re.fullmatch(r"[A-Za-z0-9_-]{1,64}", tag or "") else f"arc-query-{uuid.uuid4().hex}"
@@ -193,11 +194,15 @@ class ChdbStore:
 
             vetted = sqlguard.vet(engine, sql, self._allowed, self.options.database)
             try:
-                result = QueryResult(conn.query(vetted.sql, vetted.fmt or fmt).bytes())
-                result.format = vetted.fmt or fmt
-                return result
+                output = conn.query(vetted.sql, vetted.fmt or fmt).bytes()
             except Exception as exc:
                 raise StoreError(str(exc)) from exc
+            # ClickHouse checks max_result_bytes on table reads only (a result computed from no table
+            # is bounded by max_memory_usage, which counts the output): the same answer for both
+            if len(output) > self.limits.max_result_bytes:
+                raise StoreError(f"Limit for result exceeded: {len(output)} bytes, max_result_bytes "
+                                 f"{self.limits.max_result_bytes} (TOO_MANY_ROWS_OR_BYTES)")
+            return output, vetted.fmt or fmt
         finally:
             conn.close()
             self._slots.release()
@@ -281,6 +286,9 @@ class ClickHouseServerStore:
 
     def cancel(self, tag: str) -> None:
         pass
+
+    def run(self, sql: str, fmt: str = "TabSeparated", tag: str = "") -> tuple:
+        return self.query(sql, fmt, tag), fmt
 
     def query(self, sql: str, fmt: str = "TabSeparated", tag: str = "") -> bytes:
         raise StoreError("with --clickhouse, read from the ClickHouse server's own HTTP interface "

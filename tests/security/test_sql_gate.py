@@ -21,7 +21,8 @@ def world(tmp_path_factory):
     from tests.collector.test_faults import request_bytes
 
     root = tmp_path_factory.mktemp("gate")
-    store = ChdbStore(root / "store", limits=QueryLimits(max_result_rows=10_000, max_memory_usage=200 << 20))
+    store = ChdbStore(root / "store", limits=QueryLimits(max_result_rows=10_000, max_memory_usage=200 << 20,
+                                                        max_result_bytes=1 << 20))
     store.write([store.prepare(ExportTraceServiceRequest.FromString(request_bytes(4, "fuzz-seed")))])
     out = root / "targets"
     out.mkdir()
@@ -53,8 +54,8 @@ def test_describe_show_and_explain_run(world):
     assert store.query("desc `otel_traces`").decode().startswith("Timestamp\t")
     assert "otel_traces" in store.query("SHOW TABLES").decode().split("\n")
     assert store.query("EXPLAIN SELECT count() FROM otel_traces").decode()
-    result = store.query("SELECT 1 FORMAT JSON")
-    assert result.format == "JSON" and b'"data"' in result
+    result, fmt = store.run("SELECT 1 FORMAT JSON", "TabSeparated")
+    assert fmt == "JSON" and b'"data"' in result
 
 
 @pytest.mark.parametrize("sql, reason", [
@@ -93,6 +94,8 @@ def test_limits_and_settings_are_per_session_and_locked(world):
         store.query("SELECT length(arrayStringConcat(arrayMap(x -> randomString(1000), range(1000000))))")
     with pytest.raises(StoreError, match="Limit for result exceeded"):
         store.query("SELECT * FROM system.columns AS a, system.columns AS b LIMIT 20000")
+    with pytest.raises(StoreError, match="max_result_bytes"):  # no table read: checked on the output
+        store.query("SELECT repeat('a', 1000000), repeat('b', 1000000)")
     assert store.query("SELECT getSetting('readonly'), getSetting('max_result_rows')") == b"1\t10000\n"
 
 
