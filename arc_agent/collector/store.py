@@ -192,7 +192,7 @@ class ChdbStore:
             def engine(text: str, params: dict) -> str:
                 return conn.query(text, "TSVRaw", params=params).bytes().decode("utf-8", "replace")
 
-            vetted = sqlguard.vet(engine, sql, self._allowed, self.options.database)
+            vetted = sqlguard.vet(engine, sql, self._allowed)  # unqualified names: the session's `default`
             try:
                 output = conn.query(vetted.sql, vetted.fmt or fmt).bytes()
             except Exception as exc:
