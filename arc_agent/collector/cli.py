@@ -32,10 +32,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     where.add_argument("--store", help="chDB store folder (default $ARC_STORE or ~/.arc/store)")
     where.add_argument("--clickhouse", metavar="URL",
                        help="write to a ClickHouse server instead, e.g. tcp://host:9000/default")
-    parser.add_argument("--tls-cert", help="PEM certificate: the receiver then only speaks TLS")
+    parser.add_argument("--tls-cert", help="PEM certificate: the receiver and the query endpoint then only speak TLS")
     parser.add_argument("--tls-key", help="PEM private key for --tls-cert")
     parser.add_argument("--query-listen", default="127.0.0.1:8123",
-                        help="read-only SQL HTTP endpoint host:port, or 'off' (default %(default)s)")
+                        help="read-only SQL HTTP endpoint host:port, or 'off'; beyond loopback it needs "
+                             "--tls-cert/--tls-key; clients need the token in collector.json (default %(default)s)")
+    parser.add_argument("--query-timeout", type=float, default=30.0,
+                        help="max_execution_time of each query, seconds (default %(default)s)")
+    parser.add_argument("--query-max-memory", type=int, default=1 << 30,
+                        help="max_memory_usage of each query, bytes (default %(default)s)")
+    parser.add_argument("--query-max-rows", type=int, default=10_000_000,
+                        help="max_result_rows of each query (default %(default)s)")
+    parser.add_argument("--query-max-bytes", type=int, default=256 << 20,
+                        help="max_result_bytes of each query (default %(default)s)")
+    parser.add_argument("--query-concurrency", type=int, default=4,
+                        help="queries run at once; more get 503 (default %(default)s)")
     parser.add_argument("--database", default=None, help="database (default: 'default', or the URL's)")
     parser.add_argument("--table", default="otel_traces", help="spans table (default %(default)s)")
     parser.add_argument("--ttl", default="0", help="drop data older than this, e.g. 72h, 30d (default: keep)")
@@ -110,7 +121,10 @@ def _open(args, options):
 
     from arc_agent.collector import deadletter, spanlog, store, writer
 
-    span_store = store.open_store(args.store, args.clickhouse, options, writers=args.writers)
+    limits = store.QueryLimits(max_execution_time=args.query_timeout, max_memory_usage=args.query_max_memory,
+                               max_result_rows=args.query_max_rows, max_result_bytes=args.query_max_bytes,
+                               max_concurrent=args.query_concurrency)
+    span_store = store.open_store(args.store, args.clickhouse, options, writers=args.writers, limits=limits)
     try:
         log_ = spanlog.SpanLog(_log_dir(args, span_store), fsync=args.fsync)
         dead = deadletter.DeadLetter(_collector_dir(span_store) / "arc_dead_letter",
@@ -127,7 +141,7 @@ def _open(args, options):
     return span_store, batch_writer.start()
 
 
-def _serve(args, span_store, batch_writer) -> tuple:
+def _serve(args, span_store, batch_writer, token: str) -> tuple:
     """Start gRPC and (chDB only) the query endpoint; returns (grpc_server, query_server, otlp_url, query_url)."""
     from arc_agent.collector import http_query, receiver, store
 
@@ -139,11 +153,14 @@ def _serve(args, span_store, batch_writer) -> tuple:
     query_server, query_url = None, "off"
     if args.query_listen != "off" and isinstance(span_store, store.ChdbStore):
         try:
-            query_server, qport = http_query.serve_queries(span_store, args.query_listen, batch_writer.status)
-        except OSError:
+            query_server, qport = http_query.serve_queries(span_store, args.query_listen, token, batch_writer.status,
+                                                           tls_cert=args.tls_cert, tls_key=args.tls_key)
+        except (OSError, ValueError):
             grpc_server.stop(None)
             raise
-        query_url = f"http://{args.query_listen.rpartition(':')[0]}:{qport}"
+        host = args.query_listen.rpartition(':')[0]
+        host = "localhost" if host.strip("[]") in ("", "0.0.0.0", "::") else host  # what local clients can dial
+        query_url = f"{'https' if args.tls_cert else 'http'}://{host}:{qport}"
     otlp_url = f"{'grpcs' if args.tls_cert else 'grpc'}://{args.listen.rpartition(':')[0]}:{port}"
     return grpc_server, query_server, otlp_url, query_url
 
@@ -201,16 +218,22 @@ def run(args) -> int:
         print(f"arc collector: {exc}", file=sys.stderr)
         return 2
     try:
-        grpc_server, query_server, otlp_url, query_url = _serve(args, span_store, batch_writer)
+        token = discovery.new_token()
+        grpc_server, query_server, otlp_url, query_url = _serve(args, span_store, batch_writer, token)
     except (OSError, RuntimeError, ValueError) as exc:
         print(f"arc collector: cannot start: {exc}", file=sys.stderr)
         batch_writer.close()
         span_store.close()
         return 2
-    print(f"arc collector: otlp {otlp_url} query {query_url} store {span_store.describe()}", flush=True)
     state = discovery.state_path(getattr(span_store, "path", None))
-    discovery.write_state(state, {"pid": os.getpid(), "otlp": otlp_url, "query": query_url,
-                                  "store": span_store.describe(), "started": time.time()})
+    info = {"pid": os.getpid(), "otlp": otlp_url, "query": query_url, "store": span_store.describe(),
+            "started": time.time()}
+    if query_server is not None:
+        info["token"] = token
+        if args.tls_cert:
+            info["tls_cert"] = str(Path(args.tls_cert).resolve())
+    discovery.write_state(state, info)  # before the line below: readers that saw it find the token
+    print(f"arc collector: otlp {otlp_url} query {query_url} store {span_store.describe()}", flush=True)
     while not stop.wait(1.0):
         pass
     batch_writer.stop_accepting()  # new requests get UNAVAILABLE; what is queued is written at once
