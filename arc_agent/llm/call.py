@@ -263,7 +263,8 @@ def start(spec: CallSpec, instance: Any, kwargs: dict, t0: int) -> LLMCall | Non
     start_ns = time_ns()
     model = send_kwargs.get("model")
     name = f"{spec.operation} {model}" if isinstance(model, str) else spec.operation
-    span = start_span(name, ctx, _start_attributes(spec, send_kwargs, fix_applied), start_ns)
+    start_attrs = _start_attributes(spec, send_kwargs, fix_applied)
+    span = start_span(name, ctx, start_attrs, start_ns)
     if span is None or not span.is_recording():
         # sampled out, nothing to fix: no LLMCall at all, unless it is a stream (its errors come
         # later) or a raw response (its result needs handling); see invoke_sync
@@ -274,8 +275,10 @@ def start(spec: CallSpec, instance: Any, kwargs: dict, t0: int) -> LLMCall | Non
         call.sampled = False
         call.deferred = (instance, fix_attrs)
     else:
-        call = LLMCall(spec, send_kwargs, span_request_attributes(spec, send_kwargs, instance, fix_attrs, fix_applied),
-                       ctx, t0)
+        attrs = span_request_attributes(spec, send_kwargs, instance, fix_attrs, fix_applied)
+        for key in start_attrs:  # the span has them already
+            attrs.pop(key, None)
+        call = LLMCall(spec, send_kwargs, attrs, ctx, t0)
         call.span = span
     call.start_ns = start_ns
     call.fix_applied = fix_applied
@@ -312,6 +315,7 @@ def _passthrough(spec: CallSpec, kwargs: dict, t0: int, ctx) -> LLMCall:
     span = start_span(call.span_name(), ctx, attrs, call.start_ns)
     if span is not None and span.is_recording():
         call.span = span
+        call.attrs = {}  # the span has them already
     else:
         call.sampled = False
     return call
