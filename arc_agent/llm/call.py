@@ -94,14 +94,18 @@ _servers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # SDK resourc
 def _server(instance: Any):
     """(host, port) of the client's public ``base_url``, read once per SDK resource object (openai
     3.x's ``base_url`` does an import per read, ~2 µs)."""
+    if instance is None:
+        return None
     try:
         return _servers[instance]
     except (KeyError, TypeError):
         pass
     try:
-        url = instance._client.base_url  # the resource's client: the SDKs expose no public link
+        # the resource's client: the SDKs expose no public link (read once per resource object)
+        url = instance._client.base_url
         server = (url.host, url.port or (443 if url.scheme == "https" else 80))
-    except Exception:
+    except Exception as exc:  # another SDK layout: no server.* attributes, counted and logged once
+        failopen.record("server_address", exc)
         return None
     try:
         _servers[instance] = server
