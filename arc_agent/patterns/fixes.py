@@ -101,4 +101,5 @@ def _param_op(name: str, value: Any) -> FixOp:
             raise ValueError(f"fix {name!r}: min {lo} is greater than max {hi}")
         return FixOp(name, "clamp", (lo, hi))
     raise ValueError(f"fix {name!r}: an object value must be one of {{\"set\": ...}}, "
-                     f"{{\"remove\": true}}, {{\"rename\": name}} or a clamp {{\"min\": ..., \"max\": ...}}; got keys {sorted(keys)}")
+                     f"{{\"remove\": true}}, {{\"rename\": name}} or a clamp {{\"min\": ..., \"max\": ...}}; "
+                     f"got keys {sorted(keys)}")
