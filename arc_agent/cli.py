@@ -19,6 +19,8 @@ SUBCOMMANDS: dict = {
     "doctor": "arc_agent.doctor",
     "heal-report": "arc_agent.vision.heal_report",
     "registry": "arc_agent.registry.cli",
+    "serve": "arc_agent.control.serve_cli",
+    "fleet": "arc_agent.control.fleet_cli",
 }
 
 _HELP = {
@@ -30,6 +32,8 @@ _HELP = {
     "doctor": "show Arc's view of this environment and of a running agent",
     "heal-report": "list UI actions Arc healed, so selectors can be fixed",
     "registry": "list, publish, promote and roll back versioned artifacts (pattern bundles, models)",
+    "serve": "serve the registry to a fleet of agents over gRPC (control plane)",
+    "fleet": "list the agents following a control server, with their versions and health",
 }
 
 
