@@ -295,7 +295,7 @@ class Registry:
                 except RegistryError:
                     continue
                 versions = self.versions(k, n)
-                out.append({"kind": k, "name": n, "versions": len(versions), "tenant": self.tenant,
+                out.append({"kind": k, "name": n, "versions": len(versions),
                             "latest": versions[-1] if versions else None,
                             "channels": {ch: s.version for ch, s in self.channels(k, n).items()}})
         return out

@@ -92,3 +92,22 @@ def test_registry_cli_through_the_service_and_canary_share(fleet):
         assert agents[n].wait_for(lambda s: '"seed": 2,' in s, 20)
     bad = fleet.cli("registry", "rollback", "patterns", "fixes", "--channel", "canary", "--url", fleet.url)
     assert bad.returncode == 1 and "nothing to roll back to" in bad.stderr
+
+
+def test_doctor_shows_the_control_connection_and_versions_in_use(fleet):
+    fleet.publish(1)
+    fleet.serve()
+    agent = fleet.agent("doc")
+    assert agent.wait_for(lambda s: '"seed": 1,' in s, 60)
+    fleet.finish(agent)
+    env = fleet.agent_env("doc")
+    import subprocess
+    import sys
+
+    from ..helpers.procs import ROOT
+
+    out = subprocess.run([sys.executable, "-m", "arc_agent.cli", "doctor", "--timeout", "3"], env=env,
+                         capture_output=True, text=True, timeout=60, cwd=str(ROOT)).stdout
+    assert f"grpc://127.0.0.1:{fleet.port}: connected, tenant acme, 1 artifact(s)" in out, out
+    assert "in use: patterns/fixes stable=1" in out
+    assert "ARC_API_KEY=(set, hidden)" in out and "acme-key" not in out
