@@ -54,7 +54,8 @@ class Runtime:
             state.RUNTIME.capture_content = (
                 os.environ.get("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "").strip().lower()
                 in _TRUE)
-            for step in (self._load_patterns_from_env, self._start_telemetry_guards, self._preload_exporter):
+            for step in (self._load_patterns_from_env, self._start_telemetry_guards, self._preload_exporter,
+                         self._start_control):
                 try:
                     step()
                 except Exception as exc:
@@ -71,6 +72,12 @@ class Runtime:
         from .telemetry import tracing
 
         threading.Thread(target=tracing.preload, name="arc-preload", daemon=True).start()
+
+    def _start_control(self) -> None:
+        """With ARC_CONTROL_ENDPOINT: follow the control server from a daemon thread (``control/agent.py``)."""
+        from .control import agent
+
+        agent.start_from_env(self)
 
     def _start_telemetry_guards(self) -> None:
         from .telemetry import guards
@@ -136,6 +143,9 @@ class Runtime:
                 info["patterns"] = self.patterns.stats()
             except Exception as exc:
                 info["patterns"] = {"error": repr(exc)}
+        control = sys.modules.get("arc_agent.control.agent")
+        if control is not None:
+            info["control"] = control.status()
         guards = sys.modules.get("arc_agent.telemetry.guards")
         if guards is not None:
             info["guards"] = guards.GUARDS.status()

@@ -39,7 +39,7 @@ SETTINGS: dict = dict([
     _s("ARC_DISABLED_INSTRUMENTATIONS", "text", "", "comma-separated integrations not to patch"),
     _s("ARC_LOG_LEVEL", "level", "INFO", "log level of the 'arc' logger"),
     _s("ARC_ENDPOINT", "text", None, "OTLP/gRPC collector (else OTEL_EXPORTER_OTLP_ENDPOINT)"),
-    _s("ARC_API_KEY", "secret", None, "bearer token sent to the collector"),
+    _s("ARC_API_KEY", "secret", None, "bearer token sent to the collector and the control server"),
     _s("ARC_EXPORT_TIMEOUT", "float", 2.0, "seconds per export attempt", 0.01, 600),
     _s("ARC_EXPORT_DELAY_MS", "float", 5000, "batching delay of the span processor (OTel's default)", 1, 600_000),
     _s("ARC_QUEUE_SIZE", "int", 65536, "span processor queue size", 1, 10**8),
@@ -78,6 +78,13 @@ SETTINGS: dict = dict([
     _s("ARC_QUERY_URL", "text", None, "read endpoint of a running collector"),
     _s("ARC_COLLECTOR_LISTEN", "text", "127.0.0.1:4317", "address of 'arc collector'"),
     _s("ARC_DDL_DIR", "path", None, "ClickHouse DDL folder override"),
+    _s("ARC_CONTROL_ENDPOINT", "text", None, "control server (grpc://host:port, grpcs://host:port) to follow"),
+    _s("ARC_CONTROL_CA", "path", None, "CA certificate of the control server (TLS)"),
+    _s("ARC_TRUST_KEY", "text", None, "Ed25519 public key (base64, or a PEM file) control-plane artifacts "
+       "must be signed with"),
+    _s("ARC_INSTANCE_ID", "text", None, "this agent's id in the fleet and for the canary share (default host-pid)"),
+    _s("ARC_CONTROL_REPORT_S", "float", 30.0, "seconds between status reports to the control server", 0.5, 3600),
+    _s("ARC_SERVE_KEYS", "path", None, "API key file of 'arc serve' (TENANT KEY lines)"),
 ])
 
 
