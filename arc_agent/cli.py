@@ -18,6 +18,7 @@ SUBCOMMANDS: dict = {
     "query": "arc_agent.collector.query_cli",
     "doctor": "arc_agent.doctor",
     "heal-report": "arc_agent.vision.heal_report",
+    "registry": "arc_agent.registry.cli",
 }
 
 _HELP = {
@@ -28,6 +29,7 @@ _HELP = {
     "query": "run a read-only SQL query against the span store",
     "doctor": "show Arc's view of this environment and of a running agent",
     "heal-report": "list UI actions Arc healed, so selectors can be fixed",
+    "registry": "list, publish, promote and roll back versioned artifacts (pattern bundles, models)",
 }
 
 

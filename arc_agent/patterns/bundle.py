@@ -30,6 +30,7 @@ RECORD_KEYS = frozenset({"id", "pattern", "fix", "confidence", "priority", "expi
 MAX_ERRORS = 20
 NEVER = math.inf
 DEMO_ALIAS = "demo"
+REGISTRY_PREFIX = "registry:"
 DEMO_BUNDLE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "patterns", "demo.yaml")
 
 
@@ -55,12 +56,15 @@ class BundleInfo:
 
 def resolve_paths(paths: Iterable[str]) -> list:
     """Bundle files for ``paths`` (files, directories: their *.json/*.yaml/*.yml, sorted; ``demo``:
-    the shipped demo bundle). A missing path is a BundleError."""
+    the shipped demo bundle; ``registry:NAME[@CHANNEL]``: that channel's current, verified version).
+    A missing path or a rejected registry artifact is a BundleError."""
     files = []
     for p in paths:
         p = os.fspath(p)
         if p == DEMO_ALIAS and not os.path.exists(p):
             p = DEMO_BUNDLE
+        elif p.startswith(REGISTRY_PREFIX):
+            p = _registry_artifact(p)
         if os.path.isdir(p):
             for root, dirs, names in os.walk(p):
                 dirs.sort()
@@ -71,6 +75,28 @@ def resolve_paths(paths: Iterable[str]) -> list:
         else:
             raise BundleError(p, "no such file or directory")
     return files
+
+
+def split_paths(value: str) -> list:
+    """A path list setting split on ``os.pathsep``, keeping ``registry:NAME`` whole where that is ``:``."""
+    out: list = []
+    for piece in value.split(os.pathsep):
+        if out and out[-1] + os.pathsep == REGISTRY_PREFIX:
+            out[-1] += os.pathsep + piece
+        else:
+            out.append(piece)
+    return out
+
+
+def _registry_artifact(ref: str) -> str:
+    """``registry:NAME[@CHANNEL]``: the verified artifact the channel points at now (``arc_agent.registry``)."""
+    from ..registry.errors import RegistryError
+    from ..registry.ref import resolve_ref
+
+    try:
+        return resolve_ref(ref, "patterns")
+    except (RegistryError, OSError) as exc:
+        raise BundleError(ref, str(exc)) from None
 
 
 def read_bytes(path: str) -> bytes:
