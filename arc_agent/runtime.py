@@ -54,7 +54,8 @@ class Runtime:
             state.RUNTIME.capture_content = (
                 os.environ.get("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "").strip().lower()
                 in _TRUE)
-            for step in (self._load_patterns_from_env, self._start_telemetry_guards, self._preload_exporter):
+            for step in (self._load_patterns_from_env, self._start_telemetry_guards, self._start_capture,
+                         self._preload_exporter):
                 try:
                     step()
                 except Exception as exc:
@@ -63,6 +64,14 @@ class Runtime:
     def _load_patterns_from_env(self) -> None:
         if os.environ.get("ARC_PATTERNS"):
             self.pattern_engine()
+
+    @staticmethod
+    def _start_capture() -> None:
+        """``ARC_CAPTURE``: record calls into a cassette (opt-in; nothing is imported without it)."""
+        if os.environ.get("ARC_CAPTURE", "").strip():
+            from .llm.capture import from_env
+
+            state.RUNTIME.capture = from_env()
 
     @staticmethod
     def _preload_exporter() -> None:
@@ -86,6 +95,10 @@ class Runtime:
                 self.patterns = PatternEngine.from_env()
                 state.RUNTIME.fixer = self.patterns
             return self.patterns
+
+    @property
+    def active(self) -> bool:
+        return self._activated
 
     # -- integrations ----------------------------------------------------------------------------
     def patch_integration(self, name: str) -> bool:
@@ -151,6 +164,9 @@ class Runtime:
         from .telemetry import tracing
 
         self.unpatch_all()
+        capture, state.RUNTIME.capture = state.RUNTIME.capture, None
+        if capture is not None:
+            capture.writer.close()
         if self.patterns is not None:
             try:
                 self.patterns.stop()
