@@ -102,14 +102,18 @@ _servers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # SDK resourc
 def _server(instance: Any):
     """(host, port) of the client's public ``base_url``, read once per SDK resource object (openai
     3.x's ``base_url`` does an import per read, ~2 µs)."""
+    if instance is None:
+        return None
     try:
         return _servers[instance]
     except (KeyError, TypeError):
         pass
     try:
-        url = instance._client.base_url  # the resource's client: the SDKs expose no public link
+        # the resource's client: the SDKs expose no public link (read once per resource object)
+        url = instance._client.base_url
         server = (url.host, url.port or (443 if url.scheme == "https" else 80))
-    except Exception:
+    except Exception as exc:  # another SDK layout: no server.* attributes, counted and logged once
+        failopen.record("server_address", exc)
         return None
     try:
         _servers[instance] = server
@@ -298,7 +302,8 @@ def start(spec: CallSpec, instance: Any, kwargs: dict, t0: int) -> LLMCall | Non
     start_ns = time_ns()
     model = send_kwargs.get("model")
     name = f"{spec.operation} {model}" if isinstance(model, str) else spec.operation
-    span = start_span(name, ctx, _start_attributes(spec, send_kwargs, fix_applied), start_ns)
+    start_attrs = _start_attributes(spec, send_kwargs, fix_applied)
+    span = start_span(name, ctx, start_attrs, start_ns)
     if span is None or not span.is_recording():
         # sampled out, nothing to fix: no LLMCall at all, unless it is a stream (its errors come
         # later) or a raw response (its result needs handling); see invoke_sync
@@ -311,8 +316,10 @@ def start(spec: CallSpec, instance: Any, kwargs: dict, t0: int) -> LLMCall | Non
         if rt.capture is not None:  # the outcome decides the capture rate
             call.json_kind = response_format(spec.api, send_kwargs)
     else:
-        call = LLMCall(spec, send_kwargs, span_request_attributes(spec, send_kwargs, instance, fix_attrs, fix_applied),
-                       ctx, t0)
+        attrs = span_request_attributes(spec, send_kwargs, instance, fix_attrs, fix_applied)
+        for key in start_attrs:  # the span has them already
+            attrs.pop(key, None)
+        call = LLMCall(spec, send_kwargs, attrs, ctx, t0)
         call.span = span
         call.json_kind = call.attrs.get(A.ARC_REQUEST_RESPONSE_FORMAT, "text")
     call.start_ns = start_ns
@@ -363,6 +370,7 @@ def _passthrough(spec: CallSpec, kwargs: dict, t0: int, ctx) -> LLMCall:
     span = start_span(call.span_name(), ctx, attrs, call.start_ns)
     if span is not None and span.is_recording():
         call.span = span
+        call.attrs = {}  # the span has them already
     else:
         call.sampled = False
     return call

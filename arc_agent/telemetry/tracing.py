@@ -183,8 +183,10 @@ def exporter():
 
 
 def provider_info() -> dict:
+    sampler = getattr(_provider, "sampler", None) if _owned else None
     return {"owned": _owned, "endpoint": _exporter.endpoint.describe() if _exporter else None,
-            **STATS.as_dict()}
+            "sampler": sampler.get_description() if sampler is not None else None,
+            "queued_spans": processor_depth(), **STATS.as_dict()}
 
 
 def force_flush(timeout_s: float = 5.0) -> bool:
