@@ -62,13 +62,23 @@ def _report(kind: str, detail: str | None) -> bool:
 
 
 def _arc_active() -> bool:
-    """Arc runs in this process (a target library was patched, or ``Arc()`` was made): a report in
-    an app that is not instrumented must not start a telemetry pipeline of its own."""
+    """Arc runs in this process: ``Arc()`` was made or ``arc-instrument`` installed the import hook
+    (then the runtime is activated now if no target library was imported yet). A report in an app
+    that is not instrumented must not start a telemetry pipeline of its own."""
     import sys
+
+    from .. import hook
 
     runtime = sys.modules.get("arc_agent.runtime")
     current = getattr(runtime, "_runtime", None) if runtime is not None else None
-    return current is not None and current.active
+    if current is not None and current.active:
+        return True
+    if not hook._installed:
+        return False
+    from ..runtime import get_runtime
+
+    get_runtime().activate()
+    return True
 
 
 def counts() -> dict:

@@ -218,7 +218,7 @@ def capture_scenario():
 def main() -> None:
     scenario = sys.argv[1]
     out = globals()[scenario + "_scenario"]() or {}
-    out.update({"spans": SPANS, "seen": SEEN})
+    out.update({"spans": SPANS, "seen": SEEN, "capture_loaded": "arc_agent.llm.capture" in sys.modules})
     print(json.dumps(out))
 
 
