@@ -49,6 +49,13 @@ def test_capture_rates_and_off_costs(devllm, receiver, tmp_path):
     run_scenario(devllm, receiver.endpoint, "capture", ARC_CAPTURE=str(path), ARC_CAPTURE_RATE="0",
                  OK_CALLS="10")
     assert sorted(r["outcome"] for r in cassette.read(path)) == ["http_error", "invalid_json"]
+    sampled = tmp_path / "sampled.jsonl"  # a call the sampler drops (no span) is still captured
+    out = run_scenario(devllm, receiver.endpoint, "capture", ARC_CAPTURE=str(sampled), ARC_CAPTURE_RATE="1",
+                       ARC_SAMPLE_QPS="1", ARC_SAMPLE_RATE="0", OK_CALLS="0", UNTIL_SAMPLED_OUT="1")
+    assert out["sampled_out"]
+    last = list(cassette.read(sampled))[-1]
+    assert last["kwargs"]["messages"][0]["content"] == out["sampled_out"]
+    assert last["outcome"] == "ok" and "trace_id" not in last
     off = tmp_path / "off.jsonl"
     out = run_scenario(devllm, receiver.endpoint, "capture", OK_CALLS="2")
     assert out["capture_loaded"] is False  # no ARC_CAPTURE: the cassette code is not even imported

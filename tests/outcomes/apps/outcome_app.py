@@ -213,6 +213,13 @@ def capture_scenario():
         messages = [{"role": "user", "content": f"Say hello {i}"}]
         tagged(f"cap_ok_{i}", lambda m=messages: chat(model="gpt-4", messages=m, temperature=0.5, timeout=30))
         messages.append({"role": "assistant", "content": "changed after the call"})  # apps do this
+    if os.environ.get("UNTIL_SAMPLED_OUT"):  # call on until a call makes no span (the sampler dropped it)
+        for i in range(5000):
+            before = last_span_id()
+            chat(model="gpt-4", messages=[{"role": "user", "content": f"sampled {i}"}])
+            if last_span_id() == before:
+                return {"sampled_out": f"sampled {i}"}
+        return {"sampled_out": None}
 
 
 def main() -> None:
