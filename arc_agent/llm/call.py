@@ -101,7 +101,7 @@ _servers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # SDK resourc
 
 def _server(instance: Any):
     """(host, port) of the client's public ``base_url``, read once per SDK resource object (openai
-    3.x's ``base_url`` does an import per read, ~2 µs)."""
+    3.x's ``base_url`` does an import per read)."""
     if instance is None:
         return None
     try:

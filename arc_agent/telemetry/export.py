@@ -36,13 +36,13 @@ _RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
               grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL, grpc.StatusCode.UNAUTHENTICATED}
 
 
-ENCODE_CHUNK = 8  # spans encoded between two GIL releases (under a millisecond of Python)
+ENCODE_CHUNK = 8  # spans encoded between two GIL releases
 
 
 def encode(spans: Sequence) -> bytes:
     """Serialized ``ExportTraceServiceRequest`` for ``spans``: the SDK's OTLP encoding, in chunks.
 
-    Encoding is pure Python (tens of µs per span) and runs on the export thread: one batch in one
+    Encoding is pure Python (see benchmarks/RESULTS.md) and runs on the export thread: one batch in one
     go would hold the GIL until the interpreter's switch interval (5 ms) forces it off, every time
     an app thread (an asyncio loop between two socket calls) asks for it back. So the batch is
     encoded a few spans at a time and the GIL handed over in between (``sleep(0)`` on this thread,
