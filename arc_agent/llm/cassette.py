@@ -136,7 +136,6 @@ class CassetteWriter:
         self._busy = False  # the thread holds records taken from the queue
         self._closed = False
         self._thread: threading.Thread | None = None
-        self._pid = os.getpid()
         self._fd: int | None = None
         atexit.register(self.close)
         if hasattr(os, "register_at_fork"):
@@ -294,7 +293,6 @@ class CassetteWriter:
         self._thread = None
         self._busy = False
         self._fd = None  # the inherited fd stays the parent's (CLOEXEC does not apply to fork)
-        self._pid = os.getpid()
 
 
 try:

@@ -16,6 +16,7 @@ from .simhash import fingerprint
 # kwargs that are transport settings, not request parameters
 _NOT_PARAMS = frozenset({"extra_headers", "extra_query", "extra_body", "timeout"})
 _OUTPUT_LIMITS = ("max_completion_tokens", "max_output_tokens", "max_tokens")
+_PLAIN = frozenset({str, int, float, bool, list, dict, tuple})  # never an SDK "not given" sentinel
 JSON_KINDS = frozenset({"json_object", "json_schema", "tool"})  # response formats whose reply must parse
 _FINGERPRINTS: dict = {}  # system prompt text -> fingerprint
 _FINGERPRINTS_MAX = 256
@@ -86,8 +87,7 @@ def request_features(api: str, kwargs: Mapping[str, Any]) -> dict:
     """The ``arc.request.*`` attributes of one request."""
     params = []
     for key, value in kwargs.items():
-        if key not in _NOT_PARAMS and value is not None and (type(value) in (str, int, float, bool, list, dict)
-                                                             or _given(value)):
+        if key not in _NOT_PARAMS and value is not None and (type(value) in _PLAIN or _given(value)):
             params.append(key)
     extra = kwargs.get("extra_body")
     if isinstance(extra, Mapping):  # sent as top-level request parameters too

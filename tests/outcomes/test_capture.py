@@ -155,3 +155,21 @@ def test_reader_skips_cut_lines_or_names_them_when_strict(tmp_path):
         list(cassette.read(path, strict=True))
     with pytest.raises(cassette.CassetteError, match="no such cassette"):
         list(cassette.read(tmp_path / "missing.jsonl"))
+
+
+def test_a_forked_child_writes_its_own_records_to_the_same_cassette(tmp_path):
+    path = tmp_path / "c.jsonl"
+    writer = cassette.CassetteWriter(path)
+    writer.submit(record(1))
+    assert writer.flush(10)
+    pid = os.fork()
+    if pid == 0:  # child: the writer starts a thread of its own (the parent's did not survive the fork)
+        code = 0 if writer.submit(record(2)) and writer.close(10) else 1
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    writer.submit(record(3))
+    assert writer.flush(10)
+    numbers = sorted(int(r["kwargs"]["messages"][0]["content"].split(":")[0]) for r in cassette.read(path, strict=True))
+    assert numbers == [1, 2, 3]
+    writer.close()
