@@ -211,6 +211,10 @@ def responses(call: Call) -> Any:
         incomplete = {"reason": "max_output_tokens"} if gen.finish == "length" else None
         item = {"type": "message", "id": item_id, "role": "assistant", "status": status,
                 "content": [{"type": "output_text", "text": gen.text, "annotations": [], "logprobs": []}]}
+        refusal = call.headers.get(REFUSAL_HEADER)
+        if refusal is not None:  # the model declines: a refusal part instead of text
+            pieces, status, incomplete = text.tokens(refusal), "completed", None
+            item.update(status=status, content=[{"type": "refusal", "refusal": refusal}])
     output_tokens = len(pieces)
     response = {
         "id": call.id("resp_"), "object": "response", "created_at": call.created, "status": status,
@@ -247,6 +251,15 @@ def _response_frames(final: dict, item: dict, pieces: List[str]) -> List[str]:
     else:
         part = item["content"][0]
         emit("response.output_item.added", output_index=0, item={**item, "status": "in_progress", "content": []})
+        if part["type"] == "refusal":
+            emit("response.content_part.added", content_index=0, part={**part, "refusal": ""}, **where)
+            for p in pieces:
+                emit("response.refusal.delta", content_index=0, delta=p, **where)
+            emit("response.refusal.done", content_index=0, refusal=part["refusal"], **where)
+            emit("response.content_part.done", content_index=0, part=part, **where)
+            emit("response.output_item.done", output_index=0, item=item)
+            emit("response.completed", response=final)
+            return frames
         emit("response.content_part.added", content_index=0, part={**part, "text": ""}, **where)
         for p in pieces:
             emit("response.output_text.delta", content_index=0, delta=p, logprobs=[], **where)

@@ -10,11 +10,11 @@ from tests.helpers.procs import clean_env, run_json
 APP = str(Path(__file__).parent / "apps" / "outcome_app.py")
 
 
-def run_scenario(devllm, endpoint: str, scenario: str, **env) -> dict:
-    """outcome_app SCENARIO under arc-instrument, to completion; its JSON line."""
+def run_scenario(devllm, endpoint: str, scenario: str, instrument: bool = True, **env) -> dict:
+    """outcome_app SCENARIO (under arc-instrument unless told otherwise), to completion; its JSON line."""
     e = clean_env(DEVLLM_URL=devllm.base_url, OTEL_EXPORTER_OTLP_ENDPOINT=endpoint, ARC_EXPORT_DELAY_MS="50",
                   OTEL_SERVICE_NAME="outcomes-app", **env)
-    return run_json([sys.executable, APP, scenario], e, timeout=120)
+    return run_json([sys.executable, APP, scenario], e, timeout=120, instrument=instrument)
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,8 @@ OPENAI = {
     "err_context": "http_error", "stream_ok": "ok", "stream_truncated": "truncated",
     "stream_invalid_json": "invalid_json", "stream_refused": "refused", "stream_empty": "empty",
     "resp_ok": "ok", "resp_truncated": "truncated", "resp_invalid_json": "invalid_json", "resp_stream_ok": "ok",
-    "resp_stream_invalid_json": "invalid_json", "async_ok": "ok", "async_invalid_json": "invalid_json",
+    "resp_stream_invalid_json": "invalid_json", "resp_refused": "refused", "resp_stream_refused": "refused",
+    "async_ok": "ok", "async_invalid_json": "invalid_json",
     "async_err": "http_error", "async_stream_truncated": "truncated", "features": "ok",
 }
 ANTHROPIC = {

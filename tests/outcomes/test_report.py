@@ -46,3 +46,12 @@ def test_report_failure_is_off_with_arc_disable(devllm, receiver):
     out = run_scenario(devllm, receiver.endpoint, "report", ARC_DISABLE="1")
     assert out["before"] is False and out["r1"] is False
     assert set(out["spans"].values()) == {None}
+
+
+def test_the_arc_object_reports_too(devllm, receiver):
+    out = run_scenario(devllm, receiver.endpoint, "api", instrument=False)
+    assert out["reported"] is True
+    call = spans_by_tag(out, receiver)["api_call"]
+    receiver.wait_for(2)
+    (report,) = reports(receiver).values()
+    assert report.attributes["arc.report.kind"] == "api_kind" and report.links == [(call.trace_id, call.span_id)]

@@ -106,6 +106,9 @@ def openai_scenario():
     tagged("resp_truncated", lambda: resp(model="gpt-4o", input="Say hello", max_output_tokens=8))
     tagged("resp_invalid_json", lambda: resp(model="gpt-4o", input="Give a JSON object", temperature=0.95,
                                              text={"format": {"type": "json_object"}}))
+    tagged("resp_refused", lambda: resp(model="gpt-4o", input="Say hello", extra_headers=REFUSE))
+    tagged("resp_stream_refused", lambda: drain(resp(model="gpt-4o", input="Say hello", stream=True,
+                                                     extra_headers=REFUSE)))
     tagged("resp_stream_ok", lambda: drain(resp(model="gpt-4o", input="Say hello", stream=True)))
     tagged("resp_stream_invalid_json", lambda: drain(resp(model="gpt-4o", input="Give a JSON object",
                                                           temperature=0.95, stream=True,
@@ -220,6 +223,18 @@ def capture_scenario():
             if last_span_id() == before:
                 return {"sampled_out": f"sampled {i}"}
         return {"sampled_out": None}
+
+
+def api_scenario():
+    """No arc-instrument: the app installs Arc itself and reports through the Arc object."""
+    from arc_agent import Arc
+
+    arc = Arc(endpoint=os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"])
+    c = openai_client()
+    tagged("api_call", lambda: c.chat.completions.create(model="gpt-4", messages=USER))
+    out = {"reported": arc.report_failure("api_kind", "detail")}
+    arc.shutdown()
+    return out
 
 
 def main() -> None:
