@@ -149,6 +149,11 @@ class Runtime:
                 info["patterns"] = self.patterns.stats()
             except Exception as exc:
                 info["patterns"] = {"error": repr(exc)}
+        if state.RUNTIME.capture is not None:
+            info["capture"] = state.RUNTIME.capture.writer.stats()
+        report = sys.modules.get("arc_agent.llm.report")
+        if report is not None:
+            info["report_failure"] = report.counts()
         guards = sys.modules.get("arc_agent.telemetry.guards")
         if guards is not None:
             info["guards"] = guards.GUARDS.status()
