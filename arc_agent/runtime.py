@@ -54,8 +54,8 @@ class Runtime:
             state.RUNTIME.capture_content = (
                 os.environ.get("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "").strip().lower()
                 in _TRUE)
-            for step in (self._load_patterns_from_env, self._start_telemetry_guards, self._preload_exporter,
-                         self._start_control):
+            for step in (self._load_patterns_from_env, self._start_telemetry_guards, self._start_capture,
+                         self._preload_exporter, self._start_control):
                 try:
                     step()
                 except Exception as exc:
@@ -64,6 +64,14 @@ class Runtime:
     def _load_patterns_from_env(self) -> None:
         if os.environ.get("ARC_PATTERNS"):
             self.pattern_engine()
+
+    @staticmethod
+    def _start_capture() -> None:
+        """``ARC_CAPTURE``: record calls into a cassette (opt-in; nothing is imported without it)."""
+        if os.environ.get("ARC_CAPTURE", "").strip():
+            from .llm.capture import from_env
+
+            state.RUNTIME.capture = from_env()
 
     @staticmethod
     def _preload_exporter() -> None:
@@ -93,6 +101,10 @@ class Runtime:
                 self.patterns = PatternEngine.from_env()
                 state.RUNTIME.fixer = self.patterns
             return self.patterns
+
+    @property
+    def active(self) -> bool:
+        return self._activated
 
     # -- integrations ----------------------------------------------------------------------------
     def patch_integration(self, name: str) -> bool:
@@ -146,6 +158,11 @@ class Runtime:
         control = sys.modules.get("arc_agent.control.agent")
         if control is not None:
             info["control"] = control.status()
+        if state.RUNTIME.capture is not None:
+            info["capture"] = state.RUNTIME.capture.writer.stats()
+        report = sys.modules.get("arc_agent.llm.report")
+        if report is not None:
+            info["report_failure"] = report.counts()
         guards = sys.modules.get("arc_agent.telemetry.guards")
         if guards is not None:
             info["guards"] = guards.GUARDS.status()
@@ -161,6 +178,9 @@ class Runtime:
         from .telemetry import tracing
 
         self.unpatch_all()
+        capture, state.RUNTIME.capture = state.RUNTIME.capture, None
+        if capture is not None:
+            capture.writer.close()
         if self.patterns is not None:
             try:
                 self.patterns.stop()
