@@ -54,7 +54,8 @@ class Runtime:
             state.RUNTIME.capture_content = (
                 os.environ.get("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "").strip().lower()
                 in _TRUE)
-            for step in (self._load_patterns_from_env, self._start_telemetry_guards, self._preload_exporter):
+            for step in (self._load_patterns_from_env, self._start_telemetry_guards, self._flush_on_stop,
+                         self._preload_exporter):
                 try:
                     step()
                 except Exception as exc:
@@ -71,6 +72,13 @@ class Runtime:
         from .telemetry import tracing
 
         threading.Thread(target=tracing.preload, name="arc-preload", daemon=True).start()
+
+    @staticmethod
+    def _flush_on_stop() -> None:
+        """Stop signals and pool children flush spans first (``telemetry/stop.py``)."""
+        from .telemetry import stop
+
+        stop.install()
 
     def _start_telemetry_guards(self) -> None:
         from .telemetry import guards

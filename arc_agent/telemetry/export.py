@@ -58,6 +58,9 @@ class ArcSpanExporter(SpanExporter):
         self._call = None
         self._logged_outage = False
         self._logged_overflow = False
+        self._send_deadline: float | None = None  # stop.py: sends end by then (monotonic)
+        self._offline = False  # stop.py cancelled the sends: batches go to the WAL/memory only
+        self.inflight_spans = 0
         self.handoff = None  # handoff.py: told when a send is on the network (set by queue.py)
         if wal is not None:
             stats.buffered_spans = wal.pending_spans()
@@ -122,17 +125,24 @@ class ArcSpanExporter(SpanExporter):
     def _send(self, payload: bytes, timeout_s: float | None = None, wait: bool = False) -> None:
         """``wait``: use the timeout to (re)connect instead of failing fast while gRPC's reconnect
         backoff runs; flush and exit pass it, so a collector that just came back still gets the spans."""
+        timeout_s = timeout_s or self.timeout_s
+        if self._send_deadline is not None:  # stopping: never past the stop bound
+            timeout_s = min(timeout_s, self._send_deadline - time.monotonic())
+            if self._offline or timeout_s <= 0.005:
+                raise _Failed(True, "no time left to send before the process stops")
         handoff = self.handoff
         if handoff is not None:
             handoff.sending()
         try:
-            self._stub()(payload, timeout=timeout_s or self.timeout_s,
+            self._stub()(payload, timeout=timeout_s,
                          metadata=self.endpoint.headers or None, wait_for_ready=wait or None)
         except grpc.RpcError as exc:
             code = exc.code() if hasattr(exc, "code") else None
             raise _Failed(code in _RETRYABLE, str(code)) from None
         except OSError as exc:  # unreadable CA file and the like
             raise _Failed(True, repr(exc)) from None
+        except ValueError as exc:  # the channel was closed by cancel_sends meanwhile
+            raise _Failed(True, str(exc)) from None
         finally:
             if handoff is not None:
                 handoff.sent()
@@ -153,6 +163,8 @@ class ArcSpanExporter(SpanExporter):
             self.stats.buffered_spans += spans
         else:
             self.stats.dropped_spans += spans
+            if self._send_deadline is not None:
+                self.stats.dropped_at_exit += spans
             if not self._logged_overflow:
                 self._logged_overflow = True
                 log.error("arc: span buffer full (%s), dropping spans; counted in "
@@ -250,6 +262,7 @@ class ArcSpanExporter(SpanExporter):
             self._enqueue(payload, n)
             return SpanExportResult.SUCCESS
         with self._lock:
+            self.inflight_spans = n
             try:
                 self._send(payload)
             except _Failed as failed:
@@ -261,11 +274,31 @@ class ArcSpanExporter(SpanExporter):
             else:
                 self._note_success(n)
                 return SpanExportResult.SUCCESS
+            finally:
+                self.inflight_spans = 0
         self._enqueue(payload, n)
         return SpanExportResult.SUCCESS
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return self._drain_once(timeout_s=min(self.timeout_s, timeout_millis / 1000), wait=True)
+
+    # -- stop (stop.py) --------------------------------------------------------------------------
+    def begin_stop(self, send_deadline: float) -> None:
+        """The process is stopping: every send ends by ``send_deadline`` (monotonic)."""
+        self._send_deadline = send_deadline
+
+    def cancel_sends(self, final: bool) -> None:
+        """Fail the sends still open (closing the channel ends its calls at once), so their batches go
+        to the WAL or memory; ``final``: no new sends either, the process is ending."""
+        self._offline = True
+        channel, self._channel, self._call = self._channel, None, None
+        if channel is not None:
+            channel.close()
+        if not final:
+            self._offline = False  # a later send opens a new channel
+
+    def end_stop(self) -> None:
+        self._send_deadline = None
 
     def shutdown(self) -> None:
         self._drain_once(timeout_s=min(self.timeout_s, 1.0), wait=True)
@@ -273,9 +306,10 @@ class ArcSpanExporter(SpanExporter):
             self._stopped = True
         self._wake.set()
         if self.stats.buffered_spans and self.wal is None:
-            log.warning("arc: %d spans could not reach %s before exit and are lost "
-                        "(set ARC_WAL_PATH to keep them across restarts)", self.stats.buffered_spans,
-                        self.endpoint.describe())
+            self.stats.dropped_at_exit += self.stats.buffered_spans
+            log.warning("arc: %d spans could not reach %s before exit and are lost (%s; set ARC_WAL_PATH "
+                        "to keep them across restarts)", self.stats.buffered_spans, self.endpoint.describe(),
+                        self.stats.last_error or "not answered in time")
         if self.wal is not None:
             self.wal.close()
         if self._channel is not None:

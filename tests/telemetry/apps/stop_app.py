@@ -1,0 +1,51 @@
+"""An app stopped the way production stops one, run by tests/telemetry/test_stop.py under arc-instrument.
+
+Usage: python stop_app.py MODE N MODEL  (DEVLLM_URL = dev-llm base URL)
+  plain    N calls, print READY, idle until a signal ends it (default handlers)
+  handler  same with its own handler for SIGTERM/SIGINT/SIGHUP: prints HANDLED <sig>, exits 7
+  pool     N calls in a 2-process multiprocessing Pool (used as a context manager: its exit
+           terminates the workers with SIGTERM), then N in a ProcessPoolExecutor; exits 0
+The model name tags the spans, so a test can count them in the collector.
+"""
+
+import os
+import signal
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+import openai
+
+MODE, N, MODEL = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+
+
+def call(i: int) -> str:
+    client = openai.OpenAI(base_url=os.environ["DEVLLM_URL"] + "/v1", api_key="sk-stop", max_retries=0)
+    client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": f"call {i}"}])
+    return f"{os.getpid()}"
+
+
+def on_signal(sig, frame) -> None:
+    print(f"HANDLED {signal.Signals(sig).name}", flush=True)
+    sys.exit(7)
+
+
+if MODE == "pool":
+    import multiprocessing
+
+    with multiprocessing.Pool(2) as pool:
+        pids = set(pool.map(call, range(N)))
+    with ProcessPoolExecutor(2) as executor:
+        pids |= set(executor.map(call, range(N, 2 * N)))
+    print("DONE", len(pids), flush=True)
+    sys.exit(0)
+
+if MODE == "handler":
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, on_signal)
+    assert signal.getsignal(signal.SIGTERM) is on_signal  # the app reads back its own handler
+for i in range(N):
+    call(i)
+print("READY", flush=True)
+while True:
+    time.sleep(3600)  # idle until the test's signal
