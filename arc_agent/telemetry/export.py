@@ -32,6 +32,8 @@ _RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
               grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.ABORTED, grpc.StatusCode.CANCELLED,
               grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL, grpc.StatusCode.UNAUTHENTICATED}
 
+_STOP_CODES = (grpc.StatusCode.CANCELLED, grpc.StatusCode.DEADLINE_EXCEEDED)
+
 
 class _Failed(Exception):
     def __init__(self, retryable: bool, reason: str) -> None:
@@ -129,7 +131,7 @@ class ArcSpanExporter(SpanExporter):
         if self._send_deadline is not None:  # stopping: never past the stop bound
             timeout_s = min(timeout_s, self._send_deadline - time.monotonic())
             if self._offline or timeout_s <= 0.005:
-                raise _Failed(True, "no time left to send before the process stops")
+                raise _Failed(True, "no time left within ARC_SHUTDOWN_FLUSH_MS")
         handoff = self.handoff
         if handoff is not None:
             handoff.sending()
@@ -138,6 +140,8 @@ class ArcSpanExporter(SpanExporter):
                          metadata=self.endpoint.headers or None, wait_for_ready=wait or None)
         except grpc.RpcError as exc:
             code = exc.code() if hasattr(exc, "code") else None
+            if self._send_deadline is not None and code in _STOP_CODES:  # cut off by stop.py's bound
+                raise _Failed(True, f"no answer within ARC_SHUTDOWN_FLUSH_MS ({code})") from None
             raise _Failed(code in _RETRYABLE, str(code)) from None
         except OSError as exc:  # unreadable CA file and the like
             raise _Failed(True, repr(exc)) from None

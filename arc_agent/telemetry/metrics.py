@@ -82,6 +82,8 @@ class ArcMetrics:
                      STATS.buffered_spans)
         yield _counter("arc_telemetry_dropped", "Spans lost for good (buffer full, rejected)",
                        rows=(((), STATS.dropped_spans),))
+        yield _counter("arc_telemetry_dropped_at_exit", "Spans lost because the process stopped before they "
+                       "left (ARC_SHUTDOWN_FLUSH_MS)", rows=(((), STATS.dropped_at_exit),))
         yield _counter("arc_telemetry_exported_spans", "Spans the collector accepted",
                        rows=(((), STATS.exported_spans),))
         yield _counter("arc_spans_sampled_out", "Calls whose span dynamic sampling skipped",

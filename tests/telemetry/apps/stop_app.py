@@ -3,6 +3,8 @@
 Usage: python stop_app.py MODE N MODEL  (DEVLLM_URL = dev-llm base URL)
   plain    N calls, print READY, idle until a signal ends it (default handlers)
   handler  same with its own handler for SIGTERM/SIGINT/SIGHUP: prints HANDLED <sig>, exits 7
+  status   N calls, then Arc's own bounded stop (``tracing.shutdown``, as ``Arc.shutdown()`` does),
+           print READY and idle: its status endpoint then shows the spans dropped at exit
   pool     N calls in a 2-process multiprocessing Pool (used as a context manager: its exit
            terminates the workers with SIGTERM), then N in a ProcessPoolExecutor; exits 0
 The model name tags the spans, so a test can count them in the collector.
@@ -46,6 +48,10 @@ if MODE == "handler":
     assert signal.getsignal(signal.SIGTERM) is on_signal  # the app reads back its own handler
 for i in range(N):
     call(i)
+if MODE == "status":
+    from arc_agent.telemetry import tracing
+
+    tracing.shutdown()
 print("READY", flush=True)
 while True:
     time.sleep(3600)  # idle until the test's signal
