@@ -168,8 +168,8 @@ def _signal(signalnum, handler):
     if signalnum not in STOP_SIGNALS or not _arc_takes(handler) or \
             threading.current_thread() is not threading.main_thread():
         previous = _real_signal(signalnum, handler)  # raises exactly as without Arc
-        _app_handlers.pop(signalnum, None)
-        return _app_handlers.get(signalnum, previous) if previous is _on_stop_signal else previous
+        shown = _app_handlers.pop(signalnum, signal.SIG_DFL) if previous is _on_stop_signal else previous
+        return shown
     previous = _real_signal(signalnum, _on_stop_signal)
     shown = _app_handlers.get(signalnum, signal.SIG_DFL) if previous is _on_stop_signal else previous
     _app_handlers[signalnum] = handler

@@ -79,6 +79,17 @@ def test_stop_signal_to_a_script_with_its_own_handler_runs_it_unchanged(devllm, 
     assert arrived(collector, model, 5) == 5
 
 
+def test_a_signal_the_app_ignores_stays_ignored(devllm, collector):
+    model = tag()
+    proc = start_app("ignore", 2, model, clean_env(DEVLLM_URL=devllm.base_url, ARC_ENDPOINT=collector.otlp_endpoint))
+    wait_ready(proc)
+    proc.send_signal(signal.SIGHUP)  # discarded by the kernel: SIG_IGN is still what is installed
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(30)
+    assert proc.returncode == -signal.SIGTERM, proc.stderr.read()
+    assert arrived(collector, model, 2) == 2
+
+
 SERVERS = {
     "gunicorn-sync": ["gunicorn", "-w", "2", "--no-control-socket", "-b", "127.0.0.1:{port}", "stop_server:wsgi"],
     "gunicorn-uvicorn": ["gunicorn", "-w", "2", "--no-control-socket", "-k", "uvicorn_worker.UvicornWorker",

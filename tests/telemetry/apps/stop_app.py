@@ -5,6 +5,7 @@ Usage: python stop_app.py MODE N MODEL  (DEVLLM_URL = dev-llm base URL)
   handler  same with its own handler for SIGTERM/SIGINT/SIGHUP: prints HANDLED <sig>, exits 7
   status   N calls, then Arc's own bounded stop (``tracing.shutdown``, as ``Arc.shutdown()`` does),
            print READY and idle: its status endpoint then shows the spans dropped at exit
+  ignore   like plain, with SIGHUP set to SIG_IGN by the app
   pool     N calls in a 2-process multiprocessing Pool (used as a context manager: its exit
            terminates the workers with SIGTERM), then N in a ProcessPoolExecutor; exits 0
 The model name tags the spans, so a test can count them in the collector.
@@ -42,10 +43,16 @@ if MODE == "pool":
     print("DONE", len(pids), flush=True)
     sys.exit(0)
 
-if MODE == "handler":
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, on_signal)
-    assert signal.getsignal(signal.SIGTERM) is on_signal  # the app reads back its own handler
+if MODE == "handler":  # installed after Arc's activation (import openai): the app sees only its own
+    defaults = {signal.SIGTERM: signal.SIG_DFL, signal.SIGINT: signal.default_int_handler,
+                signal.SIGHUP: signal.SIG_DFL}
+    for sig, default in defaults.items():
+        assert signal.getsignal(sig) is default, (sig, signal.getsignal(sig))
+        assert signal.signal(sig, on_signal) is default
+        assert signal.signal(sig, on_signal) is on_signal and signal.getsignal(sig) is on_signal
+if MODE == "ignore":  # SIGHUP ignored by the app stays ignored
+    assert signal.signal(signal.SIGHUP, signal.SIG_IGN) is signal.SIG_DFL
+    assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
 for i in range(N):
     call(i)
 if MODE == "status":
