@@ -63,6 +63,7 @@ class ArcSpanExporter(SpanExporter):
         self._send_deadline: float | None = None  # stop.py: sends end by then (monotonic)
         self._offline = False  # stop.py cancelled the sends: batches go to the WAL/memory only
         self.inflight_spans = 0
+        self.cut_off = False  # a send was cut short by the stop bound (stop.py then only spills)
         self.handoff = None  # handoff.py: told when a send is on the network (set by queue.py)
         if wal is not None:
             stats.buffered_spans = wal.pending_spans()
@@ -131,6 +132,7 @@ class ArcSpanExporter(SpanExporter):
         if self._send_deadline is not None:  # stopping: never past the stop bound
             timeout_s = min(timeout_s, self._send_deadline - time.monotonic())
             if self._offline or timeout_s <= 0.005:
+                self.cut_off = True
                 raise _Failed(True, "no time left within ARC_SHUTDOWN_FLUSH_MS")
         handoff = self.handoff
         if handoff is not None:
@@ -141,6 +143,7 @@ class ArcSpanExporter(SpanExporter):
         except grpc.RpcError as exc:
             code = exc.code() if hasattr(exc, "code") else None
             if self._send_deadline is not None and code in _STOP_CODES:  # cut off by stop.py's bound
+                self.cut_off = True
                 raise _Failed(True, f"no answer within ARC_SHUTDOWN_FLUSH_MS ({code})") from None
             raise _Failed(code in _RETRYABLE, str(code)) from None
         except OSError as exc:  # unreadable CA file and the like

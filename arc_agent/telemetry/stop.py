@@ -41,6 +41,7 @@ _wrapped = False
 _in_stop = False  # a stop signal's flush is running (a second signal then acts at once)
 _final_pid = -1  # the process whose final flush has run
 _mp_registered_pid = -1
+_cut_off_pid = -1  # the process whose last stop flush hit the bound: its later stop flushes only spill
 
 
 def bound_s() -> float:
@@ -82,9 +83,12 @@ def flush(provider, owned: bool, exporter, reason: str, final: bool, bound: floa
     bound = bound_s() if bound is None else bound
     deadline = monotonic() + bound
     send_deadline = deadline - _reserve(bound)
+    global _cut_off_pid
     mine = exporter if owned else None
     if mine is not None:
         mine.begin_stop(send_deadline)
+        if final and _cut_off_pid == os.getpid():  # the collector did not answer a moment ago: one
+            mine.cancel_sends(final)                # bound per stop, so spill to the WAL at once
 
     def work() -> None:
         if final and owned:
@@ -99,13 +103,17 @@ def flush(provider, owned: bool, exporter, reason: str, final: bool, bound: floa
     if not finished and mine is not None:
         mine.cancel_sends(final)  # open sends fail now: their spans go to the WAL or are counted
         finished = done.wait(max(0.0, deadline - monotonic()))
+    if mine is not None and mine.cut_off:
+        _cut_off_pid = os.getpid()
     if mine is not None and not final:
         mine.end_stop()
-    if not finished:
+    if not finished and final:
         lost = mine.inflight_spans if mine is not None else 0
         STATS.dropped_at_exit += lost
         log.warning("arc: span flush at %s did not finish within ARC_SHUTDOWN_FLUSH_MS=%d ms; at least %d "
                     "span(s) still queued are lost", reason, round(bound * 1000), lost)
+    elif not finished:  # the app goes on: what is left is sent later, or at the final flush
+        log.debug("arc: span flush at %s did not finish within %d ms", reason, round(bound * 1000))
     return finished
 
 
