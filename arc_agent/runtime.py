@@ -71,7 +71,10 @@ class Runtime:
         not pay it. Only imports: which tracer provider to use is still decided at the first span."""
         from .telemetry import tracing
 
-        threading.Thread(target=tracing.preload, name="arc-preload", daemon=True).start()
+        thread = threading.Thread(target=tracing.preload, name="arc-preload", daemon=True)
+        thread.start()
+        if hasattr(os, "register_at_fork"):  # a fork amid these imports would leave their module locks
+            os.register_at_fork(before=lambda: thread.join(5.0))  # held for ever in the child (a pool hung)
 
     @staticmethod
     def _flush_on_stop() -> None:

@@ -42,6 +42,9 @@ _in_stop = False  # a stop signal's flush is running (a second signal then acts 
 _final_pid = -1  # the process whose final flush has run
 _mp_registered_pid = -1
 _cut_off_pid = -1  # the process whose last stop flush hit the bound: its later stop flushes only spill
+_final_thread = None  # the thread running a final flush (exit, pool child end) now
+_final_done = threading.Event()
+_deferred: list = []  # stop signals that came during the main thread's own final flush: raised after it
 
 
 def bound_s() -> float:
@@ -80,10 +83,27 @@ def run_bounded(work: Callable[[], object]) -> threading.Event:
 
 def flush(provider, owned: bool, exporter, reason: str, final: bool, bound: float | None = None) -> bool:
     """One bounded flush (``final``: and shut Arc's own provider down); True when it finished in time."""
+    global _final_thread
+    if not final:
+        return _flush(provider, owned, exporter, reason, final, bound)
+    _final_thread = threading.get_ident()
+    _final_done.clear()
+    try:
+        return _flush(provider, owned, exporter, reason, final, bound)
+    finally:
+        _final_thread = None
+        _final_done.set()
+        while _deferred:  # e.g. Pool.terminate's SIGTERM to a worker that was already flushing at its end
+            sig = _deferred.pop(0)
+            _real_signal(sig, signal.SIG_DFL)
+            os.kill(os.getpid(), sig)
+
+
+def _flush(provider, owned: bool, exporter, reason: str, final: bool, bound: float | None) -> bool:
+    global _cut_off_pid
     bound = bound_s() if bound is None else bound
     deadline = monotonic() + bound
     send_deadline = deadline - _reserve(bound)
-    global _cut_off_pid
     mine = exporter if owned else None
     if mine is not None:
         mine.begin_stop(send_deadline)
@@ -143,10 +163,19 @@ def _on_stop_signal(signum: int, frame) -> object:
     app = _app_handlers.get(signum, signal.SIG_DFL)
     name = signal.Signals(signum).name
     if app in (signal.SIG_DFL, None):
-        if not _in_stop:  # a second signal during the flush: the default action at once
+        if _in_stop:  # a second signal during the flush: the default action at once
+            pass
+        elif _final_thread == threading.get_ident():  # it interrupted the exit flush: raised after it
+            _in_stop = True
+            _deferred.append(signum)
+            return None
+        else:
             _in_stop = True
             try:
-                final_flush(name)
+                if _final_thread is not None:  # another thread is flushing for the exit: let it end
+                    _final_done.wait(bound_s())
+                else:
+                    final_flush(name)
             except Exception as exc:
                 failopen.record("stop_signal", exc)
         _real_signal(signum, signal.SIG_DFL)
@@ -223,8 +252,9 @@ _FORK_TOKEN = _ForkToken()
 
 def _after_fork_in_child() -> None:
     """A forked child (gunicorn worker, multiprocessing pool, Celery prefork) flushes at its own exit."""
-    global _in_stop
-    _in_stop = False
+    global _in_stop, _final_thread
+    _in_stop, _final_thread = False, None
+    _deferred.clear()
     util = sys.modules.get("multiprocessing.util")
     if util is not None:  # run by the child's bootstrap after it clears the parent's finalizers
         util.register_after_fork(_FORK_TOKEN, _register_mp_final)

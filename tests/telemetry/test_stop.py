@@ -146,7 +146,8 @@ def test_process_pool_children_export_every_span(devllm, collector):
     proc = start_app("pool", 6, model, clean_env(DEVLLM_URL=devllm.base_url, ARC_ENDPOINT=collector.otlp_endpoint))
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0 and out.startswith("DONE"), err
-    assert arrived(collector, model, 12) == 12
+    assert arrived(collector, model + "-pool", 6) == 6, err
+    assert arrived(collector, model + "-executor", 6) == 6, err
 
 
 def test_collector_down_at_stop_spills_to_the_wal_and_the_next_start_ships(devllm, tmp_path):

@@ -7,7 +7,8 @@ Usage: python stop_app.py MODE N MODEL  (DEVLLM_URL = dev-llm base URL)
            print READY and idle: its status endpoint then shows the spans dropped at exit
   ignore   like plain, with SIGHUP set to SIG_IGN by the app
   pool     N calls in a 2-process multiprocessing Pool (used as a context manager: its exit
-           terminates the workers with SIGTERM), then N in a ProcessPoolExecutor; exits 0
+           terminates the workers with SIGTERM), model MODEL-pool, then N in a ProcessPoolExecutor,
+           model MODEL-executor; exits 0
 The model name tags the spans, so a test can count them in the collector.
 """
 
@@ -22,10 +23,18 @@ import openai
 MODE, N, MODEL = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 
 
-def call(i: int) -> str:
+def call(i: int, model: str = MODEL) -> str:
     client = openai.OpenAI(base_url=os.environ["DEVLLM_URL"] + "/v1", api_key="sk-stop", max_retries=0)
-    client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": f"call {i}"}])
+    client.chat.completions.create(model=model, messages=[{"role": "user", "content": f"call {i}"}])
     return f"{os.getpid()}"
+
+
+def pool_call(i: int) -> str:
+    return call(i, MODEL + "-pool")
+
+
+def executor_call(i: int) -> str:
+    return call(i, MODEL + "-executor")
 
 
 def on_signal(sig, frame) -> None:
@@ -37,9 +46,9 @@ if MODE == "pool":
     import multiprocessing
 
     with multiprocessing.Pool(2) as pool:
-        pids = set(pool.map(call, range(N)))
+        pids = set(pool.map(pool_call, range(N)))
     with ProcessPoolExecutor(2) as executor:
-        pids |= set(executor.map(call, range(N, 2 * N)))
+        pids |= set(executor.map(executor_call, range(N)))
     print("DONE", len(pids), flush=True)
     sys.exit(0)
 
