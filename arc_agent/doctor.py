@@ -299,10 +299,14 @@ def check_agent(rep: Report, url: str | None, timeout: float) -> None:
     state = telemetry.get("export_state")
     rep.line(WARN if state == "failing" else OK,
              f"exporter {telemetry.get('endpoint')}: {state}; exported {telemetry.get('exported_spans', 0)}, "
-             f"buffered {telemetry.get('buffered_spans', 0)}, dropped {telemetry.get('dropped_spans', 0)}, "
+             f"buffered {telemetry.get('buffered_spans', 0)}, dropped {telemetry.get('dropped_spans', 0)} "
+             f"(at exit {telemetry.get('dropped_at_exit', 0)}), "
              f"last flush {_ago(telemetry.get('last_flush_ts'))}")
     if telemetry.get("dropped_spans"):
         rep.line(WARN, f"{telemetry['dropped_spans']} span(s) were lost (buffer full or rejected)")
+    if telemetry.get("dropped_at_exit"):
+        rep.line(WARN, f"{telemetry['dropped_at_exit']} span(s) dropped at exit: not sent within "
+                       "ARC_SHUTDOWN_FLUSH_MS when the process stopped (set ARC_WAL_PATH to keep them)")
     patterns = info.get("patterns")
     if patterns:
         rep.line(INFO, f"patterns: {patterns.get('patterns', 0)} loaded (bundle "

@@ -54,8 +54,8 @@ class Runtime:
             state.RUNTIME.capture_content = (
                 os.environ.get("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "").strip().lower()
                 in _TRUE)
-            for step in (self._load_patterns_from_env, self._start_telemetry_guards, self._start_capture,
-                         self._preload_exporter, self._start_control):
+            for step in (self._load_patterns_from_env, self._start_telemetry_guards, self._flush_on_stop,
+                         self._start_capture, self._preload_exporter, self._start_control):
                 try:
                     step()
                 except Exception as exc:
@@ -79,7 +79,17 @@ class Runtime:
         not pay it. Only imports: which tracer provider to use is still decided at the first span."""
         from .telemetry import tracing
 
-        threading.Thread(target=tracing.preload, name="arc-preload", daemon=True).start()
+        thread = threading.Thread(target=tracing.preload, name="arc-preload", daemon=True)
+        thread.start()
+        if hasattr(os, "register_at_fork"):  # a fork amid these imports would leave their module locks
+            os.register_at_fork(before=lambda: thread.join(5.0))  # held for ever in the child (a pool hung)
+
+    @staticmethod
+    def _flush_on_stop() -> None:
+        """Stop signals and pool children flush spans first (``telemetry/stop.py``)."""
+        from .telemetry import stop
+
+        stop.install()
 
     def _start_control(self) -> None:
         """With ARC_CONTROL_ENDPOINT: follow the control server from a daemon thread (``control/agent.py``)."""

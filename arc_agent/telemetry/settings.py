@@ -45,6 +45,8 @@ SETTINGS: dict = dict([
     _s("ARC_QUEUE_SIZE", "int", 65536, "span processor queue size", 1, 10**8),
     _s("ARC_BUFFER_MAX_BYTES", "int", 64 << 20, "memory buffer for spans during an outage", 0, 2**40),
     _s("ARC_WAL_PATH", "path", None, "disk write-ahead buffer (SQLite) for spans during an outage"),
+    _s("ARC_SHUTDOWN_FLUSH_MS", "float", 1500, "longest a stop (signal, exit, worker end) waits for spans to "
+       "leave", 0, 600_000),
     _s("ARC_WAL_MAX_BYTES", "int", 256 << 20, "size cap of the WAL", 0, 2**44),
     _s("ARC_BREAKER_MS", "float", 50.0, "breaker opens when Arc's p99 per call exceeds this (0 = off)", 0, 60_000),
     _s("ARC_BREAKER_QUEUE", "int", 50_000, "breaker opens when this many spans wait (0 = off)", 0, 10**9),
