@@ -9,20 +9,20 @@ feature, counted in ``arc_compat_fallback_total{feature}`` and shown in ``/arc/r
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections import Counter
 
 log = logging.getLogger("arc")
 
-_FALSE = {"0", "false", "no", "off"}
 _counts: Counter = Counter()
 _lock = threading.Lock()
 
 
 def private_reads_allowed() -> bool:
     """``ARC_PRIVATE_READS=0`` closes every gate (the public fallbacks run)."""
-    return os.environ.get("ARC_PRIVATE_READS", "1").strip().lower() not in _FALSE
+    from .telemetry import settings
+
+    return bool(settings.value("ARC_PRIVATE_READS"))
 
 
 def _version_tuple(v: str) -> tuple:

@@ -12,7 +12,7 @@ import os
 import sys
 import threading
 
-from . import failopen, hook, state
+from . import compat, failopen, hook, state
 from .instrumentation import INTEGRATIONS, integration_module
 from .instrumentation.base import installed_version, is_supported
 
@@ -159,6 +159,7 @@ class Runtime:
             "telemetry": tracing.provider_info(),
             "breaker_open": state.RUNTIME.breaker_open,
             "internal_errors": failopen.counts(),
+            "compat_fallbacks": compat.counts(),
         }
         if self.patterns is not None:
             try:
