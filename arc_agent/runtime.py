@@ -61,8 +61,11 @@ class Runtime:
                     failopen.record(step.__name__.strip("_"), exc)
 
     def _load_patterns_from_env(self) -> None:
-        if os.environ.get("ARC_PATTERNS"):
-            self.pattern_engine()
+        setting = os.environ.get("ARC_PATTERNS")
+        if setting:  # a big set loads in the background: this runs inside the app's `import openai`
+            from .patterns import startup
+
+            startup.begin(setting, self.pattern_engine)
 
     @staticmethod
     def _preload_exporter() -> None:
@@ -78,14 +81,16 @@ class Runtime:
         guards.install_from_env(self)
 
     def pattern_engine(self):
-        """The pattern store, created on first need (it imports numpy, rbloom and re2)."""
-        with self._lock:
-            if self.patterns is None:
-                from .patterns import PatternEngine
+        """The pattern store, created on first need (it imports numpy, rbloom and re2); a big
+        ``ARC_PATTERNS`` set loads in the background (``patterns.startup``)."""
+        if self.patterns is None:
+            from .patterns import PatternEngine  # outside the lock: its imports must not hold up patching
 
-                self.patterns = PatternEngine.from_env()
-                state.RUNTIME.fixer = self.patterns
-            return self.patterns
+            with self._lock:
+                if self.patterns is None:
+                    self.patterns = PatternEngine.from_env(background=True)
+                    state.RUNTIME.fixer = self.patterns
+        return self.patterns
 
     # -- integrations ----------------------------------------------------------------------------
     def patch_integration(self, name: str) -> bool:

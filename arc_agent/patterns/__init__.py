@@ -27,8 +27,21 @@ Fixes: ``{param: value}`` set, ``{param: {max/min}}`` clamp, ``{param: {remove: 
 ``prefix_prompt``/``suffix_prompt`` — translated per provider by ``apply.py``.
 """
 
-from .bundle import DEMO_BUNDLE, BundleErrors
-from .engine import PatternEngine
-from .errors import BundleError, PatternError
+from typing import Any
 
 __all__ = ["DEMO_BUNDLE", "BundleError", "BundleErrors", "PatternEngine", "PatternError"]
+_HOME = {"DEMO_BUNDLE": "bundle", "BundleErrors": "bundle", "PatternEngine": "engine", "BundleError": "errors",
+         "PatternError": "errors"}
+
+
+def __getattr__(name: str) -> Any:
+    """The package's names on first use: ``startup`` is imported on the app's import path and
+    must not pull the engine (numpy, rbloom, re2) in with it."""
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
