@@ -94,6 +94,14 @@ class Runtime:
 
     # -- integrations ----------------------------------------------------------------------------
     def patch_integration(self, name: str) -> bool:
+        try:
+            return self._patch_integration(name)
+        finally:
+            startup = sys.modules.get("arc_agent.patterns.startup")
+            if startup is not None:  # a background pattern load starts once this import is done
+                startup.import_done()
+
+    def _patch_integration(self, name: str) -> bool:
         self.activate()
         with self._lock:
             if name in self.patched:

@@ -4,7 +4,8 @@ patterns and apply their fixes before the request leaves the process.
 Bundle (JSON or YAML; ``ARC_PATTERNS=PATH[:PATH...]``, files or directories, ``demo`` = the
 shipped demo bundle; hot-reloaded when a file changes; sets of 20k+ patterns are also saved as a
 binary snapshot next to the first file, so that later starts load in about a second:
-``ARC_PATTERNS_SNAPSHOT=off|DIR``, see ``snapshot.py``)::
+``ARC_PATTERNS_SNAPSHOT=off|DIR``, see ``snapshot.py``; or compiled ahead of time with
+``arc patterns compile``, see ``compiled.py``; big sets load in the background, see ``startup.py``)::
 
     version: 3                      # reported as arc.patterns.bundle_version "<name>@<version>"
     name: checkout-fixes

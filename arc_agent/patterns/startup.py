@@ -23,6 +23,7 @@ from ..llm.fixer import FixOutcome, NoopFixer
 from ..telemetry import attributes as A
 
 QUICK_BYTES = 64 << 10
+IMPORT_WAIT_S = 2.0  # the longest a background load waits for the import that activated Arc
 LOADING = "loading"
 _SOURCE_EXTENSIONS = (".json", ".yaml", ".yml", ".arcpatterns")
 
@@ -60,6 +61,13 @@ class WaitBudget:
 
 WAIT = WaitBudget()
 _pending: Pending | None = None  # the background start begun by ``begin``, if any
+_import_done = threading.Event()
+
+
+def import_done() -> None:
+    """The runtime has patched the library whose import activated it: the import is about to
+    return, and a background load may take the CPU (before, it would compete with the import)."""
+    _import_done.set()
 
 
 class Pending:
@@ -122,6 +130,7 @@ def begin(setting: str, make_engine: Callable[[], Any]) -> None:
 
     def run() -> None:
         try:
+            _import_done.wait(IMPORT_WAIT_S)  # also when Arc was activated by ``Arc()``, not an import
             pending.engine = make_engine()
         except Exception as exc:  # the app runs unfixed, as with a bad bundle
             failopen.record("patterns_load", exc)
