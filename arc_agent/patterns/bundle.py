@@ -359,7 +359,7 @@ def _columns_from_decoded(path: str, d: Any, errors: list) -> tuple | None:
     name = _bundle_name(path, d.name)
     ids = with_default_ids(d.ids, name)
     try:
-        expires = expiry_column(d.expires, strict=True)
+        expires = expiry_column(d.expires)
     except _ExpiryError as exc:
         errors.append(BundleError(path, exc.problem, ids[exc.index], exc.index))
         return None
@@ -367,11 +367,11 @@ def _columns_from_decoded(path: str, d: Any, errors: list) -> tuple | None:
             d.confidence, d.priority, expires, None)
 
 
-def with_default_ids(ids: list, name: str, start: int = 0) -> list:
+def with_default_ids(ids: list, name: str) -> list:
     """``ids`` with "" (a record without an id) replaced by ``name#index`` (index in its file)."""
     if "" not in ids:
         return ids
-    return [pid or f"{name}#{k}" for k, pid in enumerate(ids, start)]
+    return [pid or f"{name}#{k}" for k, pid in enumerate(ids)]
 
 
 class _ExpiryError(Exception):
@@ -379,17 +379,15 @@ class _ExpiryError(Exception):
         self.index, self.problem = index, problem
 
 
-def expiry_column(expires: list, strict: bool = False) -> Any:
-    """``expires_at`` values (as written) as a float64 column; on a bad value None, or with
-    ``strict`` an error naming the first record that has it."""
+def expiry_column(expires: list) -> Any:
+    """``expires_at`` values (as written) as a float64 column; _ExpiryError naming the first
+    record with a bad value."""
     cache: dict = {}
     for value in set(expires):  # few distinct values: convert each once
         try:
             cache[value] = parse_expires(value)
         except PatternError as exc:
-            if strict:
-                raise _ExpiryError(expires.index(value), str(exc)) from None
-            return None
+            raise _ExpiryError(expires.index(value), str(exc)) from None
     if len(cache) > 1 or None not in cache:
         return np.fromiter(map(cache.__getitem__, expires), dtype=np.float64, count=len(expires))
     return np.full(len(expires), NEVER)
