@@ -139,7 +139,15 @@ def begin(setting: str, make_engine: Callable[[], Any]) -> None:
         finally:
             pending.created.set()
 
-    threading.Thread(target=run, name="arc-patterns-start", daemon=True).start()
+    def start() -> None:
+        threading.Thread(target=run, name="arc-patterns-start", daemon=True).start()
+
+    def after_fork_in_child() -> None:  # threads do not survive fork: a worker forked meanwhile starts again
+        if not pending.created.is_set():
+            start()
+
+    os.register_at_fork(after_in_child=after_fork_in_child)
+    start()
 
 
 def wait_ready(timeout: float) -> bool:

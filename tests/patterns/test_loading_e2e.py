@@ -83,3 +83,28 @@ def test_wait_ms_makes_the_first_call_fixed(big_compiled, devllm, tmp_path):
         assert sent_temperatures(devllm) == [0.7, 0.7]
         rows = spans(collector, "waiting-app")
     assert rows == [("true", ""), ("true", "")]
+
+
+FORK_APP = """
+import json, os
+import openai
+from arc_agent.patterns import startup
+pid = os.fork()  # a worker forked while the set is still loading (gunicorn --preload style)
+ready = startup.wait_ready(300)
+client = openai.OpenAI(base_url=os.environ["DEVLLM_URL"] + "/v1", api_key="sk-test", max_retries=0)
+client.chat.completions.create(model="gpt-4", temperature=0.95, messages=[{"role": "user", "content": "JSON"}])
+if pid == 0:
+    os._exit(0 if ready else 3)
+_, status = os.waitpid(pid, 0)
+print(json.dumps({"parent_ready": ready, "child_exit": os.waitstatus_to_exitcode(status)}))
+"""
+
+
+def test_a_worker_forked_while_loading_loads_the_set_too(big_compiled, devllm):
+    env = clean_env(DEVLLM_URL=devllm.base_url, ARC_PATTERNS=big_compiled, ARC_PATTERNS_POLL="0",
+                    ARC_ENDPOINT="grpc://127.0.0.1:9", ARC_EXPORT_TIMEOUT="0.1")
+    proc = subprocess.run([ARC_INSTRUMENT, sys.executable, "-c", FORK_APP], env=env, cwd=str(ROOT),
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == {"parent_ready": True, "child_exit": 0}
+    assert sent_temperatures(devllm) == [0.7, 0.7]  # both processes' calls fixed
