@@ -128,8 +128,7 @@ class PatternEngine:
                      poll_interval=_env_float(env, "ARC_PATTERNS_POLL", DEFAULT_POLL_SECONDS, 0.0, 86400.0),
                      snapshot=SnapshotPolicy.from_env(env))
         paths = [p for p in split_paths(env.get("ARC_PATTERNS", "")) if p.strip()]
-        if paths and background and (any(p.startswith(REGISTRY_PREFIX) for p in paths)
-                                     or not startup.loads_quickly(paths)):
+        if paths and background and not startup.loads_quickly(paths):
             engine.load_in_background(paths)
         elif paths:
             engine.load(paths)
