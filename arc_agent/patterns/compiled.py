@@ -71,10 +71,11 @@ def read(path: str, gentle: bool = False) -> tuple:
         if header.get("width") != WIDTH:
             raise ValueError(f"fuzzy index width {header.get('width')!r}, this Arc uses {WIDTH}: recompile it")
         parts = parts_from(header, sections)
-        _check_elements(parts.elements)
+        elements = marshal.loads(parts.elements)
+        _check_elements(elements)
         infos = [BundleInfo(path, str(m["name"]), m["version"], m["created_at"], int(m["count"]), str(m["sha256"]))
                  for m in header["infos"]]
-        layer = assemble(parts, gentle)
+        layer = assemble(parts, gentle, elements)
     except BundleError as exc:
         raise BundleErrors([exc]) from None
     except BadSignature:
@@ -97,10 +98,10 @@ def _supported(header: dict) -> None:
 _PLAIN = (str, int, float, bool, type(None))
 
 
-def _check_elements(blob: bytes) -> None:
+def _check_elements(elements: list) -> None:
     """The equality values are (field, frozen value) pairs of plain values and tuples: nothing
     else marshal could carry (code objects, sets) reaches the index."""
-    stack: list = [marshal.loads(blob)]
+    stack: list = [elements]
     while stack:
         value: Any = stack.pop()
         if type(value) is tuple or type(value) is list:

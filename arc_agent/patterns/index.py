@@ -468,7 +468,7 @@ class LayerParts:
                  "elements", "shapes", "exist", "scan", "fuzzy")
 
 
-def assemble(parts: LayerParts, gentle: bool = False) -> Layer:
+def assemble(parts: LayerParts, gentle: bool = False, elements: list | None = None) -> Layer:
     """The Layer for ``parts`` (from a builder or a snapshot). ``gentle`` (a reload beside the
     app's requests): the whole-column hashing is done in slices, letting other threads take the
     GIL between them (one C-level pass over 1M values holds it for ~50 ms)."""
@@ -486,7 +486,8 @@ def assemble(parts: LayerParts, gentle: bool = False) -> Layer:
                         for field, cols in parts.fuzzy.items())
 
     # a pattern's key: the hash of its elements' hashes in shape order, as ``_candidates`` computes it
-    elements = marshal.loads(parts.elements)
+    if elements is None:  # ``elements``: the caller decoded ``parts.elements`` already
+        elements = marshal.loads(parts.elements)
     element_hashes = _hashes(elements, gentle)
     del elements
     keys, kidx = [], []

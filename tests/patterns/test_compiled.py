@@ -169,3 +169,22 @@ def test_compiled_read_refuses_what_is_not_a_regular_file(tmp_path):
     os.mkfifo(fifo)
     with pytest.raises(BundleErrors, match="FIFO"):
         compiled.read(str(fifo))
+
+
+def test_a_compiled_file_carrying_other_objects_is_refused(tmp_path):
+    """A well-formed file (right sha256) whose equality values are not plain values (here a code
+    object, which marshal can carry) is refused before anything is indexed."""
+    import hashlib
+    import marshal
+
+    from arc_agent.patterns.bundle import load_layer
+    from arc_agent.patterns.snapshot import write_container
+
+    layer, infos = load_layer([one_pattern_bundle(tmp_path / "a.json", 1)])
+    parts = layer.parts
+    parts.elements = marshal.dumps([("model", compile("1", "x", "eval"))])
+    forged = str(tmp_path / "forged.arcpatterns")
+    write_container(forged, compiled.MAGIC, {"format": compiled.FORMAT, "marshal": marshal.version}, parts, infos,
+                    hashlib.sha256())
+    with pytest.raises(BundleErrors, match="an equality value of type code"):
+        compiled.read(forged)

@@ -18,7 +18,7 @@ from tests.helpers.procs import ARC_INSTRUMENT, ROOT, clean_env
 
 from .test_background_load import write_set
 
-N = 200_000  # loads in well over the few milliseconds between `import openai` and the first call
+N = 100_000  # loads in well over the few milliseconds between `import openai` and the first call
 
 APP = """
 import json, os, sys
