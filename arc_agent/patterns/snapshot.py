@@ -22,6 +22,9 @@ filters are rebuilt on load (``index.assemble``), not stored. The checksums catc
 (keyed by a per-user secret) and the owner/mode checks of ``snapshot_trust`` catch forgery: a
 snapshot planted next to a bundle by someone else is ignored. A bundle folder writable by other
 users gets no snapshot next to it (the cache folder is used).
+
+Compiled pattern files (``compiled.py``) use the same container (``write_container`` /
+``read_container``) with their own magic and a plain sha256 at the end instead of the MAC.
 """
 
 from __future__ import annotations
