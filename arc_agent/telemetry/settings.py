@@ -64,6 +64,8 @@ SETTINGS: dict = dict([
     _s("ARC_PATTERNS_MAX_BYTES", "int", 512 << 20, "largest pattern bundle file read", 1, 2**40),
     _s("ARC_HOME", "path", "~/.arc", "Arc's private per-user folder (pattern snapshot key)"),
     _s("ARC_PATTERNS_POLL", "float", 2.0, "seconds between bundle file checks (0 = no reload)", 0, 86400),
+    _s("ARC_PATTERNS_WAIT_MS", "float", 0, "how long the first calls may wait for a pattern set still loading",
+       0, 600_000),
     _s("ARC_PRIVACY_MODE", "choice", "minimal", "what UI-action spans may carry",
        choices=("minimal", "hash_only", "local_inference", "full_data")),
     _s("ARC_BLOB_DIR", "path", ".arc/blobs", "where full_data screenshots go"),
