@@ -119,7 +119,18 @@ class SyncLoop:
         return self._loop.create_task(coro)
 
     def wait(self, task: Any) -> Any:
-        return self._wait(task)
+        """The task's result. An error that is not Playwright's or a timeout means the internals did
+        not work as tested: counted as a fallback use (``error``) and raised."""
+        async def result():
+            return await task  # ``_sync`` takes a coroutine (1.45) or an awaitable (newer)
+        try:
+            return self._wait(result())
+        except Exception as exc:
+            from playwright.sync_api import Error
+
+            if not isinstance(exc, (Error, asyncio.TimeoutError)):
+                fastpaths.fallback(SYNC_OVERLAP, "error", repr(exc))
+            raise
 
 
 def sync_loop(page: Any, session: Any) -> Optional[SyncLoop]:

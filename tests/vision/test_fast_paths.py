@@ -20,6 +20,7 @@ from arc_agent.vision import pw_compat, se_compat
 from arc_agent.vision.pw_compat import LOCATOR_FRAME, LOCATOR_REPR, SYNC_OVERLAP, locator_target
 from arc_agent.vision.pw_target import PlaywrightTarget
 from arc_agent.vision.se_compat import ELEMENT_REPOINT
+from arc_agent.vision.status import status
 
 from .conftest import MAX_VISITS, attrs, check_capture_modes, poll, taken_with_action
 
@@ -138,6 +139,9 @@ def test_fast_paths_switched_off_fall_back_to_public_api_and_say_so_once(page, s
     assert counts[(LOCATOR_REPR, "setting")] == 1 and counts[(ELEMENT_REPOINT, "setting")] == 1
     assert sorted(_fast_path_warnings(caplog)) == sorted([SYNC_OVERLAP, LOCATOR_REPR, ELEMENT_REPOINT])
     assert _scrape_fast_path_metric() == {key: float(n) for key, n in counts.items()}
+    info = status()
+    assert info["fast_paths_off"] == ["all"]
+    assert info["fast_path_fallbacks"] == {f"{path}/{reason}": n for (path, reason), n in sorted(counts.items())}
 
 
 def test_unknown_fast_path_names_are_named_and_ignored(vision_env, caplog):
