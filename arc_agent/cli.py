@@ -18,6 +18,9 @@ SUBCOMMANDS: dict = {
     "query": "arc_agent.collector.query_cli",
     "doctor": "arc_agent.doctor",
     "heal-report": "arc_agent.vision.heal_report",
+    "registry": "arc_agent.registry.cli",
+    "replay": "arc_agent.replay.cli",
+    "learn": "arc_agent.replay.learn_cli",
 }
 
 _HELP = {
@@ -28,6 +31,9 @@ _HELP = {
     "query": "run a read-only SQL query against the span store",
     "doctor": "show Arc's view of this environment and of a running agent",
     "heal-report": "list UI actions Arc healed, so selectors can be fixed",
+    "registry": "list, publish, promote and roll back versioned artifacts (pattern bundles, models)",
+    "replay": "re-send a captured cassette through the real SDKs with a pattern set; outcomes before/after",
+    "learn": "learn verified fix patterns from the span store (a Ray job)",
 }
 
 

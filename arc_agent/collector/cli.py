@@ -32,10 +32,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     where.add_argument("--store", help="chDB store folder (default $ARC_STORE or ~/.arc/store)")
     where.add_argument("--clickhouse", metavar="URL",
                        help="write to a ClickHouse server instead, e.g. tcp://host:9000/default")
-    parser.add_argument("--tls-cert", help="PEM certificate: the receiver then only speaks TLS")
+    parser.add_argument("--tls-cert", help="PEM certificate: the receiver and the query endpoint then only speak TLS")
     parser.add_argument("--tls-key", help="PEM private key for --tls-cert")
     parser.add_argument("--query-listen", default="127.0.0.1:8123",
-                        help="read-only SQL HTTP endpoint host:port, or 'off' (default %(default)s)")
+                        help="read-only SQL HTTP endpoint host:port, or 'off'; beyond loopback it needs "
+                             "--tls-cert/--tls-key; clients need the token in collector.json (default %(default)s)")
+    parser.add_argument("--query-timeout", type=float, default=30.0,
+                        help="max_execution_time of each query, seconds (default %(default)s)")
+    parser.add_argument("--query-max-memory", type=int, default=1 << 30,
+                        help="max_memory_usage of each query, bytes (default %(default)s)")
+    parser.add_argument("--query-max-rows", type=int, default=10_000_000,
+                        help="max_result_rows of each query (default %(default)s)")
+    parser.add_argument("--query-max-bytes", type=int, default=256 << 20,
+                        help="max_result_bytes of each query (default %(default)s)")
+    parser.add_argument("--query-concurrency", type=int, default=4,
+                        help="queries run at once; more get 503 (default %(default)s)")
     parser.add_argument("--database", default=None, help="database (default: 'default', or the URL's)")
     parser.add_argument("--table", default="otel_traces", help="spans table (default %(default)s)")
     parser.add_argument("--ttl", default="0", help="drop data older than this, e.g. 72h, 30d (default: keep)")
@@ -59,6 +70,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="concurrent INSERTs (chDB: one connection each; default %(default)s)")
     parser.add_argument("--retry-after-ms", type=int, default=1000,
                         help="RetryInfo delay sent with RESOURCE_EXHAUSTED (default %(default)s)")
+    parser.add_argument("--max-request-spans", type=int, default=50_000,
+                        help="spans in one OTLP request above which it is refused with RESOURCE_EXHAUSTED "
+                             "(default %(default)s)")
+    parser.add_argument("--max-request-mb", type=float, default=64.0,
+                        help="largest OTLP request message, MiB, after decompression (default %(default)s)")
+    parser.add_argument("--auth-token-file", default=os.environ.get("ARC_COLLECTOR_AUTH_TOKEN_FILE"),
+                        help="file (mode 0600) holding a token senders must pass as 'authorization: Bearer "
+                             "<token>' gRPC metadata (OTEL_EXPORTER_OTLP_HEADERS=authorization=Bearer%%20<token>); "
+                             "required, with --tls-cert, to listen beyond loopback")
+    parser.add_argument("--dead-letter-max-mb", type=float, default=256.0,
+                        help="size bound of the dead-letter folder (spans the store refuses), MiB "
+                             "(default %(default)s)")
 
 
 def _options(args):
@@ -79,6 +102,15 @@ def _log_dir(args, span_store) -> Path:
         return Path(args.wal_dir).expanduser()
     if isinstance(span_store, store.ChdbStore):
         return span_store.path / "arc_wal"
+    return _collector_dir(span_store)
+
+
+def _collector_dir(span_store) -> Path:
+    """The collector's own folder: the chDB store, or ``~/.arc/collector-wal/<host>_<port>_<db>``."""
+    from arc_agent.collector import store
+
+    if isinstance(span_store, store.ChdbStore):
+        return span_store.path
     target = span_store.describe().split("://", 1)[-1].replace(":", "_").replace("/", "_")
     return Path("~/.arc/collector-wal").expanduser() / target
 
@@ -87,14 +119,19 @@ def _open(args, options):
     """Store + batch writer with the span log replayed (spans a crash left behind)."""
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-    from arc_agent.collector import spanlog, store, writer
+    from arc_agent.collector import deadletter, spanlog, store, writer
 
-    span_store = store.open_store(args.store, args.clickhouse, options, writers=args.writers)
+    limits = store.QueryLimits(max_execution_time=args.query_timeout, max_memory_usage=args.query_max_memory,
+                               max_result_rows=args.query_max_rows, max_result_bytes=args.query_max_bytes,
+                               max_concurrent=args.query_concurrency)
+    span_store = store.open_store(args.store, args.clickhouse, options, writers=args.writers, limits=limits)
     try:
         log_ = spanlog.SpanLog(_log_dir(args, span_store), fsync=args.fsync)
+        dead = deadletter.DeadLetter(_collector_dir(span_store) / "arc_dead_letter",
+                                     max_bytes=int(args.dead_letter_max_mb * 1024 * 1024))
         batch_writer = writer.BatchWriter(span_store, log_, max_queue_spans=args.max_queue_spans,
                                           batch_spans=args.batch_spans, linger=args.linger_ms / 1000,
-                                          writers=args.writers)
+                                          writers=args.writers, dead_letter=dead)
         replayed = batch_writer.replay(ExportTraceServiceRequest.FromString)
     except Exception:
         span_store.close()
@@ -104,27 +141,66 @@ def _open(args, options):
     return span_store, batch_writer.start()
 
 
-def _serve(args, span_store, batch_writer) -> tuple:
+def _serve(args, span_store, batch_writer, token: str) -> tuple:
     """Start gRPC and (chDB only) the query endpoint; returns (grpc_server, query_server, otlp_url, query_url)."""
     from arc_agent.collector import http_query, receiver, store
 
-    trace_receiver = receiver.TraceReceiver(batch_writer, retry_after=args.retry_after_ms / 1000)
+    trace_receiver = receiver.TraceReceiver(batch_writer, retry_after=args.retry_after_ms / 1000,
+                                            max_request_spans=args.max_request_spans, auth_token=args.auth_token)
     grpc_server, port = receiver.start_server(trace_receiver, args.listen, tls_cert=args.tls_cert,
-                                              tls_key=args.tls_key)
+                                              tls_key=args.tls_key,
+                                              max_message_bytes=int(args.max_request_mb * 1024 * 1024))
     query_server, query_url = None, "off"
     if args.query_listen != "off" and isinstance(span_store, store.ChdbStore):
         try:
-            query_server, qport = http_query.serve_queries(span_store, args.query_listen, batch_writer.status)
-        except OSError:
+            query_server, qport = http_query.serve_queries(span_store, args.query_listen, token, batch_writer.status,
+                                                           tls_cert=args.tls_cert, tls_key=args.tls_key)
+        except (OSError, ValueError):
             grpc_server.stop(None)
             raise
-        query_url = f"http://{args.query_listen.rpartition(':')[0]}:{qport}"
+        host = args.query_listen.rpartition(':')[0]
+        host = "localhost" if host.strip("[]") in ("", "0.0.0.0", "::") else host  # what local clients can dial
+        query_url = f"{'https' if args.tls_cert else 'http'}://{host}:{qport}"
     otlp_url = f"{'grpcs' if args.tls_cert else 'grpc'}://{args.listen.rpartition(':')[0]}:{port}"
     return grpc_server, query_server, otlp_url, query_url
 
 
+def read_token(path: str) -> str:
+    """The OTLP token: a private file's stripped content. Raises ``ValueError`` naming what is wrong."""
+    info = os.stat(path)
+    if info.st_mode & 0o077:
+        raise ValueError(f"--auth-token-file {path} is readable by others (mode {info.st_mode & 0o777:o}): "
+                         "chmod 600 it")
+    with open(path, encoding="utf-8") as f:
+        token = f.read(4096).strip()
+    if len(token) < 16 or any(c.isspace() for c in token):
+        raise ValueError(f"--auth-token-file {path}: the token must be one word of at least 16 characters")
+    return token
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    host = host.strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_exposure(listen: str, *, tls: bool, token: bool) -> None:
+    """Beyond loopback the OTLP port takes spans from the network: TLS and a token are required."""
+    host = listen.rpartition(":")[0]
+    if not _loopback(host) and not (tls and token):
+        raise ValueError(f"--listen {listen} is reachable beyond this machine: give --tls-cert/--tls-key "
+                         "and --auth-token-file too (or listen on 127.0.0.1)")
+
+
 def run(args) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    os.umask(0o077)  # span log, dead letters and the chDB store's files: owner only
     from arc_agent.collector import discovery, schema, store
 
     try:
@@ -132,24 +208,32 @@ def run(args) -> int:
         if args.print_ddl:
             print(";\n\n".join(schema.statements(options)) + ";")
             return 0
+        args.auth_token = read_token(args.auth_token_file) if args.auth_token_file else None
+        check_exposure(args.listen, tls=bool(args.tls_cert), token=bool(args.auth_token))
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
         span_store, batch_writer = _open(args, options)
-    except (store.StoreError, schema.SchemaError, OSError) as exc:
+    except (store.StoreError, schema.SchemaError, OSError, ValueError) as exc:
         print(f"arc collector: {exc}", file=sys.stderr)
         return 2
     try:
-        grpc_server, query_server, otlp_url, query_url = _serve(args, span_store, batch_writer)
+        token = discovery.new_token()
+        grpc_server, query_server, otlp_url, query_url = _serve(args, span_store, batch_writer, token)
     except (OSError, RuntimeError, ValueError) as exc:
         print(f"arc collector: cannot start: {exc}", file=sys.stderr)
         batch_writer.close()
         span_store.close()
         return 2
-    print(f"arc collector: otlp {otlp_url} query {query_url} store {span_store.describe()}", flush=True)
     state = discovery.state_path(getattr(span_store, "path", None))
-    discovery.write_state(state, {"pid": os.getpid(), "otlp": otlp_url, "query": query_url,
-                                  "store": span_store.describe(), "started": time.time()})
+    info = {"pid": os.getpid(), "otlp": otlp_url, "query": query_url, "store": span_store.describe(),
+            "started": time.time()}
+    if query_server is not None:
+        info["token"] = token
+        if args.tls_cert:
+            info["tls_cert"] = str(Path(args.tls_cert).resolve())
+    discovery.write_state(state, info)  # before the line below: readers that saw it find the token
+    print(f"arc collector: otlp {otlp_url} query {query_url} store {span_store.describe()}", flush=True)
     while not stop.wait(1.0):
         pass
     batch_writer.stop_accepting()  # new requests get UNAVAILABLE; what is queued is written at once
@@ -161,6 +245,9 @@ def run(args) -> int:
     discovery.remove_state(state, os.getpid())
     stats = batch_writer.stats
     print(f"arc collector: stopped; {stats.spans_written} spans written in {stats.inserts} inserts "
-          f"({stats.insert_seconds:.1f} s inserting), {stats.rejected_overload} overload answers"
+          f"({stats.insert_seconds:.1f} s inserting), {stats.rejected_overload} overload answers, "
+          f"{stats.dead_lettered_spans} spans dead-lettered"
+          + (f" (in {batch_writer.dead_letter.path})" if stats.dead_lettered_spans else "")
+          + (f", {stats.dead_letter_discarded_spans} discarded" if stats.dead_letter_discarded_spans else "")
           + ("" if drained else "; some spans stay in the span log for the next start"), flush=True)
     return 0 if drained else 1

@@ -1,13 +1,15 @@
 """Where a running collector says where it listens: ``collector.json`` next to its store.
 
 ``arc query`` and the reader API use it to reach the collector that owns a store (chDB lets only
-that process open it). With ``--clickhouse`` the file is ``~/.arc/collector.json``.
+that process open it), and take the query endpoint's token from it: the file is 0600 in a 0700
+folder, so only the store's owner can query. With ``--clickhouse`` the file is ``~/.arc/collector.json``.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 from pathlib import Path
 
 STATE_FILE = "collector.json"
@@ -19,10 +21,22 @@ def state_path(store_dir: Path | None) -> Path:
     return Path(os.path.expanduser("~/.arc")) / STATE_FILE
 
 
+def new_token() -> str:
+    """A fresh random token for the query endpoint (256 bits)."""
+    return secrets.token_urlsafe(32)
+
+
 def write_state(path: Path, info: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    """Write ``info`` atomically, readable by the owner only, in a folder only the owner can list."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, (json.dumps(info, indent=2) + "\n").encode("utf-8"))
+    finally:
+        os.close(fd)
     os.replace(tmp, path)
 
 

@@ -1,7 +1,9 @@
 """``arc query "SELECT ..."``: read-only SQL against the span store, printed to stdout.
 
 Goes to ``--url`` (a collector's query endpoint or any ClickHouse HTTP endpoint), else to the
-collector that owns ``--store``/the default store, else opens that store directly.
+collector that owns ``--store``/the default store, else opens that store directly. The collector's
+token comes from its ``collector.json``, ``ARC_QUERY_TOKEN`` or the URL's password (never a flag:
+command lines are visible to other users).
 """
 
 from __future__ import annotations

@@ -4,7 +4,12 @@ Where the query goes:
 - ``url=`` — any ClickHouse HTTP endpoint: ``arc collector``'s query endpoint or a real server's;
 - ``store=`` — a chDB store folder: through the collector that owns it if one runs (its
   ``collector.json``), else opened directly in this process (chDB: one process per store);
-- neither — ``ARC_QUERY_URL`` if set, else the default store (``ARC_STORE`` or ``~/.arc/store``).
+- neither — ``ARC_QUERY_URL`` if set, else the default store (``ARC_STORE`` or ``~/.arc/store``);
+- both — the query goes to ``url``; ``store`` only says where its ``collector.json`` is.
+
+The collector's endpoint wants its token: taken from the URL's password if it has one, else
+``ARC_QUERY_TOKEN``, else the ``collector.json`` of the store (or default store) whose collector
+serves that URL. Over HTTPS the certificate named there (``tls_cert``) is trusted for that URL.
 
 Rows come back as dicts with ClickHouse's JSON types, except that 64-bit integers (quoted in
 ClickHouse JSON) are returned as ``int``.
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import threading
 import urllib.error
 import urllib.parse
@@ -70,15 +76,41 @@ def _credentials(url: str) -> tuple:
     return urllib.parse.urlunsplit(parts._replace(netloc=netloc)), headers
 
 
-def http_query(url: str, sql: str, fmt: str | None = None, timeout: float = 60.0) -> bytes:
+def _discovered(url: str, store: str | os.PathLike | None = None) -> dict:
+    """The ``collector.json`` (of ``store``, the default store or ``~/.arc``) whose collector serves ``url``."""
+    wanted = url.rstrip("/")
+    folders = [Path(os.path.expanduser(str(store)))] if store is not None else []
+    for folder in [*folders, default_store_path(), None]:
+        info = discovery.read_state(discovery.state_path(folder))
+        if info and str(info.get("query", "")).rstrip("/") == wanted:
+            return info
+    return {}
+
+
+def auth_for(url: str, store: str | os.PathLike | None = None) -> dict:
+    """``{"token": ..., "tls_cert": ...}`` for ``url`` (see the module docstring), missing keys when unknown."""
+    info = _discovered(url, store)
+    found = {k: info[k] for k in ("token", "tls_cert") if info.get(k)}
+    if os.environ.get("ARC_QUERY_TOKEN"):
+        found["token"] = os.environ["ARC_QUERY_TOKEN"]
+    if urllib.parse.urlsplit(url).password:  # the URL's own password is the credential
+        found.pop("token", None)
+    return found
+
+
+def http_query(url: str, sql: str, fmt: str | None = None, timeout: float = 60.0, *, token: str | None = None,
+               cafile: str | None = None) -> bytes:
     """Run ``sql`` on a ClickHouse HTTP endpoint; ``fmt`` is sent as ``default_format``.
-    Credentials in the URL go in headers and never into error messages."""
+    Credentials in the URL (or ``token``) go in headers and never into error messages."""
     url, headers = _credentials(url)
+    if token and not headers:
+        headers["Authorization"] = f"Bearer {token}"
     params = {"default_format": fmt} if fmt else {}
     target = url.rstrip("/") + "/" + ("?" + urllib.parse.urlencode(params) if params else "")
     request = urllib.request.Request(target, data=sql.encode("utf-8"), method="POST", headers=headers)
+    context = ssl.create_default_context(cafile=cafile) if cafile and url.startswith("https:") else None
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
             return response.read()
     except urllib.error.HTTPError as exc:
         detail = exc.read().decode("utf-8", "replace").strip()
@@ -117,23 +149,25 @@ def resolve(url: str | None = None, store: str | os.PathLike | None = None) -> t
 
 
 def query_bytes(sql: str, fmt: str = "TabSeparated", *, url: str | None = None,
-                store: str | os.PathLike | None = None) -> bytes:
+                store: str | os.PathLike | None = None, token: str | None = None) -> bytes:
     """Raw output of ``sql`` (its own FORMAT clause wins over ``fmt``)."""
-    from arc_agent.collector.sqlguard import RefusedQuery, check_read_only
+    from arc_agent.collector.sqlguard import RefusedQuery
     from arc_agent.collector.store import StoreError
 
     kind, target = resolve(url, store)
     if kind == "url":
-        return http_query(target, sql, fmt)
+        auth = auth_for(target, store)
+        return http_query(target, sql, fmt, token=token or auth.get("token"), cafile=auth.get("tls_cert"))
     try:
-        statement = check_read_only(sql)
-        return _direct_store(target).query(statement, fmt)
+        return _direct_store(target).query(sql, fmt)
     except RefusedQuery as exc:
         raise QueryError(f"Refused: {exc}") from None
     except StoreError as exc:
         raise QueryError(str(exc)) from None
 
 
-def query(sql: str, *, url: str | None = None, store: str | os.PathLike | None = None) -> list:
-    """Rows of a SELECT as dicts. Do not add a FORMAT clause: the reader picks its own."""
-    return parse_rows(query_bytes(sql, _WIRE_FORMAT, url=url, store=store).decode("utf-8"))
+def query(sql: str, *, url: str | None = None, store: str | os.PathLike | None = None,
+          token: str | None = None) -> list:
+    """Rows of a SELECT as dicts. Do not add a FORMAT clause: the reader picks its own.
+    ``token`` overrides the one found for ``url`` (see the module docstring)."""
+    return parse_rows(query_bytes(sql, _WIRE_FORMAT, url=url, store=store, token=token).decode("utf-8"))

@@ -2,12 +2,20 @@
 
 Status codes follow the OTLP spec: malformed protobuf or invalid ids -> INVALID_ARGUMENT (not
 retried, nothing written); queue full -> RESOURCE_EXHAUSTED with a RetryInfo delay (the SDK
-retries); span log not writable / shutting down -> UNAVAILABLE (retried). OK means the spans are
-in the collector's log (``spanlog``) and will reach the store, across restarts.
+retries); more spans in one request than ``max_request_spans`` -> RESOURCE_EXHAUSTED naming the
+limit, without RetryInfo (the same request would be refused again); missing or wrong token (when
+one is set) -> UNAUTHENTICATED; span log not writable / shutting down -> UNAVAILABLE (retried).
+OK means the spans are in the collector's log (``spanlog``) and will reach the store (or, when the
+store refuses them even alone, the dead-letter file), across restarts.
+
+Bounds on one request: ``max_request_bytes`` (gRPC refuses a larger message, compressed or not,
+with RESOURCE_EXHAUSTED), ``max_request_spans``, and protobuf's own nesting limit (100 levels;
+deeper AnyValue nesting is malformed: INVALID_ARGUMENT).
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
 from concurrent import futures
 
@@ -23,6 +31,7 @@ log = logging.getLogger("arc.collector")
 
 SERVICE_NAME = "opentelemetry.proto.collector.trace.v1.TraceService"
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+MAX_REQUEST_SPANS = 50_000  # an SDK sends 512 per export by default; a forwarding collector a few thousand
 
 
 def _retry_after(seconds: float) -> tuple:
@@ -32,25 +41,46 @@ def _retry_after(seconds: float) -> tuple:
 
 
 class TraceReceiver(trace_service_pb2_grpc.TraceServiceServicer):
-    def __init__(self, writer: BatchWriter, *, retry_after: float = 1.0) -> None:
+    def __init__(self, writer: BatchWriter, *, retry_after: float = 1.0, max_request_spans: int = MAX_REQUEST_SPANS,
+                 auth_token: str | None = None) -> None:
         self.writer = writer
         self.retry_after = retry_after
+        self.max_request_spans = max_request_spans
+        self._expected_auth = f"Bearer {auth_token}".encode() if auth_token else None
+
+    def _authenticate(self, context: grpc.ServicerContext) -> None:
+        """With a token set, the ``authorization`` metadata must be ``Bearer <token>`` (constant-time check)."""
+        if self._expected_auth is None:
+            return
+        given = b""
+        for key, value in context.invocation_metadata() or ():
+            if key == "authorization":
+                given = value.encode() if isinstance(value, str) else value
+        if not hmac.compare_digest(given, self._expected_auth):
+            context.abort(grpc.StatusCode.UNAUTHENTICATED,
+                          "missing or wrong 'authorization: Bearer <token>' metadata (see --auth-token-file)")
 
     def export_bytes(self, data: bytes, context: grpc.ServicerContext):
         """Entry point registered with gRPC: we parse ourselves so bad bytes get INVALID_ARGUMENT."""
+        self._authenticate(context)
         try:
             request = trace_service_pb2.ExportTraceServiceRequest.FromString(data)
-        except (DecodeError, ValueError) as exc:
+        except (DecodeError, ValueError, RecursionError) as exc:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"malformed ExportTraceServiceRequest: {exc}")
         return self._accept(request, data, context)
 
     def Export(self, request, context):  # noqa: N802 — name fixed by the generated servicer
+        self._authenticate(context)
         return self._accept(request, request.SerializeToString(), context)
 
     def _accept(self, request, data: bytes, context):
         spans = sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
         if spans == 0:
             return trace_service_pb2.ExportTraceServiceResponse()
+        if spans > self.max_request_spans:
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                          f"request has {spans} spans, more than the collector's --max-request-spans "
+                          f"({self.max_request_spans}): send smaller batches")
         try:
             self.writer.reserve(spans)
         except Overloaded as exc:
@@ -86,12 +116,12 @@ def _handler(receiver: TraceReceiver) -> grpc.GenericRpcHandler:
 
 
 def start_server(receiver: TraceReceiver, listen: str, *, tls_cert: str | None = None,
-                 tls_key: str | None = None, workers: int = 32) -> tuple:
+                 tls_key: str | None = None, workers: int = 32, max_message_bytes: int = MAX_MESSAGE_BYTES) -> tuple:
     """Start the gRPC server on ``listen`` (``host:port``, port 0 = any). Returns ``(server, port)``."""
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="arc-otlp"),
         options=[
-            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.so_reuseport", 0),  # a second collector on the same port must fail, not share it
         ],
     )

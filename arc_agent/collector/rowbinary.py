@@ -16,8 +16,10 @@ _INT64 = struct.Struct("<q").pack
 _UINT64 = struct.Struct("<Q").pack
 _INT64_MAX = 2**63 - 1
 _SMALL = [bytes([n]) for n in range(128)]
-_KEY_CACHE_LIMIT = 20000
+_KEY_CACHE_MAX_BYTES = 4 * 1024 * 1024  # encoded bytes held, over all entries
+_KEY_CACHE_MAX_STRING = 256  # longer strings (a unique 4 MB span name) are encoded, never cached
 _key_cache: dict = {}
+_key_cache_bytes = 0
 _PAIR_CACHE_LIMIT = 100_000  # entries of at most _PAIR_CACHE_MAX_BYTES: ~30 MB worst case
 _PAIR_CACHE_MAX_BYTES = 160
 _pair_cache: dict = {}
@@ -40,13 +42,25 @@ def _string(s: str) -> bytes:
 
 
 def _key(s: str) -> bytes:
-    """Encoded form of strings that repeat (attribute keys, kinds): cached, bounded."""
+    """Encoded form of strings that repeat (attribute keys, span names, kinds): cached, bounded by
+    bytes (not entries: a few huge names must not pin memory). Full -> emptied, so names that
+    repeat now get cached again after a flood of unique ones."""
+    global _key_cache_bytes
     b = _key_cache.get(s)
     if b is None:
         b = _string(s)
-        if len(_key_cache) < _KEY_CACHE_LIMIT:
+        if len(b) <= _KEY_CACHE_MAX_STRING:
+            if _key_cache_bytes + len(b) > _KEY_CACHE_MAX_BYTES:
+                _key_cache.clear()
+                _key_cache_bytes = 0
             _key_cache[s] = b
+            _key_cache_bytes += len(b)
     return b
+
+
+def key_cache_bytes() -> int:
+    """Encoded bytes held by the string cache (each entry's key string is at most as long)."""
+    return _key_cache_bytes
 
 
 def _pair(kv) -> bytes:

@@ -20,6 +20,7 @@ from pathlib import Path
 DEFAULT_DATABASE = "default"
 DEFAULT_TABLE = "otel_traces"
 VIEWS = ("arc_llm_calls", "arc_ui_actions")
+JOB_TABLES = ("arc_training_jobs", "arc_training_jobs_mv")
 
 _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)(?:\s+([^{}]*?))?\s*\}\}")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -76,7 +77,7 @@ class SchemaOptions:
     def tables(self) -> tuple:
         """Every object the DDL creates, in creation order (database excluded)."""
         t = self.table
-        return (t, f"{t}_trace_id_ts", f"{t}_trace_id_ts_mv") + VIEWS
+        return (t, f"{t}_trace_id_ts", f"{t}_trace_id_ts_mv") + VIEWS + JOB_TABLES
 
 
 def render(sql: str, options: SchemaOptions) -> str:

@@ -2,7 +2,10 @@
 
 No provider is reachable from CI, so tests drive the real SDKs over real HTTP against this server.
 It can fail on purpose (malformed JSON at high temperature, truncation at small max_tokens,
-injected 429/5xx, delays) and records every request it received, with credentials redacted.
+injected 429/5xx, delays), answers a catalogue of models with the providers' real 400s
+(``reasoning-mini``: unsupported ``temperature`` / ``max_tokens``; ``small-4k`` / ``large-128k``:
+context length; ``claude-haiku-small``: ``max_tokens`` above 4096; see ``catalogue``), and records
+every request it received, with credentials redacted.
 Names load lazily so ``arc dev-llm`` imports only what it runs.
 """
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, List, Optional, Tuple
 
-from . import text
+from . import catalogue, text
 from .exchange import (
     ApiError,
     Call,
@@ -22,7 +22,7 @@ from .exchange import (
 from .faults import REPLY_HEADER
 
 _STOP_REASON = {"stop": "end_turn", "stop_sequence": "stop_sequence", "length": "max_tokens"}
-MODELS = ("arc-demo", "claude-sonnet-4-5", "claude-haiku-4-5")
+MODELS = ("arc-demo", "claude-sonnet-4-5", "claude-haiku-4-5", *catalogue.ANTHROPIC_MODELS)
 
 
 def _error_frame(err: ApiError) -> str:
@@ -72,6 +72,7 @@ def messages(call: Call) -> Any:
     limit = optional_int(body, "max_tokens", 1)
     if limit is None:
         raise ApiError(400, "max_tokens: Field required")
+    catalogue.check_anthropic(model, limit)
     temperature = optional_number(body, "temperature", 0, 1)
     stops = stop_list(body.get("stop_sequences"), "stop_sequences")
     texts, prompt, after_result = _conversation(body)

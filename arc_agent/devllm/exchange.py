@@ -26,11 +26,13 @@ _ANTHROPIC_ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_err
 class ApiError(Exception):
     """An error answer, rendered in the calling provider's error JSON so its SDK raises the right class."""
 
-    def __init__(self, status: int, message: str, *, param: Optional[str] = None) -> None:
+    def __init__(self, status: int, message: str, *, param: Optional[str] = None,
+                 code: Optional[str] = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.param = param
+        self.code = code
 
     def body(self, provider: str, request_id: str) -> dict:
         if provider == ANTHROPIC:
@@ -39,7 +41,7 @@ class ApiError(Exception):
             return {"type": "error", "error": {"type": kind, "message": self.message}, "request_id": request_id}
         kind = _OPENAI_ERROR_TYPES.get(self.status) or (
             "server_error" if self.status >= 500 else "invalid_request_error")
-        code = "rate_limit_exceeded" if self.status == 429 else None
+        code = self.code or ("rate_limit_exceeded" if self.status == 429 else None)
         return {"error": {"message": self.message, "type": kind, "param": self.param, "code": code}}
 
 

@@ -7,7 +7,7 @@ import json
 import struct
 from typing import Any, List, Optional, Tuple
 
-from . import text
+from . import catalogue, text
 from .exchange import (
     ApiError,
     Call,
@@ -24,7 +24,7 @@ from .exchange import (
 from .faults import REPLY_HEADER
 
 _CHAT_FINISH = {"stop": "stop", "stop_sequence": "stop", "length": "length"}
-MODELS = ("arc-demo", "gpt-4", "gpt-4o", "gpt-4o-mini", "text-embedding-3-small")
+MODELS = ("arc-demo", "gpt-4", "gpt-4o", "gpt-4o-mini", "text-embedding-3-small", *catalogue.OPENAI_MODELS)
 
 
 def _error_frame(err: ApiError) -> str:
@@ -78,6 +78,7 @@ def chat_completions(call: Call) -> Any:
     limit = limit if limit is not None else optional_int(body, "max_tokens", 1)
     stops = stop_list(body.get("stop"), "stop")
     texts = [t for m in messages for t in content_texts(m.get("content"))]
+    catalogue.check_openai(model, body, texts, output_param="max_completion_tokens")
     users = [m for m in messages if m["role"] == "user"]
     prompt = " ".join(content_texts(users[-1].get("content"))) if users else ""
     fmt = body.get("response_format")
@@ -179,6 +180,7 @@ def responses(call: Call) -> Any:
     texts, prompt, after_result = _response_input(body)
     temperature = optional_number(body, "temperature", 0, 2)
     limit = optional_int(body, "max_output_tokens", 1)
+    catalogue.check_openai(model, body, texts, output_param="max_output_tokens")
     fmt = (body.get("text") or {}).get("format") if isinstance(body.get("text"), dict) else None
     wants_json = (isinstance(fmt, dict) and fmt.get("type") in ("json_object", "json_schema")) \
         or text.mentions_json(texts)

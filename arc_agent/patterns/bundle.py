@@ -13,6 +13,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import sys
 import threading
 from datetime import date, datetime, timezone
@@ -21,15 +22,18 @@ from typing import Any, Iterable
 import numpy as np
 
 from . import fastjson
+from .bounded import YAMLBoundsError, read_regular, yaml_loader
 from .bulk import add_bulk
 from .errors import BundleError, PatternError
 from .index import LayerBuilder, assemble, check_priority
 
 EXTENSIONS = (".json", ".yaml", ".yml")
-RECORD_KEYS = frozenset({"id", "pattern", "fix", "confidence", "priority", "expires_at", "description"})
+RECORD_KEYS = frozenset({"id", "pattern", "fix", "confidence", "priority", "expires_at", "description",
+                         "verified", "provenance"})  # the last two: written by `arc learn`, not read
 MAX_ERRORS = 20
 NEVER = math.inf
 DEMO_ALIAS = "demo"
+REGISTRY_PREFIX = "registry:"
 DEMO_BUNDLE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "patterns", "demo.yaml")
 
 
@@ -55,50 +59,92 @@ class BundleInfo:
 
 def resolve_paths(paths: Iterable[str]) -> list:
     """Bundle files for ``paths`` (files, directories: their *.json/*.yaml/*.yml, sorted; ``demo``:
-    the shipped demo bundle). A missing path is a BundleError."""
+    the shipped demo bundle; ``registry:NAME[@CHANNEL]``: that channel's current, verified version).
+    A missing path or a rejected registry artifact is a BundleError."""
     files = []
     for p in paths:
         p = os.fspath(p)
         if p == DEMO_ALIAS and not os.path.exists(p):
             p = DEMO_BUNDLE
+        elif p.startswith(REGISTRY_PREFIX):
+            p = _registry_artifact(p)
         if os.path.isdir(p):
             for root, dirs, names in os.walk(p):
                 dirs.sort()
                 files.extend(os.path.join(root, n) for n in sorted(names)
                              if n.endswith(EXTENSIONS) and not n.startswith("."))
-        elif os.path.isfile(p):
+        elif os.path.exists(p):  # a FIFO or device too: ``read_bytes`` refuses it by name
             files.append(p)
         else:
             raise BundleError(p, "no such file or directory")
     return files
 
 
-def read_bytes(path: str) -> bytes:
+def split_paths(value: str) -> list:
+    """A path list setting split on ``os.pathsep``, keeping ``registry:NAME`` whole where that is ``:``."""
+    out: list = []
+    for piece in value.split(os.pathsep):
+        if out and out[-1] + os.pathsep == REGISTRY_PREFIX:
+            out[-1] += os.pathsep + piece
+        else:
+            out.append(piece)
+    return out
+
+
+def _registry_artifact(ref: str) -> str:
+    """``registry:NAME[@CHANNEL]``: the verified artifact the channel points at now (``arc_agent.registry``)."""
+    from ..registry.errors import RegistryError
+    from ..registry.ref import resolve_ref
+
     try:
-        with open(path, "rb") as fh:
-            return fh.read()
-    except OSError as exc:
-        raise BundleError(path, f"cannot read: {exc.strerror or exc}") from None
+        return resolve_ref(ref, "patterns")
+    except (RegistryError, OSError) as exc:
+        raise BundleError(ref, str(exc)) from None
+
+
+def read_bytes(path: str) -> bytes:
+    """A bundle file's bytes: a regular file of at most ``ARC_PATTERNS_MAX_BYTES`` (``bounded``)."""
+    return read_regular(path)
 
 
 def read_document(path: str, data: bytes | None = None) -> Any:
-    """Parse a JSON or YAML file (by extension; other names: JSON, then YAML)."""
+    """Parse a JSON or YAML file (by extension; other names: JSON, then YAML), within the bounds
+    of ``bounded.py``; BundleError naming the file for anything it cannot parse."""
     if data is None:
         data = read_bytes(path)
     as_yaml = path.endswith((".yaml", ".yml"))
     if not as_yaml:
         try:
-            return json.loads(data)
+            return _valid_text(path, data, json.loads(data))
+        except RecursionError:
+            raise BundleError(path, "invalid JSON: nested too deeply") from None
         except ValueError as exc:
             if path.endswith(".json"):
                 raise BundleError(path, f"invalid JSON: {exc}") from None
     import yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        return yaml.load(data, Loader=loader)  # noqa: S506 - a safe loader
-    except yaml.YAMLError as exc:
+        return _valid_text(path, data, yaml.load(data, Loader=yaml_loader()))  # noqa: S506 - a safe loader
+    except (yaml.YAMLError, YAMLBoundsError) as exc:
         raise BundleError(path, f"invalid YAML: {exc}") from None
+    except RecursionError:
+        raise BundleError(path, "invalid YAML: nested too deeply") from None
+    except (ValueError, TypeError, OverflowError) as exc:  # e.g. an integer of 5,000 digits
+        raise BundleError(path, f"invalid YAML: {type(exc).__name__}: {str(exc)[:200]}") from None
+
+
+_ESCAPED_SURROGATE = re.compile(rb"\\[uU]0{0,4}[dD][89a-fA-F]")
+
+
+def _valid_text(path: str, data: bytes, doc: Any) -> Any:
+    """``doc``, unless an escape in ``data`` put a lone surrogate in one of its strings: no
+    encoder takes that text (a span, a snapshot), so the file is refused."""
+    if _ESCAPED_SURROGATE.search(data) is not None:
+        try:
+            json.dumps(doc, ensure_ascii=False, default=str).encode("utf-8")
+        except UnicodeEncodeError:
+            raise BundleError(path, "holds a string with a lone surrogate escape (not valid Unicode)") from None
+    return doc
 
 
 def parse_expires(value: Any, cache: dict | None = None) -> float:
@@ -254,6 +300,9 @@ def _load_file(builder: LayerBuilder, path: str, infos: list, errors: list, gent
     except BundleError as exc:
         errors.append(exc)
         return
+    except RecursionError:  # a decoder or a check walking a value nested past the stack
+        errors.append(BundleError(path, "nested too deeply"))
+        return
     if columns is None:
         return
     name, meta, ids, patterns, fixes, confidence, priority, expires, index_of = columns
@@ -263,7 +312,11 @@ def _load_file(builder: LayerBuilder, path: str, infos: list, errors: list, gent
     def on_error(k: int, exc: PatternError) -> None:
         found.append(BundleError(path, str(exc), ids[k], k if index_of is None else index_of[k]))
 
-    add_bulk(builder, ids, patterns, fixes, confidence, priority, expires, on_error, decoded=index_of is None)
+    try:
+        add_bulk(builder, ids, patterns, fixes, confidence, priority, expires, on_error, decoded=index_of is None)
+    except RecursionError:  # a value nested past the stack: the load is rejected anyway
+        errors.append(BundleError(path, "a pattern or fix is nested too deeply"))
+        return
     if found:  # patterns are stored by group: show this file's errors in file order
         found = sorted(errors[errors_before:] + found, key=lambda e: e.index)
         errors[errors_before:] = found[:max(0, MAX_ERRORS - errors_before)]

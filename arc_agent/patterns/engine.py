@@ -27,7 +27,15 @@ from ..llm.request import LLMRequest
 from ..telemetry import attributes as A
 from . import rebuild
 from .apply import Draft
-from .bundle import BundleErrors, check_confidence, load_layer, parse_expires, release_free_memory
+from .bundle import (
+    REGISTRY_PREFIX,
+    BundleErrors,
+    check_confidence,
+    load_layer,
+    parse_expires,
+    release_free_memory,
+    split_paths,
+)
 from .errors import BundleError, PatternError
 from .index import KEY_FPR, Counters, Layer, LayerBuilder, check_priority
 from .snapshot import SnapshotPolicy
@@ -108,14 +116,15 @@ class PatternEngine:
     # -- configuration -----------------------------------------------------------------------------
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> PatternEngine:
-        """``ARC_PATTERNS=PATH[:PATH...]`` (``demo`` = the shipped demo bundle), ``ARC_FIX_THRESHOLD``
+        """``ARC_PATTERNS=PATH[:PATH...]`` (``demo`` = the shipped demo bundle, ``registry:NAME[@CHANNEL]``
+        = a registry channel, followed on every poll), ``ARC_FIX_THRESHOLD``
         (default 0.5), ``ARC_PATTERNS_POLL`` (seconds between file checks, 0 = no hot reload),
         ``ARC_PATTERNS_SNAPSHOT`` (``off``, or the directory for load snapshots; see ``snapshot``)."""
         env = os.environ if environ is None else environ
         engine = cls(threshold=_env_float(env, "ARC_FIX_THRESHOLD", DEFAULT_THRESHOLD, 0.0, 1.0),
                      poll_interval=_env_float(env, "ARC_PATTERNS_POLL", DEFAULT_POLL_SECONDS, 0.0, 86400.0),
                      snapshot=SnapshotPolicy.from_env(env))
-        paths = [p for p in env.get("ARC_PATTERNS", "").split(os.pathsep) if p.strip()]
+        paths = [p for p in split_paths(env.get("ARC_PATTERNS", "")) if p.strip()]
         if paths:
             engine.load(paths)
         return engine
@@ -134,7 +143,10 @@ class PatternEngine:
                 if p not in merged:
                     merged.append(p)
             errors = self._build_bundles(merged, current=False)
-        if not errors and self._paths and self.poll_interval > 0:
+            following = bool(errors) and not self._paths and any(p.startswith(REGISTRY_PREFIX) for p in merged)
+            if following:  # a registry channel not set (or not valid) yet: the watcher picks it up when it is
+                self._paths, self._seen = merged, signature(merged)
+        if (not errors or following) and self._paths and self.poll_interval > 0:
             self.start_watching()
         return errors
 

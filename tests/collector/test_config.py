@@ -67,3 +67,11 @@ def test_created_table_matches_the_contrib_exporter_ddl(embedded):
         "SELECT name FROM system.data_skipping_indices WHERE database = 'default' AND table = 'otel_traces'")}
     assert indexes == {"idx_trace_id", "idx_res_attr_key", "idx_res_attr_value", "idx_span_attr_key",
                        "idx_span_attr_value", "idx_duration", "idx_lower_span_name"}
+
+
+def test_training_jobs_table_is_created_with_its_columns(embedded):
+    columns = {r["name"]: r["type"] for r in embedded.query(
+        "SELECT name, type FROM system.columns WHERE database = 'default' AND table = 'arc_training_jobs'")}
+    assert columns == {"id": "String", "kind": "LowCardinality(String)", "status": "LowCardinality(String)",
+                       "started": "DateTime64(3)", "finished": "Nullable(DateTime64(3))", "metrics": "String",
+                       "artifact": "String", "updated": "DateTime64(3)"}

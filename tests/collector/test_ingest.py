@@ -176,7 +176,8 @@ def test_ui_view_has_typed_values(sent):
 
 def test_arc_query_cli_through_the_collector(sent):
     col, _ = sent
-    out = subprocess.run(arc_command("query", "SELECT count() FROM otel_traces", "--url", col.query_url),
+    with_password = col.query_url.replace("://", f"://default:{col.token}@")  # as a ClickHouse client passes it
+    out = subprocess.run(arc_command("query", "SELECT count() FROM otel_traces", "--url", with_password),
                          capture_output=True, text=True, timeout=60)
     assert (out.returncode, out.stdout) == (0, "5\n"), out.stderr
     out = subprocess.run(arc_command("query", "SELECT SpanName, SpanKind FROM otel_traces ORDER BY SpanName",
@@ -198,9 +199,10 @@ def test_arc_query_finds_the_collector_of_the_default_store(sent, tmp_path):
     assert missing.returncode == 1 and "no store at" in missing.stderr
 
 
-def http(url: str, data: bytes | None = None) -> tuple:
+def http(url: str, data: bytes | None = None, token: str = "") -> tuple:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
-        with urllib.request.urlopen(urllib.request.Request(url, data=data), timeout=30) as r:
+        with urllib.request.urlopen(urllib.request.Request(url, data=data, headers=headers), timeout=30) as r:
             return r.status, r.headers.get("Content-Type", ""), r.read().decode()
     except urllib.error.HTTPError as err:
         return err.code, err.headers.get("Content-Type", ""), err.read().decode()
@@ -209,16 +211,17 @@ def http(url: str, data: bytes | None = None) -> tuple:
 def test_http_endpoint_speaks_clickhouse_formats(sent):
     col, _ = sent
     base = col.query_url
-    assert http(base + "/ping")[2] == "Ok.\n"
-    status, ctype, body = http(base + "/?query=SELECT%20count()%20FROM%20otel_traces")
+    assert http(base + "/ping", token=col.token)[2] == "Ok.\n"
+    status, ctype, body = http(base + "/?query=SELECT%20count()%20FROM%20otel_traces", token=col.token)
     assert (status, body) == (200, "5\n") and ctype.startswith("text/tab-separated-values")
-    status, ctype, body = http(base + "/", b"SELECT SpanName FROM otel_traces WHERE SpanKind = 'Server' FORMAT JSON")
+    status, ctype, body = http(base + "/", b"SELECT SpanName FROM otel_traces WHERE SpanKind = 'Server' FORMAT JSON",
+                               col.token)
     assert status == 200 and ctype.startswith("application/json")
     assert json.loads(body)["data"] == [{"SpanName": "odd"}]
     status, _, body = http(base + "/?default_format=JSONEachRow", b"SELECT SpanName FROM otel_traces "
-                                                                    b"WHERE SpanKind = 'Client'")
+                                                                    b"WHERE SpanKind = 'Client'", col.token)
     assert json.loads(body) == {"SpanName": "chat gpt-4o"}
-    status, _, body = http(base + "/?query=SELECT%20nope%20FROM%20otel_traces")
+    status, _, body = http(base + "/?query=SELECT%20nope%20FROM%20otel_traces", token=col.token)
     assert status == 400 and "nope" in body
 
 
@@ -233,9 +236,9 @@ def test_http_endpoint_speaks_clickhouse_formats(sent):
 ])
 def test_non_select_is_refused(sent, sql):
     col, _ = sent
-    status, _, body = http(col.query_url + "/", sql.encode())
+    status, _, body = http(col.query_url + "/", sql.encode(), col.token)
     assert status == 403 and body.startswith("Refused:"), body
-    out = subprocess.run(arc_command("query", sql, "--url", col.query_url), capture_output=True, text=True,
+    out = subprocess.run(arc_command("query", sql, "--store", str(col.store)), capture_output=True, text=True,
                          timeout=60)
     assert out.returncode == 1 and "Refused" in out.stderr
     assert col.scalar("SELECT count() FROM otel_traces") == 5

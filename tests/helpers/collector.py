@@ -95,6 +95,17 @@ class CollectorProcess:
         return self.proc.pid
 
     @property
+    def discovery(self) -> dict:
+        """The collector's ``collector.json`` (query URL, token, ...), as its clients read it."""
+        import json
+
+        return json.loads((self.store / "collector.json").read_text(encoding="utf-8"))
+
+    @property
+    def token(self) -> str:
+        return self.discovery["token"]
+
+    @property
     def otlp_target(self) -> str:
         """``host:port`` for ``OTLPSpanExporter(endpoint=...)``."""
         return self.otlp_endpoint.split("://", 1)[1]
@@ -126,7 +137,9 @@ class CollectorProcess:
     def query(self, sql: str) -> list:
         from arc_agent.collector.reader import query
 
-        return query(sql, url=self.query_url)
+        # url= too: with the collector down, store= alone would open the store in this process and
+        # keep a restarted collector out; store= is where the reader finds the token (collector.json)
+        return query(sql, url=self.query_url, store=self.store)
 
     def scalar(self, sql: str):
         rows = self.query(sql)
@@ -189,7 +202,8 @@ def status(col: CollectorProcess) -> dict:
     import json
     import urllib.request
 
-    with urllib.request.urlopen(col.query_url + "/arc/status", timeout=10) as response:
+    request = urllib.request.Request(col.query_url + "/arc/status", headers={"Authorization": f"Bearer {col.token}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
 

@@ -7,8 +7,8 @@ from tests.helpers.collector import CollectorProcess, arc_command
 from tests.helpers.procs import ROOT, clean_env
 
 
-def arc_query(sql: str, url: str) -> list:
-    out = subprocess.run(arc_command("query", sql, "--url", url, "--format", "jsonl"), capture_output=True,
+def arc_query(sql: str, store) -> list:
+    out = subprocess.run(arc_command("query", sql, "--store", str(store), "--format", "jsonl"), capture_output=True,
                          text=True, timeout=60, cwd=str(ROOT), env=clean_env())
     assert out.returncode == 0, out.stderr
     return [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
@@ -18,7 +18,7 @@ def test_app_spans_land_in_otel_traces_and_read_back_through_arc_query(collector
     run_app("sampling", 20, collector.otlp_endpoint, OTEL_SERVICE_NAME="e2e-app")
     assert collector.wait_for_count("SELECT count() FROM otel_traces WHERE ServiceName = 'e2e-app'", 20) == 20
     rows = arc_query("SELECT SpanName, SpanKind, StatusCode, SpanAttributes FROM otel_traces "
-                     "WHERE ServiceName = 'e2e-app' ORDER BY Timestamp", collector.query_url)
+                     "WHERE ServiceName = 'e2e-app' ORDER BY Timestamp", collector.store)
     assert len(rows) == 20
     names = [r["SpanName"] for r in rows]
     assert names.count("chat fail-500") == 2 and names.count("chat fixme") == 2 and names.count("chat plain") == 16

@@ -31,7 +31,7 @@ def test_instrumented_ui_suite_is_reported_and_heal_report_lists_it(tmp_path):
         assert rows[1]["healed"] and rows[1]["healed_selector"] == "#place-order-v2"
         assert rows[0]["confidence_before"] is not None
 
-        report = subprocess.run(arc_command("heal-report", "--url", col.query_url, "--json"),
+        report = subprocess.run(arc_command("heal-report", "--store", str(col.store), "--json"),
                                 capture_output=True, text=True, timeout=60)
         assert report.returncode == 0, report.stderr
         healed = [json.loads(line) for line in report.stdout.splitlines()]
@@ -42,9 +42,9 @@ def test_instrumented_ui_suite_is_reported_and_heal_report_lists_it(tmp_path):
         assert by_framework["selenium"]["selector"] == "id=target"
         assert by_framework["selenium"]["strategy"] == "wait"
 
-        table = subprocess.run(arc_command("heal-report", "--url", col.query_url), capture_output=True,
+        table = subprocess.run(arc_command("heal-report", "--store", str(col.store)), capture_output=True,
                                text=True, timeout=60)
         assert "#target -> #place-order-v2" in table.stdout and "hint:" in table.stdout
-        bad = subprocess.run(arc_command("heal-report", "--url", col.query_url, "--since", "soon"),
+        bad = subprocess.run(arc_command("heal-report", "--store", str(col.store), "--since", "soon"),
                              capture_output=True, text=True, timeout=60)
         assert bad.returncode == 2 and "--since 'soon'" in bad.stderr

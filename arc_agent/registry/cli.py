@@ -1,0 +1,141 @@
+"""``arc registry list|show|publish|promote|rollback``: manage the artifact registry by hand.
+
+``--registry DIR`` overrides ``ARC_REGISTRY`` (default ``~/.arc/registry``). Errors are one line
+naming the artifact and the problem, exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Optional
+
+from . import names
+from .errors import RegistryError
+
+HELP = "list, publish, promote and roll back versioned artifacts (pattern bundles, models)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--registry", metavar="DIR", help="registry root (default: ARC_REGISTRY or ~/.arc/registry)")
+    common.add_argument("--json", action="store_true", help="print JSON")
+    sub = parser.add_subparsers(dest="registry_command", metavar="ACTION", required=True)
+
+    ls = sub.add_parser("list", parents=[common], help="artifacts with their versions and channels")
+    ls.add_argument("kind", nargs="?", choices=names.KINDS)
+
+    show = sub.add_parser("show", parents=[common], help="a version's manifest, verification and channels")
+    _artifact(show)
+    show.add_argument("version", nargs="?", type=int, help="version (default: what --channel serves)")
+    show.add_argument("--channel", default=names.DEFAULT_CHANNEL)
+
+    pub = sub.add_parser("publish", parents=[common], help="store a file or folder as the next version")
+    _artifact(pub)
+    pub.add_argument("path", metavar="FILE", help="the artifact: a file (e.g. a bundle) or a folder")
+    pub.add_argument("--channel", help="also point this channel (e.g. canary) at the new version")
+    pub.add_argument("--metrics", type=_json_object, default={}, help="JSON object of metrics to record")
+    pub.add_argument("--job-id", help="the training job that produced it")
+    pub.add_argument("--parent", type=int, help="version it derives from (default: the latest)")
+
+    pro = sub.add_parser("promote", parents=[common], help="point a channel at a version (one atomic move)")
+    _artifact(pro)
+    pro.add_argument("version", nargs="?", type=int, help="version (default: what --from serves)")
+    pro.add_argument("--channel", default=names.DEFAULT_CHANNEL, help="channel to move (default stable)")
+    pro.add_argument("--from", dest="from_channel", help="promote what this channel serves (default canary)")
+
+    rb = sub.add_parser("rollback", parents=[common], help="point a channel back at its previous version")
+    _artifact(rb)
+    rb.add_argument("--channel", default=names.DEFAULT_CHANNEL, help="channel to move (default stable)")
+
+
+def _artifact(p: argparse.ArgumentParser) -> None:
+    p.add_argument("kind", choices=names.KINDS)
+    p.add_argument("name")
+
+
+def _json_object(text: str) -> dict:
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("must be a JSON object")
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    from .store import Registry
+
+    registry = Registry(args.registry)
+    try:
+        return _ACTIONS[args.registry_command](registry, args)
+    except RegistryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"error: {registry.root}: {exc.strerror or exc} ({getattr(exc, 'filename', '') or ''})",
+              file=sys.stderr)
+        return 1
+
+
+def _print(args: argparse.Namespace, data: Any, text: str) -> int:
+    print(json.dumps(data, indent=2, sort_keys=True) if args.json else text)
+    return 0
+
+
+def _list(registry: Any, args: argparse.Namespace) -> int:
+    rows = registry.list(args.kind)
+    lines = [f"{r['kind']}/{r['name']}: {r['versions']} version(s), latest {r['latest']}"
+             + "".join(f", {ch}={v}" for ch, v in sorted(r["channels"].items())) for r in rows]
+    return _print(args, rows, "\n".join(lines) or f"(empty registry {registry.root})")
+
+
+def _show(registry: Any, args: argparse.Namespace) -> int:
+    from .errors import ArtifactRejected
+
+    version: Optional[int] = args.version
+    if version is None:
+        state = registry.channel(args.kind, args.name, args.channel)
+        if state is None:
+            raise RegistryError(f"{args.kind}/{args.name}@{args.channel}: channel not set; give a version")
+        version = state.version
+    man = registry.manifest(args.kind, args.name, version)
+    try:
+        registry.verified(args.kind, args.name, version)
+        verdict = "ok (size and sha256 match)"
+    except ArtifactRejected as exc:
+        verdict = f"REJECTED: {exc}"
+    chans = {ch: {"version": s.version, "previous": s.previous, "moves": s.moves[-5:]}
+             for ch, s in registry.channels(args.kind, args.name).items()}
+    lines = [f"{man.ref}", f"  artifact  {man.artifact} ({man.artifact_type}, {man.size} bytes)",
+             f"  sha256    {man.sha256}", f"  verified  {verdict}", f"  parent    {man.parent}",
+             f"  created   {man.created}", f"  job id    {man.job_id}",
+             f"  metrics   {json.dumps(man.metrics, sort_keys=True)}"]
+    lines += [f"  channel   {ch} -> {c['version']} (before: {c['previous'][-3:]})" for ch, c in chans.items()]
+    return _print(args, {"manifest": man.as_dict(), "verified": verdict, "channels": chans}, "\n".join(lines))
+
+
+def _publish(registry: Any, args: argparse.Namespace) -> int:
+    man = registry.publish(args.kind, args.name, args.path, metrics=args.metrics, job_id=args.job_id,
+                           parent=args.parent, channel=args.channel)
+    where = f" on channel {args.channel}" if args.channel else " (no channel points at it yet)"
+    return _print(args, man.as_dict(), f"published {man.ref} sha256 {man.sha256[:16]}… {man.size} bytes{where}")
+
+
+def _promote(registry: Any, args: argparse.Namespace) -> int:
+    from_channel = args.from_channel if args.version is None else None
+    if args.version is None and from_channel is None:
+        from_channel = "canary"
+    state = registry.promote(args.kind, args.name, args.version, args.channel, from_channel=from_channel)
+    return _print(args, state.as_dict(), f"{args.kind}/{args.name}@{args.channel} -> version {state.version}")
+
+
+def _rollback(registry: Any, args: argparse.Namespace) -> int:
+    state = registry.rollback(args.kind, args.name, args.channel)
+    return _print(args, state.as_dict(), f"{args.kind}/{args.name}@{args.channel} rolled back to version "
+                                         f"{state.version}")
+
+
+_ACTIONS = {"list": _list, "show": _show, "publish": _publish, "promote": _promote, "rollback": _rollback}
