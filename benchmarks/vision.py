@@ -194,6 +194,23 @@ def first_visits(page, site, n: int) -> list:
     return times
 
 
+def selenium_floor(driver, site, n: int) -> list:
+    """ms of ``n`` clip captures of the same crop through Selenium (``execute_cdp_cmd``, ChromeDriver):
+    the floor of a Selenium first visit, which must capture before acting."""
+    driver.get(site.url("none"))
+    r = driver.execute_script("const r = document.querySelector('#later').getBoundingClientRect();"
+                              " return [r.x, r.y, r.width, r.height];")
+    params = {"format": "png", "optimizeForSpeed": True,
+              "clip": {"x": max(0, r[0] - 24), "y": max(0, r[1] - 24), "width": r[2] + 48, "height": r[3] + 48,
+                       "scale": 1}}
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        driver.execute_cdp_cmd("Page.captureScreenshot", params)
+        times.append((time.perf_counter() - t0) * 1000.0)
+    return times
+
+
 def screenshot_floor(page, site, n: int) -> tuple:
     """(Playwright ``page.screenshot(clip=...)`` ms, CDP ``Page.captureScreenshot`` clip ms) of the crop
     around a target, ``n`` each, Arc unpatched."""
@@ -286,6 +303,7 @@ def main(argv=None) -> int:
     steady_spans: list = []
     floor: list = []
     floor_cdp: list = []
+    floor_selenium: list = []
     t_start = time.time()
     with FlakySite() as site, sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
@@ -339,6 +357,8 @@ def main(argv=None) -> int:
                 shots, cdp_shots = screenshot_floor(page, site, args.floor)
                 floor += shots
                 floor_cdp += cdp_shots
+                if driver is not None:
+                    floor_selenium += selenium_floor(driver, site, args.floor)
             set_tier(None, blob_root)
             scoring = scoring_micro()
         finally:
@@ -398,6 +418,8 @@ def main(argv=None) -> int:
         "chromium_clip_screenshot_ms": {"p50": round(pct(floor, 0.5), 2), "p95": round(pct(floor, 0.95), 2),
                                         "n": len(floor)},
         "cdp_clip_screenshot_ms": {"p50": round(pct(floor_cdp, 0.5), 2), "p95": round(pct(floor_cdp, 0.95), 2)},
+        "selenium_clip_screenshot_ms": {"p50": round(pct(floor_selenium, 0.5), 2) if floor_selenium else None,
+                                        "p95": round(pct(floor_selenium, 0.95), 2) if floor_selenium else None},
         "fast_path_fallbacks": {f"{path}/{reason}": n for (path, reason), n in sorted(fastpaths.counts().items())},
         "scoring_ms": {"p50": round(pct(scoring, 0.5), 3), "p95": round(pct(scoring, 0.95), 3),
                        "in_spans_p95": round(pct(span_scoring, 0.95), 3)},
@@ -434,14 +456,19 @@ def main(argv=None) -> int:
     fc = summary["cdp_clip_screenshot_ms"]
     print(f"  Chromium's own clip screenshot, same run: page.screenshot(clip) p50 {fl['p50']} / p95 {fl['p95']} ms"
           f" (n={fl['n']}); CDP Page.captureScreenshot clip p50 {fc['p50']} / p95 {fc['p95']} ms")
+    fs = summary["selenium_clip_screenshot_ms"]
+    if fs["p50"]:
+        print(f"  through Selenium (execute_cdp_cmd clip, ChromeDriver): p50 {fs['p50']} / p95 {fs['p95']} ms")
     limit = round(FIRST_VISIT_RATIO * fl["p50"], 2)
     print(f"first visit, pixel tiers (goal p50 <= {FIRST_VISIT_RATIO}x clip = {limit} ms, "
           f"p95 <= {FIRST_VISIT_P95_MS} ms):")
     for t in TIERS[1:]:
         for key, c in summary["pre_action_ms_by_tier"].items():
             if key.startswith(f"{t}/suite first visit"):
+                own = fs["p50"] if key.endswith("selenium") and fs["p50"] else fl["p50"]
                 print(f"  {t:<16} {key.split('/', 1)[1]}: pre-action p50 {c['p50']} "
-                      f"({round(c['p50'] / fl['p50'], 2)}x) / p95 {c['p95']} ms n={c['n']}")
+                      f"({round(c['p50'] / fl['p50'], 2)}x Playwright's clip, {round(c['p50'] / own, 2)}x its own "
+                      f"framework's) / p95 {c['p95']} ms n={c['n']}")
         c = summary["pre_action_ms_by_tier"][f"{t}/first"]
         ok = c["p50"] <= limit and c["p95"] <= FIRST_VISIT_P95_MS
         print(f"  {t:<16} pre-action p50 {c['p50']} ({round(c['p50'] / fl['p50'], 2)}x) / p95 {c['p95']} ms "
