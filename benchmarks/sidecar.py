@@ -9,7 +9,8 @@ process) forwards. Plain httpx clients in this process measure:
   alternating direct and proxied in blocks of 20 so load swings hit both alike;
 - time to first streamed chunk, the same way (``--streams`` of each);
 - throughput: ``--concurrency`` aiohttp clients for ``--seconds`` each, direct then proxied, and
-  the proxy process's CPU time per request (what bounds its requests/s).
+  the proxy process's CPU time per request (what bounds its requests/s); then the same through a
+  proxy with ``ARC_DISABLE=1`` (relay only), which splits that CPU between relaying and Arc.
 
     python benchmarks/sidecar.py [--requests 1000] [--streams 100] [--concurrency 32] [--seconds 5]
 """
@@ -146,6 +147,10 @@ def main() -> None:
             print(f"throughput ({args.concurrency} concurrent clients, {args.seconds:g} s each): direct "
                   f"{direct:.0f} req/s, proxy {proxied:.0f} req/s ({proxied / direct:.2f}x); proxy CPU "
                   f"{cpu * 1e3:.2f} ms per request (one core's worth: ~{1 / cpu:.0f} req/s)")
+        with ProxyProcess(["--unix", sock, "--upstream", base + "/v1"], dict(env, ARC_DISABLE="1")) as bare:
+            direct, proxied, cpu = throughput(direct_url, sock, args.concurrency, args.seconds, bare.proc.pid)
+            print(f"  the same with ARC_DISABLE=1 (relay only): direct {direct:.0f} req/s, proxy {proxied:.0f} "
+                  f"req/s ({proxied / direct:.2f}x); proxy CPU {cpu * 1e3:.2f} ms per request")
         receiver.stdin.write("\n")  # the proxy has stopped: its last spans were flushed
         receiver.stdin.flush()
         print(f"spans received: {receiver.stdout.readline().strip()}")

@@ -222,3 +222,18 @@ def test_listening_beyond_loopback_needs_tls_and_a_token():
     out = subprocess.run(arc_command("proxy", "--unix", "/tmp/x.sock", "--upstream", "http://u:p@127.0.0.1:1/v1"),
                          capture_output=True, text=True, timeout=60, cwd=str(ROOT), env=clean_env())
     assert out.returncode == 2 and "credentials in the URL" in out.stderr and "u:p" not in out.stderr
+
+
+def test_upstream_breaking_off_mid_stream_breaks_the_clients_stream_and_ends_its_span_in_error(proxy, col):
+    body = {"model": "abort-model", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+    received = []
+    with httpx.Client(transport=httpx.HTTPTransport(uds=proxy.socket), base_url="http://localhost") as client:
+        with pytest.raises(httpx.RemoteProtocolError):  # not a complete-looking answer
+            with client.stream("POST", "/v1/chat/completions", json=body,
+                               headers={"X-Dev-LLM-Stream-Abort-After": "2"}) as r:
+                for line in r.iter_lines():
+                    if line.startswith("data:"):
+                        received.append(line)
+    assert len(received) == 2
+    row, = spans(col, model_is("abort-model"), 1)
+    assert row["StatusCode"] == "Error" and row["SpanAttributes"]["error.type"] == "APIConnectionError"
