@@ -10,9 +10,8 @@ import queue
 import signal
 import subprocess
 import threading
-import time
 
-from tests.helpers.collector import arc_command
+from tests.helpers.collector import arc_command, await_line
 from tests.helpers.procs import ROOT
 
 
@@ -29,18 +28,12 @@ class ProxyProcess:
         self.proc = subprocess.Popen(arc_command("proxy", *self.args), stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True, env=self.env, cwd=str(ROOT))
         threading.Thread(target=self._drain, daemon=True).start()
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                line = self._lines.get(timeout=max(0.05, deadline - time.monotonic()))
-            except queue.Empty:
-                line = None
-            if line and line.startswith("arc proxy: listening on "):
-                self.where = line.split()[4]
-                return self
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("arc proxy did not start:\n" + "".join(self.output))
+        line = await_line(self._lines, self.proc, "arc proxy: listening on ", timeout)
+        if line is None:
+            self.stop()
+            raise RuntimeError("arc proxy did not start:\n" + "".join(self.output))
+        self.where = line.split()[4]
+        return self
 
     def _drain(self) -> None:
         for line in self.proc.stdout:
