@@ -152,7 +152,10 @@ async def _serve(args: Any, openai_base: str, anthropic_base: str, token: str | 
     enabled = not hook.disabled_by_env()
     rt = runtime.get_runtime()
     if enabled:
+        from ..telemetry import tracing
+
         rt.activate()  # Arc's log, patterns, guards (breaker, sampling, metrics), exporter
+        tracing.get_tracer()  # built now, not by the first request
     upstream = Upstream(args.upstream_connect_timeout, args.upstream_read_timeout)
     proxy = ProxyApp(openai_base, anthropic_base, upstream, token, enabled)
     runner = web.AppRunner(proxy.build(int(args.max_request_mb * 1024 * 1024)), access_log=None,

@@ -237,3 +237,18 @@ def test_upstream_breaking_off_mid_stream_breaks_the_clients_stream_and_ends_its
     assert len(received) == 2
     row, = spans(col, model_is("abort-model"), 1)
     assert row["StatusCode"] == "Error" and row["SpanAttributes"]["error.type"] == "APIConnectionError"
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("unix:///run/arc/arc.sock", ("http://arc-sidecar", "/run/arc/arc.sock")),
+    ("http://127.0.0.1:8790", ("http://127.0.0.1:8790", None)),
+    ("unix://relative/arc.sock", None),  # bad values: logged, in-process interception applies
+    ("http://user:pw@127.0.0.1:8790", None),
+    ("ftp://host", None),
+    ("", None),
+])
+def test_arc_sidecar_values(value, expected):
+    from arc_agent.instrumentation.sidecar import configured
+
+    got = configured({"ARC_SIDECAR": value})
+    assert (tuple(got) if got else None) == expected
