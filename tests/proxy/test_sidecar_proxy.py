@@ -22,6 +22,7 @@ SECRET = "sk-proxy-test-secret-0123456789"
 APP = str(Path(__file__).parent / "apps" / "sidecar_app.py")
 ASK_JSON = [{"role": "user", "content": "Answer in JSON please"}]
 SERVICE = "arc-proxy-test"
+TRACE_ID, PARENT_ID = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +50,8 @@ def proxy(col, devllm, tmp_path_factory):
 def spans(col, where: str, expected: int, service: str = SERVICE) -> list:
     sql_where = f"ServiceName = '{service}' AND {where}"
     assert col.wait_for_count(f"SELECT count() FROM otel_traces WHERE {sql_where}", expected) == expected
-    rows = col.query("SELECT SpanName, StatusCode, SpanAttributes, ResourceAttributes, Events.Attributes "
+    rows = col.query("SELECT SpanName, StatusCode, SpanAttributes, ResourceAttributes, Events.Attributes, TraceId, "
+                     "ParentSpanId "
                      f"FROM otel_traces WHERE {sql_where} ORDER BY Timestamp")
     assert SECRET not in json.dumps(rows)
     return rows
@@ -65,6 +67,7 @@ def test_curl_and_plain_httpx_get_fixed_requests_upstream_and_spans(proxy, devll
     body = {"model": "gpt-4", "temperature": 0.95, "messages": ASK_JSON, "response_format": {"type": "json_object"}}
     out = subprocess.run(["curl", "-sS", "--unix-socket", proxy.socket, "http://localhost/v1/chat/completions",
                           "-H", f"Authorization: Bearer {SECRET}", "-H", "Content-Type: application/json",
+                          "-H", f"traceparent: 00-{TRACE_ID}-{PARENT_ID}-01",
                           "-d", json.dumps(body)], capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
     json.loads(json.loads(out.stdout)["choices"][0]["message"]["content"])  # fixed: valid JSON came back
@@ -88,6 +91,8 @@ def test_curl_and_plain_httpx_get_fixed_requests_upstream_and_spans(proxy, devll
         assert attrs["gen_ai.response.id"].startswith(prefix) and int(attrs["gen_ai.usage.output_tokens"]) > 0
         assert attrs["server.address"] == "127.0.0.1" and attrs["server.port"] == str(devllm.port)
         assert by_provider[provider]["SpanName"] == f"chat {attrs['gen_ai.request.model']}"
+    assert (by_provider["openai"]["TraceId"], by_provider["openai"]["ParentSpanId"]) == (TRACE_ID, PARENT_ID)
+    assert by_provider["anthropic"]["TraceId"] != TRACE_ID and by_provider["anthropic"]["ParentSpanId"] == ""
 
 
 def _attrs(row: dict) -> dict:
