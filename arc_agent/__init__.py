@@ -6,7 +6,16 @@ heavy parts (OTel SDK, wrapt, grpc) load only when ``Arc`` is used or a target l
 
 from ._version import __version__
 
-__all__ = ["Arc", "__version__"]
+__all__ = ["Arc", "__version__", "report_failure"]
+
+
+def report_failure(kind: str, detail: "str | None" = None) -> bool:
+    """Report a failure only the app can see (its parse failed, a validator rejected the answer): an
+    ``arc.report_failure`` span linked to this context's last LLM call. Never raises; True when
+    reported. (The OTel SDK is imported here, at the first report, not with this package.)"""
+    from .llm.report import report_failure as report
+
+    return report(kind, detail)
 
 
 def __getattr__(name: str):  # lazy: typing/OTel imports would cost every process

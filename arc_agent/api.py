@@ -62,6 +62,15 @@ class Arc:
             failopen.record("wrap", exc)
             return client
 
+    def report_failure(self, kind: str, detail: str | None = None) -> bool:
+        """``arc_agent.report_failure``: an ``arc.report_failure`` span linked to this context's last
+        LLM call (kind: e.g. ``"parse_error"``; detail: up to 256 characters, no secrets please)."""
+        if not self.enabled:
+            return False
+        from .llm.report import report_failure
+
+        return report_failure(kind, detail)
+
     def status(self) -> dict:
         return self._runtime.status()
 

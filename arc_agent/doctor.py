@@ -67,6 +67,7 @@ def run(args) -> int:
     check_settings(rep)
     check_exporter(rep, args.timeout)
     check_store(rep, args.timeout)
+    check_control(rep, args.timeout)
     check_agent(rep, args.url, args.timeout)
     rep.out.write("\n" + (f"{len(rep.problems)} thing(s) need attention (marked BAD/warn above).\n"
                           if rep.problems else "All good.\n"))
@@ -239,6 +240,44 @@ def check_store(rep: Report, timeout: float) -> None:
         rep.line(WARN, f"no store at {target} and no collector running (start one: `arc collector`)")
 
 
+def check_control(rep: Report, timeout: float) -> None:
+    """The control connection (ARC_CONTROL_ENDPOINT: reachable, key accepted, tenant) and the versions
+    this host's mirror runs."""
+    if not (os.environ.get("ARC_CONTROL_ENDPOINT") or "").strip():
+        return
+    rep.section("Control plane (ARC_CONTROL_ENDPOINT)")
+    try:
+        from .control.gen import control_pb2 as pb
+        from .control.remote import RemoteError, connect
+
+        stub, metadata, conf = connect(os.environ["ARC_CONTROL_ENDPOINT"])
+    except Exception as exc:
+        rep.line(BAD, f"cannot use the control settings: {exc}")
+        return
+    import grpc
+
+    try:
+        reply = stub.List(pb.ListRequest(), metadata=metadata, timeout=timeout)
+        rep.line(OK, f"{conf.describe()}: connected, tenant {reply.tenant}, {len(reply.artifacts)} artifact(s)")
+    except grpc.RpcError as exc:
+        rep.line(BAD, f"{conf.describe()}: {exc.code().name}: {exc.details()}")
+    except RemoteError as exc:
+        rep.line(BAD, str(exc))
+    if not os.environ.get("ARC_TRUST_KEY"):
+        rep.line(BAD, "ARC_TRUST_KEY not set: the agent applies no update from the control server")
+    from .registry import Registry, default_root
+
+    mirror = Registry(default_root())
+    try:
+        rows = mirror.list()
+    except Exception as exc:
+        rows = []
+        rep.line(WARN, f"mirror {mirror.root}: {exc}")
+    for row in rows:
+        rep.line(INFO, f"in use: {row['kind']}/{row['name']} "
+                 + ", ".join(f"{ch}={v}" for ch, v in sorted(row["channels"].items())) + f" (mirror {mirror.root})")
+
+
 def check_agent(rep: Report, url: str | None, timeout: float) -> None:
     status_url = _status_url(url)
     if status_url is None:
@@ -260,10 +299,14 @@ def check_agent(rep: Report, url: str | None, timeout: float) -> None:
     state = telemetry.get("export_state")
     rep.line(WARN if state == "failing" else OK,
              f"exporter {telemetry.get('endpoint')}: {state}; exported {telemetry.get('exported_spans', 0)}, "
-             f"buffered {telemetry.get('buffered_spans', 0)}, dropped {telemetry.get('dropped_spans', 0)}, "
+             f"buffered {telemetry.get('buffered_spans', 0)}, dropped {telemetry.get('dropped_spans', 0)} "
+             f"(at exit {telemetry.get('dropped_at_exit', 0)}), "
              f"last flush {_ago(telemetry.get('last_flush_ts'))}")
     if telemetry.get("dropped_spans"):
         rep.line(WARN, f"{telemetry['dropped_spans']} span(s) were lost (buffer full or rejected)")
+    if telemetry.get("dropped_at_exit"):
+        rep.line(WARN, f"{telemetry['dropped_at_exit']} span(s) dropped at exit: not sent within "
+                       "ARC_SHUTDOWN_FLUSH_MS when the process stopped (set ARC_WAL_PATH to keep them)")
     patterns = info.get("patterns")
     if patterns:
         rep.line(INFO, f"patterns: {patterns.get('patterns', 0)} loaded (bundle "
@@ -278,6 +321,14 @@ def check_agent(rep: Report, url: str | None, timeout: float) -> None:
     if sampling.get("active"):
         rep.line(INFO, f"sampling active: {sampling.get('qps')} calls/s > {sampling.get('max_qps')}, keeping "
                        f"{sampling.get('rate')}")
+    control = info.get("control")
+    if control:
+        rep.line(OK if control.get("connected") else WARN,
+                 f"control {control.get('endpoint')}: {'connected' if control.get('connected') else 'NOT connected'}"
+                 f" (tenant {control.get('tenant')}); in use: "
+                 + (", ".join(f"{k}={v}" for k, v in (control.get("in_use") or {}).items()) or "nothing yet"))
+        if control.get("last_error"):
+            rep.line(WARN, f"control: {control['last_error']}")
     errors = info.get("internal_errors") or {}
     if errors:
         rep.line(WARN, "Arc internal errors (calls went through unchanged): "

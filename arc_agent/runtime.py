@@ -54,7 +54,8 @@ class Runtime:
             state.RUNTIME.capture_content = (
                 os.environ.get("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "").strip().lower()
                 in _TRUE)
-            for step in (self._load_patterns_from_env, self._start_telemetry_guards, self._preload_exporter):
+            for step in (self._load_patterns_from_env, self._start_telemetry_guards, self._flush_on_stop,
+                         self._start_capture, self._preload_exporter, self._start_control):
                 try:
                     step()
                 except Exception as exc:
@@ -65,12 +66,36 @@ class Runtime:
             self.pattern_engine()
 
     @staticmethod
+    def _start_capture() -> None:
+        """``ARC_CAPTURE``: record calls into a cassette (opt-in; nothing is imported without it)."""
+        if os.environ.get("ARC_CAPTURE", "").strip():
+            from .llm.capture import from_env
+
+            state.RUNTIME.capture = from_env()
+
+    @staticmethod
     def _preload_exporter() -> None:
         """Import grpc + the OTLP exporter (~150 ms) off the app's thread, so the first LLM call does
         not pay it. Only imports: which tracer provider to use is still decided at the first span."""
         from .telemetry import tracing
 
-        threading.Thread(target=tracing.preload, name="arc-preload", daemon=True).start()
+        thread = threading.Thread(target=tracing.preload, name="arc-preload", daemon=True)
+        thread.start()
+        if hasattr(os, "register_at_fork"):  # a fork amid these imports would leave their module locks
+            os.register_at_fork(before=lambda: thread.join(5.0))  # held for ever in the child (a pool hung)
+
+    @staticmethod
+    def _flush_on_stop() -> None:
+        """Stop signals and pool children flush spans first (``telemetry/stop.py``)."""
+        from .telemetry import stop
+
+        stop.install()
+
+    def _start_control(self) -> None:
+        """With ARC_CONTROL_ENDPOINT: follow the control server from a daemon thread (``control/agent.py``)."""
+        from .control import agent
+
+        agent.start_from_env(self)
 
     def _start_telemetry_guards(self) -> None:
         from .telemetry import guards
@@ -86,6 +111,10 @@ class Runtime:
                 self.patterns = PatternEngine.from_env()
                 state.RUNTIME.fixer = self.patterns
             return self.patterns
+
+    @property
+    def active(self) -> bool:
+        return self._activated
 
     # -- integrations ----------------------------------------------------------------------------
     def patch_integration(self, name: str) -> bool:
@@ -136,6 +165,14 @@ class Runtime:
                 info["patterns"] = self.patterns.stats()
             except Exception as exc:
                 info["patterns"] = {"error": repr(exc)}
+        control = sys.modules.get("arc_agent.control.agent")
+        if control is not None:
+            info["control"] = control.status()
+        if state.RUNTIME.capture is not None:
+            info["capture"] = state.RUNTIME.capture.writer.stats()
+        report = sys.modules.get("arc_agent.llm.report")
+        if report is not None:
+            info["report_failure"] = report.counts()
         guards = sys.modules.get("arc_agent.telemetry.guards")
         if guards is not None:
             info["guards"] = guards.GUARDS.status()
@@ -151,6 +188,9 @@ class Runtime:
         from .telemetry import tracing
 
         self.unpatch_all()
+        capture, state.RUNTIME.capture = state.RUNTIME.capture, None
+        if capture is not None:
+            capture.writer.close()
         if self.patterns is not None:
             try:
                 self.patterns.stop()

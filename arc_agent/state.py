@@ -26,6 +26,8 @@ class RuntimeState:
         self.on_sampled_out = None
         # the DynamicSampler whose skip runs ``llm/call.py`` may take without start() (guards.py)
         self.skipper = None
+        # llm/capture.Capture when ARC_CAPTURE is set: finished calls are offered to the cassette
+        self.capture = None
 
 
 RUNTIME = RuntimeState()

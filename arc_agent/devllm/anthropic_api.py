@@ -19,7 +19,7 @@ from .exchange import (
     sse,
     stop_list,
 )
-from .faults import REPLY_HEADER
+from .faults import REFUSAL_HEADER, REPLY_HEADER
 
 _STOP_REASON = {"stop": "end_turn", "stop_sequence": "stop_sequence", "length": "max_tokens"}
 MODELS = ("arc-demo", "claude-sonnet-4-5", "claude-haiku-4-5", *catalogue.ANTHROPIC_MODELS)
@@ -95,6 +95,9 @@ def messages(call: Call) -> Any:
         gen = text.generate(reply, max_tokens=limit, truncate_below=call.config.truncate_below, stop=stops)
         pieces, stop_reason, stop_sequence = gen.pieces, _STOP_REASON[gen.finish], gen.stop_sequence
         block = {"type": "text", "text": gen.text, "citations": None}
+        if call.headers.get(REFUSAL_HEADER) is not None:  # the model declines (stop reason "refusal")
+            stop_reason, stop_sequence, pieces = "refusal", None, text.tokens(call.headers[REFUSAL_HEADER])
+            block["text"] = call.headers[REFUSAL_HEADER]
     usage = {"input_tokens": input_tokens, "output_tokens": len(pieces), "cache_creation_input_tokens": 0,
              "cache_read_input_tokens": 0, "service_tier": "standard"}
     message = {"id": call.id("msg_"), "type": "message", "role": "assistant", "model": model,

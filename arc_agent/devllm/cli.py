@@ -32,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "Deterministic OpenAI- and Anthropic-compatible server for tests and the demo. OpenAI SDK: "
         "base_url=http://HOST:PORT/v1; Anthropic SDK: base_url=http://HOST:PORT. Per request: headers "
         "X-Dev-LLM-Fail: <status>, X-Dev-LLM-Fail-Attempts: <n>, X-Dev-LLM-Delay-Ms, "
-        "X-Dev-LLM-Chunk-Delay-Ms, X-Dev-LLM-Reply, X-Dev-LLM-Stream-Error-After, "
+        "X-Dev-LLM-Chunk-Delay-Ms, X-Dev-LLM-Reply, X-Dev-LLM-Refusal, X-Dev-LLM-Stream-Error-After, "
         "X-Dev-LLM-Stream-Abort-After; or model 'fail-<status>'. Request log: GET/DELETE /_dev/requests. "
         "Every setting below can also come from ARC_DEVLLM_<NAME> (e.g. ARC_DEVLLM_FAIL_RATE)."
     )

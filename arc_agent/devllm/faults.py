@@ -25,6 +25,7 @@ FAIL_ATTEMPTS_HEADER = "x-dev-llm-fail-attempts"
 DELAY_HEADER = "x-dev-llm-delay-ms"
 CHUNK_DELAY_HEADER = "x-dev-llm-chunk-delay-ms"
 REPLY_HEADER = "x-dev-llm-reply"
+REFUSAL_HEADER = "x-dev-llm-refusal"  # answer with a refusal carrying this text (OpenAI chat, Anthropic)
 STREAM_ERROR_AFTER_HEADER = "x-dev-llm-stream-error-after"
 STREAM_ABORT_AFTER_HEADER = "x-dev-llm-stream-abort-after"
 _FAIL_MODEL = re.compile(r"^fail-(\d{3})(?:\b|$)")

@@ -21,7 +21,7 @@ from .exchange import (
     sse,
     stop_list,
 )
-from .faults import REPLY_HEADER
+from .faults import REFUSAL_HEADER, REPLY_HEADER
 
 _CHAT_FINISH = {"stop": "stop", "stop_sequence": "stop", "length": "length"}
 MODELS = ("arc-demo", "gpt-4", "gpt-4o", "gpt-4o-mini", "text-embedding-3-small", *catalogue.OPENAI_MODELS)
@@ -100,6 +100,9 @@ def chat_completions(call: Call) -> Any:
         else:
             gen = text.generate(reply, max_tokens=limit, truncate_below=call.config.truncate_below, stop=stops)
             choices.append((_CHAT_FINISH[gen.finish], gen.text, None, gen.pieces))
+    refusal = call.headers.get(REFUSAL_HEADER)
+    if refusal is not None:  # the model declines: refusal text instead of content (finish reason stop)
+        choices = [("stop", None, None, text.tokens(refusal))] * n
     completion_tokens = sum(len(c[3]) for c in choices)
     usage = {
         "prompt_tokens": prompt_tokens,
@@ -114,10 +117,11 @@ def chat_completions(call: Call) -> Any:
     if body.get("stream"):
         options = body.get("stream_options")
         include_usage = isinstance(options, dict) and bool(options.get("include_usage"))
-        return StreamReply(_chat_frames(head, choices, usage if include_usage else None), _error_frame)
+        return StreamReply(_chat_frames(head, choices, usage if include_usage else None, refusal is not None),
+                           _error_frame)
     out = []
     for i, (finish, content, call_spec, _) in enumerate(choices):
-        message: dict = {"role": "assistant", "content": content, "refusal": None, "annotations": []}
+        message: dict = {"role": "assistant", "content": content, "refusal": refusal, "annotations": []}
         if call_spec is not None:
             message["tool_calls"] = [{"id": call_spec[0], "type": "function",
                                       "function": {"name": call_spec[1], "arguments": call_spec[2]}}]
@@ -125,7 +129,7 @@ def chat_completions(call: Call) -> Any:
     return JsonReply({**head, "object": "chat.completion", "choices": out, "usage": usage})
 
 
-def _chat_frames(head: dict, choices: list, usage: Optional[dict]) -> List[str]:
+def _chat_frames(head: dict, choices: list, usage: Optional[dict], refused: bool = False) -> List[str]:
     base = {**head, "object": "chat.completion.chunk"}
     if usage is not None:
         base["usage"] = None
@@ -136,7 +140,10 @@ def _chat_frames(head: dict, choices: list, usage: Optional[dict]) -> List[str]:
 
     frames = []
     for i, (finish, _content, call_spec, pieces) in enumerate(choices):
-        if call_spec is None:
+        if refused:
+            frames.append(chunk(i, {"role": "assistant", "content": None, "refusal": ""}))
+            frames.extend(chunk(i, {"refusal": p}) for p in pieces)
+        elif call_spec is None:
             frames.append(chunk(i, {"role": "assistant", "content": "", "refusal": None}))
             frames.extend(chunk(i, {"content": p}) for p in pieces)
         else:
@@ -204,6 +211,10 @@ def responses(call: Call) -> Any:
         incomplete = {"reason": "max_output_tokens"} if gen.finish == "length" else None
         item = {"type": "message", "id": item_id, "role": "assistant", "status": status,
                 "content": [{"type": "output_text", "text": gen.text, "annotations": [], "logprobs": []}]}
+        refusal = call.headers.get(REFUSAL_HEADER)
+        if refusal is not None:  # the model declines: a refusal part instead of text
+            pieces, status, incomplete = text.tokens(refusal), "completed", None
+            item.update(status=status, content=[{"type": "refusal", "refusal": refusal}])
     output_tokens = len(pieces)
     response = {
         "id": call.id("resp_"), "object": "response", "created_at": call.created, "status": status,
@@ -240,6 +251,15 @@ def _response_frames(final: dict, item: dict, pieces: List[str]) -> List[str]:
     else:
         part = item["content"][0]
         emit("response.output_item.added", output_index=0, item={**item, "status": "in_progress", "content": []})
+        if part["type"] == "refusal":
+            emit("response.content_part.added", content_index=0, part={**part, "refusal": ""}, **where)
+            for p in pieces:
+                emit("response.refusal.delta", content_index=0, delta=p, **where)
+            emit("response.refusal.done", content_index=0, refusal=part["refusal"], **where)
+            emit("response.content_part.done", content_index=0, part=part, **where)
+            emit("response.output_item.done", output_index=0, item=item)
+            emit("response.completed", response=final)
+            return frames
         emit("response.content_part.added", content_index=0, part={**part, "text": ""}, **where)
         for p in pieces:
             emit("response.output_text.delta", content_index=0, delta=p, logprobs=[], **where)

@@ -16,6 +16,7 @@ import wrapt
 from .. import failopen
 from ..llm import request as views
 from ..llm.call import CallSpec, LLMCall, invoke_async, invoke_sync, messages_json, start, sync_method, usage_attributes
+from ..llm.outcome import classify, parses
 from ..llm.streams import StreamObserver, finish_stream, wrap_stream
 from ..telemetry import attributes as A
 from ..telemetry.encodable import text
@@ -41,22 +42,74 @@ def message_attributes(msg: Any) -> dict:
     return attrs
 
 
+_TRUNCATED = frozenset({"max_tokens", "model_context_window_exceeded"})
+
+
+def _outcome(stop_reason: Any, has_output: bool, json_kind: str, json_text: str | None) -> str:
+    json_ok = json_kind == "text" or parses(json_text)
+    return classify(stop_reason == "refusal", stop_reason in _TRUNCATED, has_output, json_ok)
+
+
+def message_outcome(msg: Any, json_kind: str) -> str:
+    """``arc.outcome`` of a message. JSON asked as a forced tool call must come back as tool input
+    (the SDK has parsed it: an object); asked through ``output_config`` it is the first text."""
+    has_output = False
+    json_text = None
+    for block in getattr(msg, "content", None) or ():
+        kind = getattr(block, "type", None)
+        if kind == "text":
+            text = getattr(block, "text", None)
+            if text:
+                has_output = True
+                if json_text is None and json_kind == "json_schema":
+                    json_text = text
+        elif kind == "tool_use":
+            has_output = True
+            if json_text is None and json_kind == "tool":
+                json_text = "{}" if isinstance(getattr(block, "input", None), dict) else None
+        elif kind is not None and kind != "thinking" and kind != "redacted_thinking":
+            has_output = True
+    return _outcome(getattr(msg, "stop_reason", None), has_output, json_kind, json_text)
+
+
 class MessageStreamObserver(StreamObserver):
     """Reads the raw SSE events: message_start carries id/model/input usage, message_delta the
-    stop reason and output usage."""
+    stop reason and output usage; text / tool input is collected only when JSON was asked."""
 
-    __slots__ = ("attrs",)
+    __slots__ = ("attrs", "stop_reason", "has_output", "parts", "block", "tool_seen")
 
     def __init__(self) -> None:
         self.attrs: dict = {}
+        self.stop_reason = None
+        self.has_output = False
+        self.parts: list | None = None  # the JSON answer's pieces (first matching block)
+        self.block = None  # index of that block
+        self.tool_seen = False
 
     def on_chunk(self, event: Any) -> None:
         kind = getattr(event, "type", None)
-        if kind == "message_start":
+        if kind == "content_block_delta":
+            delta = event.delta
+            dtype = getattr(delta, "type", None)
+            piece = getattr(delta, "text", None) if dtype == "text_delta" else \
+                getattr(delta, "partial_json", None) if dtype == "input_json_delta" else None
+            if piece:
+                self.has_output = True
+                if self.json_kind != "text" and (self.block is None or self.block == event.index) and \
+                        (dtype == "input_json_delta") == (self.json_kind == "tool"):
+                    self.block = event.index
+                    if self.parts is None:
+                        self.parts = []
+                    self.parts.append(piece)
+        elif kind == "content_block_start":
+            if getattr(event.content_block, "type", None) == "tool_use":
+                self.has_output = self.tool_seen = True
+        elif kind == "message_start":
             self.attrs.update(message_attributes(event.message))
         elif kind == "message_delta":
             reason = getattr(event.delta, "stop_reason", None)
             if isinstance(reason, str) and reason:
+                self.stop_reason = reason
                 self.attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] = (text(reason),)
             usage = getattr(event, "usage", None)
             out = getattr(usage, "output_tokens", None)
@@ -68,6 +121,14 @@ class MessageStreamObserver(StreamObserver):
 
     def attributes(self) -> dict:
         return self.attrs
+
+    def outcome(self) -> str | None:
+        if self.stop_reason is None:  # the stream did not reach its end: not known
+            return None
+        text = "".join(self.parts) if self.parts else None
+        if text is None and self.json_kind == "tool" and self.tool_seen:
+            text = "{}"  # a tool call without arguments streams no input delta
+        return _outcome(self.stop_reason, self.has_output, self.json_kind, text)
 
 
 def _content(kwargs: dict) -> dict:
@@ -83,7 +144,7 @@ def _output(msg: Any) -> dict:
 
 
 MESSAGES = CallSpec(PROVIDER, "chat", views.from_anthropic_messages, message_attributes,
-                    MessageStreamObserver, _content, _output)
+                    MessageStreamObserver, _content, _output, api="messages", outcome=message_outcome)
 
 
 def _observe_raw(message_stream: Any, call: LLMCall) -> None:

@@ -12,6 +12,8 @@ from typing import Any
 
 from ..llm import request as views
 from ..llm.call import CallSpec, invoke_async, invoke_sync, messages_json, sync_method, usage_attributes
+from ..llm.features import JSON_KINDS
+from ..llm.outcome import OK, classify, parses
 from ..llm.streams import StreamObserver
 from ..telemetry import attributes as A
 from ..telemetry.encodable import text, texts
@@ -63,16 +65,69 @@ def responses_response_attributes(resp: Any) -> dict:
     return attrs
 
 
+def chat_outcome(resp: Any, json_kind: str) -> str:
+    """``arc.outcome`` of a chat completion; the first choice's text is parsed only when JSON was asked."""
+    refused = truncated = has_output = False
+    text = None
+    for choice in getattr(resp, "choices", None) or ():
+        reason = choice.finish_reason
+        if reason == "length":
+            truncated = True
+        elif reason == "content_filter":
+            refused = True
+        message = choice.message
+        if message is None:
+            continue
+        if getattr(message, "refusal", None):
+            refused = True
+        content = message.content
+        if content:
+            has_output = True
+            if text is None:
+                text = content
+        elif getattr(message, "tool_calls", None) or getattr(message, "function_call", None):
+            has_output = True
+    return classify(refused, truncated, has_output, json_kind not in JSON_KINDS or parses(text))
+
+
+def responses_outcome(resp: Any, json_kind: str) -> str:
+    """``arc.outcome`` of a Responses API response (``output_text`` is the SDK's own join of the text)."""
+    reason = responses_finish_reason(resp)
+    refused = reason == "content_filter"
+    truncated = reason == "max_output_tokens"
+    has_output = False
+    for item in getattr(resp, "output", None) or ():
+        kind = getattr(item, "type", None)
+        if kind == "message":
+            for part in getattr(item, "content", None) or ():
+                ptype = getattr(part, "type", None)
+                if ptype == "refusal":
+                    refused = True
+                elif ptype == "output_text" and getattr(part, "text", None):
+                    has_output = True
+        elif kind != "reasoning":  # a tool call is an answer
+            has_output = True
+    json_ok = json_kind not in JSON_KINDS or parses(getattr(resp, "output_text", None))
+    return classify(refused, truncated, has_output, json_ok)
+
+
+def embeddings_outcome(resp: Any, json_kind: str) -> str:
+    return OK
+
+
 def embeddings_response_attributes(resp: Any) -> dict:
     return _common(resp, {})
 
 
 class ChatStreamObserver(StreamObserver):
-    __slots__ = ("attrs", "reasons")
+    __slots__ = ("attrs", "reasons", "has_output", "refused", "text")
 
     def __init__(self) -> None:
         self.attrs: dict = {}
         self.reasons: dict = {}
+        self.has_output = False
+        self.refused = False
+        self.text: list | None = None  # the first choice's text, collected only when JSON was asked
 
     def on_chunk(self, chunk: Any) -> None:
         if A.GEN_AI_RESPONSE_ID not in self.attrs:
@@ -82,6 +137,27 @@ class ChatStreamObserver(StreamObserver):
         for choice in getattr(chunk, "choices", None) or ():
             if choice.finish_reason:
                 self.reasons[choice.index] = choice.finish_reason
+            delta = choice.delta
+            if delta is None:
+                continue
+            content = delta.content
+            if content:
+                self.has_output = True
+                if choice.index == 0 and self.json_kind in JSON_KINDS:
+                    if self.text is None:
+                        self.text = []
+                    self.text.append(content)
+            elif getattr(delta, "tool_calls", None):
+                self.has_output = True
+            if getattr(delta, "refusal", None):
+                self.refused = True
+
+    def outcome(self) -> str | None:
+        if not self.reasons:  # the stream did not reach its end (closed early): not known
+            return None
+        reasons = self.reasons.values()
+        json_ok = self.json_kind not in JSON_KINDS or parses("".join(self.text) if self.text else None)
+        return classify(self.refused or "content_filter" in reasons, "length" in reasons, self.has_output, json_ok)
 
     def attributes(self) -> dict:
         if self.reasons:
@@ -90,15 +166,21 @@ class ChatStreamObserver(StreamObserver):
 
 
 class ResponsesStreamObserver(StreamObserver):
-    __slots__ = ("attrs",)
+    __slots__ = ("attrs", "final")
 
     def __init__(self) -> None:
         self.attrs: dict = {}
+        self.final = None  # the response of the completed / incomplete event: the whole answer
 
     def on_chunk(self, event: Any) -> None:
         response = getattr(event, "response", None)
         if response is not None:  # created / in_progress / completed / incomplete / failed events
             self.attrs.update(responses_response_attributes(response))
+            if getattr(event, "type", None) in ("response.completed", "response.incomplete"):
+                self.final = response
+
+    def outcome(self) -> str | None:
+        return responses_outcome(self.final, self.json_kind) if self.final is not None else None
 
     def attributes(self) -> dict:
         return self.attrs
@@ -124,10 +206,12 @@ def _responses_output(resp: Any) -> dict:
 
 
 CHAT = CallSpec(PROVIDER, "chat", views.from_openai_chat, chat_response_attributes, ChatStreamObserver,
-                _chat_content, _chat_output)
+                _chat_content, _chat_output, api="chat.completions", outcome=chat_outcome)
 RESPONSES = CallSpec(PROVIDER, "chat", views.from_openai_responses, responses_response_attributes,
-                     ResponsesStreamObserver, _responses_content, _responses_output)
-EMBEDDINGS = CallSpec(PROVIDER, "embeddings", views.from_openai_embeddings, embeddings_response_attributes)
+                     ResponsesStreamObserver, _responses_content, _responses_output, api="responses",
+                     outcome=responses_outcome)
+EMBEDDINGS = CallSpec(PROVIDER, "embeddings", views.from_openai_embeddings, embeddings_response_attributes,
+                      api="embeddings", outcome=embeddings_outcome)
 
 
 # (module, sync class, async class, method, spec)

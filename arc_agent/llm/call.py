@@ -20,12 +20,16 @@ from ..state import SUPPRESS_KEY as _SUPPRESS
 from ..telemetry import attributes as A
 from ..telemetry import tracing as _tracing
 from ..telemetry.encodable import text, texts
+from .features import request_features, response_format
+from .lastcall import LAST_CALL
+from .outcome import HTTP_ERROR, error_attributes
 
 _CLIENT = SpanKind.CLIENT
 _ERROR = Status(StatusCode.ERROR)
 _RUNTIME = state.RUNTIME
 _get_current = otel_context.get_current
 _get_value = otel_context.get_value
+_set_last_call = LAST_CALL.set
 # start() result for a sampled-out call that needs nothing more unless it fails (see invoke_sync)
 SKIP = object()
 
@@ -49,11 +53,11 @@ class CallSpec:
     """What an integration tells the call path about one wrapped method."""
 
     __slots__ = ("provider", "operation", "build_view", "response_attributes", "make_observer",
-                 "content_attributes", "output_content")
+                 "content_attributes", "output_content", "api", "outcome")
 
     def __init__(self, provider: str, operation: str, build_view: Callable, response_attributes: Callable,
                  make_observer: Callable | None = None, content_attributes: Callable | None = None,
-                 output_content: Callable | None = None) -> None:
+                 output_content: Callable | None = None, api: str = "", outcome: Callable | None = None) -> None:
         self.provider = provider
         self.operation = operation
         self.build_view = build_view
@@ -61,6 +65,10 @@ class CallSpec:
         self.make_observer = make_observer
         self.content_attributes = content_attributes
         self.output_content = output_content
+        # the API's name in cassettes and features: chat.completions | responses | messages | embeddings
+        self.api = api
+        # outcome(response, response_format kind) -> arc.outcome of a successful non-stream call
+        self.outcome = outcome
 
 
 def request_attributes(spec: CallSpec, kwargs: dict, instance: Any) -> dict:
@@ -145,7 +153,8 @@ class LLMCall:
     of making a second one."""
 
     __slots__ = ("spec", "attrs", "kwargs", "arc_ns", "start_ns", "parent", "done", "first_chunk_ns",
-                 "fix_applied", "start_perf", "resumed", "sampled", "peer", "minimal", "deferred", "span")
+                 "fix_applied", "start_perf", "resumed", "sampled", "peer", "minimal", "deferred", "span",
+                 "outcome", "json_kind", "app_kwargs")
 
     def __init__(self, spec: CallSpec, kwargs: dict, attrs: dict, parent, start_perf: int) -> None:
         self.spec = spec
@@ -164,6 +173,9 @@ class LLMCall:
         self.minimal = False  # circuit breaker open: passthrough, minimal span (see _passthrough)
         self.deferred = None  # sampled out: (instance, fix attributes) to describe the request if it fails
         self.span = None  # the call's recording span (None: sampled out, or a peer's span is enriched)
+        self.outcome = None  # arc.outcome once known (outcome.py)
+        self.json_kind = "text"  # the response format asked for (features.response_format)
+        self.app_kwargs = None  # ARC_CAPTURE on: the app's own kwargs (self.kwargs: what was sent)
 
     def set(self, attrs: dict) -> None:
         self.attrs.update(attrs)
@@ -188,11 +200,15 @@ class LLMCall:
                 attrs[A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = (self.first_chunk_ns - self.start_perf) / 1e9
             if error:
                 attrs[A.ERROR_TYPE] = error_type(exc)
+                attrs.update(error_attributes(exc, self.kwargs))
+            elif self.outcome is not None:
+                attrs[A.ARC_OUTCOME] = self.outcome
             attrs[A.ARC_INTERCEPTION_LATENCY_US] = self.arc_ns // 1000
             if None in attrs.values():  # the SDK would warn about each None
                 attrs = {k: v for k, v in attrs.items() if v is not None}
             if self.peer is not None:
-                self.peer.set_attributes(attrs)
+                span = self.peer
+                span.set_attributes(attrs)
             elif span is not None:
                 span.set_attributes(attrs)
                 if error:
@@ -203,8 +219,23 @@ class LLMCall:
                 if span is not None:
                     span.set_status(_ERROR)
                     span.end()
+            if span is not None:  # what report_failure links to
+                _set_last_call(span.get_span_context())
+        if self.app_kwargs is not None:
+            self._capture(exc, span)
         for observer in state.RUNTIME.observers:
             observer(self, error)
+
+    def _capture(self, exc: BaseException | None, span) -> None:
+        capture = state.RUNTIME.capture
+        if capture is None:
+            return
+        if exc is not None:
+            self.outcome = HTTP_ERROR
+        try:
+            capture.offer(self, exc, span.get_span_context() if span is not None else None)
+        except Exception as inner:
+            failopen.record("capture", inner)
 
     def span_name(self) -> str:
         model = self.kwargs.get("model")
@@ -261,9 +292,13 @@ def start(spec: CallSpec, instance: Any, kwargs: dict, t0: int) -> LLMCall | Non
     if peer is not None:  # the peer span already describes the request: add only Arc's facts
         attrs = dict(fix_attrs) if fix_attrs else {}
         attrs[A.ARC_FIX_APPLIED] = fix_applied
+        _add_features(spec, send_kwargs, attrs)
         call = LLMCall(spec, send_kwargs, attrs, ctx, t0)
         call.fix_applied = fix_applied
         call.peer = peer
+        call.json_kind = attrs.get(A.ARC_REQUEST_RESPONSE_FORMAT, "text")
+        if rt.capture is not None:
+            call.app_kwargs = kwargs
         return call
     start_ns = time_ns()
     model = send_kwargs.get("model")
@@ -274,19 +309,24 @@ def start(spec: CallSpec, instance: Any, kwargs: dict, t0: int) -> LLMCall | Non
         # sampled out, nothing to fix: no LLMCall at all, unless it is a stream (its errors come
         # later) or a raw response (its result needs handling); see invoke_sync
         if outcome is None and rt.on_sampled_out is not None and kwargs.get("stream") is not True \
-                and "extra_headers" not in kwargs:
+                and "extra_headers" not in kwargs and rt.capture is None:
             return SKIP
         call = LLMCall(spec, send_kwargs, {}, ctx, t0)
         call.sampled = False
         call.deferred = (instance, fix_attrs)
+        if rt.capture is not None:  # the outcome decides the capture rate
+            call.json_kind = response_format(spec.api, send_kwargs)
     else:
         attrs = span_request_attributes(spec, send_kwargs, instance, fix_attrs, fix_applied)
         for key in start_attrs:  # the span has them already
             attrs.pop(key, None)
         call = LLMCall(spec, send_kwargs, attrs, ctx, t0)
         call.span = span
+        call.json_kind = call.attrs.get(A.ARC_REQUEST_RESPONSE_FORMAT, "text")
     call.start_ns = start_ns
     call.fix_applied = fix_applied
+    if rt.capture is not None:
+        call.app_kwargs = kwargs
     return call
 
 
@@ -297,12 +337,23 @@ def span_request_attributes(spec: CallSpec, kwargs: dict, instance: Any, fix_att
     if fix_attrs:
         attrs.update(fix_attrs)
     attrs[A.ARC_FIX_APPLIED] = fix_applied
+    _add_features(spec, kwargs, attrs)
     if state.RUNTIME.capture_content and spec.content_attributes is not None:
         try:
             attrs.update(spec.content_attributes(kwargs))
         except Exception as exc:
             failopen.record("content", exc)
     return attrs
+
+
+def _add_features(spec: CallSpec, kwargs: dict, attrs: dict) -> None:
+    """The ``arc.request.*`` features (features.py) of chat-like APIs into ``attrs``."""
+    if spec.outcome is None or spec.api == "embeddings":
+        return
+    try:
+        attrs.update(request_features(spec.api, kwargs))
+    except Exception as exc:
+        failopen.record("features", exc)
 
 
 def _passthrough(spec: CallSpec, kwargs: dict, t0: int, ctx) -> LLMCall:
@@ -358,8 +409,12 @@ def _on_result(call: LLMCall, result: Any, raw_mode: str | None) -> Any:
         return wrap_stream(result, call, spec.make_observer())
     if call.span is not None or call.peer is not None:  # sampled out: no span, no attributes
         call.set(spec.response_attributes(parsed))
+        if spec.outcome is not None:
+            call.outcome = spec.outcome(parsed, call.json_kind)
         if state.RUNTIME.capture_content and spec.output_content is not None:
             call.set(spec.output_content(parsed))
+    elif call.app_kwargs is not None and spec.outcome is not None:  # sampled out, captured: outcome only
+        call.outcome = spec.outcome(parsed, call.json_kind)
     call.finish()
     return result
 
@@ -386,7 +441,8 @@ def sync_method(spec: CallSpec, original: Callable) -> Callable:
 
     def method(*args, **kwargs):
         s = rt.skipper
-        if s is not None and s.left > 0 and not rt.fixer.active and not rt.breaker_open and not get_current() \
+        if s is not None and s.left > 0 and not rt.fixer.active and not rt.breaker_open and rt.capture is None \
+                and not get_current() \
                 and (now := monotonic()) < s.window_end and kwargs.get("stream") is not True \
                 and "extra_headers" not in kwargs:
             if s.count_spec is not None:  # the metrics endpoint counts every call, with Arc's time
@@ -459,7 +515,8 @@ async def invoke_async(spec: CallSpec, wrapped: Callable, instance: Any, args: t
     exists anyway: the SDKs' async ``create`` returns one)."""
     rt = _RUNTIME
     s = rt.skipper
-    if s is not None and s.left > 0 and not rt.fixer.active and not rt.breaker_open and not _get_current() \
+    if s is not None and s.left > 0 and not rt.fixer.active and not rt.breaker_open and rt.capture is None \
+            and not _get_current() \
             and (now := monotonic()) < s.window_end and kwargs.get("stream") is not True \
             and "extra_headers" not in kwargs:
         t0 = perf_counter_ns() if s.count_spec is not None else 0

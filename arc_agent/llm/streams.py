@@ -17,13 +17,19 @@ from .call import LLMCall
 
 
 class StreamObserver:
-    """Accumulates response facts from chunks; ``attributes()`` gives the final span attributes."""
+    """Accumulates response facts from chunks; ``attributes()`` gives the final span attributes,
+    ``outcome()`` the call's ``arc.outcome`` at stream end (None: not known)."""
+
+    json_kind = "text"  # the response format asked for; set by wrap_stream (text is collected only for JSON)
 
     def on_chunk(self, chunk: Any) -> None:  # pragma: no cover - interface
         raise NotImplementedError
 
     def attributes(self) -> dict:  # pragma: no cover - interface
         raise NotImplementedError
+
+    def outcome(self) -> str | None:
+        return None
 
 
 def _observe(call: LLMCall, observer: StreamObserver, chunk: Any) -> None:
@@ -43,6 +49,8 @@ def finish_stream(call: LLMCall, observer: StreamObserver, exc: BaseException | 
     try:
         call.resumed = perf_counter_ns()
         call.set(observer.attributes())
+        if exc is None:
+            call.outcome = observer.outcome()
         call.finish(exc)
     except Exception as inner:
         failopen.record("stream_finish", inner)
@@ -135,6 +143,7 @@ class AsyncStreamProxy(wrapt.ObjectProxy):
 
 def wrap_stream(stream: Any, call: LLMCall, observer: StreamObserver) -> Any:
     proxy_cls = AsyncStreamProxy if hasattr(stream, "__anext__") else SyncStreamProxy
+    observer.json_kind = call.json_kind
     proxy = proxy_cls(stream, call, observer)
     if call.resumed:
         call.arc_ns += perf_counter_ns() - call.resumed

@@ -27,7 +27,14 @@ ERROR_BODY_BYTES = 1024 * 1024
 
 
 class UpstreamError(Exception):
-    """The upstream answered, with an error status: the exchange holds its answer for the relay."""
+    """The upstream answered, with an error status: the exchange holds its answer for the relay.
+    ``status_code`` and ``body`` (the parsed error JSON) as on the SDKs' ``APIStatusError``, where
+    the call path reads the error facts (``llm/outcome.py``)."""
+
+    def __init__(self, message: str, status_code: int, body: Any) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.body = body
 
 
 class UpstreamUnreachable(Exception):
@@ -45,12 +52,16 @@ class APITimeoutError(UpstreamUnreachable):
 _status_errors: dict = {}
 
 
-def status_error(provider: str, status: int) -> UpstreamError:
+def status_error(provider: str, status: int, body: bytes) -> UpstreamError:
     name = status_error_name(provider, status)
     cls = _status_errors.get(name)
     if cls is None:
         cls = _status_errors[name] = type(name, (UpstreamError,), {"__module__": __name__})
-    return cls(f"upstream answered HTTP {status}")
+    try:
+        parsed = json.loads(body)
+    except (ValueError, RecursionError):
+        parsed = None
+    return cls(f"upstream answered HTTP {status}", status, parsed)
 
 
 def forward_headers(headers: Any) -> list:
@@ -185,7 +196,7 @@ class Upstream:
                 exchange.reply_body, whole = await _read_up_to(response, ERROR_BODY_BYTES)
                 if whole:
                     exchange.close()
-                raise status_error(exchange.provider, response.status)
+                raise status_error(exchange.provider, response.status, exchange.reply_body if whole else b"")
             if stream and response.content_type == "text/event-stream":
                 exchange.events = SSEStream(exchange, response)
                 return exchange.events

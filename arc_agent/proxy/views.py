@@ -40,6 +40,20 @@ class JsonView:
             raise AttributeError(name)
         return wrap(self._object().get(name))
 
+    @property
+    def output_text(self) -> str | None:
+        """The Responses API object's joined ``output_text`` parts, as the SDK's property computes it."""
+        data = self._object()
+        if "output_text" in data or not isinstance(data.get("output"), list):
+            return data.get("output_text")
+        parts = []
+        for item in data["output"]:
+            if type(item) is dict and item.get("type") == "message":
+                for part in item.get("content") or ():
+                    if type(part) is dict and part.get("type") == "output_text":
+                        parts.append(part.get("text") or "")
+        return "".join(parts)
+
     def model_dump(self) -> Any:
         """What content capture serialises (``llm.call.messages_json`` calls ``model_dump``)."""
         return self._object()

@@ -29,6 +29,7 @@ class ChannelState:
     previous: List[int] = dataclasses.field(default_factory=list)
     moves: List[dict] = dataclasses.field(default_factory=list)
     """``{"at", "action": promote|rollback, "from", "to"}``, oldest first."""
+    tenant: Optional[str] = None
     format: int = FORMAT
 
     def as_dict(self) -> dict:

@@ -1,7 +1,9 @@
 """``arc registry list|show|publish|promote|rollback``: manage the artifact registry by hand.
 
-``--registry DIR`` overrides ``ARC_REGISTRY`` (default ``~/.arc/registry``). Errors are one line
-naming the artifact and the problem, exit status 1.
+``--registry DIR`` overrides ``ARC_REGISTRY`` (default ``~/.arc/registry``); ``--tenant T`` works on
+tenant T's registry (``DIR/tenants/T``, what ``arc serve`` serves to T's keys); ``--url`` sends
+list/promote/rollback to a control server instead (``arc_agent.control.remote``, the one place this
+frontend reaches the control plane). Errors are one line naming the artifact and the problem, exit status 1.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--registry", metavar="DIR", help="registry root (default: ARC_REGISTRY or ~/.arc/registry)")
     common.add_argument("--json", action="store_true", help="print JSON")
+    common.add_argument("--tenant", help="work on this tenant's registry (DIR/tenants/TENANT)")
+    common.add_argument("--url", help="a control server (grpc[s]://host:port): list/promote/rollback through it "
+                                      "(key: ARC_API_KEY, CA: ARC_CONTROL_CA)")
     sub = parser.add_subparsers(dest="registry_command", metavar="ACTION", required=True)
 
     ls = sub.add_parser("list", parents=[common], help="artifacts with their versions and channels")
@@ -38,6 +43,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     pub.add_argument("--metrics", type=_json_object, default={}, help="JSON object of metrics to record")
     pub.add_argument("--job-id", help="the training job that produced it")
     pub.add_argument("--parent", type=int, help="version it derives from (default: the latest)")
+    pub.add_argument("--sign-key", metavar="PEM", help="Ed25519 private key signing the manifest (arc registry keygen)")
+
+    kg = sub.add_parser("keygen", help="write a new Ed25519 signing key; print the public key for ARC_TRUST_KEY")
+    kg.add_argument("path", metavar="FILE", help="where the private key goes (created 0600, never replaced)")
 
     pro = sub.add_parser("promote", parents=[common], help="point a channel at a version (one atomic move)")
     _artifact(pro)
@@ -68,7 +77,17 @@ def _json_object(text: str) -> dict:
 def run(args: argparse.Namespace) -> int:
     from .store import Registry
 
-    registry = Registry(args.registry)
+    if args.registry_command == "keygen":
+        return _keygen(args)
+    if getattr(args, "url", None):
+        from ..control.remote import run_registry
+
+        return run_registry(args)
+    try:
+        registry = Registry(args.registry, tenant=args.tenant)
+    except RegistryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     try:
         return _ACTIONS[args.registry_command](registry, args)
     except RegistryError as exc:
@@ -118,8 +137,13 @@ def _show(registry: Any, args: argparse.Namespace) -> int:
 
 
 def _publish(registry: Any, args: argparse.Namespace) -> int:
+    sign = None
+    if args.sign_key:
+        from .signing import signer
+
+        sign = signer(args.sign_key)
     man = registry.publish(args.kind, args.name, args.path, metrics=args.metrics, job_id=args.job_id,
-                           parent=args.parent, channel=args.channel)
+                           parent=args.parent, channel=args.channel, sign=sign)
     where = f" on channel {args.channel}" if args.channel else " (no channel points at it yet)"
     return _print(args, man.as_dict(), f"published {man.ref} sha256 {man.sha256[:16]}… {man.size} bytes{where}")
 
@@ -136,6 +160,19 @@ def _rollback(registry: Any, args: argparse.Namespace) -> int:
     state = registry.rollback(args.kind, args.name, args.channel)
     return _print(args, state.as_dict(), f"{args.kind}/{args.name}@{args.channel} rolled back to version "
                                          f"{state.version}")
+
+
+def _keygen(args: argparse.Namespace) -> int:
+    from .signing import generate
+
+    try:
+        public = generate(args.path)
+    except OSError as exc:
+        print(f"error: {args.path}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    print(f"wrote the private key to {args.path} (keep it private; publish with --sign-key {args.path})")
+    print(f"ARC_TRUST_KEY={public}")
+    return 0
 
 
 _ACTIONS = {"list": _list, "show": _show, "publish": _publish, "promote": _promote, "rollback": _rollback}

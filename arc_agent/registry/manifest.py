@@ -3,8 +3,9 @@
 ``manifest.json`` sits next to the artifact in the version's directory. The digest of a file is its
 sha256; of a directory, the sha256 of its sorted listing (``path NUL size NUL sha256`` per file), so
 one string pins every byte and name; hidden entries (``.name``) are not part of an artifact.
-``signature`` is reserved for a detached signature over ``signed_payload()`` (Ed25519, by the
-control plane); the registry stores and returns it unchecked.
+``signature`` is a detached Ed25519 signature over ``signed_payload()`` (``signing.py``; written by
+``publish(sign=…)``, checked by control-plane agents against ``ARC_TRUST_KEY``); the registry stores
+it unchecked. ``tenant`` (covered by the signature) names the tenant a version belongs to.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ class Manifest:
     metrics: Dict[str, Any] = dataclasses.field(default_factory=dict)
     metadata: Dict[str, Any] = dataclasses.field(default_factory=dict)
     signature: Optional[str] = None
+    tenant: Optional[str] = None
+    """The tenant that published it (the control plane serves it to that tenant's agents only)."""
     format: int = FORMAT
 
     @property
@@ -79,6 +82,7 @@ def parse(data: bytes, where: str) -> Manifest:
         "kind": str, "name": str, "artifact": str, "artifact_type": str, "sha256": str, "created": str,
         "version": int, "size": int, "format": int, "parent": (int, type(None)), "job_id": (str, type(None)),
         "metrics": dict, "metadata": dict, "signature": (str, type(None)),
+        "tenant": (str, type(None)),
     }
     for key, kind in checks.items():
         required = fields[key].default is dataclasses.MISSING and fields[key].default_factory is dataclasses.MISSING

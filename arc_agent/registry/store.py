@@ -6,6 +6,10 @@ Layout under the root (``ARC_REGISTRY``, default ``~/.arc/registry``, mode 0700)
     <kind>/<name>/channels/<channel>.json        pointer: version, rollback stack, last moves
     <kind>/<name>/.lock                          one writer at a time per name
 
+``Registry(root, tenant=T)`` is tenant T's own registry under ``root/tenants/T`` (what ``arc serve``
+serves to T's API keys): its manifests and pointers carry ``tenant``, and a version whose manifest
+names another tenant is refused.
+
 A version is staged in a private folder, checked, and renamed into ``versions/<N>`` under the
 name's lock, so it appears whole, is numbered one above the last, and never replaces another.
 Channel moves (promote, rollback) are one atomic pointer replace. Reads verify manifest, size and
@@ -14,11 +18,12 @@ sha256 before a path is handed out; a mismatch is ``ArtifactRejected``.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import stat
 import tempfile
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from . import channels, locking, names
 from .channels import ChannelState
@@ -29,16 +34,22 @@ MANIFEST = "manifest.json"
 
 
 def default_root(environ: Optional[Mapping[str, str]] = None) -> str:
+    """``ARC_REGISTRY``; unset: ``~/.arc/registry``, or with ``ARC_CONTROL_ENDPOINT`` the agent's mirror of
+    what the control server sends (``~/.arc/control-mirror``), which ``registry:`` settings then follow."""
     env = os.environ if environ is None else environ
     raw = (env.get("ARC_REGISTRY") or "").strip()
+    if not raw and (env.get("ARC_CONTROL_ENDPOINT") or "").strip():
+        raw = os.path.join("~", ".arc", "control-mirror")
     return os.path.abspath(os.path.expanduser(raw or os.path.join("~", ".arc", "registry")))
 
 
 class Registry:
     """Publish, resolve, promote and roll back artifacts under ``root`` (see the module docstring)."""
 
-    def __init__(self, root: Optional[str] = None) -> None:
-        self.root = os.path.abspath(os.path.expanduser(root)) if root else default_root()
+    def __init__(self, root: Optional[str] = None, tenant: Optional[str] = None) -> None:
+        base = os.path.abspath(os.path.expanduser(root)) if root else default_root()
+        self.tenant = names.check_name(tenant, "tenant") if tenant is not None else None
+        self.root = os.path.join(base, "tenants", tenant) if tenant is not None else base
 
     # -- paths ----------------------------------------------------------------------------------------
     def _base(self, kind: str, name: str) -> str:
@@ -95,6 +106,8 @@ class Registry:
         man = parse(data, where)
         if (man.kind, man.name, man.version) != (kind, name, version):
             raise ArtifactRejected(f"{where}: manifest names {man.ref}, not the version it is stored as")
+        if self.tenant is not None and man.tenant != self.tenant:
+            raise ArtifactRejected(f"{where}: belongs to tenant {man.tenant!r}, not {self.tenant!r}")
         return man
 
     def verified(self, kind: str, name: str, version: int) -> Tuple[Manifest, str]:
@@ -115,9 +128,10 @@ class Registry:
     def publish(self, kind: str, name: str, path: str, metadata: Optional[Mapping[str, Any]] = None, *,
                 metrics: Optional[Mapping[str, Any]] = None, job_id: Optional[str] = None,
                 parent: Optional[int] = None, channel: Optional[str] = None,
-                signature: Optional[str] = None) -> Manifest:
+                signature: Optional[str] = None, sign: Optional[Callable[[bytes], str]] = None) -> Manifest:
         """Store the file or directory at ``path`` as the next version of ``kind/name`` and return
-        its manifest; with ``channel``, point that channel at it in the same step."""
+        its manifest; with ``channel``, point that channel at it in the same step. ``sign`` turns
+        the manifest's ``signed_payload()`` into its signature (``signing.signer(key_file)``)."""
         names.check_kind(kind)
         names.check_name(name)
         if channel is not None:
@@ -149,7 +163,9 @@ class Registry:
                                artifact_type=artifact_type, sha256=sha, size=size,
                                parent=parent if parent is not None else (existing[-1] if existing else None),
                                created=channels.now_iso(), job_id=job_id, metrics=dict(metrics or {}),
-                               metadata=dict(metadata or {}), signature=signature)
+                               metadata=dict(metadata or {}), signature=signature, tenant=self.tenant)
+                if sign is not None:
+                    man = dataclasses.replace(man, signature=sign(man.signed_payload()))
                 data = _manifest_bytes(man)
                 with open(os.path.join(staging, MANIFEST), "xb") as fh:
                     fh.write(data)
@@ -162,6 +178,37 @@ class Registry:
                 if channel is not None:
                     self._move(kind, name, channel, version, "promote")
             return man
+        finally:
+            if os.path.isdir(staging):
+                shutil.rmtree(staging, ignore_errors=True)
+
+    def install(self, man: Manifest, path: str) -> bool:
+        """Store version ``man.version`` exactly as another registry published it (a control-plane
+        agent's mirror), from the artifact file at ``path``. True if stored now, False if this very
+        version (same sha256) was already there; a different one under that number is ArtifactRejected."""
+        if man.artifact_type != "file":
+            raise ArtifactRejected(f"{man.ref}: only file artifacts can be installed from a server")
+        base = self._prepare(man.kind, man.name)
+        staging = tempfile.mkdtemp(prefix="install-", dir=os.path.join(base, ".staging"))
+        try:
+            target = os.path.join(staging, man.artifact)
+            shutil.copyfile(path, target)
+            verify(man, target)
+            _make_read_only(target)
+            with open(os.path.join(staging, MANIFEST), "xb") as fh:
+                fh.write(_manifest_bytes(man))
+                fh.flush()
+                os.fsync(fh.fileno())
+            with locking.exclusive(os.path.join(base, ".lock")):
+                final = self._version_dir(man.kind, man.name, man.version)
+                if os.path.lexists(final):
+                    have = self.manifest(man.kind, man.name, man.version)
+                    if have.sha256 != man.sha256:
+                        raise ArtifactRejected(f"{man.ref}: this registry already holds a different version "
+                                               f"{man.version} (sha256 {have.sha256[:16]}…)")
+                    return False
+                os.rename(staging, final)
+            return True
         finally:
             if os.path.isdir(staging):
                 shutil.rmtree(staging, ignore_errors=True)
@@ -221,7 +268,7 @@ class Registry:
         state = channels.read(path, kind, name, channel)
         if state is None:
             at = channels.now_iso()
-            state = ChannelState(kind, name, channel, version, at,
+            state = ChannelState(kind, name, channel, version, at, tenant=self.tenant,
                                  moves=[{"at": at, "action": action, "from": None, "to": version}])
         elif state.version == version and action == "promote":
             return state

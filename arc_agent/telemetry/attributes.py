@@ -41,3 +41,19 @@ ARC_BREAKER_OPEN = "arc.breaker.open"  # span made while the circuit breaker pas
 
 # Arc: UI actions (vision)
 ARC_VISION_PREFIX = "arc.vision."
+
+# Arc: call outcomes and request features for learning (issue 14; never content)
+HTTP_RESPONSE_STATUS_CODE = "http.response.status_code"
+ARC_OUTCOME = "arc.outcome"  # ok | http_error | truncated | invalid_json | empty | refused | app_reported
+ARC_ERROR_CODE = "arc.error.code"
+ARC_ERROR_PARAM = "arc.error.param"
+ARC_ERROR_TYPE = "arc.error.type"
+ARC_REQUEST_PARAMS = "arc.request.params"
+ARC_REQUEST_PROMPT_TOKENS_EST = "arc.request.prompt_tokens_est"
+ARC_REQUEST_MESSAGE_COUNT = "arc.request.message_count"
+ARC_REQUEST_RESPONSE_FORMAT = "arc.request.response_format"
+ARC_REQUEST_TOOL_COUNT = "arc.request.tool_count"
+ARC_REQUEST_MAX_COMPLETION_TOKENS = "arc.request.max_completion_tokens"
+ARC_REQUEST_SYSTEM_FINGERPRINT = "arc.request.system_fingerprint"
+ARC_REPORT_KIND = "arc.report.kind"
+ARC_REPORT_DETAIL = "arc.report.detail"

@@ -36,6 +36,8 @@ _RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
               grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.ABORTED, grpc.StatusCode.CANCELLED,
               grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL, grpc.StatusCode.UNAUTHENTICATED}
 
+_STOP_CODES = (grpc.StatusCode.CANCELLED, grpc.StatusCode.DEADLINE_EXCEEDED)
+
 
 ENCODE_CHUNK = 8  # spans encoded between two GIL releases
 
@@ -85,6 +87,10 @@ class ArcSpanExporter(SpanExporter):
         self._logged_overflow = False
         self._logged_encoding = False
         self.taken_spans = 0  # spans handed to ``export`` (one thread calls it: the processor's worker)
+        self._send_deadline: float | None = None  # stop.py: sends end by then (monotonic)
+        self._offline = False  # stop.py cancelled the sends: batches go to the WAL/memory only
+        self.inflight_spans = 0
+        self.cut_off = False  # a send was cut short by the stop bound (stop.py then only spills)
         if wal is not None:
             stats.buffered_spans = wal.pending_spans()
             if stats.buffered_spans:
@@ -149,14 +155,25 @@ class ArcSpanExporter(SpanExporter):
     def _send(self, payload: bytes, timeout_s: float | None = None, wait: bool = False) -> None:
         """``wait``: use the timeout to (re)connect instead of failing fast while gRPC's reconnect
         backoff runs; flush and exit pass it, so a collector that just came back still gets the spans."""
+        timeout_s = timeout_s or self.timeout_s
+        if self._send_deadline is not None:  # stopping: never past the stop bound
+            timeout_s = min(timeout_s, self._send_deadline - time.monotonic())
+            if self._offline or timeout_s <= 0.005:
+                self.cut_off = True
+                raise _Failed(True, "no time left within ARC_SHUTDOWN_FLUSH_MS")
         try:
-            self._stub()(payload, timeout=timeout_s or self.timeout_s,
+            self._stub()(payload, timeout=timeout_s,
                          metadata=self.endpoint.headers or None, wait_for_ready=wait or None)
         except grpc.RpcError as exc:
             code = exc.code() if hasattr(exc, "code") else None
+            if self._send_deadline is not None and code in _STOP_CODES:  # cut off by stop.py's bound
+                self.cut_off = True
+                raise _Failed(True, f"no answer within ARC_SHUTDOWN_FLUSH_MS ({code})") from None
             raise _Failed(code in _RETRYABLE, str(code)) from None
         except OSError as exc:  # unreadable CA file and the like
             raise _Failed(True, repr(exc)) from None
+        except ValueError as exc:  # the channel was closed by cancel_sends meanwhile
+            raise _Failed(True, str(exc)) from None
 
     # -- buffering -----------------------------------------------------------------------------
     def _pending(self) -> bool:
@@ -174,6 +191,8 @@ class ArcSpanExporter(SpanExporter):
             self.stats.buffered_spans += spans
         else:
             self.stats.dropped_spans += spans
+            if self._send_deadline is not None:
+                self.stats.dropped_at_exit += spans
             if not self._logged_overflow:
                 self._logged_overflow = True
                 log.error("arc: span buffer full (%s), dropping spans; counted in "
@@ -272,6 +291,7 @@ class ArcSpanExporter(SpanExporter):
             self._enqueue(payload, n)
             return SpanExportResult.SUCCESS
         with self._lock:
+            self.inflight_spans = n
             try:
                 self._send(payload)
             except _Failed as failed:
@@ -283,6 +303,8 @@ class ArcSpanExporter(SpanExporter):
             else:
                 self._note_success(n)
                 return SpanExportResult.SUCCESS
+            finally:
+                self.inflight_spans = 0
         self._enqueue(payload, n)
         return SpanExportResult.SUCCESS
 
@@ -323,15 +345,34 @@ class ArcSpanExporter(SpanExporter):
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return self._drain_once(timeout_s=min(self.timeout_s, timeout_millis / 1000), wait=True)
 
+    # -- stop (stop.py) --------------------------------------------------------------------------
+    def begin_stop(self, send_deadline: float) -> None:
+        """The process is stopping: every send ends by ``send_deadline`` (monotonic)."""
+        self._send_deadline = send_deadline
+
+    def cancel_sends(self, final: bool) -> None:
+        """Fail the sends still open (closing the channel ends its calls at once), so their batches go
+        to the WAL or memory; ``final``: no new sends either, the process is ending."""
+        self._offline = True
+        channel, self._channel, self._call = self._channel, None, None
+        if channel is not None:
+            channel.close()
+        if not final:
+            self._offline = False  # a later send opens a new channel
+
+    def end_stop(self) -> None:
+        self._send_deadline = None
+
     def shutdown(self) -> None:
         self._drain_once(timeout_s=min(self.timeout_s, 1.0), wait=True)
         with self._lock:  # the drainer thread is not mid-send when the channel closes below
             self._stopped = True
         self._wake.set()
         if self.stats.buffered_spans and self.wal is None:
-            log.warning("arc: %d spans could not reach %s before exit and are lost "
-                        "(set ARC_WAL_PATH to keep them across restarts)", self.stats.buffered_spans,
-                        self.endpoint.describe())
+            self.stats.dropped_at_exit += self.stats.buffered_spans
+            log.warning("arc: %d spans could not reach %s before exit and are lost (%s; set ARC_WAL_PATH "
+                        "to keep them across restarts)", self.stats.buffered_spans, self.endpoint.describe(),
+                        self.stats.last_error or "not answered in time")
         if self.wal is not None:
             self.wal.close()
         if self._channel is not None:

@@ -4,14 +4,13 @@ Each guard is installed only when its settings turn it on, so an unused guard co
 call path sees them through ``state.RUNTIME``: ``sampler`` (asked once per call) and one observer
 (called once per finished call) that feeds the breaker's ring, the metrics counters and the
 sampled-out count. Fork-aware: a forked child resets its counters, drops the parent's metrics
-socket and flushes its own spans when it exits.
+socket (``stop.py`` flushes its spans when it exits).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import threading
 from typing import Optional
 
 from .. import failopen, state
@@ -113,19 +112,7 @@ def install_from_env(runtime, environ=None) -> Guards:
         STATS.fast_skips = GUARDS.sampler.sampled_out
         rt.skipper = GUARDS.sampler
     _install_fork_hook()
-    if _in_multiprocessing_child():
-        _flush_at_child_exit()
     return GUARDS
-
-
-def _in_multiprocessing_child() -> bool:
-    import sys
-
-    mp = sys.modules.get("multiprocessing")
-    try:
-        return mp is not None and mp.parent_process() is not None
-    except Exception:
-        return False
 
 
 def _start_metrics(runtime, host: str, port: int) -> None:
@@ -171,24 +158,6 @@ def _after_fork_in_child() -> None:
         if GUARDS.sampler is not None:
             GUARDS.sampler.sync()
             GUARDS.sampler.fast_skipped = GUARDS.sampler.fast_failed = 0
-        _flush_at_child_exit()
     except Exception as exc:
         failopen.record("after_fork", exc)
 
-
-def _flush_at_child_exit() -> None:
-    """multiprocessing's fork children end with ``os._exit`` (atexit never runs) but do call
-    ``threading._shutdown``: flush there, so their last spans are not lost."""
-    register = getattr(threading, "_register_atexit", None)
-    if register is None:
-        return
-
-    def flush() -> None:
-        from . import tracing
-
-        tracing.shutdown()
-
-    try:
-        register(flush)
-    except RuntimeError:  # interpreter already shutting down
-        pass

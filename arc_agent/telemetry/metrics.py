@@ -84,6 +84,8 @@ class ArcMetrics:
                        rows=(((), STATS.dropped_spans),))
         yield _counter("arc_telemetry_repaired_spans", "Spans sent with text that did not encode replaced",
                        rows=(((), STATS.repaired_spans),))
+        yield _counter("arc_telemetry_dropped_at_exit", "Spans lost because the process stopped before they "
+                       "left (ARC_SHUTDOWN_FLUSH_MS)", rows=(((), STATS.dropped_at_exit),))
         yield _counter("arc_telemetry_exported_spans", "Spans the collector accepted",
                        rows=(((), STATS.exported_spans),))
         yield _counter("arc_spans_sampled_out", "Calls whose span dynamic sampling skipped",

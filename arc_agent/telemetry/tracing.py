@@ -28,9 +28,6 @@ _owned = False
 _exporter = None
 _settings: dict = {}
 
-SHUTDOWN_DEADLINE_S = 1.5  # leaves room for interpreter teardown inside the 2 s exit budget
-
-
 def configure(endpoint: str | None = None, api_key: str | None = None) -> None:
     """Record explicit settings (from ``Arc(...)``) before the first tracer is built."""
     if endpoint is not None:
@@ -199,27 +196,24 @@ def force_flush(timeout_s: float = 5.0) -> bool:
     return flushed
 
 
-def shutdown(deadline_s: float = SHUTDOWN_DEADLINE_S) -> None:
-    """Flush and stop Arc's own provider within ``deadline_s``; the app's provider is left alone."""
+def pipeline() -> tuple:
+    """``(provider, owned, exporter)`` Arc's spans go through now (``stop.py`` flushes them)."""
+    return _provider, _owned, _exporter
+
+
+def shutdown(deadline_s: float | None = None, reason: str = "exit") -> None:
+    """Flush (and, when Arc owns it, stop) the provider within ``deadline_s`` (``ARC_SHUTDOWN_FLUSH_MS``);
+    the app's own provider is flushed, never shut down. Safe from a signal handler (``stop.py``)."""
     global _tracer, _provider, _owned, _presampler
-    with _lock:
+    from . import stop
+
+    if not _lock.acquire(timeout=0.1):  # held by the code a stop signal interrupted: the provider is
+        return                          # still being built, so nothing was queued yet
+    try:
         provider, owned = _provider, _owned
         _tracer = _provider = _presampler = None
         _owned = False
-    if provider is None or not owned:
-        return
-    if _exporter is not None:  # last sends get a short timeout so the deadline is rarely hit
-        _exporter.timeout_s = min(_exporter.timeout_s, deadline_s / 3)
-    done = threading.Event()
-
-    def _run() -> None:
-        try:
-            provider.shutdown()
-        finally:
-            done.set()
-
-    threading.Thread(target=_run, name="arc-shutdown", daemon=True).start()
-    if not done.wait(deadline_s):
-        where = _exporter.endpoint.describe() if _exporter is not None else "the collector"
-        log.warning("arc: %s did not answer within %.1fs at exit; spans not yet sent are lost "
-                    "(set ARC_WAL_PATH to keep them across restarts)", where, deadline_s)
+    finally:
+        _lock.release()
+    if provider is not None:
+        stop.flush(provider, owned, _exporter if owned else None, reason, final=True, bound=deadline_s)

@@ -32,6 +32,7 @@ class ReceivedSpan:
         self.scope = scope
         self.start_ns = span.start_time_unix_nano
         self.end_ns = span.end_time_unix_nano
+        self.links = [(link.trace_id.hex(), link.span_id.hex()) for link in span.links]
 
     def __repr__(self) -> str:
         return f"ReceivedSpan({self.name!r}, {self.attributes!r})"

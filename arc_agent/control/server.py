@@ -1,0 +1,317 @@
+"""The ``Control`` service over a registry directory (``arc serve``): grpc.aio, one task per stream.
+
+Tenant T's artifacts live in ``Registry(root, tenant=T)``; the API key of a call names T, so a
+key only ever sees its own tenant's artifacts and agents. Channel moves are found by ``stat`` of
+the pointer files every ``poll_s`` (so ``arc registry promote`` on the same directory works too)
+and at once after a Promote/Rollback call; each subscription then sends what differs from what
+it sent (or the agent said it runs), so a reconnecting agent catches up and nothing is sent twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from typing import Dict, Optional, Set, Tuple
+
+import grpc
+
+from ..registry import Registry, names
+from ..registry.errors import ArtifactRejected, RegistryError
+from .auth import KeyRing
+from .config import MAX_MESSAGE, canary_bucket
+from .gen import control_pb2 as pb
+from .gen import control_pb2_grpc as pb_grpc
+
+log = logging.getLogger("arc.serve")
+
+CHUNK = 1 << 20
+MAX_FOLLOWS = 64
+MAX_AGENTS = 100_000
+MAX_STATUS_BYTES = 64 << 10
+Key = Tuple[str, str, str, str]  # tenant, kind, name, channel
+
+
+class Subscription:
+    def __init__(self, tenant: str, hello: pb.AgentHello) -> None:
+        self.tenant = tenant
+        self.hello = hello
+        self.wake = asyncio.Event()
+        self.sent: Dict[Tuple[str, str, str], Tuple[int, str]] = {
+            (f.kind, f.name, f.channel): (int(f.version), "") for f in hello.follows}
+
+
+class ControlService(pb_grpc.ControlServicer):
+    def __init__(self, root: str, keys: KeyRing, canary_share: float = 0.0, poll_s: float = 0.25) -> None:
+        self.root = os.path.abspath(root)
+        self.keys = keys
+        self.canary_share = canary_share
+        self.poll_s = poll_s
+        self.subs: Set[Subscription] = set()
+        self.fleet: Dict[Tuple[str, str], pb.AgentRecord] = {}
+        self._stamps: Dict[Key, Optional[tuple]] = {}
+        self._changed = asyncio.Event()
+
+    def registry(self, tenant: str) -> Registry:
+        return Registry(self.root, tenant=tenant)
+
+    async def _tenant(self, context) -> str:
+        auth = ""
+        for key, value in context.invocation_metadata() or ():
+            if key == "authorization":
+                auth = value
+        tenant = self.keys.tenant(auth)
+        if tenant is None:
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED,
+                                "missing or unknown API key (send 'authorization: Bearer <key>')")
+        return tenant
+
+    # -- channel moves --------------------------------------------------------------------------------
+    def _pointer_stamp(self, key: Key) -> Optional[tuple]:
+        tenant, kind, name, channel = key
+        path = os.path.join(self.root, "tenants", tenant, kind, name, "channels", channel + ".json")
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        return st.st_ino, st.st_mtime_ns, st.st_size
+
+    def check_moves(self) -> None:
+        """Wake the subscriptions of every tenant whose followed pointers changed."""
+        keys: Set[Key] = set()
+        for sub in self.subs:
+            for kind, name, channel in sub.sent:
+                keys.add((sub.tenant, kind, name, channel))
+                if channel == names.DEFAULT_CHANNEL and self.canary_share > 0:
+                    keys.add((sub.tenant, kind, name, "canary"))
+        moved = set()
+        for key in keys:
+            stamp = self._pointer_stamp(key)
+            if self._stamps.get(key, "unseen") != stamp:
+                self._stamps[key] = stamp
+                moved.add(key[0])
+        for sub in self.subs:
+            if sub.tenant in moved:
+                sub.wake.set()
+
+    async def watch(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self._changed.wait(), self.poll_s)
+            except asyncio.TimeoutError:
+                pass
+            self._changed.clear()
+            try:
+                self.check_moves()
+            except Exception:  # a watcher that dies would freeze the fleet
+                log.exception("arc serve: checking channel moves failed")
+
+    def _serving(self, sub: Subscription, kind: str, name: str, channel: str) -> Tuple[Optional[int], str, str]:
+        """(version, channel it comes from, error) the subscription's follow should run now."""
+        reg = self.registry(sub.tenant)
+        source = channel
+        if channel == names.DEFAULT_CHANNEL and self.canary_share > 0 and \
+                canary_bucket(sub.hello.instance_id) < self.canary_share and reg.channel(kind, name, "canary"):
+            source = "canary"
+        state = reg.channel(kind, name, source)
+        return (None, source, "") if state is None else (state.version, source, "")
+
+    def _update(self, sub: Subscription, kind: str, name: str, channel: str, version: int,
+                source: str) -> pb.Update:
+        reg = self.registry(sub.tenant)
+        where = f"{kind}/{name}@{version}"
+        try:
+            man, _path = reg.verified(kind, name, version)
+        except RegistryError as exc:
+            log.error("arc serve: not serving %s to tenant %s: %s", where, sub.tenant, exc)
+            return pb.Update(tenant=sub.tenant, error=str(exc), artifact=pb.Artifact(
+                kind=kind, name=name, channel=channel, source_channel=source, version=version))
+        if man.artifact_type != "file":
+            return pb.Update(tenant=sub.tenant, error=f"{where}: directory artifacts are not served over the "
+                                                      "control plane", artifact=pb.Artifact(
+                kind=kind, name=name, channel=channel, version=version))
+        return pb.Update(tenant=sub.tenant, artifact=pb.Artifact(
+            kind=kind, name=name, channel=channel, source_channel=source, version=version, sha256=man.sha256,
+            size=man.size, signature=man.signature or "", manifest_json=man.to_json()))
+
+    # -- agent calls ----------------------------------------------------------------------------------
+    async def Subscribe(self, request: pb.AgentHello, context):
+        tenant = await self._tenant(context)
+        problem = _check_hello(request)
+        if problem:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
+        sub = Subscription(tenant, request)
+        self.subs.add(sub)
+        self._record(tenant, request.instance_id, request.service_name, request.arc_version, request.follows,
+                     connected=True)
+        try:
+            yield pb.Update(tenant=tenant)
+            while True:
+                for (kind, name, channel), (have, error_sent) in list(sub.sent.items()):
+                    try:
+                        version, source, _ = self._serving(sub, kind, name, channel)
+                    except RegistryError as exc:
+                        version, source, err = None, channel, str(exc)
+                        if err != error_sent:
+                            sub.sent[(kind, name, channel)] = (have, err)
+                            yield pb.Update(tenant=tenant, error=err, artifact=pb.Artifact(
+                                kind=kind, name=name, channel=channel))
+                        continue
+                    if version is None or version == have:
+                        continue
+                    update = self._update(sub, kind, name, channel, version, source)
+                    if update.error:
+                        if update.error != error_sent:
+                            sub.sent[(kind, name, channel)] = (have, update.error)
+                            yield update
+                        continue
+                    sub.sent[(kind, name, channel)] = (version, "")
+                    yield update
+                await sub.wake.wait()
+                sub.wake.clear()
+        finally:
+            self.subs.discard(sub)
+            record = self.fleet.get((tenant, request.instance_id))
+            if record is not None and not any(s.tenant == tenant and s.hello.instance_id == request.instance_id
+                                               for s in self.subs):
+                record.connected = False
+
+    async def Fetch(self, request: pb.FetchRequest, context):
+        tenant = await self._tenant(context)
+        try:
+            man, path = await asyncio.to_thread(self.registry(tenant).verified, request.kind, request.name,
+                                                int(request.version))
+        except ArtifactRejected as exc:
+            await context.abort(grpc.StatusCode.DATA_LOSS, str(exc))
+        except RegistryError as exc:
+            await context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
+        if man.artifact_type != "file":
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"{man.ref}: directory artifacts are not served")
+        with open(path, "rb") as fh:
+            while True:
+                data = await asyncio.to_thread(fh.read, CHUNK)
+                if not data:
+                    return
+                yield pb.Chunk(data=data)
+
+    async def Report(self, request: pb.AgentStatus, context) -> pb.ReportAck:
+        tenant = await self._tenant(context)
+        if not request.instance_id or len(request.instance_id) > 128 or request.ByteSize() > MAX_STATUS_BYTES:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "status needs an instance_id (≤ 128 chars) "
+                                                                  f"and must stay under {MAX_STATUS_BYTES} bytes")
+        record = self._record(tenant, request.instance_id, request.service_name, request.arc_version, None,
+                              connected=None)
+        record.status.CopyFrom(request)
+        record.last_report_unix = time.time()
+        return pb.ReportAck(tenant=tenant)
+
+    def _record(self, tenant: str, instance_id: str, service: str, version: str, follows,
+                connected: Optional[bool]) -> pb.AgentRecord:
+        key = (tenant, instance_id)
+        record = self.fleet.get(key)
+        if record is None:
+            if len(self.fleet) >= MAX_AGENTS:
+                self._evict()
+            record = self.fleet[key] = pb.AgentRecord(tenant=tenant, instance_id=instance_id)
+        record.service_name, record.arc_version = service, version
+        if follows is not None:
+            del record.follows[:]
+            record.follows.extend(follows)
+        if connected:
+            record.connected, record.connected_unix = True, time.time()
+        return record
+
+    def _evict(self) -> None:
+        idle = sorted((r.last_report_unix or r.connected_unix, k) for k, r in self.fleet.items() if not r.connected)
+        for _, key in idle[: max(1, len(idle) // 10)]:
+            del self.fleet[key]
+
+    # -- operator calls -------------------------------------------------------------------------------
+    async def _registry_call(self, context, fn, *args, **kwargs):
+        try:
+            return await asyncio.to_thread(fn, *args, **kwargs)
+        except ArtifactRejected as exc:
+            await context.abort(grpc.StatusCode.DATA_LOSS, str(exc))
+        except RegistryError as exc:
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+
+    async def List(self, request: pb.ListRequest, context) -> pb.ListReply:
+        tenant = await self._tenant(context)
+        rows = await self._registry_call(context, self.registry(tenant).list, request.kind or None)
+        return pb.ListReply(tenant=tenant, artifacts=[pb.ArtifactInfo(
+            kind=r["kind"], name=r["name"], versions=r["versions"], latest=r["latest"] or 0,
+            channels=r["channels"], tenant=tenant) for r in rows])
+
+    async def Promote(self, request: pb.PromoteRequest, context) -> pb.ChannelReply:
+        tenant = await self._tenant(context)
+        channel = request.channel or names.DEFAULT_CHANNEL
+        version = int(request.version) or None
+        from_channel = None if version else (request.from_channel or "canary")
+        state = await self._registry_call(context, self.registry(tenant).promote, request.kind, request.name,
+                                          version, channel, from_channel=from_channel)
+        return self._moved(tenant, state)
+
+    async def Rollback(self, request: pb.RollbackRequest, context) -> pb.ChannelReply:
+        tenant = await self._tenant(context)
+        state = await self._registry_call(context, self.registry(tenant).rollback, request.kind, request.name,
+                                          request.channel or names.DEFAULT_CHANNEL)
+        return self._moved(tenant, state)
+
+    def _moved(self, tenant: str, state) -> pb.ChannelReply:
+        self._changed.set()
+        log.info("arc serve: tenant %s: %s/%s@%s -> %d", tenant, state.kind, state.name, state.channel, state.version)
+        return pb.ChannelReply(tenant=tenant, kind=state.kind, name=state.name, channel=state.channel,
+                               version=state.version, previous=state.previous)
+
+    async def Fleet(self, request: pb.FleetRequest, context) -> pb.FleetReply:
+        tenant = await self._tenant(context)
+        return pb.FleetReply(tenant=tenant, agents=[r for (t, _), r in sorted(self.fleet.items()) if t == tenant])
+
+
+def _check_hello(hello: pb.AgentHello) -> str:
+    if not hello.instance_id or len(hello.instance_id) > 128:
+        return "hello needs an instance_id of 1-128 characters"
+    if len(hello.follows) > MAX_FOLLOWS:
+        return f"hello follows more than {MAX_FOLLOWS} channels"
+    for f in hello.follows:
+        try:
+            names.check_kind(f.kind)
+            names.check_name(f.name)
+            names.check_channel(f.channel)
+        except RegistryError as exc:
+            return f"hello: {exc}"
+    return ""
+
+
+async def serve(listen: str, root: str, keys: KeyRing, tls: Optional[Tuple[bytes, bytes]] = None,
+                canary_share: float = 0.0, ready=None) -> None:
+    """Run until cancelled (or SIGTERM/SIGINT); ``ready(port)`` is called once the port is bound."""
+    import signal
+
+    server = grpc.aio.server(options=[("grpc.max_receive_message_length", MAX_MESSAGE),
+                                      ("grpc.keepalive_time_ms", 20_000),
+                                      ("grpc.http2.min_ping_interval_without_data_ms", 5_000),
+                                      ("grpc.keepalive_permit_without_calls", 1)])
+    service = ControlService(root, keys, canary_share)
+    pb_grpc.add_ControlServicer_to_server(service, server)
+    if tls is not None:
+        port = server.add_secure_port(listen, grpc.ssl_server_credentials([(tls[1], tls[0])]))
+    else:
+        port = server.add_insecure_port(listen)
+    await server.start()
+    watcher = asyncio.ensure_future(service.watch())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+    if ready is not None:
+        ready(port)
+    try:
+        await stop.wait()
+    finally:
+        watcher.cancel()
+        await server.stop(1.0)

@@ -1,0 +1,141 @@
+"""Request features for mining failure patterns, computed once per call from the kwargs as sent.
+
+Never content: parameter names, counts, a size estimate, the kind of output asked for, and a
+SimHash fingerprint of the system prompt (cached per prompt text: apps reuse a few prompts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..telemetry import attributes as A
+from .request import _given
+from .simhash import fingerprint
+
+# kwargs that are transport settings, not request parameters
+_NOT_PARAMS = frozenset({"extra_headers", "extra_query", "extra_body", "timeout"})
+_OUTPUT_LIMITS = ("max_completion_tokens", "max_output_tokens", "max_tokens")
+_PLAIN = frozenset({str, int, float, bool, list, dict, tuple})  # never an SDK "not given" sentinel
+JSON_KINDS = frozenset({"json_object", "json_schema", "tool"})  # response formats whose reply must parse
+_FINGERPRINTS: dict = {}  # system prompt text -> fingerprint
+_FINGERPRINTS_MAX = 256
+
+
+def _text_len(content: Any) -> int:
+    """Characters of a message content: a string, or the ``text`` of its parts."""
+    if type(content) is str:
+        return len(content)
+    n = 0
+    if isinstance(content, (list, tuple)):
+        for part in content:
+            if type(part) is str:
+                n += len(part)
+            elif isinstance(part, Mapping):
+                text = part.get("text")
+                if type(text) is str:
+                    n += len(text)
+    return n
+
+
+def _text(content: Any) -> str:
+    if type(content) is str:
+        return content
+    if isinstance(content, (list, tuple)):
+        return "\n".join(p if type(p) is str else p.get("text") for p in content
+                         if type(p) is str or (isinstance(p, Mapping) and type(p.get("text")) is str))
+    return ""
+
+
+def system_fingerprint(text: str) -> str:
+    fp = _FINGERPRINTS.get(text)
+    if fp is None:
+        fp = fingerprint(text)
+        if len(_FINGERPRINTS) >= _FINGERPRINTS_MAX:
+            _FINGERPRINTS.clear()  # rare: an app with many prompts pays the hash again
+        _FINGERPRINTS[text] = fp
+    return fp
+
+
+def _format_kind(fmt: Any) -> str:
+    if isinstance(fmt, Mapping):
+        kind = fmt.get("type")
+        if kind in ("json_object", "json_schema"):
+            return kind
+    return "text"
+
+
+def response_format(api: str, kwargs: Mapping[str, Any]) -> str:
+    """``text``, ``json_object``, ``json_schema`` or (Anthropic, a forced tool call) ``tool``."""
+    if api == "chat.completions":
+        return _format_kind(kwargs.get("response_format"))
+    if api == "responses":
+        text = kwargs.get("text")
+        return _format_kind(text.get("format")) if isinstance(text, Mapping) else "text"
+    if api == "messages":
+        choice = kwargs.get("tool_choice")
+        if isinstance(choice, Mapping) and choice.get("type") in ("tool", "any") and kwargs.get("tools"):
+            return "tool"
+        config = kwargs.get("output_config")
+        if isinstance(config, Mapping) and isinstance(config.get("format"), Mapping) \
+                and config["format"].get("type") == "json_schema":
+            return "json_schema"
+    return "text"
+
+
+def request_features(api: str, kwargs: Mapping[str, Any]) -> dict:
+    """The ``arc.request.*`` attributes of one request."""
+    params = []
+    for key, value in kwargs.items():
+        if key not in _NOT_PARAMS and value is not None and (type(value) in _PLAIN or _given(value)):
+            params.append(key)
+    extra = kwargs.get("extra_body")
+    if isinstance(extra, Mapping):  # sent as top-level request parameters too
+        params.extend(k for k in extra if isinstance(k, str) and k not in kwargs)
+    chars = 0
+    count = 0
+    system = ""
+    if api == "responses":
+        inp = kwargs.get("input")
+        if type(inp) is str:
+            chars, count = len(inp), 1
+        elif isinstance(inp, (list, tuple)):
+            count = len(inp)
+            for item in inp:
+                if isinstance(item, Mapping):
+                    chars += _text_len(item.get("content"))
+        instructions = kwargs.get("instructions")
+        if type(instructions) is str:
+            chars += len(instructions)
+            system = instructions
+    else:
+        messages = kwargs.get("messages")
+        if isinstance(messages, (list, tuple)):
+            count = len(messages)
+            for m in messages:
+                if isinstance(m, Mapping):
+                    content = m.get("content")
+                    chars += _text_len(content)
+                    if m.get("role") in ("system", "developer"):
+                        text = _text(content)
+                        system = text if not system else system + "\n" + text
+        if api == "messages" and kwargs.get("system") is not None and _given(kwargs["system"]):
+            system = _text(kwargs["system"])
+            chars += len(system)
+            count += 1
+    tools = kwargs.get("tools")
+    attrs = {
+        A.ARC_REQUEST_PARAMS: tuple(sorted(params)),
+        A.ARC_REQUEST_PROMPT_TOKENS_EST: -(-chars // 4),
+        A.ARC_REQUEST_MESSAGE_COUNT: count,
+        A.ARC_REQUEST_RESPONSE_FORMAT: response_format(api, kwargs),
+        A.ARC_REQUEST_TOOL_COUNT: len(tools) if isinstance(tools, (list, tuple)) else 0,
+    }
+    for name in _OUTPUT_LIMITS:
+        limit = kwargs.get(name)
+        if type(limit) is int:
+            attrs[A.ARC_REQUEST_MAX_COMPLETION_TOKENS] = limit
+            break
+    if system:
+        attrs[A.ARC_REQUEST_SYSTEM_FINGERPRINT] = system_fingerprint(system)
+    return attrs

@@ -1,0 +1,26 @@
+"""No ARC_CONTROL_ENDPOINT: no subscriber thread, no control code beyond the one-line check, and the
+registry root stays ARC_REGISTRY / ~/.arc/registry."""
+
+import json
+import subprocess
+import sys
+
+from ..helpers.procs import ROOT, clean_env
+
+PROBE = """
+import json, sys, threading
+from arc_agent.runtime import get_runtime
+from arc_agent.registry import default_root
+get_runtime().activate()
+print(json.dumps({"threads": [t.name for t in threading.enumerate()], "root": default_root(),
+                  "modules": sorted(m for m in sys.modules if m.startswith(("arc_agent.control", "cryptography")))}))
+"""
+
+
+def test_without_an_endpoint_nothing_starts(tmp_path):
+    out = subprocess.run([sys.executable, "-c", PROBE], env=clean_env(HOME=str(tmp_path)), capture_output=True,
+                         text=True, timeout=60, cwd=str(ROOT))
+    info = json.loads(out.stdout.strip().splitlines()[-1])
+    assert "arc-control" not in info["threads"]
+    assert info["modules"] == ["arc_agent.control", "arc_agent.control.agent"]
+    assert info["root"] == str(tmp_path / ".arc" / "registry")
