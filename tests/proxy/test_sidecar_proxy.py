@@ -108,20 +108,21 @@ def test_arc_sidecar_routes_sdk_clients_through_the_proxy_with_the_in_process_sp
                 ARC_EXPORT_DELAY_MS="50", ARC_PATTERNS="demo")
     devllm.clear()
     before = col.scalar(f"SELECT count() FROM otel_traces WHERE ServiceName = '{SERVICE}' AND "
-                        + model_is("gpt-4", "arc-demo"))
+                        + model_is("gpt-4", "arc-demo", "reasoning-mini"))
     routed = run_json([sys.executable, APP], clean_env(OTEL_SERVICE_NAME="sidecar-app",
                                                        ARC_SIDECAR=f"unix://{proxy.socket}", **base))
     sent = devllm.requests()
-    assert [r["body"]["temperature"] for r in sent] == [0.7, 0.7, 0.7]
+    assert [r["body"]["temperature"] for r in sent] == [0.7, 0.7, 0.7, 0.5]
     assert all(r["headers"].get("authorization") or r["headers"].get("x-api-key") for r in sent)
     in_process = run_json([sys.executable, APP], clean_env(OTEL_SERVICE_NAME="in-process-app", **base))
     assert routed["chunks"] == in_process["chunks"] > 2 and routed["anthropic"] == in_process["anthropic"]
+    assert routed["error"] == in_process["error"] == "unsupported_parameter"
 
-    app_calls = model_is("gpt-4", "arc-demo")
-    local = spans(col, app_calls, 3, service="in-process-app")  # exported after anything the routed app sent
+    app_calls = model_is("gpt-4", "arc-demo", "reasoning-mini")
+    local = spans(col, app_calls, 4, service="in-process-app")  # exported after anything the routed app sent
     assert col.scalar("SELECT count() FROM otel_traces WHERE ServiceName = 'sidecar-app'") == 0
-    through = spans(col, app_calls, before + 3)[-3:]  # the proxy's, for the routed app's calls
-    key = lambda r: (r["SpanAttributes"]["gen_ai.provider.name"], r["SpanAttributes"]["gen_ai.request.stream"])  # noqa: E731
+    through = spans(col, app_calls, before + 4)[-4:]  # the proxy's, for the routed app's calls
+    key = lambda r: (r["SpanName"], r["SpanAttributes"]["gen_ai.request.stream"])  # noqa: E731
     local, through = sorted(local, key=key), sorted(through, key=key)
     for mine, theirs in zip(local, through):
         assert mine["SpanName"] == theirs["SpanName"] and mine["StatusCode"] == theirs["StatusCode"]

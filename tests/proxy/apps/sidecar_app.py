@@ -1,5 +1,6 @@
 """The same SDK calls with or without ``ARC_SIDECAR``: openai sync (plain and streamed) and
-anthropic async, each one the demo pattern fixes (temperature 0.95 -> 0.7)."""
+anthropic async, each one the demo pattern fixes (temperature 0.95 -> 0.7), and one the provider
+refuses (HTTP 400)."""
 
 import asyncio
 import json
@@ -25,7 +26,12 @@ def main() -> None:
     reply = client.chat.completions.create(model="gpt-4", temperature=0.95, messages=ASK)
     chunks = list(client.chat.completions.create(model="gpt-4", temperature=0.95, messages=ASK, stream=True))
     text = asyncio.run(_anthropic())
-    print(json.dumps({"chat": reply.choices[0].message.content, "chunks": len(chunks), "anthropic": text}))
+    try:  # the provider's 400 (code, param): its error facts must be the same on both paths
+        client.chat.completions.create(model="reasoning-mini", temperature=0.5, messages=ASK)
+    except openai.BadRequestError as exc:
+        error = exc.code
+    print(json.dumps({"chat": reply.choices[0].message.content, "chunks": len(chunks), "anthropic": text,
+                      "error": error}))
 
 
 main()
