@@ -21,7 +21,8 @@ from .views import LazyJson, SSESplitter
 
 # not forwarded either way: hop-by-hop (RFC 9110 7.6.1), what aiohttp recomputes, and the proxy's own token
 _HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
-                  "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length", "accept-encoding"})
+                  "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length", "accept-encoding",
+                  "expect"})
 _RESPONSE_DROP = _HOP | {"content-encoding"}  # the client session decompresses
 ERROR_BODY_BYTES = 1024 * 1024
 
