@@ -107,6 +107,11 @@ class ProxyApp:
             log.warning("arc proxy: %s %s: %s", request.method, request.path, exc)
             return _error(502, r.provider, f"arc proxy: upstream {r.provider} API not reachable ({exc})",
                           "bad_gateway")
+        except Exception as exc:  # e.g. a header value the client library refuses: a clear 502, counted
+            failopen.record("proxy_forward", exc)
+            exchange.close()
+            return _error(502, r.provider, f"arc proxy: could not forward the request ({type(exc).__name__})",
+                          "bad_gateway")
         return await _relay(request, exchange, result)
 
     async def _call(self, spec, exchange: Exchange, kwargs: dict, body: bytes, headers: Any) -> Any:
