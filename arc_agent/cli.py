@@ -21,6 +21,7 @@ SUBCOMMANDS: dict = {
     "registry": "arc_agent.registry.cli",
     "replay": "arc_agent.replay.cli",
     "learn": "arc_agent.replay.learn_cli",
+    "proxy": "arc_agent.proxy.cli",
     "serve": "arc_agent.control.serve_cli",
     "fleet": "arc_agent.control.fleet_cli",
 }
@@ -36,6 +37,7 @@ _HELP = {
     "registry": "list, publish, promote and roll back versioned artifacts (pattern bundles, models)",
     "replay": "re-send a captured cassette through the real SDKs with a pattern set; outcomes before/after",
     "learn": "learn verified fix patterns from the span store (a Ray job)",
+    "proxy": "run the side-car proxy: OpenAI/Anthropic HTTP in, fixed requests upstream, spans out",
     "serve": "serve the registry to a fleet of agents over gRPC (control plane)",
     "fleet": "list the agents following a control server, with their versions and health",
 }

@@ -20,6 +20,7 @@ from ..llm.outcome import classify, parses
 from ..llm.streams import StreamObserver, finish_stream, wrap_stream
 from ..telemetry import attributes as A
 from ..telemetry.encodable import text
+from . import sidecar
 from .base import unwrap, wrap, wrap_method
 
 TARGET = "anthropic"
@@ -229,6 +230,8 @@ def _resources():
 
 
 def patch() -> None:
+    if sidecar.route_clients(TARGET, "Anthropic", "AsyncAnthropic", ""):  # ARC_SIDECAR: the side-car does it all
+        return
     sync_cls, async_cls = _resources()
     if sync_cls is not None:
         wrap_method(sync_cls, "create", invoke_sync, MESSAGES, make=sync_method)
@@ -239,6 +242,7 @@ def patch() -> None:
 
 
 def unpatch() -> None:
+    sidecar.unroute_clients(TARGET, "Anthropic", "AsyncAnthropic")
     for cls in _resources():
         if cls is not None:
             unwrap(cls, "create")

@@ -17,6 +17,7 @@ from ..llm.outcome import OK, classify, parses
 from ..llm.streams import StreamObserver
 from ..telemetry import attributes as A
 from ..telemetry.encodable import text, texts
+from . import sidecar
 from .base import unwrap, wrap_method
 
 TARGET = "openai"
@@ -232,12 +233,15 @@ def _classes():
 
 
 def patch() -> None:
+    if sidecar.route_clients(TARGET, "OpenAI", "AsyncOpenAI", "/v1"):  # ARC_SIDECAR: the side-car does it all
+        return
     for cls, is_async, method, spec in _classes():
         if cls is not None:
             wrap_method(cls, method, invoke_async if is_async else invoke_sync, spec, is_async, make=sync_method)
 
 
 def unpatch() -> None:
+    sidecar.unroute_clients(TARGET, "OpenAI", "AsyncOpenAI")
     for cls, _is_async, method, _spec in _classes():
         if cls is not None:
             unwrap(cls, method)

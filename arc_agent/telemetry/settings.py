@@ -87,6 +87,8 @@ SETTINGS: dict = dict([
     _s("ARC_QUERY_URL", "text", None, "read endpoint of a running collector"),
     _s("ARC_COLLECTOR_LISTEN", "text", "127.0.0.1:4317", "address of 'arc collector'"),
     _s("ARC_DDL_DIR", "path", None, "ClickHouse DDL folder override"),
+    _s("ARC_SIDECAR", "text", None, "unix:///path or http://host:port of 'arc proxy': SDK calls go through it"),
+    _s("ARC_SIDECAR_TOKEN_FILE", "path", None, "token the side-car requires (Proxy-Authorization)"),
     _s("ARC_CONTROL_ENDPOINT", "text", None, "control server (grpc://host:port, grpcs://host:port) to follow"),
     _s("ARC_CONTROL_CA", "path", None, "CA certificate of the control server (TLS)"),
     _s("ARC_TRUST_KEY", "text", None, "Ed25519 public key (base64, or a PEM file) control-plane artifacts "
