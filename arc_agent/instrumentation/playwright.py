@@ -15,7 +15,7 @@ from .base import unwrap, wrap
 
 TARGET = "playwright"
 DISTRIBUTION = "playwright"
-SUPPORTED = ("1.40.0", "2.0.0")
+SUPPORTED = ("1.43.0", "2.0.0")
 
 LOCATOR_ACTIONS = ("click", "dblclick", "fill", "type", "press_sequentially", "press", "check", "uncheck",
                    "hover", "select_option")
