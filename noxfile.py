@@ -125,3 +125,30 @@ def playwright(session: nox.Session, version: str) -> None:
     install(session, version, "selenium>=4.20", pin, extras="vision,collector")
     pytest(session, "tests/vision/test_playwright_sync.py", "tests/vision/test_playwright_async.py",
            "tests/vision/test_capture_paths.py")
+
+
+# -- frameworks (issue 17 §2): LLM frameworks and WSGI apps with their own OTel, under arc-instrument ----------
+# LangChain installs with openai 3.x; llama-index-llms-openai pins openai 2.x: each stack in its own venv.
+# opentelemetry-instrumentation-flask/-wsgi/-django/-distro have no 0.66b2 release: their 0.66b1 pulls the
+# OTel SDK 1.45.1 set, which this venv then runs (the main suite runs 1.45.2 with -asgi/-fastapi 0.66b2).
+FRAMEWORK_STACKS = {
+    "langchain": (("langchain-openai>=1.7", "langchain-anthropic>=1.0", "openai", "anthropic", "flask>=3",
+                   "django>=5", "gunicorn>=22", "fastapi>=0.110", "opentelemetry-instrumentation-flask==0.66b1",
+                   "opentelemetry-instrumentation-django==0.66b1"),
+                  ("tests/frameworks/test_langchain.py", "tests/frameworks/test_wsgi_apps.py")),
+    "llamaindex": (("llama-index-llms-openai>=0.8", "openai"), ("tests/frameworks/test_llamaindex.py",)),
+}
+
+
+@nox.session
+@nox.parametrize("stack", list(FRAMEWORK_STACKS), ids=list(FRAMEWORK_STACKS))
+def frameworks(session: nox.Session, stack: str) -> None:
+    """LangChain (openai + anthropic), LlamaIndex, Flask and Django under gunicorn: one span per model call."""
+    requirements, tests = FRAMEWORK_STACKS[stack]
+    install(session, "newest", *requirements)
+    frozen = session.run("python", "-m", "pip", "list", "--format=freeze", silent=True) or ""
+    shown = ("langchain-core", "langchain-openai", "langchain-anthropic", "llama-index-core", "llama-index-llms-openai",
+             "flask", "django", "opentelemetry-instrumentation-flask", "opentelemetry-instrumentation-django")
+    session.log("frameworks: " + " ".join(line for line in frozen.lower().splitlines()
+                                         if line.split("==", 1)[0] in shown))
+    pytest(session, *tests)

@@ -67,8 +67,9 @@ def stop(proc: subprocess.Popen) -> str:
 def assert_llm_spans_under_server_spans(collector: CollectorProcess, model: str, pids: list) -> None:
     n = len(pids)
     llm = f"FROM otel_traces WHERE SpanName = 'chat {model}'"
+    # the request's URL: old (http.url / http.target) or new (url.query) HTTP semantic conventions
     server = (f"FROM otel_traces WHERE SpanKind = 'Server' AND position(concat(SpanAttributes['http.url'], "
-              f"SpanAttributes['url.query']), '{model}') > 0")  # old or new HTTP semantic conventions
+              f"SpanAttributes['http.target'], SpanAttributes['url.query']), '{model}') > 0")
     assert collector.wait_for_count(f"SELECT count() {llm}", n, timeout=30) == n
     assert collector.wait_for_count(f"SELECT count() {server}", n, timeout=30) == n
     assert collector.scalar(f"SELECT uniqExact(SpanId) {llm}") == n  # nothing exported twice
