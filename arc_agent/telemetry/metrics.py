@@ -20,7 +20,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.exposition import choose_encoder
 
-from .. import failopen, state
+from .. import failopen, fastpaths, state
 from . import queue
 from .callstats import BUCKETS_S, CallStats
 from .stats import STATS
@@ -98,6 +98,8 @@ class ArcMetrics:
                      1.0 if sampler is not None and sampler.active else 0.0)
         yield _counter("arc_internal_errors", "Arc's own errors (the call went through unchanged)", ("kind",),
                        (((kind,), n) for kind, n in failopen.counts().items()))
+        yield _counter("arc_fast_path_off", "Uses of the public fallback of a fast path on a dependency's internals",
+                       ("path", "reason"), fastpaths.counts().items())
 
 
 def _handler(registry: CollectorRegistry, status: Callable[[], dict]):

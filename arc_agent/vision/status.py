@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 
+from .. import fastpaths
 from . import settings as vision_settings
 from .artifacts import MANIFEST
 
@@ -33,4 +34,6 @@ def status() -> dict:
         "model_dir": model_dir, "model_version_on_disk": _manifest_version(model_dir),
         "model_version_loaded": loaded.version if loaded is not None else None,
         "policy_version": _manifest_version(s.policy_dir) or SEED_VERSION,
+        "fast_paths_off": sorted(s.fast_paths_off),
+        "fast_path_fallbacks": {f"{path}/{reason}": n for (path, reason), n in sorted(fastpaths.counts().items())},
     }
