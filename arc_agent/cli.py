@@ -19,6 +19,8 @@ SUBCOMMANDS: dict = {
     "doctor": "arc_agent.doctor",
     "heal-report": "arc_agent.vision.heal_report",
     "registry": "arc_agent.registry.cli",
+    "train": "arc_agent.vision.train_cli",
+    "policy": "arc_agent.vision.policy_cli",
 }
 
 _HELP = {
@@ -30,6 +32,8 @@ _HELP = {
     "doctor": "show Arc's view of this environment and of a running agent",
     "heal-report": "list UI actions Arc healed, so selectors can be fixed",
     "registry": "list, publish, promote and roll back versioned artifacts (pattern bundles, models)",
+    "train": "train a learned policy from the span store (a Ray job): ui-policy",
+    "policy": "compare UI tool policy versions: failure rate and added time per version",
 }
 
 

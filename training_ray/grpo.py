@@ -126,6 +126,6 @@ def update(policy: nn.Module, ref: nn.Module, optimizer, groups: Sequence[Sequen
     return {"kl": kl, "clipped": clipped, "steps": int(len(actions))}
 
 
-def logits_np(policy: nn.Module, states) -> "object":
+def logits_np(policy: nn.Module, states) -> object:
     with torch.no_grad():
         return policy(torch.as_tensor(states, dtype=torch.float32)).numpy()

@@ -20,7 +20,7 @@ from pathlib import Path
 DEFAULT_DATABASE = "default"
 DEFAULT_TABLE = "otel_traces"
 VIEWS = ("arc_llm_calls", "arc_ui_actions")
-JOB_TABLES = ("arc_training_jobs",)
+JOB_TABLES = ("arc_training_jobs", "arc_training_jobs_mv")
 
 _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)(?:\s+([^{}]*?))?\s*\}\}")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

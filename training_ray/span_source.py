@@ -1,0 +1,131 @@
+"""Where a learning job reads spans and writes its job rows: a chDB store (through the collector
+that owns it, or opened here when none runs), a collector's query URL, or a ClickHouse server.
+
+Job rows go the way spans go: an ``arc.training_job`` span to the collector (OTLP, authenticated like
+any span; ``21_arc_training_jobs_mv.sql`` turns it into an ``arc_training_jobs`` row), into the store
+directly when this process opened it, or an ``INSERT`` with ``--clickhouse``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from arc_agent.collector import discovery, reader
+from arc_agent.collector.store import default_store_path
+
+JOB_SPAN = "arc.training_job"
+
+
+class SpanSource:
+    def __init__(self, store: str | None = None, url: str | None = None, clickhouse: str | None = None) -> None:
+        if sum(bool(x) for x in (store, url, clickhouse)) != 1:
+            raise ValueError("give exactly one of --store, --url, --clickhouse")
+        self.store, self.url, self.clickhouse = store, url, clickhouse
+        self._client: Any = None
+
+    def describe(self) -> str:
+        if self.clickhouse:
+            from arc_agent.collector.store import parse_clickhouse_url
+
+            kw = parse_clickhouse_url(self.clickhouse)
+            return f"tcp://{kw['host']}:{kw['port']}"
+        return self.url or str(self.store)
+
+    def query(self, sql: str) -> list:
+        """Rows of ``sql`` as dicts (aggregates only: the job never pulls spans one by one)."""
+        if self.clickhouse:
+            rows, columns = self._driver().execute(sql, with_column_types=True)
+            names = [c[0] for c in columns]
+            return [dict(zip(names, row)) for row in rows]
+        return reader.query(sql, url=self.url, store=self.store)
+
+    def _driver(self) -> Any:
+        if self._client is None:
+            from clickhouse_driver import Client
+
+            from arc_agent.collector.store import parse_clickhouse_url
+
+            self._client = Client(**parse_clickhouse_url(self.clickhouse))
+        return self._client
+
+    # -- job rows --------------------------------------------------------------------------------------
+    def write_job(self, row: dict) -> None:
+        """Record one state of a job: id, kind, status, started/finished (epoch s), metrics, artifact."""
+        if self.clickhouse:
+            finished = row.get("finished")
+            self._driver().execute(
+                "INSERT INTO arc_training_jobs (id, kind, status, started, finished, metrics, artifact, updated) "
+                "VALUES",
+                [(row["id"], row["kind"], row["status"], _dt(row["started"]), _dt(finished) if finished else None,
+                  json.dumps(row.get("metrics") or {}), row.get("artifact", ""), _dt(time.time()))])
+            return
+        attributes = {"arc.job.id": row["id"], "arc.job.kind": row["kind"], "arc.job.status": row["status"],
+                      "arc.job.started_ms": str(int(row["started"] * 1000)),
+                      "arc.job.metrics": json.dumps(row.get("metrics") or {}),
+                      "arc.job.artifact": row.get("artifact", "")}
+        if row.get("finished"):
+            attributes["arc.job.finished_ms"] = str(int(row["finished"] * 1000))
+        endpoint = self._collector_otlp()
+        if endpoint:
+            _send_span(endpoint, attributes)
+        else:
+            _write_span_direct(Path(self.store), attributes)
+
+    def _collector_otlp(self) -> str:
+        """The OTLP endpoint of the collector that owns the store (or serves ``--url``), else ''."""
+        folders = [Path(self.store)] if self.store else [default_store_path(), None]
+        otlp = ""
+        for folder in folders:
+            info = discovery.read_state(discovery.state_path(folder)) or {}
+            if not self.url or str(info.get("query", "")).rstrip("/") == self.url.rstrip("/"):
+                otlp = str(info.get("otlp", ""))
+                break
+        if not otlp and self.url:
+            raise ValueError(f"cannot find the OTLP endpoint of the collector serving {self.url} "
+                             "(its collector.json) to record the job row")
+        return otlp
+
+
+def _dt(seconds: float) -> Any:
+    import datetime
+
+    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).replace(tzinfo=None)
+
+
+def _provider():
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+
+    provider = TracerProvider(resource=Resource.create({"service.name": "arc-training"}))
+    return provider
+
+
+def _send_span(endpoint: str, attributes: dict) -> None:
+    """One span through the OTel SDK's own OTLP exporter (``OTEL_EXPORTER_OTLP_HEADERS`` carries a token)."""
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    target = endpoint.replace("grpc://", "").replace("grpcs://", "")
+    provider = _provider()
+    provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=target,
+                                                                     insecure=not endpoint.startswith("grpcs"))))
+    provider.get_tracer("arc.training").start_span(JOB_SPAN, attributes=attributes).end()
+    provider.shutdown()
+
+
+def _write_span_direct(store: Path, attributes: dict) -> None:
+    """No collector owns the store: encode the span with the SDK's OTLP encoder and write it here."""
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    memory = InMemorySpanExporter()
+    provider = _provider()
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    provider.get_tracer("arc.training").start_span(JOB_SPAN, attributes=attributes).end()
+    provider.shutdown()
+    target = reader._direct_store(store)
+    target.write([target.prepare(encode_spans(memory.get_finished_spans()))])
