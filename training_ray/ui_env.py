@@ -97,11 +97,11 @@ class EpisodeRunner:
         t0 = time.perf_counter()
         out = drive_sync(self._flow(target, mode, choose, steps), Outcome(), target.call())
         seconds = time.perf_counter() - t0
-        success, before, after, tools, confs = out
+        success, before, after, tools, confs, act_seconds = out
         for step, conf in zip(steps, confs):
             step.append(conf)
-        return {"success": bool(success), "seconds": seconds, "conf_before": before, "conf_after": after,
-                "tools": tools, "steps": steps, "error": None}
+        return {"success": bool(success), "seconds": seconds, "act_seconds": act_seconds, "conf_before": before,
+                "conf_after": after, "tools": tools, "steps": steps, "error": None}
 
     def _flow(self, target, mode: str, choose, steps: list):
         """Generator for the agent's driver: observe → tools (by mode) → act."""
@@ -123,12 +123,13 @@ class EpisodeRunner:
                 look = yield from run_steps(target, stats, look, None, self.settings, choose,
                                             on_step=lambda state, action, lk: confs.append(lk.conf))
             after = look.conf
+        t_act = time.perf_counter()
         try:
             yield UserCall(target.call())
             success = True
         except Exception:
             success = False
-        return success, before, after, list(stats.tools), confs
+        return success, before, after, list(stats.tools), confs, time.perf_counter() - t_act
 
 
 def episode_reward(ep: dict, threshold: float, lam: float) -> float:
