@@ -21,6 +21,8 @@ SUBCOMMANDS: dict = {
     "registry": "arc_agent.registry.cli",
     "train": "arc_agent.vision.train_cli",
     "policy": "arc_agent.vision.policy_cli",
+    "replay": "arc_agent.replay.cli",
+    "learn": "arc_agent.replay.learn_cli",
 }
 
 _HELP = {
@@ -34,6 +36,8 @@ _HELP = {
     "registry": "list, publish, promote and roll back versioned artifacts (pattern bundles, models)",
     "train": "train a learned policy from the span store (a Ray job): ui-policy",
     "policy": "compare UI tool policy versions: failure rate and added time per version",
+    "replay": "re-send a captured cassette through the real SDKs with a pattern set; outcomes before/after",
+    "learn": "learn verified fix patterns from the span store (a Ray job)",
 }
 
 

@@ -105,6 +105,9 @@ class Draft:
             self._param(op)
 
     def _param(self, op: FixOp) -> None:
+        if op.kind == "rename":
+            self._rename(op.slot, op.value)
+            return
         kw = self.kwargs
         name = _param_name(op.slot, self.provider, self.operation, kw)
         eb = kw.get("extra_body")
@@ -138,6 +141,29 @@ class Draft:
         else:
             self._extra()[name] = new
         self.changes[op.slot] = [None if old is _MISSING else old, new]
+
+    def _rename(self, name: str, target: str) -> None:
+        """Move ``name``'s value to ``target`` (top level when the SDK takes it, else ``extra_body``);
+        a value the caller already gave ``target`` is kept and ``name`` is only dropped."""
+        kw = self.kwargs
+        eb = kw.get("extra_body")
+        in_extra = eb is not None and isinstance(eb, Mapping)
+        if name in kw:
+            value = kw[name]
+            del self._own()[name]
+        elif in_extra and name in eb:
+            value = eb[name]
+            del self._extra()[name]
+        else:
+            return
+        self.changes[name] = [value, None]
+        if target in self.kwargs or (in_extra and target in self.kwargs.get("extra_body", {})):
+            return
+        if self._top_level_ok(target):
+            self._own()[target] = value
+        else:
+            self._extra()[target] = value
+        self.changes[target] = [None, value]
 
     def _top_level_ok(self, name: str) -> bool:
         accepted = accepted_params(self.provider, self.operation)

@@ -26,7 +26,8 @@ from .errors import BundleError, PatternError
 from .index import LayerBuilder, assemble, check_priority
 
 EXTENSIONS = (".json", ".yaml", ".yml")
-RECORD_KEYS = frozenset({"id", "pattern", "fix", "confidence", "priority", "expires_at", "description"})
+RECORD_KEYS = frozenset({"id", "pattern", "fix", "confidence", "priority", "expires_at", "description",
+                         "verified", "provenance"})  # the last two: written by `arc learn`, not read
 MAX_ERRORS = 20
 NEVER = math.inf
 DEMO_ALIAS = "demo"

@@ -2,6 +2,8 @@
 
 ``{"temperature": 0.7}`` sets a parameter; ``{"temperature": {"max": 0.7}}`` clamps it (``min``
 and/or ``max``; an absent parameter stays absent); ``{"top_p": {"remove": true}}`` removes it;
+``{"max_tokens": {"rename": "max_completion_tokens"}}`` moves its value to another parameter name
+(the new name's own value, if the caller gave one, wins);
 ``{"response_format": {"set": {...}}}`` sets an object value; ``{"model": "gpt-4o"}`` replaces the
 model; ``prepend_system`` / ``append_system`` / ``prefix_prompt`` / ``suffix_prompt`` add text.
 Each op writes one *slot* (a parameter, ``model``, ``system`` or ``prompt``); when several
@@ -25,7 +27,7 @@ FORBIDDEN = frozenset({"stream", "messages", "input", "system", "instructions", 
 
 
 class FixOp:
-    """``kind``: set | clamp | remove | prepend | append | prefix | suffix."""
+    """``kind``: set | clamp | remove | rename | prepend | append | prefix | suffix."""
 
     __slots__ = ("slot", "kind", "value")
 
@@ -83,6 +85,13 @@ def _param_op(name: str, value: Any) -> FixOp:
         if value["remove"] is not True:
             raise ValueError(f"fix {name!r}: 'remove' must be true")
         return FixOp(name, "remove", None)
+    if keys == {"rename"}:
+        target = value["rename"]
+        if not isinstance(target, str) or not target or target == name:
+            raise ValueError(f"fix {name!r}: 'rename' needs another parameter name, got {target!r}")
+        if target in FORBIDDEN or target in TEXT_OPS or target == "model" or "." in target or "[" in target:
+            raise ValueError(f"fix {name!r}: cannot rename to {target!r}")
+        return FixOp(name, "rename", target)
     if keys and keys <= {"min", "max"}:
         lo, hi = value.get("min"), value.get("max")
         for bound in (lo, hi):
@@ -92,4 +101,5 @@ def _param_op(name: str, value: Any) -> FixOp:
             raise ValueError(f"fix {name!r}: min {lo} is greater than max {hi}")
         return FixOp(name, "clamp", (lo, hi))
     raise ValueError(f"fix {name!r}: an object value must be one of {{\"set\": ...}}, "
-                     f"{{\"remove\": true}} or a clamp {{\"min\": ..., \"max\": ...}}; got keys {sorted(keys)}")
+                     f"{{\"remove\": true}}, {{\"rename\": name}} or a clamp {{\"min\": ..., \"max\": ...}}; "
+                     f"got keys {sorted(keys)}")

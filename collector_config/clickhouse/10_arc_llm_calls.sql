@@ -1,6 +1,10 @@
 -- arc_llm_calls: one row per LLM call span (any span carrying gen_ai.operation.name), with the
 -- string-typed attributes the exporter stores cast back to numbers, booleans and arrays.
 -- Absent attributes read as NULL (numbers/booleans), '' (strings) or [] (arrays).
+-- `outcome` is the span's `arc.outcome`, or `app_reported` when the app reported a failure of this
+-- call (`arc.report_failure` span whose link points at it: `Links.SpanId`); spans written before
+-- `arc.outcome` existed read `http_error` when their status is Error, else `ok`. The join reads only
+-- the report spans (SpanName is the second sort key), so it stays cheap in chDB.
 CREATE OR REPLACE VIEW `{{database}}`.`arc_llm_calls` {{on_cluster}} AS
 SELECT
     Timestamp AS time,
@@ -44,6 +48,28 @@ SELECT
     SpanAttributes['error.type'] AS error_type,
     StatusCode AS status_code,
     TraceId AS trace_id,
-    SpanId AS span_id
-FROM `{{database}}`.`{{table}}`
+    SpanId AS span_id,
+    multiIf(reports.kind != '', 'app_reported', SpanAttributes['arc.outcome'] != '', SpanAttributes['arc.outcome'],
+            StatusCode = 'Error', 'http_error', 'ok') AS outcome,
+    CAST(reports.kind != '', 'Bool') AS app_reported,
+    reports.kind AS app_report_kind,
+    toInt64OrNull(SpanAttributes['http.response.status_code']) AS http_status,
+    SpanAttributes['arc.error.code'] AS error_code,
+    SpanAttributes['arc.error.param'] AS error_param,
+    SpanAttributes['arc.error.type'] AS error_provider_type,
+    JSONExtract(SpanAttributes['arc.request.params'], 'Array(String)') AS request_params,
+    toInt64OrNull(SpanAttributes['arc.request.prompt_tokens_est']) AS prompt_tokens_est,
+    toInt64OrNull(SpanAttributes['arc.request.message_count']) AS message_count,
+    toInt64OrNull(SpanAttributes['arc.request.tool_count']) AS tool_count,
+    toInt64OrNull(SpanAttributes['arc.request.max_completion_tokens']) AS max_completion_tokens,
+    if(SpanAttributes['arc.request.response_format'] != '', SpanAttributes['arc.request.response_format'],
+       'text') AS response_format,
+    SpanAttributes['arc.request.system_fingerprint'] AS system_fingerprint
+FROM `{{database}}`.`{{table}}` AS calls
+LEFT JOIN (
+    SELECT arrayJoin(Links.SpanId) AS linked_span_id, any(SpanAttributes['arc.report.kind']) AS kind
+    FROM `{{database}}`.`{{table}}`
+    WHERE SpanName = 'arc.report_failure'
+    GROUP BY linked_span_id
+) AS reports ON reports.linked_span_id = calls.SpanId
 WHERE mapContains(SpanAttributes, 'gen_ai.operation.name')

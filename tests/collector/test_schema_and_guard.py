@@ -10,7 +10,7 @@ from arc_agent.collector.reader import _credentials, parse_rows
 
 def test_default_rendering_has_no_placeholders_left():
     statements = schema.statements()
-    assert len(statements) == 7  # traces, trace-id table + view, two typed views, training jobs, database
+    assert len(statements) == 8  # traces, trace-id table + view, two typed views, training jobs + their view, database
     text = "\n".join(statements)
     assert "{{" not in text and "ON CLUSTER" not in text and "TTL" not in text
     assert "CREATE TABLE IF NOT EXISTS `default`.`otel_traces`" in text

@@ -149,3 +149,39 @@ def test_fixed_anthropic_request_is_accepted_by_the_sdk_and_reaches_the_server()
         a_body, o_body = (r["body"] for r in server.requests())
     assert a_body["temperature"] == 0.2 and a_body["top_k"] == 5 and a_body["system"] == "S."
     assert o_body["temperature"] == 0.5
+
+
+def test_rename_moves_the_value_and_keeps_a_given_target():
+    kw = {"model": "reasoning-mini", "max_tokens": 300, "messages": []}
+    sent, attrs = fixed(from_openai_chat, kw, {"max_tokens": {"rename": "max_completion_tokens"}})
+    assert sent == {"model": "reasoning-mini", "max_completion_tokens": 300, "messages": []}
+    assert json.loads(attrs["arc.fix.changes"]) == {"max_tokens": [300, None], "max_completion_tokens": [None, 300]}
+    both = {"model": "reasoning-mini", "max_tokens": 300, "max_completion_tokens": 50, "messages": []}
+    sent, _ = fixed(from_openai_chat, both, {"max_tokens": {"rename": "max_completion_tokens"}})
+    assert sent == {"model": "reasoning-mini", "max_completion_tokens": 50, "messages": []}
+    absent = {"model": "reasoning-mini", "messages": []}
+    sent, attrs = fixed(from_openai_chat, absent, {"max_tokens": {"rename": "max_completion_tokens"}})
+    assert sent is absent and attrs["arc.fix.applied"] is False
+
+
+@pytest.mark.parametrize("fix, message", [({"max_tokens": {"rename": "max_tokens"}}, "another parameter"),
+                                          ({"max_tokens": {"rename": ""}}, "another parameter"),
+                                          ({"max_tokens": {"rename": "stream"}}, "cannot rename"),
+                                          ({"max_tokens": {"rename": "model"}}, "cannot rename")])
+def test_rename_rejects_bad_targets(fix, message):
+    with pytest.raises(PatternError, match=message):
+        PatternEngine(poll_interval=0).register({"model": "m"}, fix)
+
+
+def test_rename_makes_a_rejected_request_pass_through_the_real_sdk():
+    from arc_agent.devllm import DevLLMServer
+
+    kw = {"model": "reasoning-mini", "max_tokens": 64, "messages": [{"role": "user", "content": "hi"}]}
+    sent, _ = fixed(from_openai_chat, kw, {"max_tokens": {"rename": "max_completion_tokens"}})
+    with DevLLMServer(port=0) as srv, openai.OpenAI(base_url=srv.openai_base_url, api_key="sk-test",
+                                                     max_retries=0) as client:
+        with pytest.raises(openai.BadRequestError) as err:
+            client.chat.completions.create(**kw)
+        assert err.value.code == "unsupported_parameter" and err.value.param == "max_tokens"
+        reply = client.chat.completions.create(**sent)
+        assert reply.choices[0].message.content
