@@ -73,6 +73,7 @@ def main() -> int:
     p.add_argument("--repeats", type=int, default=2, help="replays of each held-out state per mode")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--lam", type=float, default=0.1)
+    p.add_argument("--lr", type=float, default=0.003)
     args = p.parse_args()
 
     from training_ray import ui_policy
@@ -83,7 +84,7 @@ def main() -> int:
     train_sc, held = ui_policy.split_held_out(scenarios, 0.25, args.seed)
     targs = argparse.Namespace(workers=args.workers, iterations=args.iterations, group=args.group,
                                states_per_iteration=args.states_per_iteration, inner_epochs=4, epsilon=0.2,
-                               beta=0.04, lam=args.lam, lr=0.01, seed=args.seed)
+                               beta=0.04, lam=args.lam, lr=args.lr, seed=args.seed)
     t0 = time.monotonic()
     policy, metrics, seen = ui_policy.train(train_sc, targs, "bench", THRESHOLD)
     train_s = time.monotonic() - t0
@@ -95,13 +96,18 @@ def main() -> int:
 
     runner = EpisodeRunner(threshold=THRESHOLD)
     runner.set_policy(onnx_bytes, manifest)
-    results = {}
+    results, per_state = {}, []
     try:
         for mode in ("bare", "seed", "greedy"):
             eps = [runner.run(sc, mode, seed=r) for sc in held for r in range(args.repeats)]
             results[mode] = summarise([e for e in eps if not e.get("error")])
+            for i, e in enumerate(eps):
+                sc = held[i // args.repeats]
+                per_state.append(f"{mode:6s} {','.join(sc['mechanics']):10s} d={sc['delay_ms']:5d} "
+                                 f"{'ok  ' if e['success'] else 'FAIL'} {e.get('seconds', 0):.2f}s {e.get('tools')}")
     finally:
         runner.close()
+    print("\n".join(per_state))
     seed_fail = results["seed"]["failure_rate"]
     out = {"held_out_states": len(held), "train_states": len(train_sc), "train_seconds": round(train_s, 1),
            "workers": args.workers, "iterations": args.iterations, "group": args.group,
