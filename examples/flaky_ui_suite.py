@@ -24,6 +24,7 @@ def main(argv: list | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--rounds", type=int, default=1)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--max-delay-ms", type=int, default=1800, help="longest flaky delay drawn (from 300 ms)")
     p.add_argument("--timeout-ms", type=int, default=1500, help="the test's own timeout per click")
     p.add_argument("--scenarios", default=",".join(SUITE))
     args = p.parse_args(argv)
@@ -35,7 +36,7 @@ def main(argv: list | None = None) -> int:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1000, "height": 720})
         for r in range(args.rounds):
-            delays = delays_for_seed(args.seed + r, 300, 1800)
+            delays = delays_for_seed(args.seed + r, 300, max(300, args.max_delay_ms))
             for scenario in args.scenarios.split(","):
                 page.goto(site.url(scenario, d=delays[scenario]))
                 total += 1

@@ -213,12 +213,19 @@ def _mean(values: list) -> float:
 
 
 def split_held_out(items: list, share: float, seed: int) -> tuple:
-    """(train, held-out): deterministic by seed; nothing held out below 4 states."""
-    order = list(range(len(items)))
-    random.Random(seed).shuffle(order)
-    n_out = int(len(items) * share) if len(items) >= 4 else 0
-    held = sorted(order[:n_out])
-    return [items[i] for i in sorted(order[n_out:])], [items[i] for i in held]
+    """(train, held-out), stratified by failure mechanics and deterministic by seed; nothing is held
+    out below 4 states."""
+    if len(items) < 4:
+        return list(items), []
+    rng = random.Random(seed)
+    groups: dict = {}
+    for i, item in enumerate(items):
+        groups.setdefault(tuple(item.get("mechanics") or ()), []).append(i)
+    held = set()
+    for members in groups.values():
+        rng.shuffle(members)
+        held.update(members[:int(len(members) * share)])
+    return [x for i, x in enumerate(items) if i not in held], [x for i, x in enumerate(items) if i in held]
 
 
 def run(args: argparse.Namespace) -> int:
