@@ -26,7 +26,7 @@ run_suite() {  # $1 = label; extra env via the caller
 
 run_suite "seed rule"
 echo "== training (GRPO on a local Ray, 2 workers)"
-arc train ui-policy --store "$STORE" --since 1h --iterations 6 --group 8 --workers 2 --publish
+arc train ui-policy --store "$STORE" --since 1h --iterations "${ITERATIONS:-6}" --group 8 --workers 2 --publish
 arc registry list
 ARC_VISION_POLICY=registry:ui-policy ARC_VISION_POLICY_CANARY=1.0 run_suite "trained policy on canary"
 for _ in $(seq 1 100); do  # until the second run's spans have landed
