@@ -17,6 +17,8 @@ import sys
 import urllib.error
 import urllib.request
 
+from .telemetry.endpoint import redact
+
 HELP = "show Arc's view of this environment and of a running agent"
 
 OK, WARN, BAD, INFO = "ok", "warn", "BAD", "  "
@@ -31,6 +33,7 @@ class Report:
         self.out.write(f"\n{title}\n")
 
     def line(self, mark: str, text: str) -> None:
+        text = redact(text)  # a URL with credentials (a setting, an error message) shows as ***@
         self.out.write(f"  {mark:4} {text}\n")
         if mark in (BAD, WARN):
             self.problems.append(text)
@@ -123,7 +126,7 @@ def check_settings(rep: Report) -> None:
         if setting is None:
             rep.line(WARN, f"{name} is not a setting Arc knows (typo?)")
             continue
-        shown = "(set, hidden)" if setting.kind == "secret" else repr(raw)
+        shown = "(set, hidden)" if setting.kind == "secret" else repr(redact(raw))  # URL credentials
         try:
             parse(setting, raw)
         except BadValue as exc:

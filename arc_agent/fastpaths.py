@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
+from functools import cache
+from importlib import metadata
 from typing import Optional, Tuple
 
 log = logging.getLogger("arc")
@@ -59,6 +61,18 @@ def in_range(version: Optional[str], tested: Tuple[str, str]) -> bool:
     """True when ``version`` is in ``[tested[0], tested[1])``."""
     v = version_tuple(version)
     return bool(v) and version_tuple(tested[0]) <= v < version_tuple(tested[1])
+
+
+@cache
+def version_outside(distribution: str, tested: Tuple[str, str]) -> Optional[str]:
+    """None when the installed ``distribution`` is in ``tested``, else why not (read once per process)."""
+    try:
+        version: Optional[str] = metadata.version(distribution)
+    except Exception:
+        version = None
+    if in_range(version, tested):
+        return None
+    return f"{distribution} {version} is outside >={tested[0]},<{tested[1]}"
 
 
 def reset_for_tests() -> None:

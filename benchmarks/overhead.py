@@ -51,7 +51,7 @@ def main() -> None:
     ap.add_argument("--patterns", help="pattern bundle to load into Arc (e.g. a 1M-pattern file)")
     ap.add_argument("--stream", action="store_true", help="measure stream=True calls, consumed fully")
     ap.add_argument("--arc-provider", choices=("own", "app"), default="own",
-                    help="own: Arc's default pipeline (its own provider, spans built directly); "
+                    help="own: Arc's default pipeline (its own provider); "
                          "app: the app installed an SDK TracerProvider and Arc goes through it")
     args = ap.parse_args()
 
@@ -68,11 +68,11 @@ def main() -> None:
     arc = Arc(patterns=args.patterns) if args.patterns else Arc()
     setup_s = time.perf_counter() - t
     if args.arc_provider == "own":
-        # Arc's own pipeline, but its OTLP exporter swapped for the same dropping exporter OTel gets
-        # (no collector in this benchmark): BatchSpanProcessor -> DropExporter for both.
-        tracing.get_emitter()
-        for processor in tracing._provider._active_span_processor._span_processors:
-            processor._batch_processor._exporter = DropExporter()
+        # Arc's own pipeline (its provider, sampler, counting processor, SDK BatchSpanProcessor), but
+        # its exporter drops each batch as the DropExporter OTel gets does (no collector here)
+        tracing.get_tracer()
+        if tracing.exporter() is not None:
+            tracing.exporter().export = DropExporter().export
     runtime = get_runtime()
     try:
         from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor

@@ -18,6 +18,7 @@ from ..llm import request as views
 from ..llm.call import CallSpec, LLMCall, invoke_async, invoke_sync, messages_json, start, sync_method, usage_attributes
 from ..llm.streams import StreamObserver, finish_stream, wrap_stream
 from ..telemetry import attributes as A
+from ..telemetry.encodable import text
 from .base import unwrap, wrap, wrap_method
 
 TARGET = "anthropic"
@@ -30,11 +31,11 @@ PROVIDER = "anthropic"
 def message_attributes(msg: Any) -> dict:
     attrs: dict = {}
     if isinstance(getattr(msg, "id", None), str):
-        attrs[A.GEN_AI_RESPONSE_ID] = msg.id
+        attrs[A.GEN_AI_RESPONSE_ID] = text(msg.id)  # provider data: may hold lone surrogates
     if isinstance(getattr(msg, "model", None), str):
-        attrs[A.GEN_AI_RESPONSE_MODEL] = msg.model
-    if getattr(msg, "stop_reason", None):
-        attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] = (msg.stop_reason,)
+        attrs[A.GEN_AI_RESPONSE_MODEL] = text(msg.model)
+    if isinstance(getattr(msg, "stop_reason", None), str) and msg.stop_reason:
+        attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] = (text(msg.stop_reason),)
     usage_attributes(getattr(msg, "usage", None), attrs)
     return attrs
 
@@ -54,8 +55,8 @@ class MessageStreamObserver(StreamObserver):
             self.attrs.update(message_attributes(event.message))
         elif kind == "message_delta":
             reason = getattr(event.delta, "stop_reason", None)
-            if reason:
-                self.attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] = (reason,)
+            if isinstance(reason, str) and reason:
+                self.attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] = (text(reason),)
             usage = getattr(event, "usage", None)
             out = getattr(usage, "output_tokens", None)
             if isinstance(out, int):
@@ -72,7 +73,7 @@ def _content(kwargs: dict) -> dict:
     attrs = {A.GEN_AI_INPUT_MESSAGES: messages_json(kwargs.get("messages"))}
     system = views.content_text(kwargs.get("system"))
     if system:
-        attrs[A.GEN_AI_SYSTEM_INSTRUCTIONS] = system
+        attrs[A.GEN_AI_SYSTEM_INSTRUCTIONS] = text(system)
     return attrs
 
 

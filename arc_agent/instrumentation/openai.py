@@ -14,6 +14,7 @@ from ..llm import request as views
 from ..llm.call import CallSpec, invoke_async, invoke_sync, messages_json, sync_method, usage_attributes
 from ..llm.streams import StreamObserver
 from ..telemetry import attributes as A
+from ..telemetry.encodable import text, texts
 from .base import unwrap, wrap_method
 
 TARGET = "openai"
@@ -26,10 +27,10 @@ PROVIDER = "openai"
 def _common(obj: Any, attrs: dict) -> dict:
     rid = getattr(obj, "id", None)
     if isinstance(rid, str):
-        attrs[A.GEN_AI_RESPONSE_ID] = rid
+        attrs[A.GEN_AI_RESPONSE_ID] = text(rid)  # provider data: may hold lone surrogates
     model = getattr(obj, "model", None)
     if isinstance(model, str):
-        attrs[A.GEN_AI_RESPONSE_MODEL] = model
+        attrs[A.GEN_AI_RESPONSE_MODEL] = text(model)
     usage_attributes(getattr(obj, "usage", None), attrs)
     return attrs
 
@@ -42,7 +43,7 @@ def chat_response_attributes(resp: Any) -> dict:
         if reason:
             reasons += (reason,)
     if reasons:
-        attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] = reasons
+        attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] = texts(reasons)
     return attrs
 
 
@@ -56,8 +57,8 @@ def responses_finish_reason(resp: Any) -> str | None:
 def responses_response_attributes(resp: Any) -> dict:
     attrs = _common(resp, {})
     reason = responses_finish_reason(resp)
-    if reason:
-        attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] = (reason,)
+    if isinstance(reason, str) and reason:
+        attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] = (text(reason),)
     return attrs
 
 
@@ -83,7 +84,7 @@ class ChatStreamObserver(StreamObserver):
 
     def attributes(self) -> dict:
         if self.reasons:
-            self.attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] = tuple(self.reasons[i] for i in sorted(self.reasons))
+            self.attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] = texts(tuple(self.reasons[i] for i in sorted(self.reasons)))
         return self.attrs
 
 
@@ -109,7 +110,7 @@ def _chat_content(kwargs: dict) -> dict:
 def _responses_content(kwargs: dict) -> dict:
     attrs = {A.GEN_AI_INPUT_MESSAGES: messages_json(kwargs.get("input"))}
     if isinstance(kwargs.get("instructions"), str):
-        attrs[A.GEN_AI_SYSTEM_INSTRUCTIONS] = kwargs["instructions"]
+        attrs[A.GEN_AI_SYSTEM_INSTRUCTIONS] = text(kwargs["instructions"])
     return attrs
 
 

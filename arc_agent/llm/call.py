@@ -8,35 +8,24 @@ guarded: on an internal error the user's call runs exactly as it would without A
 from __future__ import annotations
 
 import json
-from contextvars import ContextVar
+import weakref
 from time import monotonic, perf_counter_ns, time_ns
 from typing import Any, Callable
 
 from opentelemetry import context as otel_context
-from opentelemetry.trace import SpanKind
-from opentelemetry.trace.propagation import _SPAN_KEY
+from opentelemetry.trace import SpanKind, Status, StatusCode, get_current_span
 
 from .. import failopen, state
 from ..state import SUPPRESS_KEY as _SUPPRESS
 from ..telemetry import attributes as A
 from ..telemetry import tracing as _tracing
-from ..telemetry.tracing import get_emitter
+from ..telemetry.encodable import text, texts
 
 _CLIENT = SpanKind.CLIENT
+_ERROR = Status(StatusCode.ERROR)
 _RUNTIME = state.RUNTIME
-
-
-def _context_getter() -> Callable:
-    """The current OTel context, read straight from OTel's ContextVar when the default runtime
-    context is in use (two Python frames fewer per call), else through the public API."""
-    runtime_context = getattr(otel_context, "_RUNTIME_CONTEXT", None)
-    var = getattr(runtime_context, "_current_context", None)
-    if type(runtime_context).__name__ == "ContextVarsRuntimeContext" and isinstance(var, ContextVar):
-        return var.get
-    return otel_context.get_current
-
-
-_get_current = _context_getter()
+_get_current = otel_context.get_current
+_get_value = otel_context.get_value
 # start() result for a sampled-out call that needs nothing more unless it fails (see invoke_sync)
 SKIP = object()
 
@@ -53,8 +42,6 @@ _REQUEST_PARAMS = {
     "n": A.GEN_AI_REQUEST_CHOICE_COUNT,
 }
 _STOP_KEYS = ("stop", "stop_sequences")
-# what ``_request_attributes`` reads besides stop sequences: all a described-later call keeps
-_DESCRIBED_KEYS = frozenset(("model", "stream", *_REQUEST_PARAMS))
 _SCALARS = (bool, int, float, str)
 
 
@@ -84,7 +71,7 @@ def _request_attributes(spec: CallSpec, kwargs: dict, server) -> dict:
     model = kwargs.get("model")
     attrs = {A.GEN_AI_OPERATION_NAME: spec.operation, A.GEN_AI_PROVIDER_NAME: spec.provider}
     if isinstance(model, str):
-        attrs[A.GEN_AI_REQUEST_MODEL] = model
+        attrs[A.GEN_AI_REQUEST_MODEL] = text(model)  # the app's data: may hold lone surrogates
     get_attr = _REQUEST_PARAMS.get
     for key, value in kwargs.items():  # kwargs are few; the table is not
         attr = get_attr(key)
@@ -93,31 +80,39 @@ def _request_attributes(spec: CallSpec, kwargs: dict, server) -> dict:
                 attrs[attr] = value
         elif key in _STOP_KEYS:
             if isinstance(value, str):
-                attrs[A.GEN_AI_REQUEST_STOP_SEQUENCES] = (value,)
+                attrs[A.GEN_AI_REQUEST_STOP_SEQUENCES] = (text(value),)
             elif isinstance(value, (list, tuple)) and all(isinstance(s, str) for s in value):
-                attrs[A.GEN_AI_REQUEST_STOP_SEQUENCES] = tuple(value)
+                attrs[A.GEN_AI_REQUEST_STOP_SEQUENCES] = texts(tuple(value))
     attrs[A.GEN_AI_REQUEST_STREAM] = kwargs.get("stream") is True
     if server is not None:
         attrs[A.SERVER_ADDRESS], attrs[A.SERVER_PORT] = server
     return attrs
 
 
+_servers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # SDK resource -> (host, port)
+
+
 def _server(instance: Any):
-    """(host, port) of the client's base URL, cached on the client until its base_url changes."""
-    try:
-        client = instance._client
-        # the SDKs' ``base_url`` property returns ``_base_url``; openai 3.x's does an import per read
-        url = client.__dict__.get("_base_url")
-        if url is None:
-            url = client.base_url
-        cached = client.__dict__.get("_arc_server")
-        if cached is not None and cached[0] is url:
-            return cached[1]
-        server = (url.host, url.port or (443 if url.scheme == "https" else 80))
-        client.__dict__["_arc_server"] = (url, server)
-        return server
-    except Exception:
+    """(host, port) of the client's public ``base_url``, read once per SDK resource object (openai
+    3.x's ``base_url`` does an import per read)."""
+    if instance is None:
         return None
+    try:
+        return _servers[instance]
+    except (KeyError, TypeError):
+        pass
+    try:
+        # the resource's client: the SDKs expose no public link (read once per resource object)
+        url = instance._client.base_url
+        server = (url.host, url.port or (443 if url.scheme == "https" else 80))
+    except Exception as exc:  # another SDK layout: no server.* attributes, counted and logged once
+        failopen.record("server_address", exc)
+        return None
+    try:
+        _servers[instance] = server
+    except TypeError:  # not weak-referenceable: not cached
+        pass
+    return server
 
 
 def usage_attributes(usage: Any, attrs: dict) -> None:
@@ -141,14 +136,16 @@ def error_type(exc: BaseException) -> str:
 
 
 class LLMCall:
-    """One intercepted call. Its span is built once, when the call finishes, from one attribute dict
-    (start time and parent context captured at the start): a single attribute validation, no
-    context attach/detach on the hot path, and a sampled-out call costs no span at all. Errors and
-    applied fixes are always kept. ``peer`` is another GenAI instrumentation's live span for the
-    same call (OTel's openai-v2): Arc then enriches it instead of making a second one."""
+    """One intercepted call. Its span is started through the tracer at the call's start (its sampler
+    decides then, with the fix already known) and given the rest of its attributes in one
+    ``set_attributes`` when the call ends. It is never made the current span: nothing is attached
+    to the app's context. A sampled-out call builds no attributes unless it fails: then its error
+    span is started with the call's original start time (errors are kept). ``peer`` is another GenAI
+    instrumentation's live span for the same call (OTel's openai-v2): Arc then enriches it instead
+    of making a second one."""
 
     __slots__ = ("spec", "attrs", "kwargs", "arc_ns", "start_ns", "parent", "done", "first_chunk_ns",
-                 "fix_applied", "start_perf", "resumed", "sampled", "peer", "minimal", "deferred", "later")
+                 "fix_applied", "start_perf", "resumed", "sampled", "peer", "minimal", "deferred", "span")
 
     def __init__(self, spec: CallSpec, kwargs: dict, attrs: dict, parent, start_perf: int) -> None:
         self.spec = spec
@@ -166,13 +163,13 @@ class LLMCall:
         self.peer = None
         self.minimal = False  # circuit breaker open: passthrough, minimal span (see _passthrough)
         self.deferred = None  # sampled out: (instance, fix attributes) to describe the request if it fails
-        self.later = None  # (request scalars, server, fix attributes) when the export thread describes the request
+        self.span = None  # the call's recording span (None: sampled out, or a peer's span is enriched)
 
     def set(self, attrs: dict) -> None:
         self.attrs.update(attrs)
 
     def finish(self, exc: BaseException | None = None) -> None:
-        """Emit the span exactly once (stream exhaustion, error, close, GC all land here)."""
+        """End the span exactly once (stream exhaustion, error, close, GC all land here)."""
         if self.done:
             return
         self.done = True
@@ -180,46 +177,72 @@ class LLMCall:
             self.arc_ns += perf_counter_ns() - self.resumed
             self.resumed = 0
         error = exc is not None
-        if self.sampled or error or self.peer is not None or self.fix_applied:
+        span = self.span
+        if span is not None or error or self.peer is not None:
             attrs = self.attrs
-            if self.deferred is not None:  # a sampled-out call failed: errors are always kept
+            if self.deferred is not None and error:  # a sampled-out call failed: errors are kept
                 instance, fix_attrs = self.deferred
                 attrs = self.attrs = dict(span_request_attributes(self.spec, self.kwargs, instance, fix_attrs,
-                                                                  False), **attrs)
+                                                                  self.fix_applied), **attrs)
             if self.first_chunk_ns:
                 attrs[A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = (self.first_chunk_ns - self.start_perf) / 1e9
             if error:
                 attrs[A.ERROR_TYPE] = error_type(exc)
             attrs[A.ARC_INTERCEPTION_LATENCY_US] = self.arc_ns // 1000
+            if None in attrs.values():  # the SDK would warn about each None
+                attrs = {k: v for k, v in attrs.items() if v is not None}
             if self.peer is not None:
                 self.peer.set_attributes(attrs)
-            elif self.later is not None:
-                get_emitter().emit(self.span_name(), self.parent, (described_later, self.spec, *self.later, attrs),
-                                   self.start_ns, error)
-            else:
-                get_emitter().emit(self.span_name(), self.parent, attrs, self.start_ns, error)
+            elif span is not None:
+                span.set_attributes(attrs)
+                if error:
+                    span.set_status(_ERROR)
+                span.end()
+            else:  # sampled out at the start: the error span, started as of the call's start
+                span = start_span(self.span_name(), self.parent, attrs, self.start_ns)
+                if span is not None:
+                    span.set_status(_ERROR)
+                    span.end()
         for observer in state.RUNTIME.observers:
             observer(self, error)
 
     def span_name(self) -> str:
         model = self.kwargs.get("model")
-        return f"{self.spec.operation} {model}" if isinstance(model, str) else self.spec.operation
+        return f"{self.spec.operation} {text(model)}" if isinstance(model, str) else self.spec.operation
+
+
+def start_span(name: str, parent, attributes: dict, start_ns: int):
+    """A CLIENT span from Arc's tracer (None when Arc's sampler in front of the app's provider drops it)."""
+    tracer = _tracing.get_tracer()
+    pre = _tracing.presampler()
+    if pre is not None and not pre.should_sample(parent, 0, name, _CLIENT, attributes).decision.is_sampled():
+        return None
+    return tracer.start_span(name, context=parent, kind=_CLIENT, attributes=attributes, start_time=start_ns)
+
+
+def _start_attributes(spec: CallSpec, kwargs: dict, fix_applied: bool) -> dict:
+    """What a sampler sees: the call's identity and whether a fix was applied."""
+    attrs = {A.GEN_AI_OPERATION_NAME: spec.operation, A.GEN_AI_PROVIDER_NAME: spec.provider}
+    model = kwargs.get("model")
+    if isinstance(model, str):
+        attrs[A.GEN_AI_REQUEST_MODEL] = text(model)
+    attrs[A.ARC_FIX_APPLIED] = fix_applied
+    return attrs
 
 
 def start(spec: CallSpec, instance: Any, kwargs: dict, t0: int) -> LLMCall | None:
-    """Begin a call: decide sampling first, fix, and build the span's request attributes only when a
-    span will be made (a sampled-out call builds them later, and only if it fails)."""
+    """Begin a call: fix, then start its span (the sampler decides, knowing whether a fix was
+    applied), and build the span's request attributes only when it records (a sampled-out call
+    builds them later, and only if it fails)."""
     rt = state.RUNTIME
     ctx = _get_current()
     peer = None
     if ctx:  # an empty context (no current span, no suppression) needs no look inside
-        if ctx.get(_SUPPRESS):
+        if _SUPPRESS is not None and _get_value(_SUPPRESS, ctx):
             return None
-        if _SPAN_KEY in ctx:
-            peer = _peer_genai_span(ctx)
+        peer = _peer_genai_span(ctx)
     if rt.breaker_open:
         return _passthrough(spec, kwargs, t0, ctx)
-    sampled = peer is not None or rt.sampler is None or rt.sampler()
     send_kwargs = kwargs
     fix_attrs = None
     fix_applied = False
@@ -230,38 +253,40 @@ def start(spec: CallSpec, instance: Any, kwargs: dict, t0: int) -> LLMCall | Non
             outcome = fixer.fix(spec.build_view(kwargs))
         except Exception as exc:
             failopen.record("fixer", exc)
-    if outcome is None:
-        # sampled out, nothing to fix: no LLMCall at all, unless it is a stream (its errors come
-        # later) or a raw response (its result needs handling); see invoke_sync
-        if not sampled and rt.on_sampled_out is not None and kwargs.get("stream") is not True \
-                and "extra_headers" not in kwargs:
-            return SKIP
-    else:
+    if outcome is not None:
         fix_attrs = outcome.attributes
         if outcome.kwargs is not None:
             send_kwargs = outcome.kwargs
             fix_applied = True
-    later = None
     if peer is not None:  # the peer span already describes the request: add only Arc's facts
         attrs = dict(fix_attrs) if fix_attrs else {}
         attrs[A.ARC_FIX_APPLIED] = fix_applied
-    elif sampled and not fix_applied and not rt.capture_content and _tracing.emits_records() \
-            and "stop" not in send_kwargs and "stop_sequences" not in send_kwargs:
-        # described by the export thread (described_later) from the scalars it reads: the span
-        # keeps no reference to the prompt or the client (the fixer's attributes are its own dict)
-        attrs = {}
-        later = ({k: v for k, v in send_kwargs.items() if k in _DESCRIBED_KEYS}, _server(instance), fix_attrs)
-    elif sampled or fix_applied:
-        attrs = span_request_attributes(spec, send_kwargs, instance, fix_attrs, fix_applied)
-    else:
-        attrs = {}
-    call = LLMCall(spec, send_kwargs, attrs, ctx, t0)
-    call.later = later
-    call.fix_applied = fix_applied
-    call.peer = peer
-    if not (sampled or fix_applied):
+        call = LLMCall(spec, send_kwargs, attrs, ctx, t0)
+        call.fix_applied = fix_applied
+        call.peer = peer
+        return call
+    start_ns = time_ns()
+    model = send_kwargs.get("model")
+    name = f"{spec.operation} {model}" if isinstance(model, str) else spec.operation
+    start_attrs = _start_attributes(spec, send_kwargs, fix_applied)
+    span = start_span(name, ctx, start_attrs, start_ns)
+    if span is None or not span.is_recording():
+        # sampled out, nothing to fix: no LLMCall at all, unless it is a stream (its errors come
+        # later) or a raw response (its result needs handling); see invoke_sync
+        if outcome is None and rt.on_sampled_out is not None and kwargs.get("stream") is not True \
+                and "extra_headers" not in kwargs:
+            return SKIP
+        call = LLMCall(spec, send_kwargs, {}, ctx, t0)
         call.sampled = False
         call.deferred = (instance, fix_attrs)
+    else:
+        attrs = span_request_attributes(spec, send_kwargs, instance, fix_attrs, fix_applied)
+        for key in start_attrs:  # the span has them already
+            attrs.pop(key, None)
+        call = LLMCall(spec, send_kwargs, attrs, ctx, t0)
+        call.span = span
+    call.start_ns = start_ns
+    call.fix_applied = fix_applied
     return call
 
 
@@ -280,49 +305,34 @@ def span_request_attributes(spec: CallSpec, kwargs: dict, instance: Any, fix_att
     return attrs
 
 
-def described_later(spec: CallSpec, scalars: dict, server, fix_attrs: dict | None, attrs: dict) -> dict:
-    """A kept span's attributes, built by the export thread, in warm batches, instead of on the app
-    thread at the end of a cache-cold call. Only for a call with nothing fixed (patterns may have
-    been looked up: ``fix_attrs``), no content capture and no stop list, going to Arc's own encoder
-    (``telemetry/emit.py`` span records); ``scalars`` are the request values ``_request_attributes``
-    reads (immutable: the span holds no reference to the prompt, the client or anything the app
-    may change). The same attributes, in the same order, as ``span_request_attributes`` + the
-    call's own."""
-    out = _request_attributes(spec, scalars, server)
-    if fix_attrs:
-        out.update(fix_attrs)
-    out[A.ARC_FIX_APPLIED] = False
-    out.update(attrs)
-    return out
-
-
 def _passthrough(spec: CallSpec, kwargs: dict, t0: int, ctx) -> LLMCall:
     """Circuit breaker open (telemetry/breaker.py): no fix, no content, no response parsing; the span
     carries only what identifies the call, its error and Arc's time, and is still sampled."""
-    attrs = {A.GEN_AI_OPERATION_NAME: spec.operation, A.GEN_AI_PROVIDER_NAME: spec.provider,
-             A.ARC_FIX_APPLIED: False, A.ARC_BREAKER_OPEN: True}
-    model = kwargs.get("model")
-    if isinstance(model, str):
-        attrs[A.GEN_AI_REQUEST_MODEL] = model
+    attrs = _start_attributes(spec, kwargs, False)
+    attrs[A.ARC_BREAKER_OPEN] = True
     call = LLMCall(spec, kwargs, attrs, ctx, t0)
     call.minimal = True
-    peer = _peer_genai_span(ctx)
+    peer = _peer_genai_span(ctx) if ctx else None
     if peer is not None:
         call.peer = peer
         call.attrs = {k: v for k, v in attrs.items() if k.startswith("arc.")}
-    elif state.RUNTIME.sampler is not None:
-        call.sampled = state.RUNTIME.sampler()
+        return call
+    span = start_span(call.span_name(), ctx, attrs, call.start_ns)
+    if span is not None and span.is_recording():
+        call.span = span
+        call.attrs = {}  # the span has them already
+    else:
+        call.sampled = False
     return call
 
 
 def _peer_genai_span(ctx):
     """The current span if it is another instrumentation's live GenAI client span for this call."""
-    span = ctx.get(_SPAN_KEY)
-    if span is None:
+    span = get_current_span(ctx)
+    if not span.is_recording():
         return None
     attributes = getattr(span, "attributes", None)
-    if attributes and A.GEN_AI_OPERATION_NAME in attributes and span.is_recording() \
-            and getattr(span, "kind", None) is _CLIENT:
+    if attributes and A.GEN_AI_OPERATION_NAME in attributes and getattr(span, "kind", None) is _CLIENT:
         return span
     return None
 
@@ -346,7 +356,7 @@ def _on_result(call: LLMCall, result: Any, raw_mode: str | None) -> Any:
         from .streams import wrap_stream
 
         return wrap_stream(result, call, spec.make_observer())
-    if call.sampled or call.fix_applied or call.peer is not None:  # sampled out: no span, no attributes
+    if call.span is not None or call.peer is not None:  # sampled out: no span, no attributes
         call.set(spec.response_attributes(parsed))
         if state.RUNTIME.capture_content and spec.output_content is not None:
             call.set(spec.output_content(parsed))
@@ -530,5 +540,5 @@ def _finish_error(call: LLMCall, exc: BaseException, t2: int) -> None:
 
 def messages_json(messages: Any) -> str:
     """Serialize request/response messages for opt-in content capture."""
-    return json.dumps(messages, default=lambda o: getattr(o, "model_dump", lambda: repr(o))(),
-                      ensure_ascii=False)
+    return text(json.dumps(messages, default=lambda o: getattr(o, "model_dump", lambda: repr(o))(),
+                           ensure_ascii=False))

@@ -13,6 +13,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import sys
 import threading
 from datetime import date, datetime, timezone
@@ -21,6 +22,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from . import fastjson
+from .bounded import YAMLBoundsError, read_regular, yaml_loader
 from .bulk import add_bulk
 from .errors import BundleError, PatternError
 from .index import LayerBuilder, assemble, check_priority
@@ -71,7 +73,7 @@ def resolve_paths(paths: Iterable[str]) -> list:
                 dirs.sort()
                 files.extend(os.path.join(root, n) for n in sorted(names)
                              if n.endswith(EXTENSIONS) and not n.startswith("."))
-        elif os.path.isfile(p):
+        elif os.path.exists(p):  # a FIFO or device too: ``read_bytes`` refuses it by name
             files.append(p)
         else:
             raise BundleError(p, "no such file or directory")
@@ -101,31 +103,48 @@ def _registry_artifact(ref: str) -> str:
 
 
 def read_bytes(path: str) -> bytes:
-    try:
-        with open(path, "rb") as fh:
-            return fh.read()
-    except OSError as exc:
-        raise BundleError(path, f"cannot read: {exc.strerror or exc}") from None
+    """A bundle file's bytes: a regular file of at most ``ARC_PATTERNS_MAX_BYTES`` (``bounded``)."""
+    return read_regular(path)
 
 
 def read_document(path: str, data: bytes | None = None) -> Any:
-    """Parse a JSON or YAML file (by extension; other names: JSON, then YAML)."""
+    """Parse a JSON or YAML file (by extension; other names: JSON, then YAML), within the bounds
+    of ``bounded.py``; BundleError naming the file for anything it cannot parse."""
     if data is None:
         data = read_bytes(path)
     as_yaml = path.endswith((".yaml", ".yml"))
     if not as_yaml:
         try:
-            return json.loads(data)
+            return _valid_text(path, data, json.loads(data))
+        except RecursionError:
+            raise BundleError(path, "invalid JSON: nested too deeply") from None
         except ValueError as exc:
             if path.endswith(".json"):
                 raise BundleError(path, f"invalid JSON: {exc}") from None
     import yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        return yaml.load(data, Loader=loader)  # noqa: S506 - a safe loader
-    except yaml.YAMLError as exc:
+        return _valid_text(path, data, yaml.load(data, Loader=yaml_loader()))  # noqa: S506 - a safe loader
+    except (yaml.YAMLError, YAMLBoundsError) as exc:
         raise BundleError(path, f"invalid YAML: {exc}") from None
+    except RecursionError:
+        raise BundleError(path, "invalid YAML: nested too deeply") from None
+    except (ValueError, TypeError, OverflowError) as exc:  # e.g. an integer of 5,000 digits
+        raise BundleError(path, f"invalid YAML: {type(exc).__name__}: {str(exc)[:200]}") from None
+
+
+_ESCAPED_SURROGATE = re.compile(rb"\\[uU]0{0,4}[dD][89a-fA-F]")
+
+
+def _valid_text(path: str, data: bytes, doc: Any) -> Any:
+    """``doc``, unless an escape in ``data`` put a lone surrogate in one of its strings: no
+    encoder takes that text (a span, a snapshot), so the file is refused."""
+    if _ESCAPED_SURROGATE.search(data) is not None:
+        try:
+            json.dumps(doc, ensure_ascii=False, default=str).encode("utf-8")
+        except UnicodeEncodeError:
+            raise BundleError(path, "holds a string with a lone surrogate escape (not valid Unicode)") from None
+    return doc
 
 
 def parse_expires(value: Any, cache: dict | None = None) -> float:
@@ -281,6 +300,9 @@ def _load_file(builder: LayerBuilder, path: str, infos: list, errors: list, gent
     except BundleError as exc:
         errors.append(exc)
         return
+    except RecursionError:  # a decoder or a check walking a value nested past the stack
+        errors.append(BundleError(path, "nested too deeply"))
+        return
     if columns is None:
         return
     name, meta, ids, patterns, fixes, confidence, priority, expires, index_of = columns
@@ -290,7 +312,11 @@ def _load_file(builder: LayerBuilder, path: str, infos: list, errors: list, gent
     def on_error(k: int, exc: PatternError) -> None:
         found.append(BundleError(path, str(exc), ids[k], k if index_of is None else index_of[k]))
 
-    add_bulk(builder, ids, patterns, fixes, confidence, priority, expires, on_error, decoded=index_of is None)
+    try:
+        add_bulk(builder, ids, patterns, fixes, confidence, priority, expires, on_error, decoded=index_of is None)
+    except RecursionError:  # a value nested past the stack: the load is rejected anyway
+        errors.append(BundleError(path, "a pattern or fix is nested too deeply"))
+        return
     if found:  # patterns are stored by group: show this file's errors in file order
         found = sorted(errors[errors_before:] + found, key=lambda e: e.index)
         errors[errors_before:] = found[:max(0, MAX_ERRORS - errors_before)]

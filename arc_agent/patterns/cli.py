@@ -39,6 +39,9 @@ def validate(files: list, as_json: bool) -> int:
 
     try:
         layer, infos = load_layer(files)
+    except (MemoryError, RecursionError, OSError) as exc:  # a report, never a traceback
+        print(f"error: cannot load {', '.join(files)}: {type(exc).__name__}: {str(exc)[:300]}", file=sys.stderr)
+        return 1
     except BundleErrors as exc:
         if as_json:
             print(json.dumps({"ok": False, "errors": [_error_dict(e) for e in exc.errors]}, indent=2))
@@ -70,10 +73,14 @@ def guess_sdk(kwargs: dict) -> str:
 
 
 def read_request(path: str, sdk: str | None) -> tuple:
+    from .bounded import read_regular
+    from .errors import BundleError
+
     try:
-        with open(path, "rb") as fh:
-            doc = json.load(fh)
-    except (OSError, ValueError) as exc:
+        doc = json.loads(read_regular(path, 64 << 20))
+    except BundleError as exc:
+        raise SystemExit(f"error: cannot read request {exc}") from None
+    except (ValueError, RecursionError) as exc:
         raise SystemExit(f"error: cannot read request {path}: {exc}") from None
     if isinstance(doc, dict) and isinstance(doc.get("request"), dict):
         sdk = sdk or doc.get("sdk")

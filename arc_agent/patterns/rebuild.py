@@ -24,6 +24,7 @@ import tempfile
 from . import helper_process
 from .bundle import BundleError, BundleErrors, load_layer, resolve_paths
 from .snapshot import SnapshotPolicy, StaleSnapshot, read, snapshot_key, write
+from .snapshot_trust import secret
 
 log = logging.getLogger("arc")
 
@@ -35,6 +36,10 @@ _CHILD = "from arc_agent.patterns.rebuild import child_main; raise SystemExit(ch
 def wanted(paths: list) -> bool:
     """Whether a reload of ``paths`` should be built by a helper: big enough and allowed."""
     if not helper_process.allowed():
+        return False
+    try:
+        secret()  # the helper hands its result over as a signed snapshot
+    except OSError:
         return False
     try:
         return sum(os.path.getsize(f) for f in resolve_paths(paths)) >= MIN_BYTES

@@ -16,16 +16,18 @@ Where: next to the first bundle file (``.<file>.<paths hash>.arc-snapshot``), or
 patterns are snapshotted: small ones load in milliseconds.
 
 File: ``MAGIC``, a little-endian u32 header length, a JSON header (format, key, bundle infos,
-shapes, section table with crc32s) and the sections, raw and 8-byte aligned. Python's string hash
-is randomized per process, so hashes, sorted keys and Bloom filters are rebuilt on load
-(``index.assemble``), not stored. The checksums catch damage, not forgery: a snapshot is trusted
-like the bundle it sits next to (whoever can write one can write the other), so keep
-``ARC_PATTERNS_SNAPSHOT`` directories private to the app's user.
+shapes, section table with crc32s), the sections, raw and 8-byte aligned, and an HMAC-SHA256 of
+all of it. Python's string hash is randomized per process, so hashes, sorted keys and Bloom
+filters are rebuilt on load (``index.assemble``), not stored. The checksums catch damage; the MAC
+(keyed by a per-user secret) and the owner/mode checks of ``snapshot_trust`` catch forgery: a
+snapshot planted next to a bundle by someone else is ignored. A bundle folder writable by other
+users gets no snapshot next to it (the cache folder is used).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
 import os
@@ -40,15 +42,17 @@ import numpy as np
 
 from .. import __version__
 from ..fsutil import atomic_write
+from .bounded import sha256_regular
 from .bundle import BundleError, BundleInfo, resolve_paths
 from .fuzzy import COLUMNS as FUZZY_COLUMNS
 from .fuzzy import WIDTH
 from .idtable import IdTable
 from .index import LayerParts, assemble
+from .snapshot_trust import MAC_BYTES, UntrustedSnapshot, folder_trusted, mac, open_trusted, secret
 
 log = logging.getLogger("arc")
 
-FORMAT = 1
+FORMAT = 2  # 2: an HMAC at the end
 MAGIC = b"ARC-PATTERNS-SNAPSHOT\n"
 SUFFIX = ".arc-snapshot"
 MIN_PATTERNS = 20_000
@@ -86,8 +90,9 @@ class SnapshotPolicy:
         if self.directory:
             return [os.path.join(self.directory, name)]
         cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        return [os.path.join(os.path.dirname(os.path.abspath(files[0])), name),
-                os.path.join(cache, "arc", "patterns", name)]
+        beside = os.path.dirname(os.path.abspath(files[0]))
+        # a snapshot in a folder others can write to would never be trusted: not even written there
+        return [os.path.join(beside, name)] * folder_trusted(beside) + [os.path.join(cache, "arc", "patterns", name)]
 
 
 def snapshot_key(files: list, digests: Iterable[str]) -> str:
@@ -98,13 +103,18 @@ def snapshot_key(files: list, digests: Iterable[str]) -> str:
 
 
 def _file_digest(path: str) -> str:
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
+    return sha256_regular(path)  # bounded: never a FIFO or /dev/zero
 
 
 def load(paths: list, policy: SnapshotPolicy | None, loader: Callable[[list], tuple]) -> tuple:
     """(Layer, infos) for ``paths``: from a valid snapshot if there is one, else from the bundles
     through ``loader`` (which raises on bad bundles), then saved as a snapshot if big enough."""
+    if policy is not None and policy.enabled:
+        try:
+            secret()
+        except OSError as exc:
+            _log_no_secret(exc)
+            policy = None
     if policy is None or not policy.enabled:
         layer, infos = loader(paths)
         layer.parts = None
@@ -125,6 +135,9 @@ def load(paths: list, policy: SnapshotPolicy | None, loader: Callable[[list], tu
         except StaleSnapshot:
             log.info("arc: pattern snapshot %s is stale (bundles changed); loading the bundles", path)
             continue
+        except UntrustedSnapshot as exc:
+            log.warning("arc: ignoring pattern snapshot %s: %s; loading the bundles", path, exc)
+            continue
         except Exception as exc:  # corrupt, truncated, unreadable: the bundles decide
             log.warning("arc: ignoring unreadable pattern snapshot %s (%s); loading the bundles", path, exc)
             continue
@@ -141,6 +154,16 @@ def load(paths: list, policy: SnapshotPolicy | None, loader: Callable[[list], tu
             except Exception as exc:
                 log.info("arc: cannot write pattern snapshot %s: %s", path, exc)
     return layer, infos
+
+
+_logged_no_secret = [False]
+
+
+def _log_no_secret(exc: OSError) -> None:
+    if not _logged_no_secret[0]:
+        _logged_no_secret[0] = True
+        log.warning("arc: pattern snapshots off: no private snapshot key (%s); set ARC_HOME to a private "
+                    "folder", exc)
 
 
 # -- writing ------------------------------------------------------------------------------------------
@@ -182,49 +205,72 @@ def write(path: str, key: str, parts: LayerParts, infos: list) -> None:
     }, default=str).encode()
     start = len(MAGIC) + _HEAD.size + len(header)
     pad0 = -start % 8
-    def chunks():
-        yield MAGIC + _HEAD.pack(len(header)) + header + b"\0" * pad0
-        for _, data in sections:
-            yield data
-            yield b"\0" * (-len(data) % 8)
+    signer = mac(secret())
 
+    def chunks():
+        for chunk in _body(header, pad0, sections):
+            signer.update(chunk)
+            yield chunk
+        yield signer.digest()
+
+    os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o700, exist_ok=True)
     atomic_write(path, chunks())
+
+
+def _body(header: bytes, pad0: int, sections: list):
+    yield MAGIC + _HEAD.pack(len(header)) + header + b"\0" * pad0
+    for _, data in sections:
+        yield data
+        yield b"\0" * (-len(data) % 8)
 
 
 # -- reading ------------------------------------------------------------------------------------------
 def read(path: str, key: str | None, files: list, gentle: bool = False) -> tuple:
     """(Layer, infos) from the snapshot at ``path``; StaleSnapshot if it is for other content,
-    ValueError (or another exception) if it is damaged. ``gentle``: see ``index.assemble``."""
-    with open(path, "rb") as fh:
-        head = fh.read(len(MAGIC) + _HEAD.size)
+    UntrustedSnapshot if someone else could have written it (owner, modes, MAC: see
+    ``snapshot_trust``), ValueError (or another exception) if it is damaged. Nothing it holds is
+    used before its MAC is verified. ``gentle``: see ``index.assemble``."""
+    checker = mac(secret())
+    with os.fdopen(open_trusted(path), "rb") as fh:
+        def take(n: int) -> bytes:
+            data = fh.read(n)
+            checker.update(data)
+            return data
+
+        head = take(len(MAGIC) + _HEAD.size)
         if len(head) < len(MAGIC) + _HEAD.size or not head.startswith(MAGIC):
             raise ValueError("not an Arc pattern snapshot")
         (size,) = _HEAD.unpack_from(head, len(MAGIC))
         if size > _MAX_HEADER:
             raise ValueError("header too large")
-        raw_header = fh.read(size)
+        raw_header = take(size)
         if len(raw_header) != size:
             raise ValueError("truncated header")
-        header = json.loads(raw_header)
-        if header.get("format") != FORMAT:
+        header = json.loads(raw_header)  # bounded by _MAX_HEADER; its values are checked below
+        if not isinstance(header, dict) or header.get("format") != FORMAT:
             raise StaleSnapshot()
         if key is None or header.get("key") != key:
             raise StaleSnapshot()
-        fh.seek(-(len(MAGIC) + _HEAD.size + size) % 8, os.SEEK_CUR)
-        start = fh.tell()
+        take(-(len(MAGIC) + _HEAD.size + size) % 8)
+        remaining = os.fstat(fh.fileno()).st_size - fh.tell()
+        offset_now = 0
         sections = {}
         for name, offset, length, crc in header["sections"]:
-            if fh.tell() - start != offset:
+            if offset_now != offset:
                 raise ValueError(f"section {name} is not where the header says")
-            data = fh.read(length)
+            if not 0 <= length <= remaining:
+                raise ValueError(f"truncated (section {name})")
+            data = take(length)
             if len(data) != length:
                 raise ValueError(f"truncated (section {name})")
             if zlib.crc32(data) != crc:
                 raise ValueError(f"checksum mismatch in section {name}")
             sections[name] = data
-            fh.seek(-length % 8, os.SEEK_CUR)
-        if fh.read(1):
-            raise ValueError("trailing data")
+            pad = take(-length % 8)
+            offset_now += length + len(pad)
+        signature = fh.read(MAC_BYTES + 1)
+        if len(signature) != MAC_BYTES or not hmac.compare_digest(signature, checker.digest()):
+            raise UntrustedSnapshot("its MAC does not match this user's snapshot key")
     if header.get("width") != WIDTH:
         raise StaleSnapshot()
     parts = _parts(header, sections)

@@ -32,6 +32,7 @@ import sys
 import tempfile
 
 from . import fastjson, helper_process
+from .bounded import open_regular
 from .bulk import add_bulk
 from .bundle import Digest, expiry_column
 from .index import LayerBuilder
@@ -151,7 +152,7 @@ def child_main() -> int:
     """In the helper: read the second half of the file, build it, pickle ``{"sha256", "half"}``."""
     job = json.loads(sys.argv[-1])
     gc.disable()  # as in ``bundle.load_layer``: 1M small dicts would make the GC rescan them
-    with open(job["path"], "rb") as fh:
+    with os.fdopen(open_regular(job["path"]), "rb") as fh:  # never a FIFO swapped in meanwhile
         if os.fstat(fh.fileno()).st_size != job["size"]:
             return 3  # the file changed: the app's process builds this half itself
         n = job["size"] - job["start"]

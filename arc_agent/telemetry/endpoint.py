@@ -4,13 +4,29 @@ Precedence: ``Arc(endpoint=...)`` > ``ARC_ENDPOINT`` > ``OTEL_EXPORTER_OTLP_TRAC
 ``OTEL_EXPORTER_OTLP_ENDPOINT`` > ``localhost:4317``. Schemes: ``grpc://``/``http://`` plaintext,
 ``grpcs://``/``https://`` TLS (CA from ``OTEL_EXPORTER_OTLP[_TRACES]_CERTIFICATE``).
 Headers (``OTEL_EXPORTER_OTLP[_TRACES]_HEADERS``, ``Arc(api_key=)``) are secrets: never logged.
+Credentials in the URL (``grpc://user:secret@host``) are taken out of the target and sent as
+HTTP Basic ``authorization`` (unless a header sets one); anything that shows a URL uses ``redact``.
 """
 
 from __future__ import annotations
 
+import base64
 import os
+import re
 from dataclasses import dataclass, field
 from urllib.parse import unquote
+
+_USERINFO = re.compile(r"://[^/\s]*@")  # greedy: a password may hold an '@' too
+
+
+def redact(text: str) -> str:
+    """``text`` (a URL, a line naming URLs, or a bare ``user:pw@host:port``) with any
+    ``user:password@`` shown as ``***@``."""
+    if "@" not in text:
+        return text
+    if "://" not in text and not any(c.isspace() for c in text):
+        return "***@" + text.rpartition("@")[2]
+    return _USERINFO.sub("://***@", text)
 
 
 @dataclass(frozen=True)
@@ -44,13 +60,14 @@ def parse_endpoint(url: str, *, insecure_default: bool | None = None) -> tuple:
     url = url.strip()
     if not url:
         raise EndpointError("empty endpoint")
+    url = redact(url)  # every message below may show it; the credentials are read by ``userinfo``
     scheme, sep, rest = url.partition("://")
     if not sep:
         scheme, rest = "", url
     scheme = scheme.lower()
     if scheme not in ("", "grpc", "grpcs", "http", "https"):
         raise EndpointError(f"endpoint {url!r}: unsupported scheme {scheme!r} (use grpc://, grpcs://)")
-    rest = rest.split("/", 1)[0]
+    rest = rest.split("/", 1)[0].rpartition("@")[2]
     if not rest:
         raise EndpointError(f"endpoint {url!r}: missing host")
     host, _, port = rest.rpartition(":")
@@ -66,6 +83,17 @@ def parse_endpoint(url: str, *, insecure_default: bool | None = None) -> tuple:
     else:
         secure = not insecure_default if insecure_default is not None else False
     return f"{host}:{port}", secure
+
+
+def userinfo(url: str) -> tuple | None:
+    """(user, password) written in ``url``'s authority (percent-decoded), or None."""
+    scheme, sep, rest = url.strip().partition("://")
+    authority = (rest if sep else url.strip()).split("/", 1)[0]
+    info, at, _ = authority.rpartition("@")
+    if not at:
+        return None
+    user, _, password = info.partition(":")
+    return unquote(user), unquote(password)
 
 
 def resolve(endpoint: str | None = None, api_key: str | None = None, environ=os.environ) -> Endpoint:
@@ -84,4 +112,8 @@ def resolve(endpoint: str | None = None, api_key: str | None = None, environ=os.
     key = api_key or environ.get("ARC_API_KEY")
     if key:
         headers.append(("authorization", f"Bearer {key}"))
+    credentials = userinfo(url)
+    if credentials is not None and not any(k == "authorization" for k, _ in headers):
+        token = base64.b64encode(":".join(credentials).encode()).decode()
+        headers.append(("authorization", f"Basic {token}"))
     return Endpoint(target=target, secure=secure, ca_file=ca, headers=tuple(headers))

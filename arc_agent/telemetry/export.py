@@ -1,9 +1,12 @@
 """OTLP/gRPC span exporter that never loses a batch to a collector outage.
 
-The SDK's OTLP exporter retries a batch and then drops it. This one sends each encoded batch once
-(short timeout); on a retryable failure the batch waits, in order, in a bounded memory buffer or in
-the disk WAL (``ARC_WAL_PATH``) and a background thread re-sends it with backoff. Batches keep their
-order: while anything waits, new batches queue behind it. Overflow is counted and logged.
+The SDK's OTLP exporter retries a batch and then drops it. This one encodes a batch with the SDK's
+own OTLP encoder (``opentelemetry.exporter.otlp.proto.common``), sends it once (short timeout); on a
+retryable failure the batch waits, in order, in a bounded memory buffer or in the disk WAL
+(``ARC_WAL_PATH``) and a background thread re-sends it with backoff. Batches keep their order: while
+anything waits, new batches queue behind it. Overflow is counted and logged. ``taken_spans`` counts
+the spans the span processor handed over (``telemetry/processor.py`` compares it with the spans it
+was given, which is how Arc knows its processor's backlog without reading SDK internals).
 """
 
 from __future__ import annotations
@@ -17,11 +20,12 @@ import weakref
 from typing import Sequence
 
 import grpc
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from . import encodable
 from .endpoint import Endpoint
-from .otlp_encode import encode
 from .stats import STATS, TelemetryStats
 from .wal import WriteAheadLog
 
@@ -31,6 +35,27 @@ _EXPORT_METHOD = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 _RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
               grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.ABORTED, grpc.StatusCode.CANCELLED,
               grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL, grpc.StatusCode.UNAUTHENTICATED}
+
+
+ENCODE_CHUNK = 8  # spans encoded between two GIL releases
+
+
+def encode(spans: Sequence) -> bytes:
+    """Serialized ``ExportTraceServiceRequest`` for ``spans``: the SDK's OTLP encoding, in chunks.
+
+    Encoding is pure Python (see benchmarks/RESULTS.md) and runs on the export thread: one batch in one
+    go would hold the GIL until the interpreter's switch interval (5 ms) forces it off, every time
+    an app thread (an asyncio loop between two socket calls) asks for it back. So the batch is
+    encoded a few spans at a time and the GIL handed over in between (``sleep(0)`` on this thread,
+    never the app's); serialized requests concatenate into one (protobuf merges repeated fields)."""
+    if len(spans) <= ENCODE_CHUNK:
+        return encode_spans(spans).SerializeToString()
+    parts = []
+    for i in range(0, len(spans), ENCODE_CHUNK):
+        if i:
+            time.sleep(0)
+        parts.append(encode_spans(spans[i:i + ENCODE_CHUNK]).SerializeToString())
+    return b"".join(parts)
 
 
 class _Failed(Exception):
@@ -58,7 +83,8 @@ class ArcSpanExporter(SpanExporter):
         self._call = None
         self._logged_outage = False
         self._logged_overflow = False
-        self.handoff = None  # handoff.py: told when a send is on the network (set by queue.py)
+        self._logged_encoding = False
+        self.taken_spans = 0  # spans handed to ``export`` (one thread calls it: the processor's worker)
         if wal is not None:
             stats.buffered_spans = wal.pending_spans()
             if stats.buffered_spans:
@@ -91,6 +117,7 @@ class ArcSpanExporter(SpanExporter):
         self._pid = -1
         self._memory.clear()
         self._memory_bytes = 0
+        self.taken_spans = 0
         self.stats.__init__()
         if self.wal is not None:
             self.wal.after_fork()
@@ -122,9 +149,6 @@ class ArcSpanExporter(SpanExporter):
     def _send(self, payload: bytes, timeout_s: float | None = None, wait: bool = False) -> None:
         """``wait``: use the timeout to (re)connect instead of failing fast while gRPC's reconnect
         backoff runs; flush and exit pass it, so a collector that just came back still gets the spans."""
-        handoff = self.handoff
-        if handoff is not None:
-            handoff.sending()
         try:
             self._stub()(payload, timeout=timeout_s or self.timeout_s,
                          metadata=self.endpoint.headers or None, wait_for_ready=wait or None)
@@ -133,9 +157,6 @@ class ArcSpanExporter(SpanExporter):
             raise _Failed(code in _RETRYABLE, str(code)) from None
         except OSError as exc:  # unreadable CA file and the like
             raise _Failed(True, repr(exc)) from None
-        finally:
-            if handoff is not None:
-                handoff.sent()
 
     # -- buffering -----------------------------------------------------------------------------
     def _pending(self) -> bool:
@@ -239,12 +260,13 @@ class ArcSpanExporter(SpanExporter):
 
     # -- SpanExporter --------------------------------------------------------------------------
     def export(self, spans: Sequence) -> SpanExportResult:
+        self.taken_spans += len(spans)
         try:
-            payload = encode(spans)  # direct OTLP bytes, ~4x cheaper than the SDK's encoder
-        except Exception as exc:
-            self.stats.dropped_spans += len(spans)
-            log.error("arc: could not encode %d spans: %r", len(spans), exc)
-            return SpanExportResult.FAILURE
+            payload = encode(spans)
+        except Exception as exc:  # one bad value must not cost the batch: span by span
+            payload, spans = self._encode_each(spans, exc)
+            if payload is None:
+                return SpanExportResult.FAILURE
         n = len(spans)
         if self._pending():
             self._enqueue(payload, n)
@@ -263,6 +285,40 @@ class ArcSpanExporter(SpanExporter):
                 return SpanExportResult.SUCCESS
         self._enqueue(payload, n)
         return SpanExportResult.SUCCESS
+
+    def _encode_each(self, spans: Sequence, exc: Exception) -> tuple:
+        """(payload, spans kept) of a batch that did not encode: each span is encoded alone; one
+        that fails is replaced by a copy with encodable text (``encodable.span``), or dropped and
+        counted. Logged once per process, with the error's type only: a message or a value could
+        hold captured content."""
+        kept, repaired = [], 0
+        for span in spans:
+            for candidate in (span, encodable.span(span)):
+                if candidate is None:
+                    break
+                try:
+                    encode([candidate])
+                except Exception:
+                    continue
+                kept.append(candidate)
+                repaired += candidate is not span
+                break
+        dropped = len(spans) - len(kept)
+        self.stats.dropped_spans += dropped
+        self.stats.repaired_spans += repaired
+        if not self._logged_encoding:
+            self._logged_encoding = True
+            log.error("arc: %d of %d spans could not be encoded (%s): %d sent with their text repaired "
+                      "(U+FFFD), %d dropped; counted in arc_telemetry_dropped_total (logged once)",
+                      dropped + repaired, len(spans), type(exc).__name__, repaired, dropped)
+        if not kept:
+            return None, kept
+        try:
+            return encode(kept), kept
+        except Exception as again:  # not expected: each span encoded alone
+            self.stats.dropped_spans += len(kept)
+            log.error("arc: could not encode %d spans (%s); dropped", len(kept), type(again).__name__)
+            return None, kept
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return self._drain_once(timeout_s=min(self.timeout_s, timeout_millis / 1000), wait=True)

@@ -54,7 +54,7 @@ def make_observer(breaker=None, calls=None, count_sampled_out: bool = False):
             record(call.arc_ns)
         if add is not None:
             add(call, error)
-        if count_sampled_out and not call.sampled and not error and not call.fix_applied:
+        if count_sampled_out and not call.sampled and not error:
             STATS.sampled_out += 1
 
     return observe
@@ -84,7 +84,7 @@ def install_from_env(runtime, environ=None) -> Guards:
     if GUARDS.observer is not None:
         return GUARDS
     from .breaker import CircuitBreaker
-    from .queue import depth
+    from .tracing import depth
 
     max_ms = settings.value("ARC_BREAKER_MS", env)
     max_queue = settings.value("ARC_BREAKER_QUEUE", env)

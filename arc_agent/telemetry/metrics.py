@@ -21,7 +21,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.exposition import choose_encoder
 
 from .. import failopen, fastpaths, state
-from . import queue
+from . import tracing
 from .callstats import BUCKETS_S, CallStats
 from .stats import STATS
 
@@ -77,11 +77,13 @@ class ArcMetrics:
                      patterns.get("bloom_false_positive_ratio", 0.0))
         yield _gauge("arc_patterns_loaded", "Patterns in the active set", patterns.get("patterns", 0))
         yield _gauge("arc_telemetry_queue_depth", "Spans waiting in the span processor queue",
-                     queue.processor_depth())
+                     tracing.processor_depth())
         yield _gauge("arc_telemetry_buffered_spans", "Spans buffered (memory or WAL) until the collector answers",
                      STATS.buffered_spans)
         yield _counter("arc_telemetry_dropped", "Spans lost for good (buffer full, rejected)",
                        rows=(((), STATS.dropped_spans),))
+        yield _counter("arc_telemetry_repaired_spans", "Spans sent with text that did not encode replaced",
+                       rows=(((), STATS.repaired_spans),))
         yield _counter("arc_telemetry_exported_spans", "Spans the collector accepted",
                        rows=(((), STATS.exported_spans),))
         yield _counter("arc_spans_sampled_out", "Calls whose span dynamic sampling skipped",

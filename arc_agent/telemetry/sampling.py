@@ -2,8 +2,8 @@
 
 The rate is measured over fixed windows of ``window_s`` (0.5 s); the decision for the next window
 follows the last one, so a burst is sampled within half a second and a quiet period returns to
-100 %. Errors and applied fixes are kept by the call path whatever the sampler says, and a
-sampled-out call is still fixed: only its span is skipped.
+100 %. Errors and applied fixes are kept whatever this sampler says (``shedding.ArcSampler``, the
+OTel ``Sampler`` that asks this one), and a sampled-out call is still fixed: only its span is skipped.
 
 While sampling, kept calls are drawn as Bernoulli(``rate``) trials, but by their gaps: after each
 kept call, the number of calls to drop before the next one (``left``) is drawn once from the
@@ -109,3 +109,4 @@ class DynamicSampler:
         self.sync()
         return {"active": self.active, "qps": round(self.qps, 1), "max_qps": self.max_qps, "rate": self.rate,
                 "activations": self.activations, "considered": self.considered, "kept": self.kept}
+

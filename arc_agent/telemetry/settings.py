@@ -59,6 +59,8 @@ SETTINGS: dict = dict([
        "pattern bundle files (os.pathsep-separated; 'demo'; 'registry:NAME[@CHANNEL]')"),
     _s("ARC_REGISTRY", "path", "~/.arc/registry", "artifact registry root (registry:NAME[@CHANNEL] settings)"),
     _s("ARC_FIX_THRESHOLD", "float", 0.5, "minimum pattern confidence for a fix", 0, 1),
+    _s("ARC_PATTERNS_MAX_BYTES", "int", 512 << 20, "largest pattern bundle file read", 1, 2**40),
+    _s("ARC_HOME", "path", "~/.arc", "Arc's private per-user folder (pattern snapshot key)"),
     _s("ARC_PATTERNS_POLL", "float", 2.0, "seconds between bundle file checks (0 = no reload)", 0, 86400),
     _s("ARC_PRIVACY_MODE", "choice", "minimal", "what UI-action spans may carry",
        choices=("minimal", "hash_only", "local_inference", "full_data")),
@@ -123,6 +125,8 @@ def value(name: str, environ: Optional[Mapping[str, str]] = None) -> Any:
     try:
         return parse(setting, raw)
     except BadValue as exc:
-        log.error("arc: %s=%r %s; using the default (%s)", name, raw, exc,
+        from .endpoint import redact
+
+        log.error("arc: %s=%r %s; using the default (%s)", name, redact(raw), exc,
                   "unset" if setting.default is None else setting.default)
         return setting.default

@@ -12,6 +12,7 @@ class TelemetryStats:
         self.exported_spans = 0
         self.buffered_spans = 0  # waiting in memory or WAL for the collector
         self.dropped_spans = 0  # lost for good (buffer full, collector rejected as invalid)
+        self.repaired_spans = 0  # sent with text that did not encode replaced by U+FFFD
         self.last_flush_ts = 0.0  # unix time of the last successful export
         self.export_state = "idle"  # idle | ok | failing
         self.last_error = ""

@@ -21,7 +21,8 @@ log = logging.getLogger("arc")
 
 _lock = threading.Lock()
 _tracer = None
-_emitter = None
+_presampler = None
+_processor = None
 _provider = None
 _owned = False
 _exporter = None
@@ -54,16 +55,54 @@ def _env_float(name: str, default: float) -> float:
         return default
 
 
+def _queue_size() -> int:
+    """``ARC_QUEUE_SIZE`` if set, else ``OTEL_BSP_MAX_QUEUE_SIZE`` read as the SDK reads it (a bad value
+    means the SDK's default, 2048), else Arc's default (65536: an outage's first timeouts at 1k calls/s)."""
+    if os.environ.get("ARC_QUEUE_SIZE", "").strip():
+        return int(_env_float("ARC_QUEUE_SIZE", 65536))
+    raw = os.environ.get("OTEL_BSP_MAX_QUEUE_SIZE")
+    if raw is None:
+        return 65536
+    try:
+        return int(raw)
+    except ValueError:
+        return 2048
+
+
+def _batch_processor(exporter, max_queue_size: int):
+    """The SDK's BatchSpanProcessor; what Arc's own variables do not set, the SDK reads from
+    ``OTEL_BSP_*`` (schedule delay, batch size, export timeout) exactly as for its own pipeline."""
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    delay = _env_float("ARC_EXPORT_DELAY_MS", 5000) if os.environ.get("ARC_EXPORT_DELAY_MS", "").strip() else None
+    try:
+        return BatchSpanProcessor(exporter, max_queue_size=max_queue_size,
+                                  schedule_delay_millis=None if delay is None else int(delay))
+    except ValueError as exc:  # e.g. OTEL_BSP_MAX_EXPORT_BATCH_SIZE above the queue size
+        log.error("arc: span processor settings rejected (%s); using the SDK's defaults", exc)
+        return BatchSpanProcessor(exporter, max_queue_size=max(max_queue_size, 2048), max_export_batch_size=512,
+                                  schedule_delay_millis=5000)
+
+
 def _build_provider():
+    """Arc's private provider: the SDK reads ``OTEL_TRACES_SAMPLER``/``_ARG`` (a provider built without
+    a sampler), the ``OTEL_ATTRIBUTE_*``/``OTEL_SPAN_*`` limits, ``OTEL_SDK_DISABLED`` and the resource
+    variables itself; Arc's load shedding is composed in front of the configured sampler."""
     from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace import Tracer, TracerProvider
 
     from .endpoint import EndpointError, resolve
     from .export import ArcSpanExporter
-    from .queue import CountingBatchSpanProcessor  # a BatchSpanProcessor that counts queue overflow
+    from .processor import CountingSpanProcessor
+    from .shedding import ArcSampler
     from .wal import WriteAheadLog
 
-    global _exporter
+    global _exporter, _processor
+    configured = TracerProvider(resource=Resource.get_empty(), shutdown_on_exit=False).sampler
+    provider = TracerProvider(sampler=ArcSampler(configured), resource=Resource.create(), shutdown_on_exit=False)
+    tracer = provider.get_tracer("arc_agent", __version__)
+    if not isinstance(tracer, Tracer):  # OTEL_SDK_DISABLED: a no-op tracer, nothing to export
+        return provider, tracer
     try:
         endpoint = resolve(_settings.get("endpoint"), _settings.get("api_key"))
     except EndpointError as exc:
@@ -78,14 +117,11 @@ def _build_provider():
             log.error("arc: ARC_WAL_PATH=%r cannot be used (%r); buffering in memory only", wal_path, exc)
     _exporter = ArcSpanExporter(endpoint, timeout_s=_env_float("ARC_EXPORT_TIMEOUT", 2.0),
                                 max_buffer_bytes=int(_env_float("ARC_BUFFER_MAX_BYTES", 64 << 20)), wal=wal)
-    provider = TracerProvider(resource=Resource.create(), shutdown_on_exit=False)
-    provider.add_span_processor(CountingBatchSpanProcessor(
-        _exporter, max_queue_size=int(_env_float("ARC_QUEUE_SIZE", 65536)),
-        # 5 s as OTel's BatchSpanProcessor: each export wakes a Python thread that must win the GIL
-        # from a busy app, which cost ~6 ms of system time per export in benchmarks/cpu_1k_qps.py
-        schedule_delay_millis=int(_env_float("ARC_EXPORT_DELAY_MS", 5000)), max_export_batch_size=1024))
+    queue_size = _queue_size()
+    _processor = CountingSpanProcessor(_batch_processor(_exporter, queue_size), _exporter, queue_size)
+    provider.add_span_processor(_processor)
     atexit.register(shutdown)
-    return provider
+    return provider, tracer
 
 
 def preload() -> None:
@@ -94,14 +130,14 @@ def preload() -> None:
         from opentelemetry.sdk.trace import TracerProvider  # noqa: F401
         from opentelemetry.sdk.trace.export import BatchSpanProcessor  # noqa: F401
 
-        from . import export  # noqa: F401  (grpc, protobuf, the encoder)
+        from . import export, processor, shedding  # noqa: F401  (grpc, protobuf, the SDK's encoder)
     except Exception as exc:  # the first span will import again and report properly
         log.debug("arc: preload failed: %r", exc)
 
 
 def get_tracer():
     """The tracer for Arc's spans; builds the provider on first use (never at start-up)."""
-    global _tracer, _provider, _owned
+    global _tracer, _provider, _owned, _presampler
     if _tracer is not None:
         return _tracer
     with _lock:
@@ -110,35 +146,36 @@ def get_tracer():
 
             current = trace.get_tracer_provider()
             if isinstance(current, TracerProvider):
+                from opentelemetry.sdk.trace.sampling import ALWAYS_ON
+
+                from .shedding import ArcSampler
+
                 _provider, _owned = current, False
+                _presampler = ArcSampler(ALWAYS_ON)
+                tracer = current.get_tracer("arc_agent", __version__)
             else:
-                _provider, _owned = _build_provider(), True
-            _tracer = _provider.get_tracer("arc_agent", __version__)
+                (_provider, tracer), _owned = _build_provider(), True
+                _presampler = None
+            _tracer = tracer
     return _tracer
 
 
-def get_emitter():
-    """How finished LLM spans are emitted (``telemetry/emit.py``): straight to Arc's own span
-    processors when Arc owns the provider, else through the app's provider's tracer."""
-    global _emitter
-    emitter = _emitter
-    if emitter is not None:
-        return emitter
-    tracer = get_tracer()
-    with _lock:
-        if _emitter is None:
-            from .emit import DirectEmitter, SdkEmitter
-
-            scope = getattr(tracer, "_instrumentation_scope", None)
-            _emitter = DirectEmitter(_provider, scope) if _owned and scope is not None else SdkEmitter(tracer)
-        return _emitter
+def presampler():
+    """With the app's provider, Arc's load shedding cannot sit in that provider's sampler: the call
+    path asks this ``ArcSampler`` (configured part: always on) before the app's tracer, so both
+    must keep a span. None with Arc's own provider (its sampler already is an ``ArcSampler``)."""
+    return _presampler
 
 
-def emits_records() -> bool:
-    """Whether finished spans go to Arc's own encoder as span records (``emit.py``): then their
-    attributes may be given as ``(builder, *args)``, built by the export thread."""
-    emitter = _emitter
-    return emitter is not None and emitter.records
+def processor_depth() -> int:
+    """Spans waiting in Arc's own span processor (0 with the app's provider: its pipeline is its own)."""
+    processor = _processor
+    return processor.pending() if processor is not None and _owned else 0
+
+
+def depth() -> int:
+    """Everything not yet accepted by the collector: processor queue + exporter backlog."""
+    return processor_depth() + STATS.buffered_spans
 
 
 def exporter():
@@ -146,8 +183,10 @@ def exporter():
 
 
 def provider_info() -> dict:
+    sampler = getattr(_provider, "sampler", None) if _owned else None
     return {"owned": _owned, "endpoint": _exporter.endpoint.describe() if _exporter else None,
-            **STATS.as_dict()}
+            "sampler": sampler.get_description() if sampler is not None else None,
+            "queued_spans": processor_depth(), **STATS.as_dict()}
 
 
 def force_flush(timeout_s: float = 5.0) -> bool:
@@ -162,10 +201,10 @@ def force_flush(timeout_s: float = 5.0) -> bool:
 
 def shutdown(deadline_s: float = SHUTDOWN_DEADLINE_S) -> None:
     """Flush and stop Arc's own provider within ``deadline_s``; the app's provider is left alone."""
-    global _tracer, _provider, _owned, _emitter
+    global _tracer, _provider, _owned, _presampler
     with _lock:
         provider, owned = _provider, _owned
-        _tracer = _provider = _emitter = None
+        _tracer = _provider = _presampler = None
         _owned = False
     if provider is None or not owned:
         return

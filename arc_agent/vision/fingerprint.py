@@ -96,6 +96,19 @@ def best_candidate(old: Fingerprint, candidates: Sequence[dict], min_score: floa
     return candidates[idx], top
 
 
+def private_append(path: str) -> int:
+    """A descriptor appending to ``path``, created 0600 in a 0700 folder (page URLs and selectors
+    are the user's data); a file left broader by an older version is narrowed to 0600."""
+    os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+    try:
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, 0o600)
+    except OSError:
+        pass
+    return fd
+
+
 class FingerprintStore:
     """Last fingerprint per (page URL without query, selector); bounded LRU, optional JSONL file."""
 
@@ -133,9 +146,9 @@ class FingerprintStore:
             while len(self._items) > self._capacity:
                 self._items.popitem(last=False)
             if self._path:
-                os.makedirs(os.path.dirname(self._path) or ".", exist_ok=True)
-                with open(self._path, "a", encoding="utf-8") as fh:
-                    fh.write(json.dumps({"url": url, "selector": selector, "fp": fp.to_json()}) + "\n")
+                line = json.dumps({"url": url, "selector": selector, "fp": fp.to_json()}) + "\n"
+                with open(private_append(self._path), "a", encoding="utf-8") as fh:
+                    fh.write(line)
 
     def get(self, url: str, selector: str) -> Optional[Fingerprint]:
         with self._lock:

@@ -6,6 +6,7 @@ unless the tier allows it; only ``full_data`` writes anything (blobs, fingerprin
 
 from __future__ import annotations
 
+from ..telemetry import encodable
 from . import attributes as A
 
 TIERS: tuple = ("minimal", "hash_only", "local_inference", "full_data")
@@ -47,6 +48,7 @@ def at_least(tier: str, floor: str) -> bool:
 
 
 def filter_attributes(tier: str, attrs: dict) -> dict:
-    """Keep only the attributes ``tier`` allows, dropping ``None`` values."""
+    """Keep only the attributes ``tier`` allows, dropping ``None`` values; page text (selectors,
+    URLs) made encodable (``telemetry.encodable``)."""
     allowed = ALLOWED[tier]
-    return {k: v for k, v in attrs.items() if k in allowed and v is not None}
+    return encodable.attributes({k: v for k, v in attrs.items() if k in allowed and v is not None})

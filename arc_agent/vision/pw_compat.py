@@ -19,7 +19,6 @@ from __future__ import annotations
 import ast
 import asyncio
 import inspect
-from importlib import metadata
 from typing import Any, Callable, Optional, Tuple
 
 from .. import fastpaths
@@ -31,20 +30,7 @@ SYNC_OVERLAP = "playwright.sync_overlap"
 LOCATOR_FRAME = "playwright.locator_frame"  # a Locator whose frame cannot be told apart from another
 _SELECTOR_PART = " selector="
 
-_version_reason: Any = ...  # None when the installed version is in TESTED, else the reason; ... = not read yet
 _send_takes_timeout: Optional[bool] = None
-
-
-def _installed_version_off() -> Optional[str]:
-    global _version_reason
-    if _version_reason is ...:
-        try:
-            version = metadata.version("playwright")
-        except Exception:
-            version = None
-        _version_reason = None if fastpaths.in_range(version, TESTED) else \
-            f"playwright {version} is outside >={TESTED[0]},<{TESTED[1]}"
-    return _version_reason
 
 
 def off_reason(path: str) -> Optional[Tuple[str, str]]:
@@ -52,7 +38,7 @@ def off_reason(path: str) -> Optional[Tuple[str, str]]:
     off = vision_settings.current().fast_paths_off
     if "all" in off or path in off:
         return "setting", "ARC_VISION_FAST_PATHS_OFF"
-    detail = _installed_version_off()
+    detail = fastpaths.version_outside("playwright", TESTED)
     return ("version", detail) if detail else None
 
 

@@ -11,28 +11,13 @@ switches it off.
 
 from __future__ import annotations
 
-from importlib import metadata
-from typing import Any, Optional
+from typing import Any
 
 from .. import fastpaths
 from . import settings as vision_settings
 
 TESTED = ("4.20.0", "4.53.0")  # [oldest, newest) Selenium the internals were tested on (tests/vision)
 ELEMENT_REPOINT = "selenium.element_repoint"
-
-_version_off: Any = ...  # None when in TESTED, else the reason; ... = not read yet
-
-
-def _version_reason() -> Optional[str]:
-    global _version_off
-    if _version_off is ...:
-        try:
-            version = metadata.version("selenium")
-        except Exception:
-            version = None
-        _version_off = None if fastpaths.in_range(version, TESTED) else \
-            f"selenium {version} is outside >={TESTED[0]},<{TESTED[1]}"
-    return _version_off
 
 
 def _has_private_id(element: Any) -> bool:
@@ -45,7 +30,7 @@ def repoint(element: Any, new: Any) -> bool:
     if "all" in off or ELEMENT_REPOINT in off:
         fastpaths.fallback(ELEMENT_REPOINT, "setting", "ARC_VISION_FAST_PATHS_OFF")
         return False
-    version = _version_reason()
+    version = fastpaths.version_outside("selenium", TESTED)
     if version:
         fastpaths.fallback(ELEMENT_REPOINT, "version", version)
         return False

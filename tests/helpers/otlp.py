@@ -42,6 +42,7 @@ class _Servicer(trace_service_pb2_grpc.TraceServiceServicer):
         self.owner = owner
 
     def Export(self, request, context):  # noqa: N802 - gRPC method name
+        self.owner.metadata.append(dict(context.invocation_metadata()))
         self.owner._add(request)
         return trace_service_pb2.ExportTraceServiceResponse()
 

@@ -66,6 +66,7 @@ def test_metrics_and_status_match_what_happened(interactive, receiver):
         assert status["integrations"]["openai"] == {"patched": True, "version": version("openai"), "skipped": None}
         assert status["integrations"]["anthropic"]["version"] == version("anthropic")
         assert status["telemetry"]["endpoint"] == receiver.endpoint
+        assert status["telemetry"]["sampler"].startswith("ArcSampler{ParentBased{root:AlwaysOnSampler")
         assert status["telemetry"]["export_state"] == "ok" and status["telemetry"]["buffered_spans"] == 0
         assert status["breaker_open"] is False and status["guards"]["breaker"]["opens"] == 0
 

@@ -67,3 +67,20 @@ def test_no_sampling_by_default(run_app, receiver):
     assert len(receiver.wait_for(60)) == 60
     assert result["status"]["telemetry"]["sampled_out"] == 0
     assert result["status"]["guards"]["sampling"] == {"enabled": False}
+
+
+def test_shedding_in_front_of_the_apps_provider_keeps_errors(devllm):
+    import sys
+    from pathlib import Path
+
+    from tests.helpers.procs import clean_env, run_json
+
+    app = str(Path(__file__).parent / "apps" / "shed_app.py")
+    out = run_json([sys.executable, app], clean_env(DEVLLM_URL=devllm.base_url, ARC_SAMPLE_QPS="1",
+                                                    ARC_SAMPLE_RATE="0"), timeout=90)
+    spans = out["spans"]
+    root = [s for s in spans if s["name"] == "app-root"]
+    calls = [s for s in spans if s["scope"] == "arc_agent"]
+    assert len(root) == 1 and len(calls) == 10  # only the failed calls, in and out of the app's span
+    assert all(s["name"] == "chat fail-500" and s["status"] == "ERROR" for s in calls)
+    assert sum(s["parent"] == root[0]["id"] for s in calls) == 5

@@ -45,6 +45,8 @@ def test_installed_versions_are_inside_the_tested_ranges():
     assert fastpaths.in_range(version("selenium"), se_compat.TESTED)
     assert pw_compat.off_reason(LOCATOR_REPR) is None and pw_compat.off_reason(SYNC_OVERLAP) is None
     assert not fastpaths.in_range("1.44.9", pw_compat.TESTED) and not fastpaths.in_range(None, pw_compat.TESTED)
+    assert fastpaths.version_outside("playwright", ("0.1", "0.2")) == \
+        f"playwright {version('playwright')} is outside >=0.1,<0.2"
 
 
 def test_locator_selector_and_frame_are_read_from_its_repr(page):

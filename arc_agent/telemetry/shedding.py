@@ -1,0 +1,51 @@
+"""Arc's load shedding as a standard OpenTelemetry ``Sampler`` (``ArcSampler``).
+
+Kept apart from ``sampling.py`` (imported at activation, inside the app's ``import openai``) so the
+OTel SDK is imported only where spans are made.
+"""
+
+from __future__ import annotations
+
+from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
+from opentelemetry.trace import get_current_span
+
+from .. import state
+from . import attributes as A
+
+
+class ArcSampler(Sampler):
+    """Arc's load shedding as a standard OTel ``Sampler``, composed with the configured one.
+
+    A span is exported only if every step keeps it: (1) parent-based: under a valid unsampled parent
+    nothing is sampled; (2) Arc's load shedding (``state.RUNTIME.sampler``, a ``DynamicSampler``, set
+    when ``ARC_SAMPLE_QPS`` is) for GenAI call spans, except spans that say they failed
+    (``error.type``) or carry an applied fix (``arc.fix.applied``); (3) the configured sampler
+    (``OTEL_TRACES_SAMPLER``/``_ARG`` as the SDK reads them, or whatever the caller passes).
+
+    Errors are known only when a call ends: the call path starts its span at the call's start, and
+    when that span was sampled out and the call fails, it starts the error span then, with the
+    call's original start time and ``error.type`` in its start attributes (step 2 keeps it)."""
+
+    def __init__(self, configured: Sampler, runtime=None) -> None:
+        self.configured = configured
+        self._rt = runtime
+
+    def should_sample(self, parent_context, trace_id, name, kind=None, attributes=None, links=None,
+                      trace_state=None) -> SamplingResult:
+        parent = get_current_span(parent_context).get_span_context()
+        if parent.is_valid and not parent.trace_flags.sampled:
+            return SamplingResult(Decision.DROP, None, parent.trace_state)
+        if attributes and self.sheds(attributes):
+            return SamplingResult(Decision.DROP, None, parent.trace_state if parent.is_valid else None)
+        return self.configured.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
+
+    def sheds(self, attributes) -> bool:
+        """Whether load shedding drops a span with these start attributes (asks the sampler once)."""
+        shedder = (self._rt or state.RUNTIME).sampler
+        if shedder is None or A.GEN_AI_OPERATION_NAME not in attributes or A.ERROR_TYPE in attributes \
+                or attributes.get(A.ARC_FIX_APPLIED) is True:
+            return False
+        return not shedder()
+
+    def get_description(self) -> str:
+        return f"ArcSampler{{{self.configured.get_description()}}}"

@@ -1,0 +1,72 @@
+"""The standard OTEL_* variables change Arc's exported spans the way they change the SDK's own
+(real openai SDK against dev-llm, real gRPC receiver; the app exports its own spans through a plain
+SDK pipeline next to Arc's, so both are compared in one run)."""
+
+import math
+import sys
+from pathlib import Path
+
+import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from tests.helpers.procs import clean_env, run_json
+
+APP = str(Path(__file__).parent / "apps" / "otel_env_app.py")
+
+
+def run(devllm, receiver, mode: str, n: int, **env) -> tuple:
+    e = clean_env(DEVLLM_URL=devllm.base_url, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint,
+                  OTLP_ENDPOINT=receiver.endpoint, **env)
+    out = run_json([sys.executable, APP, mode, str(n)], e, timeout=180)
+    assert out["calls"] == n if mode == "calls" else out["calls"] == 2
+    assert out["flushed"] is True
+    # the app flushed both pipelines before exiting: everything exported has been received
+    arc = [s for s in receiver.spans if s.scope == "arc_agent"]
+    own = [s for s in receiver.spans if s.scope == "app"]
+    return arc, own
+
+
+@pytest.mark.parametrize("env,kept", [({}, True), ({"OTEL_TRACES_SAMPLER": "always_off"}, False),
+                                      ({"OTEL_SDK_DISABLED": "true"}, False),
+                                      ({"OTEL_TRACES_SAMPLER": "parentbased_always_off"}, False)],
+                         ids=["default", "always_off", "sdk_disabled", "parentbased_always_off"])
+def test_sampler_and_disabled(devllm, receiver, env, kept):
+    arc, own = run(devllm, receiver, "calls", 20, **env)
+    assert (len(arc), len(own)) == ((20, 20) if kept else (0, 0))
+
+
+def test_traceidratio_within_binomial_band(devllm, receiver):
+    n, p = 2000, 0.1
+    arc, own = run(devllm, receiver, "calls", n, OTEL_TRACES_SAMPLER="traceidratio", OTEL_TRACES_SAMPLER_ARG=str(p))
+    sigma = math.sqrt(n * p * (1 - p))
+    for spans in (arc, own):
+        assert abs(len(spans) - n * p) <= 5 * sigma, (len(arc), len(own))
+
+
+def test_attribute_limits_cut_values_and_counts(devllm, receiver):
+    arc, own = run(devllm, receiver, "calls", 3, OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT="10",
+                   OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT="true")
+    assert len(arc) == 3 and len(own) == 3
+    assert all(s.attributes["app.value"] == "x" * 10 for s in own)
+    assert all(len(s.attributes["gen_ai.input.messages"]) == 10 for s in arc)
+    assert all(len(v) <= 10 for s in arc for v in s.attributes.values() if isinstance(v, str))
+    arc, _ = run(devllm, receiver, "calls", 2, OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT="4")
+    assert len(arc) == 5 and all(len(s.attributes) == 4 for s in arc[3:])  # the receiver keeps the first 3
+
+
+def test_unsampled_parent_means_no_arc_span(devllm, receiver):
+    arc, _ = run(devllm, receiver, "parents", 2)
+    assert [(s.trace_id, s.parent_span_id) for s in arc] == [(f"{0xB2:032x}", f"{0xC3:016x}")]
+
+
+def test_batch_processor_variables(devllm, receiver):
+    """OTEL_BSP_MAX_EXPORT_BATCH_SIZE bounds Arc's export requests as it bounds the SDK's."""
+    arc, own = run(devllm, receiver, "calls", 12, OTEL_BSP_MAX_EXPORT_BATCH_SIZE="5",
+                   OTEL_BSP_SCHEDULE_DELAY="60000")
+    assert len(arc) == 12 and len(own) == 12
+    sizes = {"arc_agent": [], "app": []}
+    for raw in receiver.raw:
+        for rs in ExportTraceServiceRequest.FromString(raw).resource_spans:
+            for ss in rs.scope_spans:
+                sizes[ss.scope.name].append(len(ss.spans))
+    assert sorted(sizes["arc_agent"]) == [2, 5, 5] and sorted(sizes["app"]) == [2, 5, 5]
