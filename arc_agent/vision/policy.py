@@ -26,11 +26,9 @@ from typing import Optional, Sequence, Tuple
 
 from . import attributes as A
 from . import settings as vision_settings
-from . import tools
 from .artifacts import ArtifactError, ArtifactSlot, Loaded
 from .features import ACTIONS, FEATURES, POLICY_STATE, STEP_STATE, TOOLS
 from .model import onnx_session
-from .stepper import run_steps
 
 SEED_VERSION = "seed-rule-1"
 SEQUENTIAL = "sequential-1"
@@ -187,6 +185,9 @@ def choose(confidence: float, feats: Sequence[float], threshold: float) -> Tuple
 def run(target, stats, look, want_page: Optional[str], settings, attrs: dict):
     """Generator (see ``driver.py``): apply the chosen policy's tools to ``look``; returns the new look
     and sets ``arc.vision.policy_version`` in ``attrs``."""
+    from . import tools
+    from .stepper import run_steps
+
     loaded = pick(canary_key((look.probe or {}).get("url"), target.selector))
     attrs[A.POLICY_VERSION] = loaded.version if loaded is not None else SEED_VERSION
     if look.conf is None or look.conf >= settings.threshold:
