@@ -126,12 +126,12 @@ def _ray_init(workers: int):
     import ray
 
     address = os.environ.get("RAY_ADDRESS")
+    if address:  # a cluster: the code reaches its workers through the job's runtime env (ray job submit)
+        ray.init(address=address, log_to_driver=False)
+        return ray
     path = os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p)
-    kwargs = {"runtime_env": {"env_vars": {"PYTHONPATH": path}}, "log_to_driver": False}
-    if address:
-        ray.init(address=address, **kwargs)
-    else:
-        ray.init(num_cpus=max(2, workers), include_dashboard=False, **kwargs)
+    ray.init(num_cpus=max(2, workers), include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": path}})
     return ray
 
 
