@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 import uuid
+import warnings
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONTRACT = "sequential-1"
@@ -97,8 +98,11 @@ def export_onnx(policy, n_in: int) -> bytes:
     import torch
 
     buf = io.BytesIO()
-    torch.onnx.export(policy, (torch.zeros(1, n_in),), buf, input_names=["state"], output_names=["action_logits"],
-                      dynamic_axes={"state": {0: "n"}, "action_logits": {0: "n"}}, opset_version=17, dynamo=False)
+    with warnings.catch_warnings():  # the TorchScript exporter on purpose: the dynamo one needs onnxscript
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(policy, (torch.zeros(1, n_in),), buf, input_names=["state"],
+                          output_names=["action_logits"], dynamic_axes={"state": {0: "n"}, "action_logits": {0: "n"}},
+                          opset_version=17, dynamo=False)
     return buf.getvalue()
 
 
@@ -224,7 +228,7 @@ def split_held_out(items: list, share: float, seed: int) -> tuple:
     held = set()
     for members in groups.values():
         rng.shuffle(members)
-        held.update(members[:int(len(members) * share)])
+        held.update(members[:round(len(members) * share)])
     return [x for i, x in enumerate(items) if i not in held], [x for i, x in enumerate(items) if i in held]
 
 
