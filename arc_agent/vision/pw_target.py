@@ -224,10 +224,14 @@ class PlaywrightTarget(Target):
     def url_hint(self):
         if self._fast_css is None or self.action not in STABLE_FIRST:
             return None
-        off = None if self._async else off_reason(SYNC_OVERLAP)
-        if off is not None:  # then the capture is taken before the action
-            fastpaths.fallback(SYNC_OVERLAP, *off)
-            return None
+        if not self._async:  # the sync API needs the overlap fast path, else the capture comes before the action
+            off = off_reason(SYNC_OVERLAP)
+            if off is not None:
+                fastpaths.fallback(SYNC_OVERLAP, *off)
+                return None
+            state = page_state(self._page)
+            if state is not None and state.session and sync_loop(self._page, state.session) is None:
+                return None
         try:
             url = self._page.url  # kept by Playwright's client from navigation events: no round trip
         except Exception:
