@@ -73,7 +73,7 @@ class EpisodeRunner:
         """One episode → {success, seconds, conf_before, conf_after, steps: [(state, action, logp, conf)],
         tools, error}. A scenario that does not load gives ``error`` and no steps."""
         from arc_agent.vision import recall, shots
-        from arc_agent.vision.driver import Outcome, drive_sync
+        from arc_agent.vision.driver import ACTIVE, Outcome, drive_sync
         from arc_agent.vision.pw_target import PlaywrightTarget
 
         try:
@@ -94,9 +94,15 @@ class EpisodeRunner:
             steps.append([list(map(float, state)), action, float(logp[action])])
             return action
 
+        # as the agent's own wrapper does: while the flow runs, an Arc-patched Playwright in this process
+        # (e.g. a test session that instrumented it) passes every call straight through
+        token = ACTIVE.set(True)
         t0 = time.perf_counter()
-        out = drive_sync(self._flow(target, mode, choose, steps), Outcome(), target.call())
-        seconds = time.perf_counter() - t0
+        try:
+            out = drive_sync(self._flow(target, mode, choose, steps), Outcome(), target.call())
+        finally:
+            seconds = time.perf_counter() - t0
+            ACTIVE.reset(token)
         success, before, after, tools, confs, act_seconds = out
         for step, conf in zip(steps, confs):
             step.append(conf)

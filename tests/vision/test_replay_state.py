@@ -17,10 +17,10 @@ def test_mechanics_ready_time_features_and_snapshot_by_tier(page, site, spans, v
     for tier in ("minimal", "hash_only", "full_data"):
         settings = vision_env(ARC_PRIVACY_MODE=tier)
         spans.clear()
-        page.goto(site.url("late_render", d=600))
-        page.click("#target", timeout=5000)
+        page.goto(site.url("late_render", d=1500))  # long enough for the first probe to find nothing
+        page.click("#target", timeout=8000)
         got = attrs(spans()[-1])
-        assert list(got[A.MECHANICS]) == ["absent"] and 0 < got[A.READY_MS] < 5000, tier
+        assert list(got[A.MECHANICS]) == ["absent"] and 0 < got[A.READY_MS] < 8000, (tier, got)
         assert (len(got.get(A.FEATURES, ())) == len(FEATURES)) == (tier != "minimal"), tier
         assert (A.SNAPSHOT_KEY in got) == (tier == "full_data"), tier
     html = BlobStore(settings.blob_dir).get_html(got[A.SNAPSHOT_KEY])
