@@ -21,7 +21,7 @@ import os
 from typing import Any
 
 from .. import __version__
-from .bounded import max_bytes, open_regular
+from .bounded import Deadline, DeadlineFile, max_bytes, open_regular, within_deadline
 from .bundle import COMPILED_SUFFIX, BundleErrors, BundleInfo, load_layer
 from .errors import BundleError
 from .fuzzy import WIDTH
@@ -60,14 +60,7 @@ def read(path: str, gentle: bool = False) -> tuple:
     """(Layer, [BundleInfo]) of the compiled file ``path``; BundleErrors naming the file and the
     problem when it is not a compiled file, is damaged, or is for another format."""
     try:
-        fd = open_regular(path)
-        limit = max_bytes()
-        size = os.fstat(fd).st_size
-        if size > limit:
-            os.close(fd)
-            raise BundleError(path, f"is {size} bytes, over the {limit}-byte limit (ARC_PATTERNS_MAX_BYTES)")
-        with os.fdopen(fd, "rb") as fh:
-            header, sections = read_container(fh, MAGIC, hashlib.sha256(), _supported)
+        header, sections = within_deadline(path, lambda deadline: _read_sections(path, deadline))
         if header.get("width") != WIDTH:
             raise ValueError(f"fuzzy index width {header.get('width')!r}, this Arc uses {WIDTH}: recompile it")
         parts = parts_from(header, sections)
@@ -84,6 +77,17 @@ def read(path: str, gentle: bool = False) -> tuple:
     except (ValueError, KeyError, TypeError, IndexError, EOFError, OSError, RecursionError) as exc:
         raise BundleErrors([BundleError(path, f"not a valid compiled pattern file: {exc}")]) from None
     return layer, infos
+
+
+def _read_sections(path: str, deadline: Deadline) -> tuple:
+    fd = open_regular(path)
+    limit = max_bytes()
+    size = os.fstat(fd).st_size
+    if size > limit:
+        os.close(fd)
+        raise BundleError(path, f"is {size} bytes, over the {limit}-byte limit (ARC_PATTERNS_MAX_BYTES)")
+    with os.fdopen(fd, "rb") as fh:
+        return read_container(DeadlineFile(fh, deadline), MAGIC, hashlib.sha256(), _supported)
 
 
 def _supported(header: dict) -> None:

@@ -45,7 +45,7 @@ import numpy as np
 
 from .. import __version__
 from ..fsutil import atomic_write
-from .bounded import sha256_regular
+from .bounded import DeadlineFile, sha256_regular, within_deadline
 from .bundle import BundleError, BundleInfo, resolve_paths
 from .fuzzy import COLUMNS as FUZZY_COLUMNS
 from .fuzzy import WIDTH
@@ -243,11 +243,14 @@ def read(path: str, key: str | None, files: list, gentle: bool = False) -> tuple
         if header.get("format") != FORMAT or key is None or header.get("key") != key:
             raise StaleSnapshot()
 
-    with os.fdopen(open_trusted(path), "rb") as fh:
-        try:
-            header, sections = read_container(fh, MAGIC, mac(secret()), current)
-        except BadSignature:
-            raise UntrustedSnapshot("its MAC does not match this user's snapshot key") from None
+    def read_sections(deadline: Any) -> tuple:
+        with os.fdopen(open_trusted(path), "rb") as fh:
+            return read_container(DeadlineFile(fh, deadline), MAGIC, mac(secret()), current)
+
+    try:
+        header, sections = within_deadline(path, read_sections)
+    except BadSignature:
+        raise UntrustedSnapshot("its MAC does not match this user's snapshot key") from None
     if header.get("width") != WIDTH:
         raise StaleSnapshot()
     parts = parts_from(header, sections)

@@ -62,6 +62,8 @@ SETTINGS: dict = dict([
     _s("ARC_REGISTRY", "path", "~/.arc/registry", "artifact registry root (registry:NAME[@CHANNEL] settings)"),
     _s("ARC_FIX_THRESHOLD", "float", 0.5, "minimum pattern confidence for a fix", 0, 1),
     _s("ARC_PATTERNS_MAX_BYTES", "int", 512 << 20, "largest pattern bundle file read", 1, 2**40),
+    _s("ARC_READ_TIMEOUT_S", "float", 30.0,
+       "seconds reading one pattern bundle/compiled/snapshot, golden or vision model file may take", 0, 86400),
     _s("ARC_HOME", "path", "~/.arc", "Arc's private per-user folder (pattern snapshot key)"),
     _s("ARC_PATTERNS_POLL", "float", 2.0, "seconds between bundle file checks (0 = no reload)", 0, 86400),
     _s("ARC_PATTERNS_WAIT_MS", "float", 0, "how long the first calls may wait for a pattern set still loading",
