@@ -35,12 +35,14 @@ SUFFIX = COMPILED_SUFFIX  # picked up from folders named in ARC_PATTERNS, next t
 
 def is_compiled(path: str) -> bool:
     """Whether ``path`` is a regular file that starts like a compiled pattern file."""
+    def starts_like_one(deadline: Deadline) -> bool:
+        with os.fdopen(open_regular(path), "rb", buffering=0) as fh:
+            return DeadlineFile(fh, deadline).read(len(MAGIC)) == MAGIC
+
     try:
-        fd = open_regular(path)
-    except BundleError:
+        return within_deadline(path, starts_like_one)
+    except (BundleError, OSError):  # read as a bundle then, which names the problem
         return False
-    with os.fdopen(fd, "rb", buffering=0) as fh:
-        return fh.read(len(MAGIC)) == MAGIC
 
 
 def compile_bundles(paths: list, out: str) -> tuple:
