@@ -10,9 +10,8 @@ import json
 import sys
 
 import openai
-from pydantic import BaseModel
-
 from llm_app import SECRET, URL
+from pydantic import BaseModel
 
 MSGS = [{"role": "user", "content": "Say hello"}]
 HOT = {"model": "gpt-4", "messages": MSGS, "temperature": 1.5}
