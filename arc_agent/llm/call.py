@@ -406,8 +406,12 @@ def _on_result(call: LLMCall, result: Any, raw_mode: str | None) -> Any:
     parsed = result
     if raw_mode is not None:
         if call.kwargs.get("stream") is True:
-            call.finish()
-            return result
+            if spec.make_observer is None:
+                call.finish()
+                return result
+            from .streams import RawStreamResponse
+
+            return RawStreamResponse(result, call, spec.make_observer())
         try:
             parsed = result.parse()
         except Exception as exc:  # a parse helper refused the reply: the app's own parse() raises it too

@@ -1,5 +1,6 @@
 """The openai SDK's structured-output helpers (``parse``, ``stream``, their ``with_raw_response``
-forms), run by ``tests/core/test_openai_parse.py`` under ``arc-instrument`` against dev-llm.
+forms; a raw streamed ``create`` too), run by ``tests/core/test_openai_parse.py`` under
+``arc-instrument`` against dev-llm.
 
 Usage: python parse_app.py sync|async. Every call asks gpt-4 at temperature 1.5 (dev-llm then breaks
 its JSON unless Arc's fix lowers it); the last one is told to answer with text that is not JSON.
@@ -40,6 +41,9 @@ def run_sync() -> dict:
         out["stream"] = stream.get_final_completion().choices[0].message.parsed.reply
     resp = c.responses.parse(model="gpt-4", input="Say hello", temperature=1.5, text_format=Reply)
     out["responses_parse"] = resp.output_parsed.reply
+    raw_stream = c.chat.completions.with_raw_response.create(stream=True, response_format={"type": "json_object"},
+                                                             **HOT)
+    out["raw_stream"] = json.loads("".join(ch.choices[0].delta.content or "" for ch in raw_stream.parse()))["reply"]
     out["invalid"] = failure(lambda: c.chat.completions.parse(response_format=Reply, extra_headers=NOT_JSON, **HOT))
     return out
 
