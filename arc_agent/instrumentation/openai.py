@@ -1,5 +1,6 @@
 """OpenAI SDK integration: chat completions, responses and embeddings (sync, async, streaming,
-``with_raw_response`` / ``with_streaming_response``), patched at class level.
+``with_raw_response`` / ``with_streaming_response``, the ``parse`` / ``stream`` helpers), patched at
+class level.
 
 Supports openai 1.66 (the first with the Responses API; ``httpx``) through 3.x (``httpx2``), the range
 ``noxfile.py`` tests: only the public resource classes and the response objects' public fields are touched.
