@@ -13,8 +13,6 @@ pytest.importorskip("langchain_openai")
 pytest.importorskip("langchain_anthropic")
 
 
-@pytest.mark.xfail(strict=True, reason="ChatOpenAI with response_format calls chat.completions.with_raw_response"
-                   ".parse, which Arc's openai integration does not patch (no fix, no span): issue 17 §2 gap")
 def test_langchain_chat_models(devllm, collector):
     chat_before, messages_before = len(devllm.requests("/v1/chat/completions")), len(devllm.requests("/v1/messages"))
     out, service = run_framework_app("langchain_app", devllm, collector)
