@@ -102,8 +102,10 @@ def wrapt(session: nox.Session, version: str) -> None:
 @nox.session
 @VERSIONS
 def openai(session: nox.Session, version: str) -> None:
-    """The openai SDK: every surface becomes one span; streams, early close, fail-open, concurrency."""
-    install(session, version, requirement("openai", supported_bound("openai"), version), "anthropic")
+    """The openai SDK: every surface becomes one span; streams, early close, fail-open, concurrency, and
+    coexistence with OTel's openai-v2 instrumentation (the peer set, on the newest OTel)."""
+    install(session, version, requirement("openai", supported_bound("openai"), version), "anthropic",
+            "-r", ".ci/requirements-peers.txt")
     pytest(session, "tests/core/test_openai_spans.py", "tests/core/test_wrapping.py",
            "tests/core/test_concurrency.py", "tests/core/test_coexistence.py")
 
