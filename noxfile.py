@@ -2,9 +2,8 @@
 
     nox -l                            # list the sessions
     nox                               # the whole matrix
-    nox -s "otel(oldest)" "openai(oldest)"   # the sessions .ci/run adds to the main suite
     nox -r -s "playwright(newest)"    # -r: reuse an existing venv (skips the venv creation)
-    MATRIX_SUBSET=ci nox -s "otel(oldest)"   # the smaller OTel subset .ci/run uses
+    MATRIX_SUBSET=ci nox -r -s "otel(oldest)" "openai(oldest)"   # what .ci/run adds (OTel: a subset)
 
 "oldest" is the lower bound declared for the dependency: in ``pyproject.toml`` for OpenTelemetry and
 wrapt, in the integration's ``SUPPORTED`` tuple (``arc_agent/instrumentation/*.py``) for openai,
@@ -94,7 +93,7 @@ def otel(session: nox.Session, version: str) -> None:
 @nox.session
 @VERSIONS
 def wrapt(session: nox.Session, version: str) -> None:
-    """wrapt: patching, unpatching and coexisting with OTel's own wrappers."""
+    """wrapt: patching and unpatching the SDK classes, launcher and children, fail-open, exit."""
     install(session, version, requirement("wrapt", pyproject_bound("wrapt"), version), "openai", "anthropic")
     pytest(session, "tests/core")
 
@@ -102,8 +101,10 @@ def wrapt(session: nox.Session, version: str) -> None:
 @nox.session
 @VERSIONS
 def openai(session: nox.Session, version: str) -> None:
-    """The openai SDK: every surface becomes one span; streams, early close, fail-open, concurrency."""
-    install(session, version, requirement("openai", supported_bound("openai"), version), "anthropic")
+    """The openai SDK: every surface becomes one span; streams, early close, fail-open, concurrency, and
+    coexistence with OTel's openai-v2 instrumentation (the peer set, on the newest OTel)."""
+    install(session, version, requirement("openai", supported_bound("openai"), version), "anthropic",
+            "-r", ".ci/requirements-peers.txt")
     pytest(session, "tests/core/test_openai_spans.py", "tests/core/test_wrapping.py",
            "tests/core/test_concurrency.py", "tests/core/test_coexistence.py")
 
@@ -111,8 +112,9 @@ def openai(session: nox.Session, version: str) -> None:
 @nox.session
 @VERSIONS
 def anthropic(session: nox.Session, version: str) -> None:
-    """The anthropic SDK: messages (sync, async, streaming) become spans; the dev-llm speaks its protocol."""
-    era = ("httpx<0.28",) if version == "oldest" else ()  # anthropic < 0.39 passes `proxies=`, gone in httpx 0.28
+    """The anthropic SDK: messages (sync, async, streams, ``messages.stream``) become spans; wrapping."""
+    # anthropic < 0.40 passes `proxies=` to httpx, which httpx 0.28 removed (upstream): its era's httpx
+    era = ("httpx<0.28",) if version == "oldest" else ()
     install(session, version, requirement("anthropic", supported_bound("anthropic"), version), "openai", *era)
     pytest(session, "tests/core/test_anthropic_spans.py", "tests/core/test_wrapping.py")
 
