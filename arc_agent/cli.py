@@ -19,8 +19,11 @@ SUBCOMMANDS: dict = {
     "doctor": "arc_agent.doctor",
     "heal-report": "arc_agent.vision.heal_report",
     "registry": "arc_agent.registry.cli",
+    "train": "arc_agent.vision.train_cli",
+    "policy": "arc_agent.vision.policy_cli",
     "replay": "arc_agent.replay.cli",
     "learn": "arc_agent.replay.learn_cli",
+    "proxy": "arc_agent.proxy.cli",
     "serve": "arc_agent.control.serve_cli",
     "fleet": "arc_agent.control.fleet_cli",
 }
@@ -34,8 +37,11 @@ _HELP = {
     "doctor": "show Arc's view of this environment and of a running agent",
     "heal-report": "list UI actions Arc healed, so selectors can be fixed",
     "registry": "list, publish, promote and roll back versioned artifacts (pattern bundles, models)",
+    "train": "train a learned policy from the span store (a Ray job): ui-policy",
+    "policy": "compare UI tool policy versions: failure rate and added time per version",
     "replay": "re-send a captured cassette through the real SDKs with a pattern set; outcomes before/after",
     "learn": "learn verified fix patterns from the span store (a Ray job)",
+    "proxy": "run the side-car proxy: OpenAI/Anthropic HTTP in, fixed requests upstream, spans out",
     "serve": "serve the registry to a fleet of agents over gRPC (control plane)",
     "fleet": "list the agents following a control server, with their versions and health",
 }

@@ -12,7 +12,7 @@ import os
 import sys
 import threading
 
-from . import compat, failopen, hook, state
+from . import failopen, hook, state
 from .instrumentation import INTEGRATIONS, integration_module
 from .instrumentation.base import installed_version, is_supported
 
@@ -62,8 +62,11 @@ class Runtime:
                     failopen.record(step.__name__.strip("_"), exc)
 
     def _load_patterns_from_env(self) -> None:
-        if os.environ.get("ARC_PATTERNS"):
-            self.pattern_engine()
+        setting = os.environ.get("ARC_PATTERNS")
+        if setting:  # a big set loads in the background: this runs inside the app's `import openai`
+            from .patterns import startup
+
+            startup.begin(setting, self.pattern_engine)
 
     @staticmethod
     def _start_capture() -> None:
@@ -103,14 +106,16 @@ class Runtime:
         guards.install_from_env(self)
 
     def pattern_engine(self):
-        """The pattern store, created on first need (it imports numpy, rbloom and re2)."""
-        with self._lock:
-            if self.patterns is None:
-                from .patterns import PatternEngine
+        """The pattern store, created on first need (it imports numpy, rbloom and re2); a big
+        ``ARC_PATTERNS`` set loads in the background (``patterns.startup``)."""
+        if self.patterns is None:
+            from .patterns import PatternEngine  # outside the lock: its imports must not hold up patching
 
-                self.patterns = PatternEngine.from_env()
-                state.RUNTIME.fixer = self.patterns
-            return self.patterns
+            with self._lock:
+                if self.patterns is None:
+                    self.patterns = PatternEngine.from_env(background=True)
+                    state.RUNTIME.fixer = self.patterns
+        return self.patterns
 
     @property
     def active(self) -> bool:
@@ -118,6 +123,14 @@ class Runtime:
 
     # -- integrations ----------------------------------------------------------------------------
     def patch_integration(self, name: str) -> bool:
+        try:
+            return self._patch_integration(name)
+        finally:
+            startup = sys.modules.get("arc_agent.patterns.startup")
+            if startup is not None:  # a background pattern load starts once this import is done
+                startup.import_done()
+
+    def _patch_integration(self, name: str) -> bool:
         self.activate()
         with self._lock:
             if name in self.patched:
@@ -159,7 +172,6 @@ class Runtime:
             "telemetry": tracing.provider_info(),
             "breaker_open": state.RUNTIME.breaker_open,
             "internal_errors": failopen.counts(),
-            "compat_fallbacks": compat.counts(),
         }
         if self.patterns is not None:
             try:

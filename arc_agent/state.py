@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Callable
 
-from . import compat
+from . import fastpaths
 from .llm.fixer import NoopFixer
 
 # opentelemetry-api versions whose private ``context._SUPPRESS_INSTRUMENTATION_KEY`` Arc was tested with
 SUPPRESS_KEY_TESTED = ("1.30.0", "1.46.0")
+SUPPRESS_PATH = "otel.suppress_key"  # fast path name (arc_fast_path_off_total{path})
 PLAIN_SUPPRESS_KEY = "suppress_instrumentation"  # also set by opentelemetry-instrumentation's public helper
 
 
@@ -32,12 +33,13 @@ def suppression_check() -> tuple[Callable, str]:
         is_instrumentation_enabled = None
     if is_instrumentation_enabled is not None:
         return (lambda ctx: not is_instrumentation_enabled()), "opentelemetry-instrumentation"
-    is_open, why = compat.gate("opentelemetry-api", SUPPRESS_KEY_TESTED)
-    key = getattr(context, "_SUPPRESS_INSTRUMENTATION_KEY", None) if is_open else None
+    reason, detail = fastpaths.gate("opentelemetry-api", SUPPRESS_KEY_TESTED)
+    key = getattr(context, "_SUPPRESS_INSTRUMENTATION_KEY", None) if reason is None else None
     if key is not None:
         return (lambda ctx: bool(ctx.get(key) or ctx.get(PLAIN_SUPPRESS_KEY))), "private key (gated)"
-    compat.fallback("otel_suppress_key", why or "opentelemetry-api has no suppression key",
-                    "only the plain 'suppress_instrumentation' key is honoured")
+    detail = detail or "opentelemetry.context has no _SUPPRESS_INSTRUMENTATION_KEY"
+    fastpaths.fallback(SUPPRESS_PATH, reason or "missing",
+                       detail + "; only the plain 'suppress_instrumentation' key is honoured")
     return (lambda ctx: bool(ctx.get(PLAIN_SUPPRESS_KEY))), "plain key"
 
 

@@ -276,15 +276,10 @@ def main() -> int:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     st = engine.stats()
     snap_mb = sum(os.path.getsize(os.path.join(snapshot_dir, f)) for f in os.listdir(snapshot_dir)) / 2**20
-    print(f"load from the bundle (parse, validate, build in two halves at once, the second by a helper "
-          f"process; write the {snap_mb:.0f} MiB snapshot): {load_s:.2f} s wall (goal ≤ 5 s), {load_cpu:.2f} s CPU "
-          f"in this process; RSS delta {rss1 - rss0:.0f} MiB (goal ≤ 250 MiB); peak RSS during load {peak:.0f} MiB; "
-          f"specs {st['specs']:,}, shapes {st['shapes']}, largest key bucket {st['largest_key_bucket']}")
-    whole_dir = os.path.join(tmp, "snapshots-one-process")
-    whole = load_in_fresh_process(path, whole_dir, ARC_PATTERNS_PROCESS="0")
-    shutil.rmtree(whole_dir, ignore_errors=True)
-    print(f"the same load in one process (ARC_PATTERNS_PROCESS=0), fresh process: {whole['wall']:.2f} s wall, "
-          f"{whole['cpu']:.2f} s CPU; ratio halves / one process {load_s / whole['wall']:.2f}")
+    print(f"load from the bundle (parse, validate, build; write the {snap_mb:.0f} MiB snapshot): {load_s:.2f} s "
+          f"wall (goal ≤ 5 s), {load_cpu:.2f} s CPU; RSS delta {rss1 - rss0:.0f} MiB (goal ≤ 250 MiB); peak RSS "
+          f"during load {peak:.0f} MiB; specs {st['specs']:,}, shapes {st['shapes']}, largest key bucket "
+          f"{st['largest_key_bucket']}")
     for attempt in range(2):
         warm = load_in_fresh_process(path, snapshot_dir)
         assert not warm["errors"] and warm["n"] == st["patterns"], warm
@@ -324,24 +319,28 @@ def main() -> int:
           f"({st['bloom_false_positives']} of {absent} absent keys); "
           f"spec cache hit ratio {st['cache_hit_ratio']:.1%} (the same requests every round: one absent key that "
           f"collides in this process's hashing counts once per round)")
-    reload_under_load(engine, [from_openai_chat(_chat_kwargs(r)) for reqs in cases.values() for r in reqs])
+    reload_under_load(engine, [from_openai_chat(_chat_kwargs(r)) for reqs in cases.values() for r in reqs],
+                      path, os.path.join(tmp, "bench.arcpatterns"))
     if not args.keep:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 
-def reload_under_load(engine: PatternEngine, views: list) -> None:
-    """A hot reload of the whole bundle (from source, as after an edit) in a background thread, as
-    the watcher does, while this thread keeps looking requests up: what the app's requests see.
-    Built by a child process (the default for big sets, ``rebuild.py``), then in-process."""
+def reload_under_load(engine: PatternEngine, views: list, source: str, target: str) -> None:
+    """A hot reload in a background thread, as the watcher does, while this thread keeps looking
+    requests up (what the app's requests see): of the JSON bundle (from source, as after an edit),
+    then of its compiled form (``arc patterns compile``: read and swapped in)."""
+    from arc_agent.patterns.compiled import compile_bundles
+
     engine.snapshot = SnapshotPolicy(enabled=False)  # a changed bundle: its snapshot is stale anyway
+    compile_bundles([source], target)
+    swapped = PatternEngine([target], poll_interval=0)
     print()
-    for switch in ("1", "0"):
-        os.environ["ARC_PATTERNS_PROCESS"] = switch
+    for name, eng in (("from the JSON bundle", engine), ("of the compiled file", swapped)):
         result: list = []
-        thread = threading.Thread(target=lambda out=result: out.append(engine.reload()), name="reload")
+        thread = threading.Thread(target=lambda out=result, e=eng: out.append(e.reload()), name="reload")
         times = []
-        fix = engine.fix
+        fix = eng.fix
         t0 = time.perf_counter()
         thread.start()
         while thread.is_alive():
@@ -353,10 +352,9 @@ def reload_under_load(engine: PatternEngine, views: list) -> None:
         assert result == [[]], result
         longest = max(times)
         p50, p99 = _percentiles(times)
-        where = "built by a helper process" if engine.load_mode == "helper_process" else "built in-process"
-        print(f"hot reload from source ({where}) while the app's thread looks requests up: {took:.1f} s; "
+        print(f"hot reload {name} while the app's thread looks requests up: {took:.1f} s; "
               f"{len(times):,} lookups meanwhile: p50 {p50:.0f} µs, p99 {p99:.0f} µs, longest {longest / 1000:.1f} ms")
-    del os.environ["ARC_PATTERNS_PROCESS"]
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -5,6 +5,7 @@ key only ever sees its own tenant's artifacts and agents. Channel moves are foun
 the pointer files every ``poll_s`` (so ``arc registry promote`` on the same directory works too)
 and at once after a Promote/Rollback call; each subscription then sends what differs from what
 it sent (or the agent said it runs), so a reconnecting agent catches up and nothing is sent twice.
+Fetch streams a file artifact as it is and a folder (``models``) as a deterministic tar (``archive.py``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import tarfile
+import tempfile
 import time
 from typing import Dict, Optional, Set, Tuple
 
@@ -19,6 +22,7 @@ import grpc
 
 from ..registry import Registry, names
 from ..registry.errors import ArtifactRejected, RegistryError
+from . import archive
 from .auth import KeyRing
 from .config import MAX_MESSAGE, canary_bucket
 from .gen import control_pb2 as pb
@@ -31,6 +35,26 @@ MAX_FOLLOWS = 64
 MAX_AGENTS = 100_000
 MAX_STATUS_BYTES = 64 << 10
 Key = Tuple[str, str, str, str]  # tenant, kind, name, channel
+
+
+def _packed(folder: str):
+    """A directory artifact's deterministic tar, spooled (memory, then disk) and rewound."""
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * CHUNK)
+    try:
+        archive.pack(folder, spool)
+        spool.seek(0)
+    except BaseException:
+        spool.close()
+        raise
+    return spool
+
+
+async def _chunks(fh):
+    while True:
+        data = await asyncio.to_thread(fh.read, CHUNK)
+        if not data:
+            return
+        yield pb.Chunk(data=data)
 
 
 class Subscription:
@@ -127,10 +151,6 @@ class ControlService(pb_grpc.ControlServicer):
             log.error("arc serve: not serving %s to tenant %s: %s", where, sub.tenant, exc)
             return pb.Update(tenant=sub.tenant, error=str(exc), artifact=pb.Artifact(
                 kind=kind, name=name, channel=channel, source_channel=source, version=version))
-        if man.artifact_type != "file":
-            return pb.Update(tenant=sub.tenant, error=f"{where}: directory artifacts are not served over the "
-                                                      "control plane", artifact=pb.Artifact(
-                kind=kind, name=name, channel=channel, version=version))
         return pb.Update(tenant=sub.tenant, artifact=pb.Artifact(
             kind=kind, name=name, channel=channel, source_channel=source, version=version, sha256=man.sha256,
             size=man.size, signature=man.signature or "", manifest_json=man.to_json()))
@@ -186,14 +206,18 @@ class ControlService(pb_grpc.ControlServicer):
             await context.abort(grpc.StatusCode.DATA_LOSS, str(exc))
         except RegistryError as exc:
             await context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
-        if man.artifact_type != "file":
-            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"{man.ref}: directory artifacts are not served")
+        if man.artifact_type == "dir":
+            try:
+                spool = await asyncio.to_thread(_packed, path)
+            except (RegistryError, OSError, tarfile.TarError) as exc:  # changed since it was verified
+                await context.abort(grpc.StatusCode.DATA_LOSS, f"{man.ref}: cannot pack the folder ({exc})")
+            with spool:
+                async for chunk in _chunks(spool):
+                    yield chunk
+            return
         with open(path, "rb") as fh:
-            while True:
-                data = await asyncio.to_thread(fh.read, CHUNK)
-                if not data:
-                    return
-                yield pb.Chunk(data=data)
+            async for chunk in _chunks(fh):
+                yield chunk
 
     async def Report(self, request: pb.AgentStatus, context) -> pb.ReportAck:
         tenant = await self._tenant(context)

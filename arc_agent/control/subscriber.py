@@ -1,13 +1,14 @@
 """The agent's subscriber: follows its registry channels on the control server, one thread.
 
-For every ``registry:NAME@CHANNEL`` in ``ARC_PATTERNS`` it tells the server the version it runs;
+For every ``registry:NAME@CHANNEL`` in ``ARC_PATTERNS`` and ``ARC_VISION_POLICY`` (kind ``models``, a
+folder sent as a tar and unpacked with bounds, ``archive.py``) it tells the server the version it runs;
 each update is checked (manifest fields, tenant, Ed25519 signature against ``ARC_TRUST_KEY``),
 downloaded, checked again (size, sha256), installed into the local mirror registry and the
 mirror's channel pointer moved (one atomic replace). The pattern engine already follows that
-pointer (``registry:`` settings resolve in the mirror), so the swap is the engine's ordinary hot
-reload, asked for at once. The mirror keeps every version it got: a restart without the server
-runs the last good one. Any refusal keeps the current version and says why in the log and status.
-Connection loss: reconnect with exponential backoff and full jitter.
+pointer (``registry:`` settings resolve in the mirror), so the swap is the engine's (or the vision
+policy slot's) ordinary hot reload, asked for at once. The mirror keeps every version it got: a
+restart without the server runs the last good one. Any refusal keeps the current version and says
+why in the log and status. Connection loss: reconnect with exponential backoff and full jitter.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from __future__ import annotations
 import logging
 import os
 import random
+import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -27,6 +30,7 @@ from ..registry import Registry, default_root, names, signing
 from ..registry.errors import ArtifactRejected, RegistryError
 from ..registry.manifest import parse
 from ..registry.ref import PREFIX, parse_ref
+from . import archive
 from . import config as cfg
 from .gen import control_pb2 as pb
 from .gen import control_pb2_grpc as pb_grpc
@@ -38,11 +42,15 @@ RPC_TIMEOUT = 10.0
 
 
 def follows_from_env(environ) -> Dict[Tuple[str, str, str], int]:
-    """{(kind, name, channel): 0} for each ``registry:NAME[@CHANNEL]`` in ARC_PATTERNS (pins are not followed)."""
+    """{(kind, name, channel): 0} for each ``registry:NAME[@CHANNEL]`` in ARC_PATTERNS and in
+    ARC_VISION_POLICY (kind ``models``; with ARC_VISION_POLICY_CANARY > 0 also NAME@canary, which
+    the vision canary slot reads). Pins (``@3``) are not followed."""
     from ..patterns.bundle import split_paths
 
     out: Dict[Tuple[str, str, str], int] = {}
-    for item in split_paths(environ.get("ARC_PATTERNS", "")):
+    refs = [("patterns", item) for item in split_paths(environ.get("ARC_PATTERNS", ""))]
+    refs.append(("models", environ.get("ARC_VISION_POLICY", "")))
+    for kind, item in refs:
         item = item.strip()
         if item.startswith(PREFIX):
             try:
@@ -50,8 +58,17 @@ def follows_from_env(environ) -> Dict[Tuple[str, str, str], int]:
             except RegistryError:
                 continue
             if isinstance(where, str):
-                out[("patterns", name, where)] = 0
+                out[(kind, name, where)] = 0
+                if kind == "models" and _share(environ.get("ARC_VISION_POLICY_CANARY")) > 0:
+                    out[(kind, name, "canary")] = 0
     return out
+
+
+def _share(raw: Optional[str]) -> float:
+    try:
+        return float(raw or 0)
+    except ValueError:
+        return 0.0  # the vision settings log the bad value
 
 
 class Subscriber:
@@ -230,23 +247,34 @@ class Subscriber:
         folder = os.path.join(self.mirror.root, ".downloads")
         os.makedirs(folder, mode=0o700, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=folder, prefix="fetch-")
+        is_dir = man.artifact_type == "dir"
+        limit = archive.max_download(man.size) if is_dir else man.size
+        unpacked = tmp + ".d"
         try:
             got = 0
             with os.fdopen(fd, "wb") as fh:
                 for chunk in self._stub.Fetch(pb.FetchRequest(kind=man.kind, name=man.name, version=man.version),
-                                              metadata=self.conf.metadata, timeout=RPC_TIMEOUT + man.size / 1e6):
+                                              metadata=self.conf.metadata, timeout=RPC_TIMEOUT + limit / 1e6):
                     got += len(chunk.data)
-                    if got > man.size:
-                        raise ArtifactRejected(f"{man.ref}: the server sent more than the manifest's {man.size} bytes")
+                    if got > limit:
+                        raise ArtifactRejected(f"{man.ref}: the server sent more than the {limit} bytes the manifest "
+                                               f"allows ({man.size} bytes of {'files' if is_dir else 'file'})")
                     fh.write(chunk.data)
-            self.mirror.install(man, tmp)  # verifies size and sha256 before the version appears
+            if is_dir:
+                archive.unpack(tmp, unpacked, man.size, man.ref)
+            # verifies size and sha256 (a folder: every file's name, size and sha256) before the version appears
+            self.mirror.install(man, unpacked if is_dir else tmp)
         finally:
             try:
                 os.unlink(tmp)
             except OSError:
                 pass
+            shutil.rmtree(unpacked, ignore_errors=True)
 
     def _reload(self, kind: str) -> list:
+        if kind == "models":
+            _recheck_vision_policy()
+            return []
         engine = getattr(self.runtime, "patterns", None) if kind == "patterns" else None
         if engine is None:
             return []
@@ -301,6 +329,15 @@ class Subscriber:
                 "in_use": {f"{k}/{n}@{c}": v for (k, n, c), v in self.in_use.items()},
                 "last_error": self.last_error, "counters": dict(self.counters),
                 "checked_at": time.time()}
+
+
+def _recheck_vision_policy() -> None:
+    """Make the vision policy slots (if the app loaded them) look at the mirror on their next use,
+    rather than after their stat interval; the slot's own reload verifies and swaps atomically."""
+    policy = sys.modules.get("arc_agent.vision.policy")
+    for slot in (getattr(policy, "slot", None), getattr(policy, "canary_slot", None)):
+        if slot is not None:
+            slot.force_check()
 
 
 __all__ = ["Subscriber", "follows_from_env", "names"]

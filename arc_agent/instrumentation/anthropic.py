@@ -13,7 +13,7 @@ from typing import Any
 
 import wrapt
 
-from .. import compat, failopen
+from .. import failopen, fastpaths
 from ..llm import request as views
 from ..llm.call import CallSpec, LLMCall, invoke_async, invoke_sync, messages_json, start, sync_method, usage_attributes
 from ..llm.outcome import classify, parses
@@ -21,6 +21,7 @@ from ..llm.server import forget_clients, remember_clients
 from ..llm.streams import StreamObserver, finish_stream, wrap_stream
 from ..telemetry import attributes as A
 from ..telemetry.encodable import text
+from . import sidecar
 from .base import unwrap, wrap, wrap_method
 
 TARGET = "anthropic"
@@ -33,7 +34,8 @@ PROVIDER = "anthropic"
 # with ARC_PRIVATE_READS=0, ``messages.stream`` spans are filled from the public
 # ``current_message_snapshot`` when the manager exits (no time to first chunk).
 RAW_STREAM_TESTED = ("0.30.0", "3.0.0")
-_raw_stream_gate: tuple = (False, "not patched")
+RAW_STREAM_PATH = "anthropic.raw_stream"  # fast path name (arc_fast_path_off_total{path})
+_raw_stream_gate: tuple = ("missing", "not patched")  # fastpaths.gate: (None, "") = on
 
 
 def message_attributes(msg: Any) -> dict:
@@ -194,10 +196,10 @@ def _end_observer(stream: Any, call: LLMCall) -> StreamObserver:
 def _observe_raw(message_stream: Any, call: LLMCall) -> Any:
     """Swap the MessageStream's raw SSE stream for an observing proxy (read lazily by its iterator),
     on tested anthropic versions; else return the stream for the snapshot fallback at exit."""
-    is_open, why = _raw_stream_gate
-    if not is_open:
-        compat.fallback("anthropic_raw_stream", why, "messages.stream spans are filled from the public "
-                        "current_message_snapshot at exit, without time to first chunk")
+    reason, detail = _raw_stream_gate
+    if reason is not None:
+        fastpaths.fallback(RAW_STREAM_PATH, reason, detail + "; messages.stream spans are filled from the public "
+                           "current_message_snapshot at exit, without time to first chunk")
         return message_stream
     try:
         message_stream._raw_stream = wrap_stream(message_stream._raw_stream, call, MessageStreamObserver())
@@ -283,7 +285,9 @@ def _resources():
 
 def patch() -> None:
     global _raw_stream_gate
-    _raw_stream_gate = compat.gate(DISTRIBUTION, RAW_STREAM_TESTED)
+    if sidecar.route_clients(TARGET, "Anthropic", "AsyncAnthropic", ""):  # ARC_SIDECAR: the side-car does it all
+        return
+    _raw_stream_gate = fastpaths.gate(DISTRIBUTION, RAW_STREAM_TESTED)
     sync_cls, async_cls = _resources()
     for cls in (sync_cls, async_cls):
         if cls is not None:
@@ -297,6 +301,7 @@ def patch() -> None:
 
 
 def unpatch() -> None:
+    sidecar.unroute_clients(TARGET, "Anthropic", "AsyncAnthropic")
     for cls in _resources():
         if cls is not None:
             unwrap(cls, "create")

@@ -22,7 +22,9 @@ def _resource_specs(client: Any):
         from . import openai as integ
 
         yield ("chat", "completions"), "create", integ.CHAT
+        yield ("chat", "completions"), "parse", integ.CHAT_PARSE
         yield ("responses",), "create", integ.RESPONSES
+        yield ("responses",), "parse", integ.RESPONSES_PARSE
         yield ("embeddings",), "create", integ.EMBEDDINGS
     elif module == "anthropic":
         from . import anthropic as integ
@@ -53,7 +55,9 @@ def wrap_client(client: Any, patched: dict) -> Any:
         resource = client
         for attr in path:
             resource = getattr(resource, attr)
-        method = getattr(resource, method_name)
+        method = getattr(resource, method_name, None)
+        if method is None:  # e.g. parse before openai 1.92
+            continue
         remember(resource, client)  # server.address (llm/server.py)
         setattr(resource, method_name, _bind(spec, resource, method))
     setattr(client, _MARK, True)

@@ -1,8 +1,9 @@
 """OpenAI SDK integration: chat completions, responses and embeddings (sync, async, streaming,
-``with_raw_response`` / ``with_streaming_response``), patched at class level.
+``with_raw_response`` / ``with_streaming_response``, the ``parse`` / ``stream`` helpers), patched at
+class level.
 
-Supports openai 1.x (``httpx``) through 3.x (``httpx2``): only the public resource classes and the
-response objects' public fields are touched.
+Supports openai 1.66 (the first with the Responses API; ``httpx``) through 3.x (``httpx2``), the range
+``noxfile.py`` tests: only the public resource classes and the response objects' public fields are touched.
 """
 
 from __future__ import annotations
@@ -13,16 +14,17 @@ from typing import Any
 from ..llm import request as views
 from ..llm.call import CallSpec, invoke_async, invoke_sync, messages_json, sync_method, usage_attributes
 from ..llm.features import JSON_KINDS
-from ..llm.outcome import OK, classify, parses
+from ..llm.outcome import INVALID_JSON, OK, REFUSED, TRUNCATED, classify, parses
 from ..llm.server import forget_clients, remember_clients
 from ..llm.streams import StreamObserver
 from ..telemetry import attributes as A
 from ..telemetry.encodable import text, texts
+from . import sidecar
 from .base import unwrap, wrap_method
 
 TARGET = "openai"
 DISTRIBUTION = "openai"
-SUPPORTED = ("1.0.0", "4.0.0")
+SUPPORTED = ("1.66.0", "4.0.0")
 
 PROVIDER = "openai"
 
@@ -210,14 +212,44 @@ CHAT = CallSpec(PROVIDER, "chat", views.from_openai_chat, chat_response_attribut
 RESPONSES = CallSpec(PROVIDER, "chat", views.from_openai_responses, responses_response_attributes,
                      ResponsesStreamObserver, _responses_content, _responses_output, api="responses",
                      outcome=responses_outcome)
+
+
+def parse_error_outcome(exc: BaseException) -> str | None:
+    """``arc.outcome`` of a ``parse`` call whose reply came back but was refused by the SDK's parser:
+    its own finish-reason errors, else a ``ValueError`` (pydantic's ``ValidationError`` is one) for a
+    reply that is not the asked JSON. None (an HTTP or connection error) otherwise."""
+    if getattr(exc, "status_code", None) is not None:
+        return None
+    import openai
+
+    if isinstance(exc, getattr(openai, "LengthFinishReasonError", ())):
+        return TRUNCATED
+    if isinstance(exc, getattr(openai, "ContentFilterFinishReasonError", ())):
+        return REFUSED
+    return INVALID_JSON if isinstance(exc, ValueError) else None
+
+
+# parse(): the same request and response as create, a ParsedChatCompletion / ParsedResponse back
+CHAT_PARSE = CallSpec(PROVIDER, "chat", views.from_openai_chat, chat_response_attributes, ChatStreamObserver,
+                      _chat_content, _chat_output, api="chat.completions", outcome=chat_outcome,
+                      error_outcome=parse_error_outcome)
+RESPONSES_PARSE = CallSpec(PROVIDER, "chat", views.from_openai_responses, responses_response_attributes,
+                           ResponsesStreamObserver, _responses_content, _responses_output, api="responses",
+                           outcome=responses_outcome, error_outcome=parse_error_outcome)
 EMBEDDINGS = CallSpec(PROVIDER, "embeddings", views.from_openai_embeddings, embeddings_response_attributes,
                       api="embeddings", outcome=embeddings_outcome)
 
 
-# (module, sync class, async class, method, spec)
+# (module, sync class, async class, method, spec). ``parse`` (openai >= 1.92; ``beta.chat`` before)
+# posts the request itself, not through ``create``: patched on its own, one span per call either way.
+# ``stream`` helpers and the ``with_raw_response`` / ``with_streaming_response`` wrappers call these
+# methods through the resource object, so they are covered here too.
 _TARGETS = (
     ("openai.resources.chat.completions", "Completions", "AsyncCompletions", "create", CHAT),
+    ("openai.resources.chat.completions", "Completions", "AsyncCompletions", "parse", CHAT_PARSE),
+    ("openai.resources.beta.chat.completions", "Completions", "AsyncCompletions", "parse", CHAT_PARSE),
     ("openai.resources.responses", "Responses", "AsyncResponses", "create", RESPONSES),
+    ("openai.resources.responses", "Responses", "AsyncResponses", "parse", RESPONSES_PARSE),
     ("openai.resources.embeddings", "Embeddings", "AsyncEmbeddings", "create", EMBEDDINGS),
 )
 
@@ -233,6 +265,8 @@ def _classes():
 
 
 def patch() -> None:
+    if sidecar.route_clients(TARGET, "OpenAI", "AsyncOpenAI", "/v1"):  # ARC_SIDECAR: the side-car does it all
+        return
     for cls, is_async, method, spec in _classes():
         if cls is not None:
             remember_clients(cls)  # server.address from the client's public base_url (llm/server.py)
@@ -240,6 +274,7 @@ def patch() -> None:
 
 
 def unpatch() -> None:
+    sidecar.unroute_clients(TARGET, "OpenAI", "AsyncOpenAI")
     for cls, _is_async, method, _spec in _classes():
         if cls is not None:
             unwrap(cls, method)

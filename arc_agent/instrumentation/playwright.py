@@ -1,5 +1,6 @@
 """Playwright integration (sync and async APIs): Locator actions and the Page/Frame selector
-shortcuts, patched at class level in ``playwright.{sync,async}_api._generated``.
+shortcuts, patched at class level on the public classes of ``playwright.sync_api`` and
+``playwright.async_api``.
 
 Each user action becomes one ``ui.<action>`` span through ``arc_agent.vision.actions``; Page
 methods delegate to the implementation layer (not to the wrapped Frame methods) and any nested
@@ -15,13 +16,13 @@ from .base import unwrap, wrap
 
 TARGET = "playwright"
 DISTRIBUTION = "playwright"
-SUPPORTED = ("1.40.0", "2.0.0")
+SUPPORTED = ("1.45.0", "2.0.0")  # the oldest tested (tests/vision); fast paths: vision/pw_compat.TESTED
 
 LOCATOR_ACTIONS = ("click", "dblclick", "fill", "type", "press_sequentially", "press", "check", "uncheck",
                    "hover", "select_option")
 SHORTCUT_ACTIONS = ("click", "dblclick", "fill", "type", "press", "check", "uncheck", "hover",
                     "select_option")
-_MODULES = (("playwright.sync_api._generated", False), ("playwright.async_api._generated", True))
+_MODULES = (("playwright.sync_api", False), ("playwright.async_api", True))
 
 
 def _wrapper(action: str, shortcut: bool, is_async: bool):

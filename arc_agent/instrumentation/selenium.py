@@ -13,7 +13,7 @@ from .base import unwrap, wrap
 
 TARGET = "selenium"
 DISTRIBUTION = "selenium"
-SUPPORTED = ("4.0.0", "5.0.0")
+SUPPORTED = ("4.20.0", "5.0.0")  # the oldest tested (tests/vision); fast path: vision/se_compat.TESTED
 
 ELEMENT_ACTIONS = ("click", "send_keys", "clear", "submit")
 _ELEMENT_MODULE = "selenium.webdriver.remote.webelement"

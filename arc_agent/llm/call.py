@@ -51,11 +51,12 @@ class CallSpec:
     """What an integration tells the call path about one wrapped method."""
 
     __slots__ = ("provider", "operation", "build_view", "response_attributes", "make_observer",
-                 "content_attributes", "output_content", "api", "outcome")
+                 "content_attributes", "output_content", "api", "outcome", "error_outcome")
 
     def __init__(self, provider: str, operation: str, build_view: Callable, response_attributes: Callable,
                  make_observer: Callable | None = None, content_attributes: Callable | None = None,
-                 output_content: Callable | None = None, api: str = "", outcome: Callable | None = None) -> None:
+                 output_content: Callable | None = None, api: str = "", outcome: Callable | None = None,
+                 error_outcome: Callable | None = None) -> None:
         self.provider = provider
         self.operation = operation
         self.build_view = build_view
@@ -67,6 +68,9 @@ class CallSpec:
         self.api = api
         # outcome(response, response_format kind) -> arc.outcome of a successful non-stream call
         self.outcome = outcome
+        # error_outcome(exception) -> arc.outcome of a reply the SDK received but refused (a parse
+        # helper's validation), or None: then the call's error is an http_error
+        self.error_outcome = error_outcome
 
 
 def request_attributes(spec: CallSpec, kwargs: dict, instance: Any) -> dict:
@@ -173,6 +177,8 @@ class LLMCall:
             if error:
                 attrs[A.ERROR_TYPE] = error_type(exc)
                 attrs.update(error_attributes(exc, self.kwargs))
+                if self.spec.error_outcome is not None:
+                    attrs[A.ARC_OUTCOME] = self.spec.error_outcome(exc) or attrs[A.ARC_OUTCOME]
             elif self.outcome is not None:
                 attrs[A.ARC_OUTCOME] = self.outcome
             attrs[A.ARC_INTERCEPTION_LATENCY_US] = self.arc_ns // 1000
@@ -372,9 +378,17 @@ def _on_result(call: LLMCall, result: Any, raw_mode: str | None) -> Any:
     parsed = result
     if raw_mode is not None:
         if call.kwargs.get("stream") is True:
-            call.finish()
+            if spec.make_observer is None:
+                call.finish()
+                return result
+            from .streams import RawStreamResponse
+
+            return RawStreamResponse(result, call, spec.make_observer())
+        try:
+            parsed = result.parse()
+        except Exception as exc:  # a parse helper refused the reply: the app's own parse() raises it too
+            call.finish(exc)
             return result
-        parsed = result.parse()
     if call.kwargs.get("stream") is True and spec.make_observer is not None:
         from .streams import wrap_stream
 

@@ -68,8 +68,11 @@ def _format_kind(fmt: Any) -> str:
 def response_format(api: str, kwargs: Mapping[str, Any]) -> str:
     """``text``, ``json_object``, ``json_schema`` or (Anthropic, a forced tool call) ``tool``."""
     if api == "chat.completions":
-        return _format_kind(kwargs.get("response_format"))
+        fmt = kwargs.get("response_format")
+        return "json_schema" if isinstance(fmt, type) else _format_kind(fmt)  # a class: parse() sends its schema
     if api == "responses":
+        if isinstance(kwargs.get("text_format"), type):  # responses.parse(text_format=Model)
+            return "json_schema"
         text = kwargs.get("text")
         return _format_kind(text.get("format")) if isinstance(text, Mapping) else "text"
     if api == "messages":

@@ -5,7 +5,7 @@ and keep no public link back to it. So the integrations wrap the constructors of
 patch (``remember_clients``) to note each new resource's client, weakly; the span then reads the
 client's public ``base_url`` once per resource. A resource built before its class was patched (an
 ``Arc()`` started after the app used its client) has no known client: its spans carry no
-``server.*`` attributes, counted in ``arc_compat_fallback_total{feature="server_address"}``.
+``server.*`` attributes, counted in ``arc_fast_path_off_total{path="llm.server_address"}``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import functools
 import weakref
 from typing import Any
 
-from .. import compat, failopen
+from .. import failopen, fastpaths
 
 _clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # resource -> weakref(client)
 _servers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # resource -> (host, port)
@@ -71,8 +71,8 @@ def server(instance: Any):
     client = ref() if ref is not None else None
     found = None
     if client is None:
-        compat.fallback("server_address", "an SDK resource built before Arc patched its class",
-                        "its spans carry no server.address/server.port")
+        fastpaths.fallback("llm.server_address", "missing", "an SDK resource built before Arc patched its "
+                           "class has no known client; its spans carry no server.address/server.port")
     else:
         try:
             url = client.base_url  # public on every supported openai/anthropic client

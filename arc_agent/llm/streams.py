@@ -149,3 +149,31 @@ def wrap_stream(stream: Any, call: LLMCall, observer: StreamObserver) -> Any:
         call.arc_ns += perf_counter_ns() - call.resumed
         call.resumed = 0
     return proxy
+
+
+class RawStreamResponse(wrapt.ObjectProxy):
+    """A streamed call's ``with_raw_response`` result (LangChain's ChatAnthropic streams this way):
+    its ``parse()`` gives the stream, observed like any other; a response never parsed ends the call
+    when it is collected."""
+
+    def __init__(self, response: Any, call: LLMCall, observer: StreamObserver) -> None:
+        super().__init__(response)
+        self._self_call = call
+        self._self_observer = observer
+        self._self_stream = None
+        if call.resumed:
+            call.arc_ns += perf_counter_ns() - call.resumed
+            call.resumed = 0
+
+    def parse(self, *args: Any, **kwargs: Any) -> Any:
+        stream = self.__wrapped__.parse(*args, **kwargs)
+        if args or kwargs:  # parse(to=...): another type, not the stream
+            return stream
+        proxy = self._self_stream
+        if proxy is None or proxy.__wrapped__ is not stream:  # the SDK caches its parse: so does Arc
+            proxy = self._self_stream = wrap_stream(stream, self._self_call, self._self_observer)
+        return proxy
+
+    def __del__(self) -> None:
+        if self._self_stream is None:
+            finish_stream(self._self_call, self._self_observer)

@@ -4,7 +4,8 @@ patterns and apply their fixes before the request leaves the process.
 Bundle (JSON or YAML; ``ARC_PATTERNS=PATH[:PATH...]``, files or directories, ``demo`` = the
 shipped demo bundle; hot-reloaded when a file changes; sets of 20k+ patterns are also saved as a
 binary snapshot next to the first file, so that later starts load in about a second:
-``ARC_PATTERNS_SNAPSHOT=off|DIR``, see ``snapshot.py``)::
+``ARC_PATTERNS_SNAPSHOT=off|DIR``, see ``snapshot.py``; or compiled ahead of time with
+``arc patterns compile``, see ``compiled.py``; big sets load in the background, see ``startup.py``)::
 
     version: 3                      # reported as arc.patterns.bundle_version "<name>@<version>"
     name: checkout-fixes
@@ -27,8 +28,21 @@ Fixes: ``{param: value}`` set, ``{param: {max/min}}`` clamp, ``{param: {remove: 
 ``prefix_prompt``/``suffix_prompt`` — translated per provider by ``apply.py``.
 """
 
-from .bundle import DEMO_BUNDLE, BundleErrors
-from .engine import PatternEngine
-from .errors import BundleError, PatternError
+from typing import Any
 
 __all__ = ["DEMO_BUNDLE", "BundleError", "BundleErrors", "PatternEngine", "PatternError"]
+_HOME = {"DEMO_BUNDLE": "bundle", "BundleErrors": "bundle", "PatternEngine": "engine", "BundleError": "errors",
+         "PatternError": "errors"}
+
+
+def __getattr__(name: str) -> Any:
+    """The package's names on first use: ``startup`` is imported on the app's import path and
+    must not pull the engine (numpy, rbloom, re2) in with it."""
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

@@ -7,6 +7,10 @@ YAML whose aliases and nesting cannot blow up.
   symlink cannot be read until memory runs out.
 - At most ``ARC_PATTERNS_MAX_BYTES`` (default 512 MiB; a 1M-pattern JSON bundle is ~160 MB) are
   read, even from a file that grows while it is read.
+- Reading one file may take at most ``ARC_READ_TIMEOUT_S`` (default 30 s; a hung network file
+  system): the read loop checks a monotonic deadline between chunks and runs in a daemon worker
+  thread the caller waits on with that deadline, so even a ``read()`` that never returns cannot
+  hang the caller (the worker closes the file whenever its read returns).
 - YAML: libyaml builds one node per alias target, shared; Python code walking the document
   afterwards expands every alias again (a 525-byte file of 8 levels of 9 aliases is 43M nodes).
   The composed node graph is checked before anything is constructed: nesting at most
@@ -20,7 +24,9 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from typing import Any, Mapping
+import threading
+import time
+from typing import Any, Callable, Mapping, TypeVar
 
 from .errors import BundleError
 
@@ -28,6 +34,8 @@ DEFAULT_MAX_BYTES = 512 << 20
 MAX_DEPTH = 100
 ALIAS_ALLOWANCE = 100_000
 MAX_BYTES_VARIABLE = "ARC_PATTERNS_MAX_BYTES"
+READ_TIMEOUT_VARIABLE = "ARC_READ_TIMEOUT_S"
+T = TypeVar("T")
 _KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
           (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory"))
 
@@ -37,6 +45,72 @@ def max_bytes(environ: Mapping[str, str] | None = None) -> int:
     from ..telemetry.settings import value
 
     return int(value(MAX_BYTES_VARIABLE, environ))
+
+
+def read_timeout(environ: Mapping[str, str] | None = None) -> float:
+    """``ARC_READ_TIMEOUT_S``: seconds reading one file may take."""
+    from ..telemetry.settings import value
+
+    return float(value(READ_TIMEOUT_VARIABLE, environ))
+
+
+class Deadline:
+    """The moment reading ``path`` must be done by; ``check()`` raises BundleError after it."""
+
+    def __init__(self, path: str, timeout: float | None = None) -> None:
+        self.path = path
+        self.timeout = read_timeout() if timeout is None else timeout
+        self.at = time.monotonic() + self.timeout
+
+    def check(self) -> None:
+        if time.monotonic() >= self.at:
+            raise self.expired()
+
+    def expired(self) -> BundleError:
+        return BundleError(self.path, f"reading it took longer than the {self.timeout:g}-second limit "
+                                      f"({READ_TIMEOUT_VARIABLE}): refused")
+
+
+def within_deadline(path: str, work: Callable[[Deadline], T], timeout: float | None = None) -> T:
+    """``work(deadline)`` run in a daemon worker thread; the caller waits for it until the deadline
+    and gets BundleError naming ``path`` and the limit if it is not done by then (the worker, blocked
+    in a read, finishes on its own; ``work`` should ``deadline.check()`` between reads)."""
+    deadline = Deadline(path, timeout)
+    outcome: list = []
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            outcome.append((True, work(deadline)))
+        except BaseException as exc:  # handed to the caller
+            outcome.append((False, exc))
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="arc-bounded-read", daemon=True).start()
+    if not done.wait(max(deadline.at - time.monotonic(), 0.0)) and not outcome:
+        raise deadline.expired()
+    ok, result = outcome[0]
+    if not ok:
+        raise result
+    return result
+
+
+class DeadlineFile:
+    """A binary file whose every ``read`` first checks ``deadline`` (for ``read_container``)."""
+
+    def __init__(self, fh: Any, deadline: Deadline) -> None:
+        self._fh, self._deadline = fh, deadline
+
+    def read(self, n: int = -1) -> bytes:
+        self._deadline.check()
+        return self._fh.read(n)
+
+    def fileno(self) -> int:
+        return self._fh.fileno()
+
+    def tell(self) -> int:
+        return self._fh.tell()
 
 
 def open_regular(path: str) -> int:
@@ -57,10 +131,14 @@ def open_regular(path: str) -> int:
     return fd
 
 
-def read_regular(path: str, limit: int | None = None) -> bytes:
-    """The bytes of the regular file ``path``, at most ``limit`` (default ``max_bytes()``);
-    BundleError naming the file otherwise."""
+def read_regular(path: str, limit: int | None = None, timeout: float | None = None) -> bytes:
+    """The bytes of the regular file ``path``, at most ``limit`` (default ``max_bytes()``) read
+    within ``timeout`` seconds (default ``read_timeout()``); BundleError naming the file otherwise."""
     limit = max_bytes() if limit is None else limit
+    return within_deadline(path, lambda deadline: _read_regular(path, limit, deadline), timeout)
+
+
+def _read_regular(path: str, limit: int, deadline: Deadline) -> bytes:
     fd = open_regular(path)
     with os.fdopen(fd, "rb", buffering=0) as fh:
         try:
@@ -70,6 +148,7 @@ def read_regular(path: str, limit: int | None = None) -> bytes:
             parts, total = [], 0
             want = size + 1  # one read for the whole file, one more to see its end
             while total <= limit:
+                deadline.check()
                 chunk = fh.read(min(limit + 1 - total, max(want - total, 1 << 16)))
                 if not chunk:
                     break
@@ -82,10 +161,14 @@ def read_regular(path: str, limit: int | None = None) -> bytes:
     return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
-def sha256_regular(path: str, limit: int | None = None) -> str:
+def sha256_regular(path: str, limit: int | None = None, timeout: float | None = None) -> str:
     """sha256 hex digest of the regular file ``path`` read in 1 MiB slices (no whole copy in
     memory), within the same bounds as ``read_regular``."""
     limit = max_bytes() if limit is None else limit
+    return within_deadline(path, lambda deadline: _sha256_regular(path, limit, deadline), timeout)
+
+
+def _sha256_regular(path: str, limit: int, deadline: Deadline) -> str:
     fd = open_regular(path)
     digest = hashlib.sha256()
     total = 0
@@ -93,7 +176,7 @@ def sha256_regular(path: str, limit: int | None = None) -> str:
         try:
             if os.fstat(fd).st_size > limit:
                 raise BundleError(path, _too_big(os.fstat(fd).st_size, limit))
-            while chunk := fh.read(1 << 20):
+            while not deadline.check() and (chunk := fh.read(1 << 20)):
                 total += len(chunk)
                 if total > limit:
                     raise BundleError(path, _too_big(total, limit, growing=True))

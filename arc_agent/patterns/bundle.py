@@ -27,7 +27,8 @@ from .bulk import add_bulk
 from .errors import BundleError, PatternError
 from .index import LayerBuilder, assemble, check_priority
 
-EXTENSIONS = (".json", ".yaml", ".yml")
+COMPILED_SUFFIX = ".arcpatterns"  # compiled pattern files (``compiled.py``), found by content when named
+EXTENSIONS = (".json", ".yaml", ".yml", COMPILED_SUFFIX)
 RECORD_KEYS = frozenset({"id", "pattern", "fix", "confidence", "priority", "expires_at", "description",
                          "verified", "provenance"})  # the last two: written by `arc learn`, not read
 MAX_ERRORS = 20
@@ -58,7 +59,7 @@ class BundleInfo:
 
 
 def resolve_paths(paths: Iterable[str]) -> list:
-    """Bundle files for ``paths`` (files, directories: their *.json/*.yaml/*.yml, sorted; ``demo``:
+    """Bundle files for ``paths`` (files, directories: their *.json/*.yaml/*.yml/*.arcpatterns, sorted; ``demo``:
     the shipped demo bundle; ``registry:NAME[@CHANNEL]``: that channel's current, verified version).
     A missing path or a rejected registry artifact is a BundleError."""
     files = []
@@ -288,8 +289,6 @@ def _load_file(builder: LayerBuilder, path: str, infos: list, errors: list, gent
     try:
         data = read_bytes(path)
         hasher = Digest(data)  # sha256 releases the GIL: it runs beside the parse
-        if not gentle and not path.endswith((".yaml", ".yml")) and _load_halves(builder, path, data, infos, hasher):
-            return
         decoded = None if path.endswith((".yaml", ".yml")) else fastjson.decode(data, chunked=gentle)
         if decoded is None:
             columns = _columns_from_document(path, read_document(path, data), errors)
@@ -322,28 +321,6 @@ def _load_file(builder: LayerBuilder, path: str, infos: list, errors: list, gent
         errors[errors_before:] = found[:max(0, MAX_ERRORS - errors_before)]
     if len(errors) == errors_before:
         infos.append(BundleInfo(path, name, meta.get("version"), meta.get("created_at"), len(patterns), digest))
-
-
-def _load_halves(builder: LayerBuilder, path: str, data: bytes, infos: list, hasher: Digest) -> bool:
-    """Store a big clean JSON bundle built in two halves at once (``split_load``); False if it
-    was not (the caller then loads it whole, and names any problem)."""
-    from . import split_load  # imports this module
-
-    halves = split_load.load_in_halves(path, data)
-    if halves is None:
-        return False
-    meta, pieces = halves
-    try:
-        name = _bundle_name(path, meta.get("name"))
-    except BundleError:
-        return False
-    start = 0
-    for piece in pieces:
-        piece.ids = with_default_ids(piece.ids, name, start)
-        start += piece.n
-        builder.absorb(piece)
-    infos.append(BundleInfo(path, name, meta.get("version"), meta.get("created_at"), start, hasher.result()))
-    return True
 
 
 class Digest:
@@ -382,7 +359,7 @@ def _columns_from_decoded(path: str, d: Any, errors: list) -> tuple | None:
     name = _bundle_name(path, d.name)
     ids = with_default_ids(d.ids, name)
     try:
-        expires = expiry_column(d.expires, strict=True)
+        expires = expiry_column(d.expires)
     except _ExpiryError as exc:
         errors.append(BundleError(path, exc.problem, ids[exc.index], exc.index))
         return None
@@ -390,11 +367,11 @@ def _columns_from_decoded(path: str, d: Any, errors: list) -> tuple | None:
             d.confidence, d.priority, expires, None)
 
 
-def with_default_ids(ids: list, name: str, start: int = 0) -> list:
+def with_default_ids(ids: list, name: str) -> list:
     """``ids`` with "" (a record without an id) replaced by ``name#index`` (index in its file)."""
     if "" not in ids:
         return ids
-    return [pid or f"{name}#{k}" for k, pid in enumerate(ids, start)]
+    return [pid or f"{name}#{k}" for k, pid in enumerate(ids)]
 
 
 class _ExpiryError(Exception):
@@ -402,17 +379,15 @@ class _ExpiryError(Exception):
         self.index, self.problem = index, problem
 
 
-def expiry_column(expires: list, strict: bool = False) -> Any:
-    """``expires_at`` values (as written) as a float64 column; on a bad value None, or with
-    ``strict`` an error naming the first record that has it."""
+def expiry_column(expires: list) -> Any:
+    """``expires_at`` values (as written) as a float64 column; _ExpiryError naming the first
+    record with a bad value."""
     cache: dict = {}
     for value in set(expires):  # few distinct values: convert each once
         try:
             cache[value] = parse_expires(value)
         except PatternError as exc:
-            if strict:
-                raise _ExpiryError(expires.index(value), str(exc)) from None
-            return None
+            raise _ExpiryError(expires.index(value), str(exc)) from None
     if len(cache) > 1 or None not in cache:
         return np.fromiter(map(cache.__getitem__, expires), dtype=np.float64, count=len(expires))
     return np.full(len(expires), NEVER)

@@ -1,5 +1,5 @@
-"""``arc patterns validate FILE...`` and ``arc patterns test FILE... --request REQUEST.json``:
-for people writing pattern bundles."""
+"""``arc patterns validate FILE...``, ``arc patterns test FILE... --request REQUEST.json`` and
+``arc patterns compile BUNDLE... -o FILE``: for people writing and shipping pattern bundles."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import os
 import sys
 from typing import Any
 
-HELP = "validate and test pattern bundles"
+HELP = "validate, test and compile pattern bundles"
 SDKS = ("openai.chat", "openai.responses", "anthropic.messages")
 
 
@@ -26,19 +26,75 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--threshold", type=float, default=None,
                    help="confidence threshold (default: ARC_FIX_THRESHOLD or 0.5)")
     t.add_argument("--json", action="store_true", help="print a JSON report")
+    c = sub.add_parser("compile", help="validate bundles and write their compiled form (for ARC_PATTERNS), "
+                                       "e.g. in CI")
+    c.add_argument("files", nargs="+", metavar="BUNDLE", help="bundle files (JSON or YAML) or directories")
+    c.add_argument("-o", "--output", required=True, metavar="FILE",
+                   help="compiled file to write (replaced atomically; by convention *.arcpatterns)")
 
 
 def run(args: argparse.Namespace) -> int:
     if args.patterns_command == "validate":
         return validate(args.files, args.json)
+    if args.patterns_command == "compile":
+        return compile_command(args.files, args.output)
     return test(args)
+
+
+def compile_command(files: list, output: str) -> int:
+    """Write the compiled form of ``files`` to ``output``; every problem is named, exit code 1."""
+    import time
+
+    from ..progress import Progress
+    from .bundle import BundleErrors, resolve_paths
+    from .compiled import compile_bundles, is_compiled
+    from .errors import BundleError
+
+    try:
+        sources = resolve_paths(files)
+    except BundleError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    problems = [f"{f}: is already a compiled pattern file; compile its JSON/YAML bundles instead"
+                for f in sources if is_compiled(f)]
+    if not sources:
+        problems.append(f"no bundle files (*.json, *.yaml, *.yml) under {', '.join(files)}")
+    out_abs = os.path.abspath(output)
+    if any(os.path.abspath(f) == out_abs for f in sources):
+        problems.append(f"{output}: the output would overwrite one of the bundles")
+    if os.path.isdir(output):
+        problems.append(f"{output}: is a directory; give the compiled file's name")
+    elif not os.path.isdir(os.path.dirname(out_abs)):
+        problems.append(f"{output}: its folder {os.path.dirname(out_abs)} does not exist")
+    if problems:
+        for p in problems:
+            print(f"error: {p}", file=sys.stderr)
+        return 1
+    t0 = time.monotonic()
+    try:
+        with Progress(f"compile {len(sources)} bundle file(s)", total=1) as progress:
+            n, infos = compile_bundles(sources, output)
+            progress.advance()
+    except BundleErrors as exc:
+        for e in exc.errors:
+            print(f"error: {e}", file=sys.stderr)
+        print(f"not compiled: {len(exc.errors)} problem(s) found; {output} was not written", file=sys.stderr)
+        return 1
+    except (MemoryError, RecursionError, OSError) as exc:
+        print(f"error: cannot compile to {output}: {type(exc).__name__}: {str(exc)[:300]}", file=sys.stderr)
+        return 1
+    size = os.path.getsize(output)
+    print(f"compiled {n} pattern(s) from {len(infos)} bundle file(s) into {output} "
+          f"({size / 1e6:.1f} MB, {time.monotonic() - t0:.1f} s)")
+    return 0
 
 
 def validate(files: list, as_json: bool) -> int:
     from .bundle import BundleErrors, load_layer
+    from .sets import load_set
 
     try:
-        layer, infos = load_layer(files)
+        layers, infos = load_set(files, None, load_layer)
     except (MemoryError, RecursionError, OSError) as exc:  # a report, never a traceback
         print(f"error: cannot load {', '.join(files)}: {type(exc).__name__}: {str(exc)[:300]}", file=sys.stderr)
         return 1
@@ -51,7 +107,8 @@ def validate(files: list, as_json: bool) -> int:
             print(f"invalid: {len(exc.errors)} problem(s) found", file=sys.stderr)
         return 1
     if as_json:
-        print(json.dumps({"ok": True, "patterns": layer.n, "bundles": [i.as_dict() for i in infos]}, indent=2))
+        print(json.dumps({"ok": True, "patterns": sum(layer.n for layer in layers),
+                          "bundles": [i.as_dict() for i in infos]}, indent=2))
     else:
         for info in infos:
             print(f"ok: {info.file}: {info.count} pattern(s) ({info.label})")

@@ -25,7 +25,7 @@ from .. import failopen
 from ..llm.fixer import FixOutcome
 from ..llm.request import LLMRequest
 from ..telemetry import attributes as A
-from . import rebuild
+from . import startup
 from .apply import Draft
 from .bundle import (
     REGISTRY_PREFIX,
@@ -38,8 +38,8 @@ from .bundle import (
 )
 from .errors import BundleError, PatternError
 from .index import KEY_FPR, Counters, Layer, LayerBuilder, check_priority
+from .sets import load_set
 from .snapshot import SnapshotPolicy
-from .snapshot import load as load_with_snapshot
 from .watch import Watcher, signature
 
 log = logging.getLogger("arc")
@@ -94,7 +94,9 @@ class PatternEngine:
         self._clock = clock
         self._write_lock = threading.RLock()
         self._paths: list = []
-        self._bundle: Layer = _EMPTY_LAYER
+        self._bundles: tuple = ()  # one Layer per compiled file, one for the JSON/YAML bundles
+        self._loading: threading.Event | None = None  # while a background load runs; set when it ends
+        self._pending_paths: list = []
         self._infos: list = []
         self._seen: tuple = ()
         self._runtime_records: dict = {}
@@ -106,7 +108,6 @@ class PatternEngine:
         self._outcomes: Counter = Counter()
         self.last_error: str | None = None
         self.load_seconds: float | None = None
-        self.load_mode: str | None = None  # in_process | helper_process (a big reload, see rebuild.py)
         self.loaded_at: float | None = None
         self._snap = Snapshot((), (), "")
         self.active = False
@@ -115,25 +116,29 @@ class PatternEngine:
 
     # -- configuration -----------------------------------------------------------------------------
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> PatternEngine:
+    def from_env(cls, environ: Mapping[str, str] | None = None, background: bool = False) -> PatternEngine:
         """``ARC_PATTERNS=PATH[:PATH...]`` (``demo`` = the shipped demo bundle, ``registry:NAME[@CHANNEL]``
         = a registry channel, followed on every poll), ``ARC_FIX_THRESHOLD``
         (default 0.5), ``ARC_PATTERNS_POLL`` (seconds between file checks, 0 = no hot reload),
-        ``ARC_PATTERNS_SNAPSHOT`` (``off``, or the directory for load snapshots; see ``snapshot``)."""
+        ``ARC_PATTERNS_SNAPSHOT`` (``off``, or the directory for load snapshots; see ``snapshot``).
+        ``background``: a set that does not load quickly (``startup.loads_quickly``) is loaded by a
+        thread; calls meanwhile are reported as skipped (``loading``)."""
         env = os.environ if environ is None else environ
         engine = cls(threshold=_env_float(env, "ARC_FIX_THRESHOLD", DEFAULT_THRESHOLD, 0.0, 1.0),
                      poll_interval=_env_float(env, "ARC_PATTERNS_POLL", DEFAULT_POLL_SECONDS, 0.0, 86400.0),
                      snapshot=SnapshotPolicy.from_env(env))
         paths = [p for p in split_paths(env.get("ARC_PATTERNS", "")) if p.strip()]
-        if paths:
+        if paths and background and not startup.loads_quickly(paths):
+            engine.load_in_background(paths)
+        elif paths:
             engine.load(paths)
         return engine
 
     # -- loading -------------------------------------------------------------------------------------
-    def load(self, paths: Iterable[str] | str, replace: bool = False) -> list:
-        """Add bundle files/directories to the loaded set (``replace``: load only these) and
-        rebuild it. Returns the errors (empty on success); on error the previous set stays
-        active and the errors are logged."""
+    def load(self, paths: Iterable[str] | str, replace: bool = False, gentle: bool = False) -> list:
+        """Add bundle files/directories (JSON/YAML or compiled) to the loaded set (``replace``: load
+        only these) and rebuild it. Returns the errors (empty on success); on error the previous
+        set stays active and the errors are logged. ``gentle``: see ``index.assemble``."""
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
         with self._write_lock:
@@ -142,13 +147,47 @@ class PatternEngine:
                 p = os.fspath(p)
                 if p not in merged:
                     merged.append(p)
-            errors = self._build_bundles(merged, current=False)
+            errors = self._build_bundles(merged, current=False, gentle=gentle)
             following = bool(errors) and not self._paths and any(p.startswith(REGISTRY_PREFIX) for p in merged)
             if following:  # a registry channel not set (or not valid) yet: the watcher picks it up when it is
                 self._paths, self._seen = merged, signature(merged)
         if (not errors or following) and self._paths and self.poll_interval > 0:
             self.start_watching()
         return errors
+
+    def load_in_background(self, paths: list) -> None:
+        """``load(paths)`` in a thread; until it ends, ``fix`` reports calls as skipped (``loading``),
+        or waits for it within ``ARC_PATTERNS_WAIT_MS``."""
+        done = threading.Event()
+        with self._write_lock:
+            self._loading = done
+            self.active = True
+            self._hook_fork()
+
+        def run() -> None:
+            try:
+                self.load(paths, gentle=True)
+            except Exception as exc:  # load() reports bundle errors itself; this is a bug
+                failopen.record("patterns_load", exc)
+            finally:
+                with self._write_lock:
+                    if self._loading is done:
+                        self._loading = None
+                        self._publish()
+                done.set()
+
+        self._pending_paths = list(paths)
+        threading.Thread(target=run, name="arc-patterns-load", daemon=True).start()
+
+    @property
+    def loading(self) -> bool:
+        """True while a background load runs."""
+        return self._loading is not None
+
+    def wait_loaded(self, timeout: float | None = None) -> bool:
+        """Wait for a background load to end; True if none is running (any more)."""
+        done = self._loading
+        return done is None or done.wait(timeout)
 
     def reload(self) -> list:
         """Re-read the loaded bundle files now (what the watcher does on a change)."""
@@ -157,19 +196,17 @@ class PatternEngine:
                 return []
             return self._build_bundles(list(self._paths), current=True)
 
-    def _build_bundles(self, paths: list, current: bool) -> list:
+    def _build_bundles(self, paths: list, current: bool, gentle: bool = False) -> list:
         if not paths:
-            self._paths, self._bundle, self._infos, self._seen = [], _EMPTY_LAYER, [], ()
+            self._paths, self._bundles, self._infos, self._seen = [], (), [], ()
             self._publish()
             return []
         seen = signature(paths)  # taken before reading: a write during the read is seen next poll
         t0 = time.perf_counter()
-        mode = ["in_process"]
+        gentle = gentle or current  # beside the app's requests: hold the GIL in short stretches
         try:
-            # a reload runs beside the app's requests (watcher thread): built by a helper process
-            # if big, else in-process holding the GIL in short stretches
-            loader = functools.partial(self._reload_layer, mode) if current else load_layer
-            layer, infos = load_with_snapshot(paths, self.snapshot, loader)
+            loader = functools.partial(load_layer, gentle=True) if gentle else load_layer
+            layers, infos = load_set(paths, self.snapshot, loader, gentle)
         except Exception as exc:  # BundleErrors, or a bug/MemoryError: the app must never see it
             errors = list(exc.errors) if isinstance(exc, BundleErrors) else \
                 [BundleError(",".join(paths), f"internal error while loading: {exc!r}")]
@@ -181,27 +218,22 @@ class PatternEngine:
             log.error("arc: pattern bundle rejected; the previous pattern set stays active:\n%s",
                       self.last_error)
             return errors
-        self._paths, self._bundle, self._infos, self._seen = paths, layer, infos, seen
+        self._paths, self._bundles, self._infos, self._seen = paths, layers, infos, seen
         self.load_seconds = time.perf_counter() - t0
-        self.load_mode = mode[0]
         self.loaded_at = time.time()
         self.last_error = None
         self._publish()
-        del layer
+        del layers
         release_free_memory()
-        log.info("arc: loaded %d patterns from %d bundle file(s) in %.2f s", self._bundle.n, len(infos),
+        log.info("arc: loaded %d patterns from %d bundle file(s) in %.2f s", self._bundle_count(), len(infos),
                  self.load_seconds)
         return []
 
-    def _reload_layer(self, mode: list, paths: list) -> tuple:
-        """A reload's (Layer, infos): from a helper process when the set is big (``rebuild``),
-        else (or if no helper can run) in-process. ``mode[0]`` says which."""
-        if rebuild.wanted(paths):
-            built = rebuild.build_in_child(paths, self.snapshot)
-            if built is not None:
-                mode[0] = "helper_process"
-                return built
-        return load_layer(paths, gentle=True)
+    def _bundle_count(self) -> int:
+        return sum(layer.n for layer in self._bundles)
+
+    def _in_bundles(self, pattern_id: str) -> bool:
+        return any(layer.ids.find(pattern_id) is not None for layer in self._bundles)
 
     # -- runtime registration --------------------------------------------------------------------------
     def register(self, pattern: Mapping, fix: Mapping, id: str | None = None, confidence: float = 1.0,
@@ -232,7 +264,7 @@ class PatternEngine:
             records[id] = (pattern, fix, confidence, priority, expires)
             self._runtime = _build_runtime(records)
             self._runtime_records = records
-            if self._bundle.ids.find(id) is not None:
+            if self._in_bundles(id):
                 self._removed.add(id)  # the registered pattern replaces the bundle's
             self._publish()
         return id
@@ -247,7 +279,7 @@ class PatternEngine:
                 self._runtime = _build_runtime(records)
                 self._runtime_records = records
                 found = True
-            if pattern_id not in self._removed and self._bundle.ids.find(pattern_id) is not None:
+            if pattern_id not in self._removed and self._in_bundles(pattern_id):
                 self._removed.add(pattern_id)
                 found = True
             if found:
@@ -256,17 +288,19 @@ class PatternEngine:
 
     def _publish(self) -> None:
         layers, tombs = [], []
-        for layer in (self._bundle, self._runtime):
+        for layer in self._bundles:
             if layer.n:
                 layers.append(layer)
-                tombs.append(frozenset(i for i in (layer.ids.find(r) for r in self._removed)
-                                       if i is not None) if layer is self._bundle else frozenset())
+                tombs.append(frozenset(i for i in (layer.ids.find(r) for r in self._removed) if i is not None))
+        if self._runtime.n:
+            layers.append(self._runtime)
+            tombs.append(frozenset())
         labels = [info.label for info in self._infos]
         if self._runtime.n:
             labels.append("runtime")
         snap = Snapshot(tuple(layers), tuple(tombs), ",".join(labels))
         self._snap = snap  # the one atomic swap readers see
-        self.active = snap.total > 0
+        self.active = snap.total > 0 or self._loading is not None
 
     # -- hot reload ---------------------------------------------------------------------------------------
     def start_watching(self, interval: float | None = None) -> None:
@@ -279,10 +313,13 @@ class PatternEngine:
             self._watcher = Watcher(interval or self.poll_interval or DEFAULT_POLL_SECONDS,
                                     lambda: self._seen, lambda: list(self._paths), self.reload)
             self._watcher.start()
-            if not self._fork_hooked:  # threads do not survive fork (uvicorn/gunicorn workers)
-                self._fork_hooked = True
-                ref = weakref.ref(self)
-                os.register_at_fork(after_in_child=lambda: _restart_watcher(ref))
+            self._hook_fork()
+
+    def _hook_fork(self) -> None:
+        if not self._fork_hooked:  # threads do not survive fork (uvicorn/gunicorn workers)
+            self._fork_hooked = True
+            ref = weakref.ref(self)
+            os.register_at_fork(after_in_child=lambda: _after_fork(ref))
 
     def stop(self) -> None:
         watcher, self._watcher = self._watcher, None
@@ -291,6 +328,10 @@ class PatternEngine:
 
     # -- the hot path ---------------------------------------------------------------------------------------
     def fix(self, request: LLMRequest) -> FixOutcome | None:
+        done = self._loading  # one read: the load may end meanwhile
+        if done is not None and not done.wait(startup.WAIT.remaining()):
+            self._outcomes["skipped_loading"] += 1
+            return startup.loading_outcome()
         t0 = perf_counter_ns()
         snap = self._snap
         counters = self._counters
@@ -398,7 +439,7 @@ class PatternEngine:
         watcher = self._watcher
         return {
             "patterns": snap.total,
-            "bundle_patterns": self._bundle.n,
+            "bundle_patterns": self._bundle_count(),
             "runtime_patterns": self._runtime.n,
             "removed_patterns": len(self._removed),
             "bundles": [info.as_dict() for info in self._infos],
@@ -420,18 +461,24 @@ class PatternEngine:
             "spec_cache_misses": misses,
             "cache_hit_ratio": (hits / (hits + misses)) if hits + misses else 0.0,
             "load_seconds": self.load_seconds,
-            "load_mode": self.load_mode,
+            "loading": self._loading is not None,
             "loaded_at": self.loaded_at,
             "last_error": self.last_error,
             "watching": bool(watcher is not None and watcher.alive),
         }
 
 
-def _restart_watcher(ref: weakref.ref) -> None:
+def _after_fork(ref: weakref.ref) -> None:
+    """In a forked child: restart the watcher and a background load that were running."""
     engine = ref()
-    if engine is not None and engine._watcher is not None:
+    if engine is None:
+        return
+    engine._write_lock = threading.RLock()  # a lock held by another thread at fork stays held
+    if engine._loading is not None:
+        engine._loading = None
+        engine.load_in_background(engine._pending_paths)
+    elif engine._watcher is not None:
         engine._watcher = None
-        engine._write_lock = threading.RLock()  # a lock held by another thread at fork stays held
         engine.start_watching()
 
 

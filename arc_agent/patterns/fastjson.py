@@ -10,7 +10,6 @@ exactly what is wrong, so error messages do not depend on this module.
 
 from __future__ import annotations
 
-import json
 from operator import attrgetter
 from typing import Annotated, Any
 
@@ -47,19 +46,9 @@ if msgspec is not None:
 
     _outline_decoder = msgspec.json.Decoder(_Outline)
 
-    class _Half(msgspec.Struct, gc=False):
-        """One half of a bundle split between two records (``split_load``): metadata it holds
-        is set, the rest UNSET."""
-        patterns: list[_Record]
-        name: Any = msgspec.UNSET
-        version: Any = msgspec.UNSET
-        created_at: Any = msgspec.UNSET
-
-    _half_decoder = msgspec.json.Decoder(_Half)
     _records_decoder = msgspec.json.Decoder(list[_Record])
 
 CHUNK = 20_000  # records decoded per call when ``chunked``
-UNSET = msgspec.UNSET if msgspec is not None else object()
 
 
 def available() -> bool:
@@ -93,43 +82,6 @@ def decode(data: bytes, chunked: bool = False) -> Decoded | None:
             recs = doc.patterns
     except (msgspec.ValidationError, msgspec.DecodeError):
         return None
-    return _columns(doc, recs)
-
-
-# The halves carry marker records: the first half is closed with one, then ``]}``; the second is
-# opened with ``{"patterns":[`` and one. Only a cut in the document's own "patterns" list puts the
-# first marker last in that list: a cut in another list of records (say a "disabled" list after
-# "patterns", which a whole decode ignores) leaves it elsewhere, and a cut inside a string never
-# decodes (the marker's first quote ends the string, a bare word follows). The second marker stays
-# first in its list unless a later "patterns" key, however escaped, replaces that list (the last
-# one wins in a whole decode too).
-_END_ID, _START_ID = "\0arc-split-end", "\0arc-split-start"  # no bundle id starts with NUL by chance
-
-
-def _marker(mark_id: str) -> bytes:
-    return json.dumps({"pattern": {}, "fix": {}, "id": mark_id}, separators=(",", ":")).encode()
-
-
-HEAD_END = b"," + _marker(_END_ID) + b"]}"
-TAIL_START = b'{"patterns":[' + _marker(_START_ID) + b","
-
-
-def decode_half(data: Any, head: bool) -> Decoded | None:
-    """A half of a bundle (``split_load``): its first half (``head``) closed with ``HEAD_END``,
-    or its second half opened with ``TAIL_START``; None if it does not decode or a marker is out
-    of place (the cut was not in the "patterns" list). Metadata the half does not hold is
-    ``msgspec.UNSET``."""
-    if msgspec is None:
-        return None
-    try:
-        doc = _half_decoder.decode(data)
-    except (msgspec.ValidationError, msgspec.DecodeError):
-        return None
-    recs = doc.patterns
-    at, mark_id = (-1, _END_ID) if head else (0, _START_ID)
-    if not recs or recs[at].id != mark_id:
-        return None
-    recs.pop(at)
     return _columns(doc, recs)
 
 

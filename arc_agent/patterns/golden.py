@@ -17,7 +17,9 @@ from typing import Any, Callable
 
 from ..llm import request as views
 from ..telemetry import attributes as A
+from .bounded import YAMLBoundsError, read_regular, yaml_loader
 from .bundle import DEMO_ALIAS
+from .errors import BundleError
 
 GOLDEN_FILE = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "golden.yaml")
 VIEW_BUILDERS: dict = {
@@ -41,14 +43,23 @@ class CaseResult:
         return {"name": self.name, "mode": self.mode, "ok": self.ok, "problems": self.problems}
 
 
+MAX_CASES_BYTES = 64 << 20
+
+
 def load_cases(path: str | None = None) -> list:
+    """The cases of a golden file, read like a bundle (``bounded``: regular file, size, deadline,
+    YAML aliases and nesting); BundleError naming the file otherwise."""
     import yaml
 
-    with open(path or GOLDEN_FILE, "rb") as fh:
-        doc = yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+    path = path or GOLDEN_FILE
+    data = read_regular(path, MAX_CASES_BYTES)
+    try:
+        doc = yaml.load(data, Loader=yaml_loader())  # noqa: S506 - a safe loader
+    except (yaml.YAMLError, YAMLBoundsError, RecursionError) as exc:
+        raise BundleError(path, f"not a valid golden cases file: {exc}") from None
     cases = doc.get("cases") if isinstance(doc, dict) else None
     if not isinstance(cases, list) or not cases:
-        raise ValueError(f"{path or GOLDEN_FILE}: no 'cases' list")
+        raise BundleError(path, "no 'cases' list")
     return cases
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import tempfile
 
 HELP = "run the shipped golden-request cases against this install"
@@ -23,8 +24,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from . import golden
+    from .errors import BundleError
 
-    cases = golden.load_cases(args.cases)
+    try:
+        cases = golden.load_cases(args.cases)
+    except BundleError as exc:  # too big, not a regular file, too slow to read, not YAML: say which
+        print(f"arc golden: {exc}", file=sys.stderr)
+        return 2
     results = [golden.run_engine_case(c) for c in cases]
     if args.e2e:
         results += run_e2e(cases)

@@ -94,3 +94,10 @@ class IdTable:
                 out.append((max(a, b), min(a, b)))
         out.sort()
         return out[:limit]
+
+    def common(self, other: IdTable, limit: int = 10) -> list:
+        """Indexes (in this table, ascending) of ids that ``other`` holds too, at most ``limit``."""
+        hashes, order = self._index()
+        shared = np.flatnonzero(np.isin(hashes, other._index()[0]))
+        out = sorted(i for i in (int(order[j]) for j in shared.tolist()) if other.find(self.get(i)) is not None)
+        return out[:limit]

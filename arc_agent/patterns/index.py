@@ -235,7 +235,6 @@ class LayerBuilder:
         self.exist: dict = {}
         self.scan: list = []
         self.fuzzy: dict = {}
-        self.encoded: list = []  # (elements, shapes) of absorbed pieces, equality values already coded
 
     def __len__(self) -> int:
         return len(self.spec_col)
@@ -361,53 +360,6 @@ class LayerBuilder:
     def finish(self) -> Layer:
         return assemble(self.parts())
 
-    # -- pieces: a part of a bundle built by another builder (``split_load``: in another process) --
-    def piece(self) -> Piece:
-        """This builder's patterns as a ``Piece`` for another builder to ``absorb`` (this builder is
-        not used afterwards: the piece takes its lists)."""
-        piece = Piece()
-        piece.n = len(self)
-        keys: list = [None] * len(self.spec_anchor)
-        for key, sid in self.spec_ids.items():
-            keys[sid] = key
-        piece.spec_keys, piece.spec_anchor = keys, self.spec_anchor
-        piece.spec_blob, piece.spec_off = bytes(self.spec_blob), self.spec_off
-        piece.spec_col, piece.priority = self.spec_col.to_array("i"), self.priority.to_array("i")
-        piece.confidence, piece.expires = self.confidence.to_array("d"), self.expires.to_array("d")
-        piece.ids, self.ids = self.ids, []
-        piece.elements, piece.shapes = _equality_columns(self.shapes)
-        piece.exist, piece.scan = self.exist, self.scan
-        piece.fuzzy = {}
-        for field, rows in self.fuzzy.items():
-            vocab, codes, row_of = rows.coded()
-            piece.fuzzy[field] = (rows.idxs, rows.thresholds, (vocab, codes, row_of, len(rows.idxs)))
-        return piece
-
-    def absorb(self, piece: Piece) -> None:
-        """Append the patterns of ``piece`` (indexes from ``len(self)`` on), its specs merged into
-        this builder's by their keys."""
-        offset = len(self)
-        remap = np.empty(len(piece.spec_keys), dtype=np.int32)
-        for sid, key in enumerate(piece.spec_keys):
-            own = self.spec_ids.get(key)
-            if own is None:
-                own = self.spec_ids[key] = len(self.spec_anchor)
-                self.spec_anchor.append(piece.spec_anchor[sid])
-                self.spec_blob += piece.spec_blob[piece.spec_off[sid]:piece.spec_off[sid + 1]]
-                self.spec_off.append(len(self.spec_blob))
-            remap[sid] = own
-        self.ids.extend(piece.ids)
-        self.priority.extend(np.frombuffer(piece.priority, dtype=np.int32))
-        self.confidence.extend(np.frombuffer(piece.confidence, dtype=np.float64))
-        self.expires.extend(np.frombuffer(piece.expires, dtype=np.float64))
-        self.encoded.append((piece.elements, [(shape, idxs + offset, eids) for shape, idxs, eids in piece.shapes]))
-        for field, idxs in piece.exist.items():
-            self.exist.setdefault(field, []).extend([i + offset for i in idxs])
-        self.scan.extend([i + offset for i in piece.scan])
-        for field, (idxs, thresholds, chunk) in piece.fuzzy.items():
-            self.add_fuzzy_rows(field, [i + offset for i in idxs], thresholds, chunk)
-        self.spec_col.extend(remap[np.frombuffer(piece.spec_col, dtype=np.int32)])  # last: len(self)
-
     def parts(self) -> LayerParts:
         """The built columns (what ``assemble`` turns into a Layer and a snapshot stores); empties
         the builder as it goes so that peak memory stays low."""
@@ -417,9 +369,9 @@ class LayerBuilder:
         parts.spec_col, parts.priority = self.spec_col.to_array("i"), self.priority.to_array("i")
         parts.confidence, parts.expires = self.confidence.to_array("d"), self.expires.to_array("d")
         parts.spec_blob, parts.spec_off = bytes(self.spec_blob), self.spec_off
-        elements, parts.shapes = _merge_equality(_equality_columns(self.shapes), self.encoded)
+        elements, parts.shapes = _equality_columns(self.shapes)
         parts.elements = marshal.dumps(elements)
-        self.shapes, self.encoded = {}, []
+        self.shapes = {}
         parts.exist = {f: np.array(idxs, dtype=np.int32) for f, idxs in self.exist.items()}
         parts.scan = np.array(self.scan, dtype=np.int32)
         parts.fuzzy = {}
@@ -427,24 +379,6 @@ class LayerBuilder:
             parts.fuzzy[field] = build_columns(self.fuzzy.pop(field))
         self.spec_ids, self.spec_anchor, self.exist, self.scan = {}, [], {}, []
         return parts
-
-
-def _merge_equality(own: tuple, encoded: list) -> tuple:
-    """``_equality_columns``' (elements, shapes) with those of absorbed pieces appended (their
-    element ids shifted; an element may then appear twice, which only repeats its hash)."""
-    elements, shapes = own
-    if not encoded:
-        return elements, shapes
-    merged = {shape: ([idxs], [eids]) for shape, idxs, eids in shapes}
-    for extra, extra_shapes in encoded:
-        base = len(elements)
-        elements = elements + extra
-        for shape, idxs, eids in extra_shapes:
-            lists = merged.setdefault(shape, ([], []))
-            lists[0].append(idxs)
-            lists[1].append(eids + base)
-    return elements, [(shape, np.concatenate(idxs), np.concatenate(eids, axis=1))
-                      for shape, (idxs, eids) in merged.items()]
 
 
 def _equality_columns(variants: dict) -> tuple:
@@ -521,15 +455,6 @@ class Column:
         return array(typecode, values.tobytes())
 
 
-class Piece:
-    """Patterns built by one builder for another (``LayerBuilder.piece``/``absorb``): specs with
-    their keys, the per-pattern columns, coded equality values, anchors and coded fuzzy rows,
-    all indexed from 0. Plain lists, arrays and bytes: it crosses processes pickled."""
-
-    __slots__ = ("n", "spec_keys", "spec_anchor", "spec_blob", "spec_off", "spec_col", "priority", "confidence",
-                 "expires", "ids", "elements", "shapes", "exist", "scan", "fuzzy")
-
-
 class LayerParts:
     """A layer's content as plain columns: per pattern (id, spec, priority, confidence, expiry),
     the specs' JSON blob, the equality elements ``(field, frozen value)`` (a marshal blob) with,
@@ -543,7 +468,7 @@ class LayerParts:
                  "elements", "shapes", "exist", "scan", "fuzzy")
 
 
-def assemble(parts: LayerParts, gentle: bool = False) -> Layer:
+def assemble(parts: LayerParts, gentle: bool = False, elements: list | None = None) -> Layer:
     """The Layer for ``parts`` (from a builder or a snapshot). ``gentle`` (a reload beside the
     app's requests): the whole-column hashing is done in slices, letting other threads take the
     GIL between them (one C-level pass over 1M values holds it for ~50 ms)."""
@@ -561,7 +486,8 @@ def assemble(parts: LayerParts, gentle: bool = False) -> Layer:
                         for field, cols in parts.fuzzy.items())
 
     # a pattern's key: the hash of its elements' hashes in shape order, as ``_candidates`` computes it
-    elements = marshal.loads(parts.elements)
+    if elements is None:  # ``elements``: the caller decoded ``parts.elements`` already
+        elements = marshal.loads(parts.elements)
     element_hashes = _hashes(elements, gentle)
     del elements
     keys, kidx = [], []
@@ -588,7 +514,7 @@ def assemble(parts: LayerParts, gentle: bool = False) -> Layer:
     starts = _run_starts(sorted_keys)
     layer.max_bucket = int(np.diff(np.append(starts, len(sorted_keys))).max()) if len(starts) else 0
     layer.key_bloom = _bloom(sorted_keys[starts], KEY_FPR, gentle)
-    layer.coarse = _bloom(np.unique(element_hashes), COARSE_FPR, gentle)  # halves may repeat an element
+    layer.coarse = _bloom(np.unique(element_hashes), COARSE_FPR, gentle)
     layer.shapes = tuple(shapes)
     layer.top_eq = tuple((f, b) for f, b in bits.items() if f in TOP_FIELDS)
     layer.param_eq = {f: b for f, b in bits.items() if f not in TOP_FIELDS}

@@ -22,6 +22,9 @@ filters are rebuilt on load (``index.assemble``), not stored. The checksums catc
 (keyed by a per-user secret) and the owner/mode checks of ``snapshot_trust`` catch forgery: a
 snapshot planted next to a bundle by someone else is ignored. A bundle folder writable by other
 users gets no snapshot next to it (the cache folder is used).
+
+Compiled pattern files (``compiled.py``) use the same container (``write_container`` /
+``read_container``) with their own magic and a plain sha256 at the end instead of the MAC.
 """
 
 from __future__ import annotations
@@ -42,13 +45,13 @@ import numpy as np
 
 from .. import __version__
 from ..fsutil import atomic_write
-from .bounded import sha256_regular
+from .bounded import DeadlineFile, sha256_regular, within_deadline
 from .bundle import BundleError, BundleInfo, resolve_paths
 from .fuzzy import COLUMNS as FUZZY_COLUMNS
 from .fuzzy import WIDTH
 from .idtable import IdTable
 from .index import LayerParts, assemble
-from .snapshot_trust import MAC_BYTES, UntrustedSnapshot, folder_trusted, mac, open_trusted, secret
+from .snapshot_trust import UntrustedSnapshot, folder_trusted, mac, open_trusted, secret
 
 log = logging.getLogger("arc")
 
@@ -168,7 +171,14 @@ def _log_no_secret(exc: OSError) -> None:
 
 # -- writing ------------------------------------------------------------------------------------------
 def write(path: str, key: str, parts: LayerParts, infos: list) -> None:
-    """Write the snapshot atomically (temporary file + rename)."""
+    """Write the snapshot atomically (temporary file + rename), signed with this user's MAC key."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o700, exist_ok=True)
+    write_container(path, MAGIC, {"format": FORMAT, "key": key}, parts, infos, mac(secret()))
+
+
+def write_container(path: str, magic: bytes, fields: dict, parts: LayerParts, infos: list, signer: Any) -> None:
+    """``magic``, the header (``fields`` + the section table), the sections and ``signer``'s
+    digest of all of it (an HMAC for snapshots, a plain sha256 for compiled files), atomically."""
     sections: list = []
 
     def add(name: str, data: Any) -> None:
@@ -198,27 +208,25 @@ def write(path: str, key: str, parts: LayerParts, infos: list) -> None:
         table.append([name, offset, len(data), zlib.crc32(data)])
         offset += (len(data) + 7) & ~7
     header = json.dumps({
-        "format": FORMAT, "key": key, "n": len(parts.spec_col), "shapes": shapes,
+        **fields, "n": len(parts.spec_col), "shapes": shapes,
         "exist": list(parts.exist), "fuzzy": fuzzy, "width": WIDTH, "sections": table,
         "infos": [{"name": i.name, "version": i.version, "created_at": i.created_at, "count": i.count,
                    "sha256": i.sha256} for i in infos],
     }, default=str).encode()
-    start = len(MAGIC) + _HEAD.size + len(header)
+    start = len(magic) + _HEAD.size + len(header)
     pad0 = -start % 8
-    signer = mac(secret())
 
     def chunks():
-        for chunk in _body(header, pad0, sections):
+        for chunk in _body(magic, header, pad0, sections):
             signer.update(chunk)
             yield chunk
         yield signer.digest()
 
-    os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o700, exist_ok=True)
     atomic_write(path, chunks())
 
 
-def _body(header: bytes, pad0: int, sections: list):
-    yield MAGIC + _HEAD.pack(len(header)) + header + b"\0" * pad0
+def _body(magic: bytes, header: bytes, pad0: int, sections: list):
+    yield magic + _HEAD.pack(len(header)) + header + b"\0" * pad0
     for _, data in sections:
         yield data
         yield b"\0" * (-len(data) % 8)
@@ -230,57 +238,86 @@ def read(path: str, key: str | None, files: list, gentle: bool = False) -> tuple
     UntrustedSnapshot if someone else could have written it (owner, modes, MAC: see
     ``snapshot_trust``), ValueError (or another exception) if it is damaged. Nothing it holds is
     used before its MAC is verified. ``gentle``: see ``index.assemble``."""
-    checker = mac(secret())
-    with os.fdopen(open_trusted(path), "rb") as fh:
-        def take(n: int) -> bytes:
-            data = fh.read(n)
-            checker.update(data)
-            return data
 
-        head = take(len(MAGIC) + _HEAD.size)
-        if len(head) < len(MAGIC) + _HEAD.size or not head.startswith(MAGIC):
-            raise ValueError("not an Arc pattern snapshot")
-        (size,) = _HEAD.unpack_from(head, len(MAGIC))
-        if size > _MAX_HEADER:
-            raise ValueError("header too large")
-        raw_header = take(size)
-        if len(raw_header) != size:
-            raise ValueError("truncated header")
-        header = json.loads(raw_header)  # bounded by _MAX_HEADER; its values are checked below
-        if not isinstance(header, dict) or header.get("format") != FORMAT:
+    def current(header: dict) -> None:
+        if header.get("format") != FORMAT or key is None or header.get("key") != key:
             raise StaleSnapshot()
-        if key is None or header.get("key") != key:
-            raise StaleSnapshot()
-        take(-(len(MAGIC) + _HEAD.size + size) % 8)
-        remaining = os.fstat(fh.fileno()).st_size - fh.tell()
-        offset_now = 0
-        sections = {}
-        for name, offset, length, crc in header["sections"]:
-            if offset_now != offset:
-                raise ValueError(f"section {name} is not where the header says")
-            if not 0 <= length <= remaining:
-                raise ValueError(f"truncated (section {name})")
-            data = take(length)
-            if len(data) != length:
-                raise ValueError(f"truncated (section {name})")
-            if zlib.crc32(data) != crc:
-                raise ValueError(f"checksum mismatch in section {name}")
-            sections[name] = data
-            pad = take(-length % 8)
-            offset_now += length + len(pad)
-        signature = fh.read(MAC_BYTES + 1)
-        if len(signature) != MAC_BYTES or not hmac.compare_digest(signature, checker.digest()):
-            raise UntrustedSnapshot("its MAC does not match this user's snapshot key")
+
+    def read_sections(deadline: Any) -> tuple:
+        with os.fdopen(open_trusted(path), "rb") as fh:
+            return read_container(DeadlineFile(fh, deadline), MAGIC, mac(secret()), current)
+
+    try:
+        header, sections = within_deadline(path, read_sections)
+    except BadSignature:
+        raise UntrustedSnapshot("its MAC does not match this user's snapshot key") from None
     if header.get("width") != WIDTH:
         raise StaleSnapshot()
-    parts = _parts(header, sections)
-    _check(parts, header["n"])
+    parts = parts_from(header, sections)
     infos_meta = header["infos"]
     if len(infos_meta) != len(files):
         raise ValueError("bundle count disagrees")
     infos = [BundleInfo(f, m["name"], m["version"], m["created_at"], m["count"], m["sha256"])
              for f, m in zip(files, infos_meta)]
     return assemble(parts, gentle), infos
+
+
+class BadSignature(Exception):
+    """The digest at the end does not match the content."""
+
+
+def read_container(fh: Any, magic: bytes, checker: Any, current: Callable[[dict], None]) -> tuple:
+    """(header, {section name: bytes}) of the file open on ``fh``: ValueError naming what is
+    damaged, BadSignature if ``checker``'s digest of the content differs from the one stored at
+    its end; ``current(header)`` raises if the header is for another format or content (checked
+    before the sections are read). Every length is bounded by the file's size."""
+    def take(n: int) -> bytes:
+        data = fh.read(n)
+        checker.update(data)
+        return data
+
+    head = take(len(magic) + _HEAD.size)
+    if len(head) < len(magic) + _HEAD.size or not head.startswith(magic):
+        raise ValueError(f"not an Arc {magic.decode().strip().lower().replace('-', ' ')} file")
+    (size,) = _HEAD.unpack_from(head, len(magic))
+    if size > _MAX_HEADER:
+        raise ValueError("header too large")
+    raw_header = take(size)
+    if len(raw_header) != size:
+        raise ValueError("truncated header")
+    header = json.loads(raw_header)  # bounded by _MAX_HEADER; its values are checked below
+    if not isinstance(header, dict):
+        raise ValueError("header is not an object")
+    current(header)
+    take(-(len(magic) + _HEAD.size + size) % 8)
+    remaining = os.fstat(fh.fileno()).st_size - fh.tell()
+    offset_now = 0
+    sections = {}
+    for name, offset, length, crc in header["sections"]:
+        if offset_now != offset:
+            raise ValueError(f"section {name} is not where the header says")
+        if not 0 <= length <= remaining:
+            raise ValueError(f"truncated (section {name})")
+        data = take(length)
+        if len(data) != length:
+            raise ValueError(f"truncated (section {name})")
+        if zlib.crc32(data) != crc:
+            raise ValueError(f"checksum mismatch in section {name}")
+        sections[name] = data
+        pad = take(-length % 8)
+        offset_now += length + len(pad)
+    digest = checker.digest()
+    signature = fh.read(len(digest) + 1)
+    if len(signature) != len(digest) or not hmac.compare_digest(signature, digest):
+        raise BadSignature("the digest at its end does not match its content")
+    return header, sections
+
+
+def parts_from(header: dict, sections: dict) -> LayerParts:
+    """The checked ``LayerParts`` of a container's header and sections."""
+    parts = _parts(header, sections)
+    _check(parts, header["n"])
+    return parts
 
 
 def _array(typecode: str, data: bytes) -> array:

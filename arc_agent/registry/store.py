@@ -184,15 +184,19 @@ class Registry:
 
     def install(self, man: Manifest, path: str) -> bool:
         """Store version ``man.version`` exactly as another registry published it (a control-plane
-        agent's mirror), from the artifact file at ``path``. True if stored now, False if this very
-        version (same sha256) was already there; a different one under that number is ArtifactRejected."""
-        if man.artifact_type != "file":
-            raise ArtifactRejected(f"{man.ref}: only file artifacts can be installed from a server")
+        agent's mirror), from the artifact file or unpacked folder at ``path`` (verified against the
+        manifest's digest here). True if stored now, False if this very version (same sha256) was
+        already there; a different one under that number is ArtifactRejected."""
+        if os.path.isdir(path) != (man.artifact_type == "dir"):
+            raise ArtifactRejected(f"{man.ref}: the manifest says {man.artifact_type}, {path} is not one")
         base = self._prepare(man.kind, man.name)
         staging = tempfile.mkdtemp(prefix="install-", dir=os.path.join(base, ".staging"))
         try:
             target = os.path.join(staging, man.artifact)
-            shutil.copyfile(path, target)
+            if man.artifact_type == "dir":
+                shutil.copytree(path, target, symlinks=True)  # a symlink would then fail verify()
+            else:
+                shutil.copyfile(path, target)
             verify(man, target)
             _make_read_only(target)
             with open(os.path.join(staging, MANIFEST), "xb") as fh:

@@ -20,7 +20,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.exposition import choose_encoder
 
-from .. import compat, failopen, state
+from .. import failopen, fastpaths, state
 from . import tracing
 from .callstats import BUCKETS_S, CallStats
 from .stats import STATS
@@ -102,8 +102,8 @@ class ArcMetrics:
                      1.0 if sampler is not None and sampler.active else 0.0)
         yield _counter("arc_internal_errors", "Arc's own errors (the call went through unchanged)", ("kind",),
                        (((kind,), n) for kind, n in failopen.counts().items()))
-        yield _counter("arc_compat_fallback", "Uses of a public fallback where a version-gated private read is "
-                       "off (compat.py)", ("feature",), (((f,), n) for f, n in compat.counts().items()))
+        yield _counter("arc_fast_path_off", "Uses of the public fallback of a fast path on a dependency's internals",
+                       ("path", "reason"), fastpaths.counts().items())
 
 
 def _handler(registry: CollectorRegistry, status: Callable[[], dict]):

@@ -3,7 +3,9 @@
 A directory holds ``manifest.json`` (name, version, sha256, file, created_at, parent, metrics) and
 the file it names. ``ArtifactSlot.get()`` is the hot path: one reference read, plus a ``stat`` of
 the manifest at most every ``check_every_s``; a changed manifest is validated before the swap and a
-bad one leaves the previous artifact in place.
+bad one leaves the previous artifact in place. Both files are read like pattern bundles
+(``patterns.bounded``): regular files only, at most ``MAX_MANIFEST_BYTES``/``MAX_FILE_BYTES``,
+within ``ARC_READ_TIMEOUT_S``; anything else is an ArtifactError naming the file.
 """
 
 from __future__ import annotations
@@ -17,8 +19,12 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 from .. import failopen
+from ..patterns.bounded import read_regular
+from ..patterns.errors import BundleError
 
 MANIFEST = "manifest.json"
+MAX_MANIFEST_BYTES = 1 << 20
+MAX_FILE_BYTES = 1 << 30  # a model or policy file (ONNX policies are a few MB)
 
 
 class ArtifactError(ValueError):
@@ -36,19 +42,21 @@ def read_artifact(directory: str) -> tuple:
     """(manifest, file bytes) after checking the manifest names a file whose sha256 matches."""
     mpath = os.path.join(directory, MANIFEST)
     try:
-        with open(mpath, encoding="utf-8") as fh:
-            manifest = json.load(fh)
-    except (OSError, ValueError) as exc:
+        manifest = json.loads(read_regular(mpath, MAX_MANIFEST_BYTES))
+    except BundleError as exc:
+        raise ArtifactError(str(exc)) from None
+    except (ValueError, RecursionError) as exc:
         raise ArtifactError(f"cannot read {mpath}: {exc}") from None
+    if not isinstance(manifest, dict):
+        raise ArtifactError(f"{mpath}: not a JSON object")
     for key in ("version", "sha256", "file"):
         if not isinstance(manifest.get(key), str) or not manifest[key]:
             raise ArtifactError(f"{mpath}: missing or empty string field {key!r}")
     fpath = os.path.join(directory, manifest["file"])
     try:
-        with open(fpath, "rb") as fh:
-            data = fh.read()
-    except OSError as exc:
-        raise ArtifactError(f"cannot read {fpath}: {exc}") from None
+        data = read_regular(fpath, MAX_FILE_BYTES)
+    except BundleError as exc:
+        raise ArtifactError(str(exc)) from None
     digest = hashlib.sha256(data).hexdigest()
     if digest != manifest["sha256"]:
         raise ArtifactError(f"{fpath}: sha256 {digest} does not match manifest {manifest['sha256']}")
@@ -107,7 +115,11 @@ class ArtifactSlot:
         self._next_check = 0.0
 
     def _maybe_reload(self) -> None:
-        directory = self._directory()
+        try:
+            directory = self._directory()
+        except Exception as exc:       # e.g. a registry version failed verification: keep what we have
+            failopen.record(f"vision.{self._kind}.load", exc)
+            return
         if not directory:
             self._current, self._stamp = None, None
             return

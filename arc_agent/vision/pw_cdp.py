@@ -35,8 +35,11 @@ _STATES: weakref.WeakKeyDictionary[Any, PageState] = weakref.WeakKeyDictionary()
 
 
 def is_async_object(obj: Any) -> bool:
-    """True for objects of ``playwright.async_api`` (their methods return coroutines)."""
-    return type(obj).__module__.startswith("playwright.async_api")
+    """True for the Locator, Page and Frame objects of ``playwright.async_api`` (their methods return
+    coroutines)."""
+    from playwright import async_api
+
+    return isinstance(obj, (async_api.Locator, async_api.Page, async_api.Frame))
 
 
 def steps(gen: Generator, is_async: bool) -> Any:

@@ -12,8 +12,8 @@ captures use ``Page.captureScreenshot`` (``page.screenshot`` adds fonts/caret/st
 On a new document whose viewport is needed anyway (page hashes, blobs), the viewport capture is
 issued together with the probe (``probe_and_capture``): Chromium spends most of a capture waiting
 for a compositor frame, which then overlaps the probe. The sync API has no public way to have two
-calls in flight; it schedules the capture on Playwright's own event loop (``_loop``/``_sync``,
-guarded: any failure means the sequential path).
+calls in flight; there this is a fast path on Playwright's internals (``pw_compat.sync_overlap``:
+version-checked, counted and logged once when off, then the sequential path runs).
 
 In the pixel tiers a target scored from its remembered crop does not wait for the viewport: the
 capture is requested just before the action and awaited after it (``capture_with_action``,
@@ -21,8 +21,9 @@ capture is requested just before the action and awaited after it (``capture_with
 
 Targets inside child frames (``frame_locator`` chains or ``Frame`` objects) are probed in their own
 frame, then their box is moved to main-page viewport coordinates (``Locator.bounding_box``), so they
-get a crop and healing like any other target. Only public Playwright API is used, except reading a
-Locator's selector string and frame (``_impl_obj._selector`` / ``._frame``).
+get a crop and healing like any other target. A user's Locator's selector and frame come from
+``repr(locator)`` (``pw_compat.locator_target``, version-checked, with a public fallback); everything
+else is public Playwright API.
 """
 
 from __future__ import annotations
@@ -32,8 +33,10 @@ import base64
 import json
 from typing import Any, Callable, Optional
 
+from .. import fastpaths
 from . import js
 from .pw_cdp import cdp_session, is_async_object, page_state, steps
+from .pw_compat import SYNC_OVERLAP, locator_target, off_reason, sync_loop
 from .pw_selectors import plain_css, split_frame_prefix
 from .target import Target
 
@@ -41,6 +44,7 @@ _PROBE = js.for_playwright(js.PROBE)
 _INSPECT = js.for_playwright(js.INSPECT)
 _SCROLL = js.for_playwright(js.SCROLL_CENTER)
 _CANDIDATES = js.for_playwright(js.CANDIDATES)
+_DISMISS = js.for_playwright(js.DISMISS)
 _CSS_PROBE = "(" + js.PROBE + ")(Array.from(document.querySelectorAll(%s)))"
 _TOP_VIEW = ("() => ({vw: window.innerWidth, vh: window.innerHeight, sx: window.scrollX, sy: window.scrollY,"
              " dpr: window.devicePixelRatio || 1, url: location.origin + location.pathname})")
@@ -55,36 +59,12 @@ DEFAULT_ACTION_TIMEOUT_MS = 30000
 STABLE_FIRST = frozenset({"click", "dblclick", "check", "uncheck", "hover"})
 
 
-def locator_selector(locator: Any) -> Optional[str]:
-    try:
-        return str(locator._impl_obj._selector)
-    except Exception:
-        return None
-
-
-def _frame_wrapper(page: Any, impl_frame: Any) -> Any:
-    """The public Frame object of ``page`` whose implementation is ``impl_frame`` (main frame if gone)."""
-    for frame in page.frames:
-        if frame._impl_obj is impl_frame:
-            return frame
-    return page.main_frame
-
-
 def viewport_params(lossless: bool) -> dict:
     """CDP ``Page.captureScreenshot`` parameters of a viewport capture: JPEG (decodes to gray ~10x
     faster than PNG) for hashes, PNG for blobs; both made for speed."""
     if lossless:
         return {"format": "png", "optimizeForSpeed": True}
     return {"format": "jpeg", "quality": PAGE_JPEG_QUALITY, "optimizeForSpeed": True}
-
-
-def _impl_send(session: Any, method: str, params: dict):
-    """The coroutine of ``CDPSession.send`` on the implementation object (sync API internals)."""
-    impl = session._impl_obj
-    try:
-        return impl.send(method, params, None)  # 1.5x+: (method, params, timeout)
-    except TypeError:
-        return impl.send(method, params)
 
 
 def _retrieve(task: Any) -> None:
@@ -108,10 +88,11 @@ async def _captured_clean(send: Callable, lossless: bool, clean: list) -> Option
 class Pending:
     """A capture running alongside the user's action (``capture_with_action``)."""
 
-    __slots__ = ("task", "state", "navigations", "px")
+    __slots__ = ("task", "state", "navigations", "px", "wait")
 
-    def __init__(self, task: Any, state: Any, navigations: int, px: float) -> None:
+    def __init__(self, task: Any, state: Any, navigations: int, px: float, wait: Optional[Callable] = None) -> None:
         self.task, self.state, self.navigations, self.px = task, state, navigations, px
+        self.wait = wait  # sync API: how to wait for the task (``SyncLoop.wait``)
         task.add_done_callback(_retrieve)
 
     def _done(self, data: Optional[bytes]):
@@ -120,9 +101,9 @@ class Pending:
         self.state.captured()
         return data, self.px
 
-    def result(self, sync: Callable):
+    def result(self):
         try:
-            return self._done(sync(self.task))
+            return self._done(self.wait(self.task))
         except Exception:
             return None
 
@@ -149,11 +130,11 @@ class PlaywrightTarget(Target):
             self.locator = instance.locator(self.selector)
         else:
             self.locator = instance
-            self.selector = locator_selector(instance)
             self._page = instance.page
-            self._frame = _frame_wrapper(self._page, instance._impl_obj._frame)
+            self.selector, self._frame = locator_target(instance, self._page)
         # where the selector starts (a Frame) and its frame-entering part ("... >> internal:control=enter-frame >> ")
         self._prefix, inner = split_frame_prefix(self.selector or "")
+        # an unknown frame counts as a child frame: the probe then runs in the locator's own frame
         self._framed = bool(self._prefix) or self._frame is not self._page.main_frame
         self._fast_css = inner if (not self._framed and plain_css(inner)) else None
 
@@ -207,17 +188,18 @@ class PlaywrightTarget(Target):
 
     def _overlap_sync(self, lossless: bool):
         session = steps(cdp_session(self._page), False)
-        if session is None:
+        loop = sync_loop(self._page, session) if session is not None else None
+        if loop is None:
             return None
         try:
-            task = self._page._loop.create_task(_impl_send(session, "Page.captureScreenshot",
-                                                           viewport_params(lossless)))
+            task = loop.start(loop.send("Page.captureScreenshot", viewport_params(lossless)))
             task.add_done_callback(_retrieve)
-        except Exception:
+        except Exception as exc:
+            fastpaths.fallback(SYNC_OVERLAP, "error", repr(exc))
             return None
         probe = steps(self._probe_steps(), False)
         try:
-            out = self._page._sync(task)
+            out = loop.wait(task)
         except Exception:
             out = None
         return self._paired(probe, out)
@@ -242,6 +224,14 @@ class PlaywrightTarget(Target):
     def url_hint(self):
         if self._fast_css is None or self.action not in STABLE_FIRST:
             return None
+        if not self._async:  # the sync API needs the overlap fast path, else the capture comes before the action
+            off = off_reason(SYNC_OVERLAP)
+            if off is not None:
+                fastpaths.fallback(SYNC_OVERLAP, *off)
+                return None
+            state = page_state(self._page)
+            if state is not None and state.session and sync_loop(self._page, state.session) is None:
+                return None
         try:
             url = self._page.url  # kept by Playwright's client from navigation events: no round trip
         except Exception:
@@ -265,9 +255,13 @@ class PlaywrightTarget(Target):
                 return Pending(asyncio.get_running_loop().create_task(coro), state, navigations, dpr)
             return start_async
 
+        loop = sync_loop(self._page, session)
+        if loop is None:
+            return None
+
         def start_sync():
-            coro = _captured_clean(lambda method, params: _impl_send(session, method, params), lossless, clean)
-            return Pending(self._page._loop.create_task(coro), state, navigations, dpr)
+            return Pending(loop.start(_captured_clean(loop.send, lossless, clean)), state, navigations, dpr,
+                           loop.wait)
         return start_sync
 
     def finish_capture(self, handle):
@@ -275,7 +269,7 @@ class PlaywrightTarget(Target):
             return lambda: None
         if self._async:
             return lambda: handle.result_async()
-        return lambda: handle.result(self._page._sync)
+        return lambda: handle.result()
 
     def capture(self, region, probe, zoom=1.0, lossless=False):
         return lambda: steps(self._capture_steps(region, probe or {}, zoom, lossless), self._async)
@@ -314,6 +308,12 @@ class PlaywrightTarget(Target):
     def scroll_center(self):
         return lambda: self.locator.evaluate_all(_SCROLL)
 
+    def dismiss(self):
+        return lambda: self.locator.evaluate_all(_DISMISS)
+
+    def snapshot(self):
+        return lambda: self._page.content()
+
     def sleep(self, ms):
         return lambda: self._page.wait_for_timeout(ms)
 
@@ -336,17 +336,21 @@ class PlaywrightTarget(Target):
         return lambda: self._wrapped(*self._args, **kwargs)
 
     def healable(self, exc):
-        from playwright._impl._errors import TimeoutError as PlaywrightTimeout
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout  # the async API's too
 
         return isinstance(exc, PlaywrightTimeout)
 
     # -- re-locating -----------------------------------------------------------------------------
     def candidates(self, arg):
         """Candidates in the target's own document (a child frame's, for framed targets)."""
+        if self._frame is None:  # a Locator whose frame is unknown (``pw_compat``): no fingerprint healing
+            return lambda: None
         root = self._frame.locator(self._prefix + ":root")
         return lambda: root.evaluate_all(_CANDIDATES, {**arg, "elements": False})
 
     def retarget(self, candidate, timeout_ms):
+        if self._frame is None:
+            return ()
         selector = self._prefix + " >> ".join([*candidate.get("hosts", []), candidate["sel"]])
         healed_locator = self._frame.locator(selector)
         check = lambda: steps(self._count_is_one(healed_locator, selector), self._async)  # noqa: E731

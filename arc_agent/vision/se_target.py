@@ -17,11 +17,13 @@ from typing import Any, Callable, Optional
 
 from . import js
 from .pw_target import viewport_params
+from .se_compat import repoint
 from .target import Target
 
 _PROBE = js.for_selenium_top(js.PROBE)
 _INSPECT = js.for_selenium(js.INSPECT)
 _SCROLL = js.for_selenium(js.SCROLL_CENTER)
+_DISMISS = js.for_selenium(js.DISMISS)
 _CANDIDATES = js.for_selenium(js.CANDIDATES)
 _DEEP_QUERY = js.for_selenium(js.DEEP_QUERY)
 _NETWORK = js.for_selenium(js.NETWORK_STATE)
@@ -140,6 +142,7 @@ class SeleniumTarget(SeleniumDriverOps, Target):
         self.element = element
         self._wrapped, self._args, self._kwargs = wrapped, args, kwargs
         self.selector = getattr(element, SELECTOR_ATTR, None)
+        self._replacement: Any = None  # the re-found element when the test's own could not be re-pointed
 
     def probe(self):
         return lambda: self.driver.execute_script(_PROBE, self.element, None)
@@ -176,11 +179,23 @@ class SeleniumTarget(SeleniumDriverOps, Target):
     def scroll_center(self):
         return lambda: self.driver.execute_script(_SCROLL, self.element, None)
 
+    def dismiss(self):
+        return lambda: self.driver.execute_script(_DISMISS, self.element, None)
+
+    def snapshot(self):
+        return lambda: self.driver.page_source
+
     def call(self):
         return lambda: self._wrapped(*self._args, **self._kwargs)
 
     def retry(self, timeout_ms):
+        if self._replacement is not None:
+            return self._on(self._replacement)
         return self.call()
+
+    def _on(self, element: Any):
+        """The action on another element (Arc's wrapper passes it straight through: ``driver.ACTIVE``)."""
+        return lambda: getattr(element, self.action)(*self._args, **self._kwargs)
 
     def healable(self, exc):
         from selenium.common.exceptions import (
@@ -194,7 +209,8 @@ class SeleniumTarget(SeleniumDriverOps, Target):
 
     def relocate(self, exc):
         """A stale element is found again by the selector the test used; the test's element
-        object is pointed at the new node, so later calls on it work too."""
+        object is pointed at the new node, so later calls on it work too (``se_compat.repoint``;
+        when that is off, the retry acts on the new element)."""
         from selenium.common.exceptions import StaleElementReferenceException
 
         if not isinstance(exc, StaleElementReferenceException) or not self.selector:
@@ -208,7 +224,9 @@ class SeleniumTarget(SeleniumDriverOps, Target):
                 found = found[int(nth):int(nth) + 1]
             if len(found) != 1:
                 return False
-            self.element._id = found[0]._id
+            if not repoint(self.element, found[0]):
+                remember_selector(found[0], self.selector)
+                self._replacement = found[0]
             return True
         return op
 
@@ -218,6 +236,7 @@ class SeleniumTarget(SeleniumDriverOps, Target):
             return ()
 
         def act():
-            self.element._id = new._id
-            return self._wrapped(*self._args, **self._kwargs)
+            if repoint(self.element, new):
+                return self._wrapped(*self._args, **self._kwargs)
+            return self._on(new)()
         return self.unique_selector(candidate), act

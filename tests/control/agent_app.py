@@ -1,11 +1,13 @@
 """A lightweight agent for the control-plane tests: Arc's runtime (patterns + control subscriber)
 and a tiny app loop calling the fixer, printing one JSON line per change of the fix it gets.
 
-stdout lines: {"connected": tenant} once, {"seed": N, "t": unix time} on every change, and on SIGTERM
+stdout lines: {"connected": tenant} once, {"seed": N, "t": unix time} on every change, with
+ARC_VISION_POLICY {"policy": version} on every change of the vision policy slot, and on SIGTERM
 {"calls": N, "failures": N, "status": {...}}.
 """
 
 import json
+import os
 import signal
 import sys
 import threading
@@ -30,6 +32,9 @@ def main() -> None:
     runtime.activate()
     calls = failures = 0
     seed, connected = "unset", False
+    policy, policy_version = None, "unset"
+    if os.environ.get("ARC_VISION_POLICY"):
+        from arc_agent.vision import policy
     while not done.is_set():
         try:
             engine = runtime.patterns
@@ -43,6 +48,11 @@ def main() -> None:
         if now != seed:
             seed = now
             say(seed=now, t=time.time())
+        if policy is not None:
+            loaded = policy.slot.get()
+            if (loaded and loaded.version) != policy_version:
+                policy_version = loaded and loaded.version
+                say(policy=policy_version)
         sub = agent.SUBSCRIBER
         if not connected and sub is not None and sub.connected:
             connected = True

@@ -112,7 +112,8 @@ def test_wrong_key_and_plaintext_against_tls_keep_the_mirror_version(fleet, tmp_
     errors = {}
     for name, a in (("wrong-key", wrong_key), ("plain", plaintext)):
         summary = fleet.finish(a)
-        assert summary["failures"] == 0 and seeds(a) == [1], name
+        # None first: the pattern engine loads in the background (off the import path) since issue 13
+        assert summary["failures"] == 0 and [s for s in seeds(a) if s is not None] == [1], name
         assert not summary["status"]["connected"]
         errors[name] = summary["status"]["last_error"]
         assert "not-a-key" not in a.proc.stderr.read().decode()

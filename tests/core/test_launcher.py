@@ -114,11 +114,12 @@ def test_wrap_instruments_one_client_only(devllm, receiver):
             "w = arc.wrap(mk()); plain = mk();"
             "w.chat.completions.create(model='wrapped', messages=[{'role': 'user', 'content': 'x'}]);"
             "w.chat.completions.with_raw_response.create(model='wrapped', messages=[{'role': 'user', 'content': 'x'}]);"
+            "w.chat.completions.parse(model='wrapped', messages=[{'role': 'user', 'content': 'x'}]);"
             "plain.chat.completions.create(model='plain', messages=[{'role': 'user', 'content': 'x'}])")
     env = clean_env(DEVLLM_URL=devllm.base_url, EP=receiver.endpoint, ARC_DISABLED_INSTRUMENTATIONS="openai")
     out = run([PY, "-c", code], env, instrument=False)
     assert out.returncode == 0, out.stderr
-    assert [s.name for s in receiver.wait_for(2)] == ["chat wrapped", "chat wrapped"]
+    assert [s.name for s in receiver.wait_for(3)] == ["chat wrapped"] * 3
 
 
 def test_fail_open_when_arc_itself_breaks(devllm, receiver):

@@ -1,5 +1,6 @@
-"""Private reads of dependencies only behind a tested version gate, with a tested public fallback:
-OTel's suppress-instrumentation switch and ``server.address`` (real SDK, real HTTP, real gRPC)."""
+"""Private reads of dependencies only behind a tested version gate, with a tested public fallback
+(``fastpaths``): OTel's suppress-instrumentation switch, Anthropic's MessageStream events, and
+``server.address`` (real SDKs, real HTTP, real gRPC)."""
 
 import sys
 from pathlib import Path
@@ -33,9 +34,9 @@ def test_suppression_by_the_gated_api_key_without_the_instrumentation_package(de
 
 def test_suppression_public_fallback_when_private_reads_are_off(devllm, receiver):
     out = run(devllm, receiver, "suppress", COMPAT_HIDE_OTEL_INSTRUMENTATION="1", ARC_PRIVATE_READS="0")
-    assert out["how"] == "plain key" and out["fallbacks"] == {"otel_suppress_key": 1}
+    assert out["how"] == "plain key" and out["fallbacks"] == {"otel.suppress_key:setting": 1}
     assert models(receiver, 2) == ["api-key", "normal"]  # the SDK-only key is not seen: the documented cost
-    assert "otel_suppress_key: ARC_PRIVATE_READS=0; using the public fallback" in out["_stderr"]
+    assert "fast path otel.suppress_key is off (switched off by the user: ARC_PRIVATE_READS=0" in out["_stderr"]
 
 
 def test_server_address_from_public_client_constructor_and_its_fallback(devllm, receiver):
@@ -43,8 +44,9 @@ def test_server_address_from_public_client_constructor_and_its_fallback(devllm, 
     spans = {s.attributes["gen_ai.request.model"]: s.attributes for s in receiver.wait_for(2)}
     assert spans["late"]["server.address"] == "127.0.0.1" and spans["late"]["server.port"] == devllm.port
     assert "server.address" not in spans["early"] and "server.port" not in spans["early"]
-    assert out["fallbacks"] == {"server_address": 1}
-    assert "server_address: an SDK resource built before Arc patched its class" in out["_stderr"]
+    assert out["fallbacks"] == {"llm.server_address:missing": 1}
+    assert "fast path llm.server_address is off (the internals it needs are not there: an SDK resource built " \
+           "before Arc patched its class" in out["_stderr"]
 
 
 def test_anthropic_message_stream_public_snapshot_fallback(run_app, receiver):
@@ -61,4 +63,4 @@ def test_anthropic_message_stream_public_snapshot_fallback(run_app, receiver):
     ttfc = sorted("gen_ai.response.time_to_first_chunk" in s.attributes
                   for s in spans if s.attributes["gen_ai.request.stream"])
     assert ttfc == [False, True]  # create(stream=True) is observed publicly; messages.stream is not
-    assert "anthropic_raw_stream: ARC_PRIVATE_READS=0; using the public fallback" in out["_stderr"]
+    assert "fast path anthropic.raw_stream is off (switched off by the user: ARC_PRIVATE_READS=0" in out["_stderr"]

@@ -38,6 +38,21 @@ def _env(extra: dict | None) -> dict:
     return env
 
 
+def await_line(lines: queue.Queue, proc: subprocess.Popen, prefix: str, timeout: float) -> str | None:
+    """The first output line (as queued by a reader thread) starting with ``prefix``; None when the
+    process exits or ``timeout`` passes first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            line = lines.get(timeout=max(0.05, deadline - time.monotonic()))
+        except queue.Empty:
+            line = None
+        if line and line.startswith(prefix):
+            return line
+        if proc.poll() is not None or time.monotonic() > deadline:
+            return None
+
+
 class CollectorProcess:
     def __init__(self, store: str | os.PathLike, *, otlp_port: int = 0, query_port: int = 0,
                  tls_cert: str | None = None, tls_key: str | None = None, args: tuple = (),
@@ -66,17 +81,10 @@ class CollectorProcess:
                                      env=self.env, cwd=str(ROOT))
         for stream in (self.proc.stdout, self.proc.stderr):
             threading.Thread(target=self._drain, args=(stream,), daemon=True).start()
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                line = self._lines.get(timeout=max(0.05, deadline - time.monotonic()))
-            except queue.Empty:
-                line = None
-            if line and line.startswith("arc collector: otlp "):
-                break
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.kill()
-                raise RuntimeError("arc collector did not start:\n" + "".join(self.output))
+        line = await_line(self._lines, self.proc, "arc collector: otlp ", timeout)
+        if line is None:
+            self.kill()
+            raise RuntimeError("arc collector did not start:\n" + "".join(self.output))
         words = line.split()
         self.otlp_endpoint, self.query_url = words[3], words[5]
         self.otlp_port = int(self.otlp_endpoint.rsplit(":", 1)[1])

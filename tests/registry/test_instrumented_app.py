@@ -38,7 +38,8 @@ def test_instrumented_app_follows_the_channel(tmp_path, devllm):
     registry = Registry(str(tmp_path / "registry"))
     registry.publish("patterns", "fixes", bundle_file(tmp_path, "fixes.json", 11), channel="canary")
     env = clean_env(ARC_PATTERNS="registry:fixes@canary", ARC_REGISTRY=registry.root, ARC_PATTERNS_POLL="0.05",
-                    ARC_PATTERNS_SNAPSHOT="off", ARC_ENDPOINT="grpc://127.0.0.1:9", ARC_EXPORT_TIMEOUT="0.2")
+                    ARC_PATTERNS_SNAPSHOT="off", ARC_ENDPOINT="grpc://127.0.0.1:9", ARC_EXPORT_TIMEOUT="0.2",
+                    ARC_PATTERNS_WAIT_MS="60000")  # a registry set loads in the background
     app = subprocess.Popen([ARC_INSTRUMENT, sys.executable, "-c", _APP, devllm.openai_base_url], env=env,
                            cwd=str(ROOT), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            text=True)

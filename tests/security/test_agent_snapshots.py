@@ -126,7 +126,7 @@ def test_an_app_with_a_planted_snapshot_sends_its_own_request(tmp_path, monkeypa
     victim, attacker = homes
     bundle, _ = plant(tmp_path, monkeypatch, signer_home=attacker)
     devllm.clear()
-    env = clean_env(DEVLLM_URL=devllm.base_url, ARC_PATTERNS=bundle, ARC_HOME=str(victim),
+    env = clean_env(DEVLLM_URL=devllm.base_url, ARC_PATTERNS=bundle, ARC_HOME=str(victim), ARC_PATTERNS_WAIT_MS="60000",
                     ARC_ENDPOINT="grpc://127.0.0.1:9", ARC_EXPORT_TIMEOUT="0.1")
     instrument = os.path.join(os.path.dirname(sys.executable), "arc-instrument")
     proc = subprocess.run([instrument, sys.executable, "-c", APP], capture_output=True, text=True, timeout=120,

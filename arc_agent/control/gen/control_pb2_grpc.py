@@ -83,7 +83,8 @@ class ControlServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Fetch(self, request, context):
-        """The bytes of one version (verified by the server before it streams them), in chunks.
+        """The bytes of one version (verified by the server before it streams them), in chunks; a folder
+        artifact (kind "models") as a deterministic tar of its files (sorted, mtime 0, uid 0, mode 0644).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
