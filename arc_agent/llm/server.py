@@ -4,8 +4,10 @@ The SDKs' resource classes take their client as their one constructor argument (
 and keep no public link back to it. So the integrations wrap the constructors of the classes they
 patch (``remember_clients``) to note each new resource's client, weakly; the span then reads the
 client's public ``base_url`` once per resource. A resource built before its class was patched (an
-``Arc()`` started after the app used its client) has no known client: its spans carry no
-``server.*`` attributes, counted in ``arc_fast_path_off_total{path="llm.server_address"}``.
+``Arc()`` started after the app used its client, or a re-patch) has no known client: on SDK versions
+Arc was tested with its private ``_client`` is read (``fastpaths.gate``); elsewhere, or with
+``ARC_PRIVATE_READS=0``, its spans carry no ``server.*`` attributes, counted in
+``arc_fast_path_off_total{path="llm.server_address"}`` and logged once.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from .. import failopen, fastpaths
 _clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # resource -> weakref(client)
 _servers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # resource -> (host, port)
 _originals: dict = {}  # patched class -> its own __init__ before patching (None: it inherited one)
+# SDK versions whose resources keep their client in ``_client`` (tested: the dev extra's and the matrix's)
+PRIVATE_CLIENT_TESTED = {"openai": ("1.66.0", "4.0.0"), "anthropic": ("0.40.0", "3.0.0")}
+PATH = "llm.server_address"  # fast path name (arc_fast_path_off_total{path})
 
 
 def remember(resource: Any, client: Any) -> None:
@@ -68,12 +73,9 @@ def server(instance: Any):
     except TypeError:  # not weak-referenceable: never remembered
         return None
     ref = _clients.get(instance)
-    client = ref() if ref is not None else None
+    client = ref() if ref is not None else _private_client(instance)
     found = None
-    if client is None:
-        fastpaths.fallback("llm.server_address", "missing", "an SDK resource built before Arc patched its "
-                           "class has no known client; its spans carry no server.address/server.port")
-    else:
+    if client is not None:
         try:
             url = client.base_url  # public on every supported openai/anthropic client
             found = (url.host, url.port or (443 if url.scheme == "https" else 80))
@@ -81,3 +83,19 @@ def server(instance: Any):
             failopen.record("server_address", exc)
     _servers[instance] = found
     return found
+
+
+def _private_client(instance: Any) -> Any:
+    """The client of a resource built before Arc patched its class: its private ``_client``, on tested
+    SDK versions only; else None, counted and logged once."""
+    library = type(instance).__module__.split(".")[0]
+    tested = PRIVATE_CLIENT_TESTED.get(library)
+    reason, detail = fastpaths.gate(library, tested) if tested else ("missing", f"{library} is not an LLM SDK")
+    if reason is None:
+        client = getattr(instance, "_client", None)
+        if client is not None:
+            return client
+        reason, detail = "missing", f"{type(instance).__qualname__}._client"
+    fastpaths.fallback(PATH, reason, f"{detail}; a resource built before Arc patched its class has no known "
+                       "client: its spans carry no server.address/server.port")
+    return None

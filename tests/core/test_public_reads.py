@@ -39,14 +39,22 @@ def test_suppression_public_fallback_when_private_reads_are_off(devllm, receiver
     assert "fast path otel.suppress_key is off (switched off by the user: ARC_PRIVATE_READS=0" in out["_stderr"]
 
 
-def test_server_address_from_public_client_constructor_and_its_fallback(devllm, receiver):
+def test_server_address_from_public_client_constructor_then_gated_private_read(devllm, receiver):
     out = run(devllm, receiver, "server_early", instrument=False)
+    spans = {s.attributes["gen_ai.request.model"]: s.attributes for s in receiver.wait_for(2)}
+    for model in ("late", "early"):  # late: the constructor's client; early: _client on a tested openai
+        assert spans[model]["server.address"] == "127.0.0.1" and spans[model]["server.port"] == devllm.port
+    assert out["fallbacks"] == {}
+
+
+def test_server_address_public_fallback_when_private_reads_are_off(devllm, receiver):
+    out = run(devllm, receiver, "server_early", instrument=False, ARC_PRIVATE_READS="0")
     spans = {s.attributes["gen_ai.request.model"]: s.attributes for s in receiver.wait_for(2)}
     assert spans["late"]["server.address"] == "127.0.0.1" and spans["late"]["server.port"] == devllm.port
     assert "server.address" not in spans["early"] and "server.port" not in spans["early"]
-    assert out["fallbacks"] == {"llm.server_address:missing": 1}
-    assert "fast path llm.server_address is off (the internals it needs are not there: an SDK resource built " \
-           "before Arc patched its class" in out["_stderr"]
+    assert out["fallbacks"] == {"llm.server_address:setting": 1}
+    assert "fast path llm.server_address is off (switched off by the user: ARC_PRIVATE_READS=0; a resource " \
+           "built before Arc patched its class" in out["_stderr"]
 
 
 def test_anthropic_message_stream_public_snapshot_fallback(run_app, receiver):
