@@ -47,3 +47,28 @@ def test_parent_based_and_configured_sampler_last():
     off, _ = sampler(keep=True, configured=ALWAYS_OFF)
     assert decide(off, {**CALL, A.ERROR_TYPE: "X"}) is Decision.DROP
     assert "AlwaysOffSampler" in off.get_description()
+
+
+def test_default_configured_sampler_is_answered_with_the_sdks_own_result(monkeypatch):
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.trace import TraceState
+
+    monkeypatch.delenv("OTEL_TRACES_SAMPLER", raising=False)
+    default = TracerProvider().sampler  # what the SDK builds with nothing set: parentbased_always_on
+    shortcut, _ = sampler(keep=True, configured=default)
+    assert shortcut._keeps_all
+    state = TraceState([("vendor", "x")])
+    parents = [None]
+    for flags, remote in ((TraceFlags.SAMPLED, True), (TraceFlags.SAMPLED, False), (TraceFlags.DEFAULT, True)):
+        ctx = SpanContext(0xABC, 0xDEF, is_remote=remote, trace_flags=TraceFlags(flags), trace_state=state)
+        parents.append(trace.set_span_in_context(NonRecordingSpan(ctx)))
+    for parent in parents:
+        ours = shortcut.should_sample(parent, 0x1234, "chat m", attributes=CALL)
+        sdk = default.should_sample(parent, 0x1234, "chat m", attributes=CALL)
+        assert ours.decision is sdk.decision
+        assert ours.trace_state == sdk.trace_state
+        if sdk.decision.is_sampled():
+            assert dict(ours.attributes) == dict(sdk.attributes) == CALL
+    for name in ("parentbased_traceidratio", "always_on", "traceidratio"):  # any other: the SDK's sampler decides
+        monkeypatch.setenv("OTEL_TRACES_SAMPLER", name)
+        assert not ArcSampler(TracerProvider().sampler)._keeps_all
