@@ -4,7 +4,9 @@ Why: CPU time on a shared machine swings by more than the percent being measured
 hardware counters (``hwcounters.py`` gets ENOENT); callgrind counts the same instructions on every run.
 Each variant runs in its own ``valgrind --tool=callgrind`` process: warm-up calls, then ``--calls``
 calls inside one ``functools.reduce``, the only code counted (``--toggle-collect=functools_reduce``),
-main thread only (the span pipeline's thread is not counted). ~1-2 min per variant.
+main thread only (the span pipeline's thread is not counted), after ``gc.freeze()`` of the set-up's
+objects (else whether one full collection of the whole heap falls in the window swings a variant by
+~50k per call; collections of what the calls themselves allocate are counted). ~1-2 min per variant.
 
 Variants: ``bare`` (the SDK method), ``arc`` (a kept call: Arc's own provider, every span kept,
 its exporter dropping batches), ``sdk-floor`` (bare call + one SDK span with Arc's attributes,
@@ -35,6 +37,7 @@ BODY = json.dumps({
 def child(variant: str, calls: int) -> None:
     """Runs under callgrind: set-up, warm-up, then the counted calls."""
     import functools
+    import gc
 
     import httpx2
     import openai
@@ -106,6 +109,8 @@ def child(variant: str, calls: int) -> None:
         for _ in range(512):
             keep.get_tracer("arc_agent").start_span("chat gpt-4o-mini", kind=SpanKind.CLIENT, attributes=attrs).end()
         encode_spans(kept).SerializeToString()
+        gc.collect()
+        gc.freeze()
         functools.reduce(lambda a, b: encode_spans(kept).SerializeToString(), range(calls + 1))
         print(json.dumps({"per": 512 * calls, "attributes": len(attrs)}))
         return
@@ -114,7 +119,9 @@ def child(variant: str, calls: int) -> None:
            "sdk-floor": lambda: sdk_span(True), "sdk-empty": lambda: sdk_span(False)}[variant]
     for _ in range(50):
         one()
-    functools.reduce(lambda a, b: one(), range(calls + 1))
+    gc.collect()
+    gc.freeze()  # the set-up's objects out of the collector's way: a full pass over them in the window
+    functools.reduce(lambda a, b: one(), range(calls + 1))  # would weigh more than the call itself
     print(json.dumps({"per": calls}))
 
 

@@ -44,8 +44,8 @@ class ArcSampler(Sampler):
         if attributes and self.sheds(attributes):
             return SamplingResult(Decision.DROP, None, parent.trace_state if parent.is_valid else None)
         if self._keeps_all:
-            state = parent.trace_state if parent.is_valid else None
-            return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes, state)
+            parent_state = parent.trace_state if parent.is_valid else None
+            return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes, parent_state)
         return self.configured.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
 
     def sheds(self, attributes) -> bool:
