@@ -9,7 +9,6 @@ import asyncio
 import hmac
 import json
 import logging
-from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
@@ -20,6 +19,7 @@ from yarl import URL
 
 from .. import failopen
 from ..llm.call import invoke_async
+from ..llm.server import remember
 from .routes import route
 from .upstream import Exchange, Upstream, UpstreamError, UpstreamUnreachable, encode_body, forward_headers
 
@@ -28,14 +28,22 @@ log = logging.getLogger("arc")
 MAX_REQUEST_BYTES = 64 * 1024 * 1024
 
 
-class _UpstreamEndpoint:
-    """What ``llm.call`` reads ``server.address``/``server.port`` from for an SDK resource (its
-    client's ``base_url``): here the upstream the proxy sends to."""
-
-    __slots__ = ("_client", "__weakref__")
+class _UpstreamClient:
+    __slots__ = ("base_url", "__weakref__")
 
     def __init__(self, base_url: str) -> None:
-        self._client = SimpleNamespace(base_url=URL(base_url))
+        self.base_url = URL(base_url)
+
+
+class _UpstreamEndpoint:
+    """What ``llm.call`` reads ``server.address``/``server.port`` from for an SDK resource (its
+    client's ``base_url``, ``llm/server.py``): here the upstream the proxy sends to."""
+
+    __slots__ = ("client", "__weakref__")
+
+    def __init__(self, base_url: str) -> None:
+        self.client = _UpstreamClient(base_url)
+        remember(self, self.client)
 
 
 def _error(status: int, provider: str, message: str, kind: str) -> web.Response:
