@@ -24,6 +24,7 @@ SUBCOMMANDS: dict = {
     "proxy": "arc_agent.proxy.cli",
     "serve": "arc_agent.control.serve_cli",
     "fleet": "arc_agent.control.fleet_cli",
+    "report": "arc_agent.report.cli",
 }
 
 _HELP = {
@@ -40,6 +41,7 @@ _HELP = {
     "proxy": "run the side-car proxy: OpenAI/Anthropic HTTP in, fixed requests upstream, spans out",
     "serve": "serve the registry to a fleet of agents over gRPC (control plane)",
     "fleet": "list the agents following a control server, with their versions and health",
+    "report": "write the dashboard's charts and the heal report into one self-contained HTML file",
 }
 
 
