@@ -63,7 +63,16 @@ def main(argv: list | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    return int(modules[args.command].run(args) or 0)
+    try:
+        return int(modules[args.command].run(args) or 0)
+    except ModuleNotFoundError as exc:  # an optional extra is not installed: say which, no traceback
+        from arc_agent.extras import message
+
+        text = message(args.command, exc.name)
+        if text is None:
+            raise
+        sys.stderr.write(text + "\n")
+        return 1
 
 
 if __name__ == "__main__":
