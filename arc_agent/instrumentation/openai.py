@@ -1,8 +1,8 @@
 """OpenAI SDK integration: chat completions, responses and embeddings (sync, async, streaming,
 ``with_raw_response`` / ``with_streaming_response``), patched at class level.
 
-Supports openai 1.x (``httpx``) through 3.x (``httpx2``): only the public resource classes and the
-response objects' public fields are touched.
+Supports openai 1.66 (the first with the Responses API; ``httpx``) through 3.x (``httpx2``), the range
+``noxfile.py`` tests: only the public resource classes and the response objects' public fields are touched.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from .base import unwrap, wrap_method
 
 TARGET = "openai"
 DISTRIBUTION = "openai"
-SUPPORTED = ("1.0.0", "4.0.0")
+SUPPORTED = ("1.66.0", "4.0.0")
 
 PROVIDER = "openai"
 

@@ -78,6 +78,8 @@ SETTINGS: dict = dict([
     _s("ARC_VISION_WAIT_MS", "int", 2000, "bound of one 'wait' tool run", 0, 600_000),
     _s("ARC_VISION_MODEL_DIR", "path", None, "confidence model folder"),
     _s("ARC_VISION_POLICY_DIR", "path", None, "ONNX tool policy folder"),
+    _s("ARC_VISION_POLICY", "text", None, "tool policy: registry:NAME[@CHANNEL] or a folder (wins over _DIR)"),
+    _s("ARC_VISION_POLICY_CANARY", "float", 0.0, "share of UI actions sent to the policy's canary version", 0, 1),
     _s("ARC_CAPTURE", "path", None, "record intercepted LLM calls into this cassette file (JSON Lines, 0600)"),
     _s("ARC_CAPTURE_RATE", "float", 0.05, "share of successful calls captured (1 = every call)", 0, 1),
     _s("ARC_CAPTURE_FAILURE_RATE", "float", 1.0, "share of failed calls captured", 0, 1),

@@ -44,6 +44,7 @@ _mp_registered_pid = -1
 _cut_off_pid = -1  # the process whose last stop flush hit the bound: its later stop flushes only spill
 _final_thread = None  # the thread running a final flush (exit, pool child end) now
 _final_done = threading.Event()
+_celery_hooked = False
 _deferred: list = []  # stop signals that came during the main thread's own final flush: raised after it
 
 
@@ -250,6 +251,21 @@ class _ForkToken:
 _FORK_TOKEN = _ForkToken()
 
 
+def _celery_child_exit(**_kwargs) -> None:
+    final_flush("celery worker_process_shutdown")
+
+
+def _hook_celery() -> None:
+    """A Celery prefork child ends in ``os._exit`` right after Celery's public ``worker_process_shutdown``
+    signal: flush there (not relying on billiard's SIGTERM to the dying child). Only if Celery is loaded."""
+    global _celery_hooked
+    signals = sys.modules.get("celery.signals")
+    if _celery_hooked or signals is None:
+        return
+    _celery_hooked = True
+    signals.worker_process_shutdown.connect(_celery_child_exit, weak=False)
+
+
 def _after_fork_in_child() -> None:
     """A forked child (gunicorn worker, multiprocessing pool, Celery prefork) flushes at its own exit."""
     global _in_stop, _final_thread
@@ -258,6 +274,10 @@ def _after_fork_in_child() -> None:
     util = sys.modules.get("multiprocessing.util")
     if util is not None:  # run by the child's bootstrap after it clears the parent's finalizers
         util.register_after_fork(_FORK_TOKEN, _register_mp_final)
+    try:
+        _hook_celery()
+    except Exception as exc:
+        failopen.record("stop_celery", exc)
 
 
 def _in_multiprocessing_child() -> bool:
@@ -284,3 +304,4 @@ def install() -> None:
         os.register_at_fork(after_in_child=_after_fork_in_child)
     if _in_multiprocessing_child():
         _register_mp_final()
+    _hook_celery()

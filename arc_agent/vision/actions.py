@@ -25,7 +25,7 @@ from opentelemetry.trace import Status, StatusCode
 
 from .. import failopen
 from . import attributes as A
-from . import policy, privacy, tools
+from . import policy, privacy
 from . import settings as vision_settings
 from .driver import ACTIVE, Outcome, UserCall, drive_async, drive_sync
 from .healing import Healed, fingerprints, heal
@@ -58,13 +58,14 @@ def action_flow(target, settings):
     first: Optional[Look] = None
     look: Optional[Look] = None
     pending: Any = None
+    snapshot: Optional[str] = None
     capture_mode: Optional[str] = None
     try:
         first = look = yield from observe(target, stats, want_page)
+        if want_page == "png" and look.conf is not None and look.conf < settings.threshold:
+            snapshot = yield from _snapshot(target)
         if look.conf is not None:
-            chosen, attrs[A.POLICY_VERSION] = policy.choose(look.conf, look.feats, settings.threshold)
-            for name in chosen:
-                look = yield from tools.apply(name, target, stats, look, want_page, settings.wait_ms)
+            look = yield from policy.run(target, stats, look, want_page, settings, attrs)
         start = target.capture_with_action(look.probe, want_page == "png") if look.deferred else None
         if start is not None:
             pending = yield from safe(start)
@@ -101,12 +102,18 @@ def action_flow(target, settings):
             failopen.record("vision.heal", exc)
 
     ok = error is None or healed is not None
+    if want_page == "png" and snapshot is None and (not ok or healed is not None):
+        try:
+            snapshot = yield from _snapshot(target)
+        except Exception as exc:
+            failopen.record("vision.snapshot", exc)
     try:
         if ok and error is None and look is not None:
             _remember(target, settings, look, url)
         if capture_mode == "skipped":
             look.img = None  # the remembered crop scored the target; hashes describe only proven pixels
         _describe(attrs, settings, look, first, stats, pre_ms, url, ok, error, healed)
+        _describe_state(attrs, settings, first, stats, ok, healed, snapshot)
         attrs[A.PAGE_CAPTURE] = capture_mode
         if span is not None:
             span.set_attributes(privacy.filter_attributes(tier, attrs))
@@ -120,6 +127,40 @@ def action_flow(target, settings):
     if not ok:
         raise error
     return healed.result if healed is not None else result
+
+
+SNAPSHOT_MAX_CHARS = 2_000_000
+
+
+def _snapshot(target):
+    """Generator: the page's serialized DOM (full_data only), or None when unavailable or too big."""
+    op = target.snapshot()
+    text = (yield from safe(op)) if op is not None else None
+    return text if isinstance(text, str) and len(text) <= SNAPSHOT_MAX_CHARS else None
+
+
+def _describe_state(attrs: dict, settings, first: Optional[Look], stats: Stats, ok: bool,
+                    healed: Optional[Healed], snapshot: Optional[str]) -> None:
+    """What a replay of this action needs (``training_ray/states.py``): failure mechanics, the time
+    the target took to get ready, the model features, and in full_data the DOM snapshot."""
+    from .features import mechanics
+
+    mech = mechanics(first.probe) if first is not None else []
+    if healed is not None and healed.strategy == "fingerprint":
+        mech.append("relocated")
+    elif healed is not None and healed.strategy == "relocate":
+        mech.append("detached")
+    attrs[A.MECHANICS] = mech
+    ready_ms = stats.ready_ms
+    if ready_ms is None and ok:  # ready within the library's own actionability wait: an upper bound
+        ready_ms = (time.perf_counter() - stats.t0) * 1000.0
+    attrs[A.READY_MS] = round(ready_ms, 1) if ready_ms is not None else None
+    if first is not None and first.feats:
+        attrs[A.FEATURES] = [round(float(f), 4) for f in first.feats]
+    if snapshot is not None:
+        from .blobstore import BlobStore
+
+        attrs[A.SNAPSHOT_KEY] = BlobStore(settings.blob_dir).put_html(snapshot)
 
 
 def _remember(target, settings, look: Look, url: Optional[str]) -> None:

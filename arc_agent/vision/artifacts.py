@@ -107,7 +107,11 @@ class ArtifactSlot:
         self._next_check = 0.0
 
     def _maybe_reload(self) -> None:
-        directory = self._directory()
+        try:
+            directory = self._directory()
+        except Exception as exc:       # e.g. a registry version failed verification: keep what we have
+            failopen.record(f"vision.{self._kind}.load", exc)
+            return
         if not directory:
             self._current, self._stamp = None, None
             return

@@ -14,6 +14,11 @@ HEALED_SELECTOR = "arc.vision.healed_selector"
 HEAL_SCORE = "arc.vision.heal_score"
 HEAL_STRATEGY = "arc.vision.heal_strategy"
 PRIVACY_TIER = "arc.vision.privacy_tier"
+# what a replay must inject (features.mechanics of the first look, plus "detached"/"relocated" from
+# healing) and when the target was first seen ready (ms since the action started; training_ray/states.py)
+MECHANICS = "arc.vision.mechanics"
+READY_MS = "arc.vision.ready_ms"
+FEATURES = "arc.vision.features"  # the model features of the first look, in features.FEATURES order
 
 PAGE_PHASH = "arc.vision.page_phash"
 ELEMENT_PHASH = "arc.vision.element_phash"
@@ -33,3 +38,4 @@ PAGE_CAPTURE = "arc.vision.page_capture"
 
 BLOB_KEY = "arc.vision.blob_key"
 PAGE_BLOB_KEY = "arc.vision.page_blob_key"
+SNAPSHOT_KEY = "arc.vision.snapshot_key"  # serialized DOM of a low-confidence/failed action (blob store)

@@ -1,4 +1,4 @@
-"""Content-addressed PNG store on local disk (``ARC_BLOB_DIR``); used only in the full_data tier."""
+"""Content-addressed store on local disk (``ARC_BLOB_DIR``): PNGs and DOM snapshots; full_data tier only."""
 
 from __future__ import annotations
 
@@ -26,3 +26,16 @@ class BlobStore:
     def get_png(self, key: str) -> bytes:
         with open(self.path_for(key), "rb") as fh:
             return fh.read()
+
+    def put_html(self, text: str) -> str:
+        """Write a DOM snapshot under its sha256 (once) and return the key."""
+        data = text.encode("utf-8", "replace")
+        key = hashlib.sha256(data).hexdigest()
+        path = os.path.join(self.root, key[:2], key + ".html")
+        if not os.path.exists(path):
+            atomic_write(path, (data,))
+        return key
+
+    def get_html(self, key: str) -> str:
+        with open(os.path.join(self.root, key[:2], key + ".html"), "rb") as fh:
+            return fh.read().decode("utf-8", "replace")

@@ -13,6 +13,43 @@ POLICY_STATE: tuple = ("confidence",) + FEATURES
 TOOLS: tuple = ("zoom", "inspect", "wait")   # canonical order in which chosen tools are applied
 SMALL_PX = 16.0                                # a box with a side under this is "small"
 
+# Sequential policy (``policy.py`` contract ``sequential-1``): at each step it sees STEP_STATE and picks one
+# of ACTIONS; ``act`` ends the look-and-fix phase. Wait buckets are capped by ARC_VISION_WAIT_MS.
+ACTIONS: tuple = ("act", "wait_250", "wait_1000", "wait_2500", "scroll", "dismiss", "zoom", "inspect")
+WAIT_BUCKETS_MS: dict = {"wait_250": 250, "wait_1000": 1000, "wait_2500": 2500}
+STEP_STATE: tuple = POLICY_STATE + ("step", "elapsed_s")
+MAX_STEPS = 4                                  # tool steps before the action is taken regardless
+ELAPSED_CAP_S = 5.0
+
+
+def step_state(confidence: float, feats, step: int, elapsed_s: float) -> List[float]:
+    """The sequential policy's input in ``STEP_STATE`` order (step as a share of MAX_STEPS)."""
+    return [float(confidence), *(float(f) for f in feats), step / MAX_STEPS,
+            min(max(0.0, elapsed_s), ELAPSED_CAP_S) / ELAPSED_CAP_S]
+
+
+def mechanics(probe: Optional[dict]) -> List[str]:
+    """Failure mechanics a probe shows (what a replay must inject): absent, covered, offscreen, moving,
+    disabled, loading, tiny."""
+    if not probe or not probe.get("n"):
+        return ["absent"]
+    out = []
+    rect = probe.get("rect") or [0, 0, 0, 0]
+    vw, vh = float(probe.get("vw") or 1), float(probe.get("vh") or 1)
+    if probe.get("covered"):
+        out.append("covered")
+    if probe.get("visible") and in_viewport_fraction(rect, vw, vh) < 1.0:
+        out.append("offscreen")
+    if probe.get("animating"):
+        out.append("moving")
+    if probe.get("disabled"):
+        out.append("disabled")
+    if probe.get("loading"):
+        out.append("loading")
+    if is_small(probe):
+        out.append("tiny")
+    return out
+
 
 def in_viewport_fraction(rect, vw: float, vh: float) -> float:
     if not rect:

@@ -202,6 +202,28 @@ SCROLL_CENTER = r"""(els) => {
   return true;
 }"""
 
+# The `dismiss` tool: if something covers the target's centre, click the one button inside that
+# covering layer whose label says close/accept/dismiss (a cookie banner, a modal), as a user would.
+# Nothing else is touched; returns what it clicked ('' when nothing qualified).
+DISMISS = "(els) => {" + _HELPERS + r"""
+  if (!els.length) return '';
+  const el = els[0];
+  const r = el.getBoundingClientRect();
+  if (!(r.width > 0 && r.height > 0)) return '';
+  const hit = hitAt(r.x + r.width / 2, r.y + r.height / 2);
+  if (!hit || within(el, hit)) return '';
+  const LABEL = /^(close|dismiss|accept|accept all|ok|got it|no thanks|\u00d7|x)$/i;
+  for (let layer = hit; layer && layer !== document.body; layer = layer.parentElement) {
+    const buttons = Array.from(layer.querySelectorAll('button, [role=button]')).filter(b => {
+      const label = ((b.getAttribute('aria-label') || b.innerText || b.textContent || '') + '').trim();
+      return LABEL.test(label) && !within(b, el) && !within(el, b);
+    });
+    if (buttons.length === 1) { buttons[0].click(); return describe(buttons[0]); }
+    if (buttons.length > 1) return '';
+  }
+  return '';
+}"""
+
 # arg: {tag, text, limit, elements}; returns fingerprints of plausible candidates with a unique
 # selector each (`hosts` = CSS chain of shadow hosts, outermost first) and, for Selenium, the element.
 CANDIDATES = "(els, arg) => {" + _HELPERS + r"""

@@ -10,7 +10,7 @@ from typing import Any, Optional
 
 from . import imaging, model, recall
 from . import settings as vision_settings
-from .features import from_probe
+from .features import from_probe, ready
 from .shots import CACHE, Shot
 
 
@@ -56,12 +56,18 @@ class Look:
 class Stats:
     """Per-action time accounting shared by the observation, tools and healing steps."""
 
-    __slots__ = ("inference_ms", "tool_ms", "tools")
+    __slots__ = ("inference_ms", "tool_ms", "tools", "t0", "ready_ms")
 
     def __init__(self) -> None:
         self.inference_ms = 0.0
         self.tool_ms = 0.0
         self.tools: list = []
+        self.t0 = time.perf_counter()
+        self.ready_ms: Optional[float] = None  # first time (since t0) a probe saw the target ready
+
+    def note_probe(self, probe: Optional[dict]) -> None:
+        if self.ready_ms is None and ready(probe):
+            self.ready_ms = (time.perf_counter() - self.t0) * 1000.0
 
 
 def safe(op):
@@ -169,6 +175,7 @@ def observe(target, stats: Stats, want_page: Optional[str], zoom: bool = False, 
     if probe is None:
         probe, taken = yield from _probe_with_capture(target, None if (zoom or fresh or defer) else want_page)
     look.probe = probe
+    stats.note_probe(probe)
     if look.present and probe.get("top", True):
         look.region = imaging.crop_region(probe.get("rect"), probe.get("vw", 0), probe.get("vh", 0),
                                           tight=zoom)

@@ -16,15 +16,15 @@ _ADDED_BY_TIER: dict = {
     "minimal": frozenset({
         A.FRAMEWORK, A.ACTION, A.SELECTOR, A.URL, A.BBOX, A.VIEWPORT, A.ELEMENT_VISIBLE,
         A.SUCCESS, A.ERROR_TYPE, A.HEALED, A.HEALED_SELECTOR, A.HEAL_SCORE, A.HEAL_STRATEGY,
-        A.PRIVACY_TIER,
+        A.PRIVACY_TIER, A.MECHANICS, A.READY_MS,
     }),
-    "hash_only": frozenset({A.PAGE_PHASH, A.ELEMENT_PHASH}),
+    "hash_only": frozenset({A.PAGE_PHASH, A.ELEMENT_PHASH, A.FEATURES}),
     "local_inference": frozenset({
         A.CONFIDENCE_BEFORE, A.CONFIDENCE_AFTER, A.TOOLS, A.TOOL_MS, A.INFERENCE_MS,
         A.PRE_ACTION_MS, A.MODEL_VERSION, A.POLICY_VERSION, A.CROP_SOURCE,
         A.PAGE_CAPTURE,
     }),
-    "full_data": frozenset({A.BLOB_KEY, A.PAGE_BLOB_KEY}),
+    "full_data": frozenset({A.BLOB_KEY, A.PAGE_BLOB_KEY, A.SNAPSHOT_KEY}),
 }
 
 

@@ -44,6 +44,7 @@ _PROBE = js.for_playwright(js.PROBE)
 _INSPECT = js.for_playwright(js.INSPECT)
 _SCROLL = js.for_playwright(js.SCROLL_CENTER)
 _CANDIDATES = js.for_playwright(js.CANDIDATES)
+_DISMISS = js.for_playwright(js.DISMISS)
 _CSS_PROBE = "(" + js.PROBE + ")(Array.from(document.querySelectorAll(%s)))"
 _TOP_VIEW = ("() => ({vw: window.innerWidth, vh: window.innerHeight, sx: window.scrollX, sy: window.scrollY,"
              " dpr: window.devicePixelRatio || 1, url: location.origin + location.pathname})")
@@ -306,6 +307,12 @@ class PlaywrightTarget(Target):
 
     def scroll_center(self):
         return lambda: self.locator.evaluate_all(_SCROLL)
+
+    def dismiss(self):
+        return lambda: self.locator.evaluate_all(_DISMISS)
+
+    def snapshot(self):
+        return lambda: self._page.content()
 
     def sleep(self, ms):
         return lambda: self._page.wait_for_timeout(ms)

@@ -23,6 +23,7 @@ from .target import Target
 _PROBE = js.for_selenium_top(js.PROBE)
 _INSPECT = js.for_selenium(js.INSPECT)
 _SCROLL = js.for_selenium(js.SCROLL_CENTER)
+_DISMISS = js.for_selenium(js.DISMISS)
 _CANDIDATES = js.for_selenium(js.CANDIDATES)
 _DEEP_QUERY = js.for_selenium(js.DEEP_QUERY)
 _NETWORK = js.for_selenium(js.NETWORK_STATE)
@@ -177,6 +178,12 @@ class SeleniumTarget(SeleniumDriverOps, Target):
 
     def scroll_center(self):
         return lambda: self.driver.execute_script(_SCROLL, self.element, None)
+
+    def dismiss(self):
+        return lambda: self.driver.execute_script(_DISMISS, self.element, None)
+
+    def snapshot(self):
+        return lambda: self.driver.page_source
 
     def call(self):
         return lambda: self._wrapped(*self._args, **self._kwargs)

@@ -27,6 +27,9 @@ class VisionSettings:
     wait_ms: int = 2000              # ARC_VISION_WAIT_MS: bound of one `wait` tool run
     model_dir: Optional[str] = None  # ARC_VISION_MODEL_DIR: confidence model (default: shipped)
     policy_dir: Optional[str] = None  # ARC_VISION_POLICY_DIR: ONNX tool policy (default: seed rule)
+    # ARC_VISION_POLICY: registry:NAME[@CHANNEL|@VERSION] (kind models) or a directory; wins over _DIR
+    policy: Optional[str] = None
+    policy_canary: float = 0.0       # ARC_VISION_POLICY_CANARY: share of actions sent to NAME@canary
     # ARC_VISION_FAST_PATHS_OFF: fast paths on Playwright/Selenium internals to use the public API for
     # instead (names from FAST_PATHS, comma-separated, or "all"); see pw_compat.py / se_compat.py
     fast_paths_off: frozenset = frozenset()
@@ -111,6 +114,10 @@ def from_env(environ=None) -> VisionSettings:
                     d.wait_ms),
         model_dir=get("ARC_VISION_MODEL_DIR", lambda r: r, None),
         policy_dir=get("ARC_VISION_POLICY_DIR", lambda r: r, None),
+        policy=get("ARC_VISION_POLICY", lambda r: r.strip(), None),
+        policy_canary=get("ARC_VISION_POLICY_CANARY",
+                          lambda r: _float_in("ARC_VISION_POLICY_CANARY", r, d.policy_canary, 0, 1),
+                          d.policy_canary),
         fast_paths_off=get("ARC_VISION_FAST_PATHS_OFF", _names, d.fast_paths_off),
     )
 

@@ -23,6 +23,8 @@ def _manifest_version(directory: str | None) -> str | None:
 def status() -> dict:
     from .model import SHIPPED_DIR, slot
     from .policy import SEED_VERSION
+    from .policy import canary_slot as policy_canary
+    from .policy import slot as policy_slot
 
     s = vision_settings.current()
     model_dir = s.model_dir or SHIPPED_DIR
@@ -33,7 +35,10 @@ def status() -> dict:
         "heal_find_elements": s.heal_find_elements,
         "model_dir": model_dir, "model_version_on_disk": _manifest_version(model_dir),
         "model_version_loaded": loaded.version if loaded is not None else None,
-        "policy_version": _manifest_version(s.policy_dir) or SEED_VERSION,
+        "policy_version": (policy_slot.loaded_version() or (None if s.policy else _manifest_version(s.policy_dir))
+                           or SEED_VERSION),
+        "policy_source": s.policy or s.policy_dir, "policy_canary_share": s.policy_canary,
+        "policy_canary_version": policy_canary.loaded_version(),
         "fast_paths_off": sorted(s.fast_paths_off),
         "fast_path_fallbacks": {f"{path}/{reason}": n for (path, reason), n in sorted(fastpaths.counts().items())},
     }

@@ -54,6 +54,15 @@ class Target:
     def scroll_center(self) -> Op:
         raise NotImplementedError
 
+    def dismiss(self) -> Optional[Op]:
+        """Op clicking the close/accept button of a layer covering the target (``js.DISMISS``;
+        returns what it clicked or ''), or None when this framework does not offer it."""
+        return None
+
+    def snapshot(self) -> Optional[Op]:
+        """Op returning the page's serialized DOM (str), for replayable states in ``full_data``; or None."""
+        return None
+
     def sleep(self, ms: float) -> Op:
         raise NotImplementedError
 

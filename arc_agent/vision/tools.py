@@ -1,10 +1,14 @@
-"""The three tools a low-confidence target can get. Each is a generator returning a new ``Look``.
+"""The tools a low-confidence target can get. Each is a generator returning a new ``Look``.
 
 - ``zoom``: a higher-resolution crop of the element box, re-scored (changes nothing in the page).
 - ``inspect``: DOM facts (covered at the centre, shadow root, disabled, outside the viewport); an
   element outside the viewport is scrolled into view, as a user would, then looked at again.
 - ``wait``: beyond Playwright's own actionability wait: network idle, then the target ready (present,
   visible, enabled, uncovered, not animating) and its crop unchanged between two captures. Bounded.
+  The sequential policy's ``wait_250|wait_1000|wait_2500`` are the same wait with that bound
+  (capped by ARC_VISION_WAIT_MS).
+- ``scroll``: scroll the target into the middle of the viewport, then look again.
+- ``dismiss``: click the close/accept button of a layer covering the target (``js.DISMISS``), then look again.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import time
 from typing import Optional
 
 from . import imaging
-from .features import ready
+from .features import WAIT_BUCKETS_MS, ready
 from .observe import Look, Stats, observe, safe, safe_probe
 
 POLL_MS = 50
@@ -36,6 +40,23 @@ def inspect(target, stats: Stats, look: Look, want_page: Optional[str]):
     return look, True
 
 
+def scroll(target, stats: Stats, look: Look, want_page: Optional[str]):
+    if not look.present:
+        return look, False
+    done = yield from safe(target.scroll_center())
+    if not done:
+        return look, False
+    return (yield from observe(target, stats, want_page, fresh=True)), True
+
+
+def dismiss(target, stats: Stats, look: Look, want_page: Optional[str]):
+    op = target.dismiss() if look.present else None
+    clicked = (yield from safe(op)) if op is not None else None
+    if not clicked:
+        return look, False
+    return (yield from observe(target, stats, want_page, fresh=True)), True
+
+
 def wait(target, stats: Stats, look: Optional[Look], want_page: Optional[str], bound_ms: float):
     """Wait until the target is ready and visually stable, at most ``bound_ms``."""
     deadline = time.monotonic() + bound_ms / 1000.0
@@ -49,6 +70,7 @@ def wait(target, stats: Stats, look: Optional[Look], want_page: Optional[str], b
     latest = look
     while True:
         probe = yield from safe_probe(target)
+        stats.note_probe(probe)
         if ready(probe):
             latest = yield from observe(target, stats, want_page, probe=probe, fresh=True)
             current = imaging.stability_hash(latest.img) if latest.img is not None else None
@@ -76,6 +98,12 @@ def apply(name: str, target, stats: Stats, look: Look, want_page: Optional[str],
         look, applied = yield from inspect(target, stats, look, want_page)
     elif name == "wait":
         look, applied = yield from wait(target, stats, look, want_page, wait_ms)
+    elif name in WAIT_BUCKETS_MS:
+        look, applied = yield from wait(target, stats, look, want_page, min(wait_ms, WAIT_BUCKETS_MS[name]))
+    elif name == "scroll":
+        look, applied = yield from scroll(target, stats, look, want_page)
+    elif name == "dismiss":
+        look, applied = yield from dismiss(target, stats, look, want_page)
     else:
         applied = False
     if applied:

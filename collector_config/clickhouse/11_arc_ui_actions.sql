@@ -34,6 +34,12 @@ SELECT
     SpanAttributes['arc.vision.element_phash'] AS element_phash,
     SpanAttributes['arc.vision.blob_key'] AS blob_key,
     SpanAttributes['arc.vision.page_blob_key'] AS page_blob_key,
+    -- replayable state (training_ray/states.py): failure mechanics, when the target got ready,
+    -- the model features of the first look, the DOM snapshot blob (full_data)
+    JSONExtract(SpanAttributes['arc.vision.mechanics'], 'Array(String)') AS mechanics,
+    toFloat64OrNull(SpanAttributes['arc.vision.ready_ms']) AS ready_ms,
+    JSONExtract(SpanAttributes['arc.vision.features'], 'Array(Float64)') AS features,
+    SpanAttributes['arc.vision.snapshot_key'] AS snapshot_key,
     Duration AS duration_ns,
     Duration / 1e6 AS duration_ms,
     SpanAttributes['error.type'] AS error_type,

@@ -13,6 +13,8 @@ APP = str(Path(__file__).parent / "apps" / "coexist_app.py")
 @pytest.mark.parametrize("mode", ["launcher", "inprocess"])
 @pytest.mark.parametrize("with_peer", ["0", "1"])
 def test_one_span_per_call_in_the_apps_provider(devllm, receiver, mode, with_peer):
+    if with_peer == "1":  # absent under OTel < 1.43 (the pinned peer set needs it): nox otel(oldest)
+        pytest.importorskip("opentelemetry.instrumentation.openai_v2")
     env = clean_env(DEVLLM_URL=devllm.base_url, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint,
                     WITH_PEER=with_peer)
     spans = run_json([sys.executable, APP, mode], env, instrument=mode == "launcher")["result"]

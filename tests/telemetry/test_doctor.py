@@ -22,7 +22,7 @@ def test_doctor_reports_environment_and_flags_problems(tmp_path):
     env = clean_env(ARC_SAMPLE_RATE="2", ARC_BREAKER_MS="10", ARC_SAMPL_QPS="5", ARC_API_KEY=secret,
                     OTEL_EXPORTER_OTLP_HEADERS=f"authorization=Bearer {secret}",
                     OTEL_EXPORTER_OTLP_ENDPOINT=f"grpc://127.0.0.1:{free_port()}",
-                    ARC_QUERY_URL=f"http://127.0.0.1:{free_port()}", ARC_DISABLED_INSTRUMENTATIONS="selenium")
+                    ARC_QUERY_URL=f"http://127.0.0.1:{free_port()}", ARC_DISABLED_INSTRUMENTATIONS="anthropic")
     out = doctor([], env)
     text = out.stdout
     assert out.returncode == 1, text

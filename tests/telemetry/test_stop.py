@@ -12,7 +12,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import pytest
 from arc_agent.telemetry.wal import WriteAheadLog
 from tests.helpers.collector import CollectorProcess, arc_command
 from tests.helpers.procs import ARC_INSTRUMENT, BIN, ROOT, clean_env
+from tests.helpers.servers import SERVERS, get, server_command, wait_serving
 
 from .conftest import free_port
 
@@ -90,37 +90,12 @@ def test_a_signal_the_app_ignores_stays_ignored(devllm, collector):
     assert arrived(collector, model, 2) == 2
 
 
-SERVERS = {
-    "gunicorn-sync": ["gunicorn", "-w", "2", "--no-control-socket", "-b", "127.0.0.1:{port}", "stop_server:wsgi"],
-    "gunicorn-uvicorn": ["gunicorn", "-w", "2", "--no-control-socket", "-k", "uvicorn_worker.UvicornWorker",
-                         "-b", "127.0.0.1:{port}", "stop_server:asgi"],
-    "uvicorn-workers": ["uvicorn", "--workers", "2", "--port", "{port}", "--log-level", "warning", "stop_server:asgi"],
-}
-
-
-def get(url: str) -> str:
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return response.read().decode()
-
-
-def wait_serving(proc: subprocess.Popen, url: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            get(url)
-            return
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise AssertionError(f"server did not come up:\n{proc.communicate()[1][-3000:]}") from None
-            time.sleep(0.05)
-
-
 @pytest.mark.parametrize("server", list(SERVERS))
 def test_server_stopped_right_after_its_last_request_exports_every_span(devllm, collector, server):
     port = free_port()
     model = tag()
-    cmd = [str(BIN / SERVERS[server][0]), *(a.format(port=port) for a in SERVERS[server][1:])]
+    name, *args = server_command(server, port)
+    cmd = [str(BIN / name), *args]
     env = clean_env(DEVLLM_URL=devllm.base_url, ARC_ENDPOINT=collector.otlp_endpoint, PYTHONPATH=str(APPS))
     proc = subprocess.Popen([ARC_INSTRUMENT, *cmd], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, cwd=str(ROOT))

@@ -2,6 +2,7 @@
 
 argv[1]: "launcher" (run under arc-instrument: Arc patches at import, the peer wraps on top) or
 "inprocess" (the peer instruments first, then ``Arc()``). Prints the spans the app's provider saw.
+TEMPERATURE (env, optional): the chat call's temperature; MODEL (env, default gpt-4): its model.
 """
 
 import json
@@ -31,7 +32,9 @@ if sys.argv[1] == "inprocess":
 import openai  # noqa: E402
 
 client = openai.OpenAI(api_key="sk-x", base_url=os.environ["DEVLLM_URL"] + "/v1", max_retries=0)
-client.chat.completions.create(model="gpt-4", messages=[{"role": "user", "content": "hi"}])
+extra = {"temperature": float(os.environ["TEMPERATURE"])} if os.environ.get("TEMPERATURE") else {}
+client.chat.completions.create(model=os.environ.get("MODEL", "gpt-4"), messages=[{"role": "user", "content": "hi"}],
+                               **extra)
 client.embeddings.create(model="text-embedding-3-small", input="hi")
 spans = [{"name": s.name, "scope": s.instrumentation_scope.name, "attrs": dict(s.attributes)}
          for s in exporter.get_finished_spans()]
