@@ -6,6 +6,8 @@
             p.advance()
     with Progress("compile", total=2) as p:   # few long steps: say which one runs
         p.stage("load and index"); ...; p.advance()
+    with Progress("train", total=10) as p:    # an iteration's figures: beside the bar, or one line each
+        p.advance(note="iteration 1/10 reward 0.52")
 
 On a terminal the bar (and its elapsed time, refreshed while a long step runs) is drawn on stderr;
 piped, a start line, about ``lines`` progress lines, each stage, and a closing line with the time,
@@ -62,16 +64,28 @@ class Progress:
             self._line(f"{self.label}: started" + (f" ({self.total} items)" if self.total else ""))
         return self
 
+    def start(self) -> Progress:
+        """For a loop that cannot sit in a ``with`` block: ``start()`` ... ``close()`` in a ``finally``."""
+        return self.__enter__()
+
+    def close(self) -> None:
+        self.__exit__(None, None, None)
+
     def _tick(self) -> None:
         while not self._stop.wait(_TICK_S):
             bar = self._bar
             if bar is not None:
                 bar.refresh()
 
-    def advance(self, n: int = 1) -> None:
+    def advance(self, n: int = 1, note: str | None = None) -> None:
+        """``note``: what this step gave (figures of an iteration): beside the bar, or a line of its own."""
         self.done += n
         if self._bar is not None:
+            if note is not None:
+                self._bar.set_postfix_str(note, refresh=False)
             self._bar.update(n)
+        elif note is not None:
+            self._line(f"{self.label}: {note}")
         elif not self.tty and self._step and self.done % self._step == 0 and self.done != self.total:
             self._line(f"{self.label}: {self.done}/{self.total}")
 

@@ -69,3 +69,21 @@ def test_a_bar_keeps_its_elapsed_time_moving_during_a_long_step():
     assert code == 0, text
     assert text.count("\r") >= 3, text  # first draw, at least one refresh while waiting, the final draw
     assert "one long step" in text and "1/1" in text
+
+
+def test_iteration_notes_sit_beside_the_bar_or_get_a_line_each():
+    script = ("from arc_agent.progress import Progress\n"
+              "bar = Progress('train', total=2, unit='iteration').start()\n"
+              "try:\n"
+              "    for i in (1, 2):\n"
+              "        bar.advance(note=f'iteration {i}/2 reward 0.{i}')\n"
+              "finally:\n"
+              "    bar.close()\n")
+    piped = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                           env=clean_env())
+    lines = piped.stderr.splitlines()
+    assert lines[:3] == ["train: started (2 items)", "train: iteration 1/2 reward 0.1",
+                         "train: iteration 2/2 reward 0.2"]
+    assert lines[3].startswith("train: done 2/2 in ") and len(lines) == 4
+    code, text = _on_terminal([sys.executable, "-c", script], clean_env(), columns=120)
+    assert code == 0 and "iteration 2/2 reward 0.2" in text and "2/2" in text and "started" not in text
