@@ -9,9 +9,9 @@ import importlib.util
 EXTRAS: dict = {
     "collector": (("chdb", "clickhouse_driver"), "`arc collector`, `arc query`/`heal-report`/`report` on a --store"),
     "proxy": (("aiohttp",), "`arc proxy` (the side-car)"),
-    "control": (("cryptography",), "`arc serve`, `arc fleet`, signed updates (ARC_TRUST_KEY)"),
+    "control": (("cryptography",), "signed artifacts: `arc registry keygen`, signing, ARC_TRUST_KEY checks"),
     "vision": (("onnxruntime", "PIL", "imagehash"), "UI-action confidence and healing (Playwright/Selenium)"),
-    "training": (("ray", "onnx"), "`arc learn`, the training jobs"),
+    "training": (("ray", "torch", "onnx"), "`arc learn`, `arc train`, the training jobs"),
 }
 
 
@@ -43,5 +43,6 @@ def message(command: str, module: str) -> str | None:
     extra = extra_for(module)
     if extra is None:
         return None
-    return (f"arc {command}: needs the '{extra}' extra ({module} is not installed): {install_hint(extra)}\n"
+    top = module.split(".", 1)[0]
+    return (f"arc {command}: needs the '{extra}' extra ({top} is not installed): {install_hint(extra)}\n"
             "  (`arc doctor` lists the extras of this install)")

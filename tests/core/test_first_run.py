@@ -24,11 +24,13 @@ def arc_without(modules: str, *args: str, env: dict | None = None) -> subprocess
     ("chdb", ("collector", "--listen", "127.0.0.1:0", "--query-listen", "127.0.0.1:0"), "collector"),
     ("chdb", ("query", "SELECT 1"), "collector"),
     ("ray", ("learn", "patterns", "--help"), "training"),
+    ("torch", ("train", "ui-policy", "--help"), "training"),
+    ("cryptography", ("registry", "keygen", "{tmp}/signing-key"), "control"),
 ])
 def test_a_command_whose_extra_is_missing_names_the_extra(tmp_path, modules, args, extra):
     store = tmp_path / "store"
     store.mkdir()
-    out = arc_without(modules, *args, env=clean_env(ARC_STORE=str(store)))
+    out = arc_without(modules, *(a.replace("{tmp}", str(tmp_path)) for a in args), env=clean_env(ARC_STORE=str(store)))
     assert out.returncode == 1, out.stderr
     assert "Traceback" not in out.stderr
     assert f"needs the '{extra}' extra ({modules} is not installed): pip install 'arc-runtime[{extra}]'" in out.stderr
