@@ -46,7 +46,8 @@ def build(url: str | None, store: str | None, seconds: int, now: int | None = No
     from arc_agent.vision import heal_report
 
     board = dashboard.load()
-    window = dashboard.TimeRange.last(seconds, int(time.time()) if now is None else now)
+    # the window ends after the current second: spans of this very second are in (the filter is `<= end`)
+    window = dashboard.TimeRange.last(seconds, int(time.time()) + 1 if now is None else now)
     found = dashboard.panels(board)
     # the store renders DateTime in its own time zone: learn its offset once to place buckets on the axis
     shown = query(f"SELECT toString(toDateTime({window.start})) AS s", url=url, store=store)[0]["s"]

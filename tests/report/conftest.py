@@ -47,7 +47,7 @@ def _send_ui_spans(endpoint: str) -> None:
     provider.shutdown()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def filled(tmp_path_factory):
     """A running collector whose store holds the spans above."""
     store = tmp_path_factory.mktemp("report") / "store"

@@ -18,6 +18,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 
 @pytest.fixture(scope="module")
 def report(filled, tmp_path_factory):
+    """``arc report`` right after the spans landed (the same second included)."""
     out = tmp_path_factory.mktemp("html") / "report.html"
     proc = subprocess.run(arc_command("report", "--store", str(filled.store), "--since", "1h", "-o", str(out)),
                           capture_output=True, text=True, timeout=120, cwd=str(ROOT), env=clean_env())
