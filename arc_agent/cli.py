@@ -26,6 +26,7 @@ SUBCOMMANDS: dict = {
     "proxy": "arc_agent.proxy.cli",
     "serve": "arc_agent.control.serve_cli",
     "fleet": "arc_agent.control.fleet_cli",
+    "report": "arc_agent.report.cli",
 }
 
 _HELP = {
@@ -44,6 +45,7 @@ _HELP = {
     "proxy": "run the side-car proxy: OpenAI/Anthropic HTTP in, fixed requests upstream, spans out",
     "serve": "serve the registry to a fleet of agents over gRPC (control plane)",
     "fleet": "list the agents following a control server, with their versions and health",
+    "report": "write the dashboard's charts and the heal report into one self-contained HTML file",
 }
 
 
@@ -65,7 +67,16 @@ def main(argv: list | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    return int(modules[args.command].run(args) or 0)
+    try:
+        return int(modules[args.command].run(args) or 0)
+    except ModuleNotFoundError as exc:  # an optional extra is not installed: say which, no traceback
+        from arc_agent.extras import message
+
+        text = message(args.command, exc.name)
+        if text is None:
+            raise
+        sys.stderr.write(text + "\n")
+        return 1
 
 
 if __name__ == "__main__":

@@ -215,8 +215,10 @@ class PatternEngine:
             if current:
                 self._seen = seen
             self.last_error = "\n".join(str(e) for e in errors)
-            log.error("arc: pattern bundle rejected; the previous pattern set stays active:\n%s",
-                      self.last_error)
+            kept = self._bundle_count()
+            outcome = (f"the previous pattern set ({kept} patterns) stays active" if kept else
+                       "no pattern set is active, calls are sent unfixed until a bundle loads")
+            log.error("arc: pattern bundle rejected; %s:\n%s", outcome, self.last_error)
             return errors
         self._paths, self._bundles, self._infos, self._seen = paths, layers, infos, seen
         self.load_seconds = time.perf_counter() - t0
