@@ -17,24 +17,11 @@ import textwrap
 import pytest
 
 from arc_agent.devllm import DevLLMServer
-from tests.helpers.collector import CollectorProcess, arc_command
-from tests.helpers.procs import ROOT, clean_env, run_json
+from tests.helpers.collector import CollectorProcess
+from tests.helpers.learning import FIXABLE, learn, run_app
+from tests.helpers.procs import clean_env
 
 pytest.importorskip("ray")
-APP = str(ROOT / "examples" / "learn_app.py")
-FIXABLE = {"unsupported_temperature", "unsupported_max_tokens", "context", "invalid_json", "truncated",
-           "out_of_range"}
-FAIL_RATE = {"fail_rate": 0.05, "fail_status": 429}
-
-
-def run_app(srv, col, service: str, seed: int, rounds: int, *extra: str, **env: str) -> dict:
-    e = clean_env(OTEL_EXPORTER_OTLP_ENDPOINT=col.otlp_endpoint, OTEL_SERVICE_NAME=service,
-                  ARC_EXPORT_DELAY_MS="50", **env)
-    srv.configure(**FAIL_RATE)  # restarts dev-llm's request count: the same call numbers get the 429s
-    out = run_json([sys.executable, APP, "--base-url", srv.base_url, "--seed", str(seed), "--rounds", str(rounds),
-                    *extra], e, timeout=180)
-    col.wait_for_count(f"SELECT count() FROM arc_llm_calls WHERE service = '{service}'", len(out["calls"]))
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -42,17 +29,13 @@ def proof(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("learn")
     registry = str(tmp / "registry")
     with DevLLMServer(port=0) as srv, CollectorProcess(tmp / "store") as col:
-        learn = run_app(srv, col, "learn-run", 1, 10, ARC_CAPTURE=str(tmp / "calls.jsonl"), ARC_CAPTURE_RATE="1")
-        job = run_json(arc_command("learn", "patterns", "--store", str(tmp / "store"), "--since", "1h",
-                                   "--capture", str(tmp / "calls.jsonl"), "--verify-base-url", srv.base_url,
-                                   "--num-cpus", "2", "--publish", "--name", "learned",
-                                   "--out", str(tmp / "bundle.json")),
-                       clean_env(ARC_REGISTRY=registry), timeout=300, instrument=False)
+        learned = run_app(srv, col, "learn-run", 1, 10, ARC_CAPTURE=str(tmp / "calls.jsonl"), ARC_CAPTURE_RATE="1")
+        job = learn(tmp / "store", tmp / "calls.jsonl", srv.base_url, registry, tmp / "bundle.json")
         col.wait_for_count("SELECT count() FROM arc_training_jobs", 2)
         before = run_app(srv, col, "held-out-bare", 2, 6, "--held-out")
         after = run_app(srv, col, "held-out-fixed", 2, 6, "--held-out", ARC_REGISTRY=registry,
                         ARC_PATTERNS="registry:learned@canary")
-        yield {"srv": srv, "col": col, "tmp": tmp, "learn": learn, "job": job, "before": before, "after": after,
+        yield {"srv": srv, "col": col, "tmp": tmp, "learn": learned, "job": job, "before": before, "after": after,
                "bundle": json.loads((tmp / "bundle.json").read_text()), "registry": registry,
                "jobs": col.query("SELECT status, artifact, metrics FROM arc_training_jobs ORDER BY updated")}
 
