@@ -123,6 +123,10 @@ def main(argv: list | None = None) -> int:
         calls.append({"category": category, "model": kwargs["model"], "seen": seen, "answered_by": model,
                       "prompt_chars": sum(len(m["content"]) for m in kwargs["messages"])})
     failed = Counter(c["category"] for c in calls if c["seen"] != "ok")
+    seen = Counter(c["seen"] for c in calls if c["seen"] != "ok")
+    print(f"{len(calls)} calls, {sum(failed.values())} failed: "
+          + ", ".join(f"{k} {n}" for k, n in sorted(seen.items()))
+          + " | by kind of call: " + ", ".join(f"{k} {n}" for k, n in sorted(failed.items())), file=sys.stderr)
     print(json.dumps({"calls": calls, "failed": dict(failed), "total_failed": sum(failed.values()),
                       "fixable_failed": sum(n for cat, n in failed.items() if cat in FIXABLE),
                       "rate_limited": sum(c["seen"] == "http_429" for c in calls)}))

@@ -141,13 +141,20 @@ def _column(values) -> np.ndarray:
 
 
 def _scopes(t: CellTable) -> list:
-    """(name, condition, mask): everything, each model, each JSON response format."""
+    """(name, condition, mask): everything, each model, each JSON response format, and each model
+    with each JSON response format it was asked for."""
     scopes = [("", {}, np.ones(len(t.cells), dtype=bool))]
-    for provider, model in sorted(set(zip(t.provider, t.model))):
+    models = sorted(set(zip(t.provider, t.model)))
+    for provider, model in models:
         scopes.append((f"model={model}", {"provider": provider, "model": model},
                        (t.provider == provider) & (t.model == model)))
     for rf in sorted(set(t.rf) - {"text", "tool", ""}):
         scopes.append((f"response_format={rf}", {"response_format.type": rf}, t.rf == rf))
+        for provider, model in models:
+            mask = (t.provider == provider) & (t.model == model) & (t.rf == rf)
+            if mask.any():
+                scopes.append((f"model={model} & response_format={rf}",
+                               {"provider": provider, "model": model, "response_format.type": rf}, mask))
     return scopes
 
 
@@ -208,7 +215,10 @@ def _margin(pred: Predicate) -> float:
 
 def mine(table: CellTable, min_support: int = 5, min_precision: float = 0.25, min_lift: float = 3.0,
          per_kind: int = 3) -> list:
-    """The best predicates of each failure kind (``per_kind`` at most), best first."""
+    """The best predicates of each failure kind (``per_kind`` at most), best first. Between predicates
+    with the same evidence, the narrower one (more conditions: its model or response format) wins:
+    the fix is then applied only where it was seen and verified, e.g. a temperature clamp learned from
+    JSON calls stays off calls that asked for text."""
     counted = ~table.transient
     totals = (int(table.n[counted].sum()), int(table.n.sum()))
     if not table.kinds or totals[1] == 0:
@@ -229,7 +239,7 @@ def mine(table: CellTable, min_support: int = 5, min_precision: float = 0.25, mi
             lift = lb / max((k_total - k) / (total - n), 1.0 / total)
             if lb >= min_precision and lift >= min_lift:
                 kind = table.kinds[i]
-                scored[kind].append((round(lb * k / k_total, 9), _margin(pred), -len(pred.condition),
+                scored[kind].append((round(lb * k / k_total, 9), _margin(pred), len(pred.condition),
                                      Finding(kind, pred, k, n, lb, lift)))
     found = []
     for kind in table.kinds:

@@ -70,6 +70,8 @@ def test_verified_patterns_with_evidence_and_none_for_the_429s(proof):
     context = [p for p in patterns if p["fix"] == {"model": "large-128k"}]
     assert len(context) == 1 and context[0]["pattern"]["model"] == "small-4k"
     assert set(context[0]["pattern"]["prompt_tokens_est"]) == {">"}  # only big prompts change model
+    clamp = [p for p in patterns if p["provenance"]["kind"] == "invalid_json"]
+    assert clamp[0]["pattern"]["response_format.type"] == "json_object"  # where it was seen, not on text calls
 
 
 def test_job_rows_and_registry_version(proof):
