@@ -10,7 +10,8 @@ chDB, local Ray):
    into ``otel_traces``, shaped like the agent's spans), then ``arc learn patterns --store`` (no
    cassette: mining only) reports its mining seconds (SQL grouping + predicate search). Goal ≤ 60 s.
 3. replay throughput: the learning run's cassette re-sent by ``arc replay``'s ``Replayer`` (real
-   SDKs, the learned fixer) against dev-llm, sends per second.
+   SDKs, the learned fixer, one thread) against dev-llm, sends per second; and the job's own
+   verification replays (parallel Ray tasks, Ray start-up included) per second.
 
     python benchmarks/learning.py [--rounds 10] [--held-out-rounds 20] [--spans 1000000] [--only mining]
 """
@@ -116,7 +117,9 @@ def held_out(args: argparse.Namespace, tmp: Path) -> dict:
             "rate_limited_before_after": [before["rate_limited"], after["rate_limited"]],
             "healthy_broken": healthy_broken, "fixable_categories": sorted(FIXABLE),
             "replay_records": len(results), "replay_sends": sends,
-            "replay_sends_per_s": round(sends / replay_s, 1)}
+            "replay_sends_per_s": round(sends / replay_s, 1),
+            "verify_replays": job.get("replays"), "verify_replays_per_s": round(
+                job["replays"] / job["replay_seconds"], 1) if job.get("replay_seconds") else None}
 
 
 def mining(args: argparse.Namespace, tmp: Path) -> dict:
@@ -171,7 +174,8 @@ def main(argv: list | None = None) -> int:
         print(f"mining {m['spans']} spans: {m['mining_s']} s (goal <= 60 s), {m['cells']} cells, "
               f"{m['patterns']} patterns")
     if h:
-        print(f"replay: {h['replay_sends_per_s']} sends/s over {h['replay_records']} records")
+        print(f"replay: {h['replay_sends_per_s']} sends/s over {h['replay_records']} records (arc replay, one "
+              f"thread); verification in Ray tasks {h['verify_replays_per_s']} replays/s")
     return 0
 
 

@@ -116,7 +116,10 @@ def run(args: argparse.Namespace) -> int:
                f"{len(candidates)} candidate fixes")
         figures = None
         if args.capture and candidates:
+            t0 = time.monotonic()
             figures = _verify(args, candidates, ray)
+            metrics.update(replays=sum(f["failing"] + f["healthy"] + f["transient"] for f in figures),
+                           replay_seconds=round(time.monotonic() - t0, 3))
         patterns = choose(candidates, figures, time.time(), parse_duration(args.ttl), job_id)
         bundle = {"name": args.name, "version": int(started), "created_at": datetime.datetime.now(
             datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "job_id": job_id, "patterns": patterns}

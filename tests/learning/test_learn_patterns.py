@@ -115,7 +115,7 @@ def test_learned_patterns_do_not_regress(arc_replay):
 
 def _pytest_with_plugin(tmp, base_url: str, patterns: str, name: str) -> subprocess.CompletedProcess:
     test_file = tmp / f"test_{name}.py"
-    test_file.write_text(textwrap.dedent(PLUGIN_TEST.format(cassette=str(tmp / "calls.jsonl"), patterns=patterns)))
+    test_file.write_text(textwrap.dedent(PLUGIN_TEST.format(cassette=str(tmp / "first.jsonl"), patterns=patterns)))
     return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test_file),
                            "--arc-replay-base-url", base_url], env=clean_env(), cwd=str(tmp),
                           capture_output=True, text=True, timeout=180)
@@ -124,6 +124,8 @@ def _pytest_with_plugin(tmp, base_url: str, patterns: str, name: str) -> subproc
 def test_pytest_replay_plugin_passes_the_learned_set_and_fails_a_regression(proof):
     srv, tmp = proof["srv"], proof["tmp"]
     srv.configure(fail_rate=0.0)  # a replay that must be reproducible: no random 429s
+    lines = (tmp / "calls.jsonl").read_text().splitlines(keepends=True)
+    (tmp / "first.jsonl").write_text("".join(lines[:52]))  # 4 rounds' worth: every kind of call, fewer sends
     good = _pytest_with_plugin(tmp, srv.base_url, str(tmp / "bundle.json"), "good")
     assert good.returncode == 0, good.stdout + good.stderr
     bad_bundle = tmp / "bad.json"  # truncates every healthy gpt-4o-mini call
