@@ -8,12 +8,14 @@ closing an async stream from another task cannot produce "Failed to detach conte
 from __future__ import annotations
 
 from time import perf_counter_ns
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import wrapt
 
 from .. import failopen
-from .call import LLMCall
+
+if TYPE_CHECKING:  # only a type: call.py imports this module, never the other way
+    from .call import LLMCall
 
 
 class StreamObserver:
