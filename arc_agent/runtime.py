@@ -90,9 +90,9 @@ class Runtime:
     @staticmethod
     def _flush_on_stop() -> None:
         """Stop signals and pool children flush spans first (``telemetry/stop.py``)."""
-        from .telemetry import stop
+        from .telemetry import stop, tracing
 
-        stop.install()
+        stop.install(tracing.shutdown, tracing.pipeline)
 
     def _start_control(self) -> None:
         """With ARC_CONTROL_ENDPOINT: follow the control server from a daemon thread (``control/agent.py``)."""
