@@ -115,7 +115,7 @@ def check_libraries(rep: Report) -> None:
 
 
 def check_settings(rep: Report) -> None:
-    from .telemetry.settings import SETTINGS, BadValue, parse
+    from .settings import SETTINGS, BadValue, parse
 
     rep.section("Settings (ARC_* in force; the rest are defaults)")
     found = sorted(k for k in os.environ if k.startswith("ARC_"))
@@ -338,7 +338,7 @@ def check_agent(rep: Report, url: str | None, timeout: float) -> None:
 # -- helpers --------------------------------------------------------------------------------------
 def _status_url(url: str | None) -> str | None:
     if not url:
-        from .telemetry.settings import value
+        from .settings import value
 
         port = value("ARC_METRICS_PORT")
         if not port:

@@ -34,7 +34,7 @@ _KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat
 
 def max_bytes(environ: Mapping[str, str] | None = None) -> int:
     """``ARC_PATTERNS_MAX_BYTES`` (a bad value is logged by ``settings`` and the default used)."""
-    from ..telemetry.settings import value
+    from ..settings import value
 
     return int(value(MAX_BYTES_VARIABLE, environ))
 

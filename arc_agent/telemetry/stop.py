@@ -53,7 +53,7 @@ _pipeline: Callable[[], tuple] | None = None
 
 def bound_s() -> float:
     """``ARC_SHUTDOWN_FLUSH_MS`` in seconds (a bad value is logged and the default used)."""
-    from . import settings
+    from .. import settings
 
     return float(settings.value("ARC_SHUTDOWN_FLUSH_MS")) / 1000.0
 

@@ -37,7 +37,7 @@ def configure(endpoint: str | None = None, api_key: str | None = None) -> None:
 
 
 def _env_float(name: str, default: float) -> float:
-    from . import settings
+    from .. import settings
 
     if name in settings.SETTINGS:  # range-checked too (a negative ARC_QUEUE_SIZE must not break set-up)
         value = settings.value(name)
