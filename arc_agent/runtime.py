@@ -12,13 +12,11 @@ import os
 import sys
 import threading
 
-from . import failopen, hook, state
+from . import failopen, settings, state
 from .instrumentation import INTEGRATIONS, integration_module
 from .instrumentation.base import installed_version, is_supported
 
 log = logging.getLogger("arc")
-
-_TRUE = {"1", "true", "yes", "on"}
 
 
 def _ensure_log_handler(level: str | int = "INFO") -> None:
@@ -51,9 +49,8 @@ class Runtime:
                 return
             self._activated = True
             _ensure_log_handler(os.environ.get("ARC_LOG_LEVEL", "INFO"))
-            state.RUNTIME.capture_content = (
-                os.environ.get("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "").strip().lower()
-                in _TRUE)
+            state.RUNTIME.capture_content = settings.boolean(
+                os.environ.get("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "")) is True
             for step in (self._load_patterns_from_env, self._start_telemetry_guards, self._flush_on_stop,
                          self._start_capture, self._preload_exporter, self._start_control):
                 try:
@@ -157,7 +154,6 @@ class Runtime:
                 except Exception as exc:
                     failopen.record("unpatch", exc)
                 self.patched.pop(name, None)
-                hook.forget(name)
 
     def status(self) -> dict:
         from . import __version__
@@ -166,7 +162,7 @@ class Runtime:
         info = {
             "version": __version__,
             "pid": os.getpid(),
-            "disabled": hook.disabled_by_env(),
+            "disabled": settings.flag("ARC_DISABLE"),
             "integrations": {n: {"patched": n in self.patched, "version": self.patched.get(n),
                                  "skipped": self.skipped.get(n)} for n in INTEGRATIONS},
             "telemetry": tracing.provider_info(),
