@@ -18,7 +18,7 @@ SUBCOMMANDS: dict = {
     "query": "arc_agent.collector.query_cli",
     "doctor": "arc_agent.doctor",
     "heal-report": "arc_agent.vision.heal_report",
-    "registry": "arc_agent.registry.cli",
+    "registry": "arc_agent.control.registry_cli",
     "replay": "arc_agent.replay.cli",
     "learn": "arc_agent.replay.learn_cli",
     "proxy": "arc_agent.proxy.cli",
