@@ -13,7 +13,7 @@ import sys
 SUBCOMMANDS: dict = {
     "dev-llm": "arc_agent.devllm.cli",
     "patterns": "arc_agent.patterns.cli",
-    "golden": "arc_agent.patterns.golden_cli",
+    "golden": "arc_agent.golden_cli",
     "collector": "arc_agent.collector.cli",
     "query": "arc_agent.collector.query_cli",
     "doctor": "arc_agent.doctor",

@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from . import golden
+    from .patterns import golden
 
     cases = golden.load_cases(args.cases)
     results = [golden.run_engine_case(c) for c in cases]
@@ -46,10 +46,9 @@ def run_e2e(cases: list) -> list:
     import anthropic
     import openai
 
-    from arc_agent import Arc
-    from arc_agent.devllm import DevLLMServer
-
-    from . import golden
+    from .api import Arc
+    from .devllm import DevLLMServer
+    from .patterns import golden
 
     if os.environ.get("ARC_PATTERNS"):
         print("note: ARC_PATTERNS is set; its patterns are loaded too and may change the results")
