@@ -156,7 +156,7 @@ class Runtime:
                 self.patched.pop(name, None)
 
     def status(self) -> dict:
-        from . import __version__
+        from ._version import __version__
         from .telemetry import tracing
 
         info = {

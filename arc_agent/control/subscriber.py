@@ -22,7 +22,8 @@ from typing import Any, Dict, Optional, Tuple
 
 import grpc
 
-from .. import __version__, failopen
+from .. import failopen
+from .._version import __version__
 from ..registry import Registry, default_root, names, signing
 from ..registry.errors import ArtifactRejected, RegistryError
 from ..registry.manifest import parse

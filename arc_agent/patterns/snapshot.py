@@ -43,7 +43,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from .. import __version__
+from .._version import __version__
 from ..fsutil import atomic_write
 from .bounded import sha256_regular
 from .bundle import BundleError, BundleInfo, resolve_paths
