@@ -48,7 +48,7 @@ class Runtime:
             if self._activated:
                 return
             self._activated = True
-            _ensure_log_handler(os.environ.get("ARC_LOG_LEVEL", "INFO"))
+            _ensure_log_handler(settings.text("ARC_LOG_LEVEL"))
             state.RUNTIME.capture_content = settings.boolean(
                 os.environ.get("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "")) is True
             for step in (self._load_patterns_from_env, self._start_telemetry_guards, self._flush_on_stop,
@@ -59,7 +59,7 @@ class Runtime:
                     failopen.record(step.__name__.strip("_"), exc)
 
     def _load_patterns_from_env(self) -> None:
-        setting = os.environ.get("ARC_PATTERNS")
+        setting = settings.text("ARC_PATTERNS")
         if setting:  # a big set loads in the background: this runs inside the app's `import openai`
             from .patterns import startup
 
@@ -68,7 +68,7 @@ class Runtime:
     @staticmethod
     def _start_capture() -> None:
         """``ARC_CAPTURE``: record calls into a cassette (opt-in; nothing is imported without it)."""
-        if os.environ.get("ARC_CAPTURE", "").strip():
+        if settings.text("ARC_CAPTURE"):
             from .llm.capture import from_env
 
             state.RUNTIME.capture = from_env()
