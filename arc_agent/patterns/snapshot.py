@@ -43,6 +43,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
+from .. import settings
 from .._version import __version__
 from ..fsutil import atomic_write
 from .bounded import sha256_regular
@@ -61,7 +62,6 @@ SUFFIX = ".arc-snapshot"
 MIN_PATTERNS = 20_000
 _MAX_HEADER = 64 << 20
 _HEAD = struct.Struct("<I")
-_OFF = ("off", "0", "false", "no", "none")
 
 
 class StaleSnapshot(Exception):
@@ -81,8 +81,8 @@ class SnapshotPolicy:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> SnapshotPolicy:
         """``ARC_PATTERNS_SNAPSHOT``: unset = next to the bundle, ``off`` = none, else a directory."""
-        raw = (env.get("ARC_PATTERNS_SNAPSHOT") or "").strip()
-        if raw.lower() in _OFF and raw:
+        raw = settings.text("ARC_PATTERNS_SNAPSHOT", env) or ""
+        if raw and settings.boolean(raw) is False:  # off/0/false/no, as for every ARC_* flag
             return cls(enabled=False)
         return cls(directory=raw or None)
 
