@@ -22,7 +22,7 @@ from typing import Any, Dict, Optional, Tuple
 
 import grpc
 
-from .. import failopen
+from .. import failopen, settings
 from .._version import __version__
 from ..registry import Registry, default_root, names, signing
 from ..registry.errors import ArtifactRejected, RegistryError
@@ -43,7 +43,7 @@ def follows_from_env(environ) -> Dict[Tuple[str, str, str], int]:
     from ..patterns.bundle import split_paths
 
     out: Dict[Tuple[str, str, str], int] = {}
-    for item in split_paths(environ.get("ARC_PATTERNS", "")):
+    for item in split_paths(settings.text("ARC_PATTERNS", environ) or ""):
         item = item.strip()
         if item.startswith(PREFIX):
             try:
