@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import tempfile
+
+from . import settings
 
 HELP = "run the shipped golden-request cases against this install"
 
@@ -50,7 +51,7 @@ def run_e2e(cases: list) -> list:
     from .devllm import DevLLMServer
     from .patterns import golden
 
-    if os.environ.get("ARC_PATTERNS"):
+    if settings.text("ARC_PATTERNS"):
         print("note: ARC_PATTERNS is set; its patterns are loaded too and may change the results")
     with tempfile.TemporaryDirectory(prefix="arc-golden-") as tmp, DevLLMServer(port=0) as server:
         arc = Arc(patterns=golden.bundle_paths(cases, tmp))
