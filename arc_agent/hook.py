@@ -1,7 +1,7 @@
 """The start-up import hook: a tiny meta-path finder that patches a library right after it loads.
 
-Why hand-written instead of wrapt's post-import hooks: importing wrapt costs 60-120 ms, paid by
-every process at start-up. This module imports only ``sys``/``os``/``_thread`` (and ``settings``,
+Why hand-written instead of wrapt's post-import hooks: importing wrapt is costly (benchmarks/RESULTS.md),
+and would be paid by every process at start-up. This module imports only ``sys``/``os``/``_thread`` (and ``settings``,
 which imports only ``os``) and defers everything else to the moment a target library is actually
 imported. Hook errors never fail the user's import. The hook imports the runtime (lazily), never the
 reverse.

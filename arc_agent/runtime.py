@@ -75,7 +75,7 @@ class Runtime:
 
     @staticmethod
     def _preload_exporter() -> None:
-        """Import grpc + the OTLP exporter (~150 ms) off the app's thread, so the first LLM call does
+        """Import grpc + the OTLP exporter (slow imports) off the app's thread, so the first LLM call does
         not pay it. Only imports: which tracer provider to use is still decided at the first span."""
         from .telemetry import tracing
 

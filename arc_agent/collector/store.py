@@ -107,7 +107,7 @@ class ChdbStore:
 
     def __init__(self, path: str | os.PathLike, options: schema.SchemaOptions | None = None,
                  writers: int = 1, limits: QueryLimits | None = None) -> None:
-        import chdb  # ~1 s cold: only the collector and direct readers pay it
+        import chdb  # slow to import (benchmarks/RESULTS.md): only the collector and direct readers pay it
 
         self._chdb = chdb
         self.limits = limits or QueryLimits()

@@ -5,7 +5,7 @@ YAML whose aliases and nesting cannot blow up.
   with ``O_NONBLOCK`` (a FIFO with no writer does not block the open) and checked with ``fstat``
   on that descriptor (no race with a rename), so a FIFO cannot hang the app and a ``/dev/zero``
   symlink cannot be read until memory runs out.
-- At most ``ARC_PATTERNS_MAX_BYTES`` (default 512 MiB; a 1M-pattern JSON bundle is ~160 MB) are
+- At most ``ARC_PATTERNS_MAX_BYTES`` (default 512 MiB: several times a 1M-pattern JSON bundle) are
   read, even from a file that grows while it is read.
 - YAML: libyaml builds one node per alias target, shared; Python code walking the document
   afterwards expands every alias again (a 525-byte file of 8 levels of 9 aliases is 43M nodes).
