@@ -106,7 +106,7 @@ SETTINGS: dict = dict([
 ])
 
 # families of variables whose members a component defines itself (``arc dev-llm``: one per config field)
-PREFIXES = {"ARC_DEVLLM_": "arc dev-llm server knobs (ARC_DEVLLM_<FIELD>, checked by 'arc dev-llm')"}
+PREFIXES = {"ARC_DEVLLM_": "an 'arc dev-llm' server knob, checked by 'arc dev-llm'"}
 
 
 class BadValue(ValueError):
