@@ -139,7 +139,7 @@ def check_libraries(rep: Report) -> None:
 
 
 def check_settings(rep: Report) -> None:
-    from .telemetry.settings import SETTINGS, BadValue, parse
+    from .settings import PREFIXES, SETTINGS, BadValue, parse
 
     rep.section("Settings (ARC_* in force; the rest are defaults)")
     found = sorted(k for k in os.environ if k.startswith("ARC_"))
@@ -148,6 +148,10 @@ def check_settings(rep: Report) -> None:
     for name in found:
         raw = os.environ[name]
         setting = SETTINGS.get(name)
+        family = next((help for prefix, help in PREFIXES.items() if name.startswith(prefix)), None)
+        if setting is None and family is not None:
+            rep.line(INFO, f"{name} is set ({family})")
+            continue
         if setting is None:
             rep.line(WARN, f"{name} is not a setting Arc knows (typo?)")
             continue
@@ -373,7 +377,7 @@ def check_agent(rep: Report, url: str | None, timeout: float) -> None:
 # -- helpers --------------------------------------------------------------------------------------
 def _status_url(url: str | None) -> str | None:
     if not url:
-        from .telemetry.settings import value
+        from .settings import value
 
         port = value("ARC_METRICS_PORT")
         if not port:

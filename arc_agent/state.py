@@ -6,12 +6,21 @@ breaker are swapped in by ``runtime.Runtime``; defaults cost nothing.
 
 from __future__ import annotations
 
-from .llm.fixer import NoopFixer
-
 try:  # OTel's own "don't instrument this" switch, honoured like every OTel instrumentation does
     from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY as SUPPRESS_KEY
 except ImportError:  # pragma: no cover - very old API
     SUPPRESS_KEY = None
+
+
+class NoopFixer:
+    """The fixer while no pattern is loaded (``llm/fixer.py`` names the seam): ``active`` False lets
+    the call path skip building the request view. Defined here so this bottom module imports nothing
+    of Arc's."""
+
+    active = False
+
+    def fix(self, request: object) -> None:
+        return None
 
 
 class RuntimeState:

@@ -8,7 +8,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .request import _given
+
+def _given(value: Any) -> bool:
+    """False for the SDKs' "not given" sentinels (openai/anthropic ``NotGiven`` / ``Omit``)."""
+    return type(value).__name__ not in ("NotGiven", "Omit")
 
 
 def _text_len(content: Any) -> int:

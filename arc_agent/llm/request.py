@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping  # typing.Mapping's isinstance costs ~3x more (per call)
 from typing import Any
 
+from .prompt_size import _given, view_tokens_est
+
 _SKIP = frozenset({"messages", "system", "input", "instructions", "extra_headers", "extra_query",
                    "extra_body", "timeout"})
 
@@ -35,8 +37,6 @@ class LLMRequest:
         """ceil(characters of all prompt text / 4), as ``arc.request.prompt_tokens_est`` counts them."""
         tokens = self._tokens
         if tokens is None:
-            from .prompt_size import view_tokens_est  # imports this module: read lazily
-
             tokens = self._tokens = view_tokens_est(self.provider, self.operation, self.kwargs)
         return tokens
 
@@ -87,11 +87,6 @@ def content_text(content: Any) -> str | None:
                     parts.append(text)
         return "\n".join(parts) if parts else None
     return None
-
-
-def _given(value: Any) -> bool:
-    """False for the SDKs' "not given" sentinels (openai/anthropic ``NotGiven`` / ``Omit``)."""
-    return type(value).__name__ not in ("NotGiven", "Omit")
 
 
 _EXCLUDED = _SKIP | {"model"}

@@ -20,7 +20,7 @@ import marshal
 import os
 from typing import Any, Callable
 
-from .. import __version__
+from .._version import __version__
 from .bounded import Deadline, DeadlineFile, max_bytes, open_regular, within_deadline
 from .bundle import COMPILED_SUFFIX, BundleErrors, BundleInfo, load_layer
 from .errors import BundleError
