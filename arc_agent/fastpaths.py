@@ -79,3 +79,14 @@ def reset_for_tests() -> None:
     with _lock:
         _uses.clear()
         _warned.clear()
+
+
+def gate(distribution: str, tested: Tuple[str, str]) -> Tuple[Optional[str], str]:
+    """``(None, "")`` when a fast path on ``distribution``'s internals may run, else ``(reason, detail)``
+    for ``fallback``: ``ARC_PRIVATE_READS=0`` (every such path off) or a version outside ``tested``."""
+    from . import settings
+
+    if not settings.value("ARC_PRIVATE_READS"):
+        return "setting", "ARC_PRIVATE_READS=0"
+    outside = version_outside(distribution, tested)
+    return ("version", outside) if outside else (None, "")

@@ -52,6 +52,8 @@ SETTINGS: dict = dict([
     _s("ARC_SAMPLE_QPS", "float", 0, "above this many calls/s, keep only ARC_SAMPLE_RATE (0 = keep all)",
        0, 10**7),
     _s("ARC_SAMPLE_RATE", "float", 0.1, "share of ordinary spans kept while sampling", 0, 1),
+    _s("ARC_PRIVATE_READS", "bool", True, "0 = read no private attribute of a dependency, even on the versions "
+       "Arc tested (the public fallbacks run; arc_fast_path_off_total counts them)"),
     _s("ARC_METRICS_PORT", "int", None, "serve Prometheus metrics and status here (0 = any free port)",
        0, 65535),
     _s("ARC_METRICS_HOST", "text", "127.0.0.1", "address the metrics endpoint binds"),

@@ -13,10 +13,11 @@ from typing import Any
 
 import wrapt
 
-from .. import failopen
+from .. import failopen, fastpaths
 from ..llm import request as views
 from ..llm.call import CallSpec, LLMCall, invoke_async, invoke_sync, messages_json, start, sync_method, usage_attributes
 from ..llm.outcome import classify, parses
+from ..llm.server import forget_clients, remember_clients
 from ..llm.streams import StreamObserver, finish_stream, wrap_stream
 from ..telemetry import attributes as A
 from ..telemetry.encodable import text
@@ -28,6 +29,13 @@ DISTRIBUTION = "anthropic"
 SUPPORTED = ("0.30.0", "3.0.0")
 
 PROVIDER = "anthropic"
+# anthropic versions whose MessageStream reads its SSE events from the private ``_raw_stream`` (tested:
+# the newest in the dev extra here; its layout is the same since MessageStream exists). Outside them, or
+# with ARC_PRIVATE_READS=0, ``messages.stream`` spans are filled from the public
+# ``current_message_snapshot`` when the manager exits (no time to first chunk).
+RAW_STREAM_TESTED = ("0.30.0", "3.0.0")
+RAW_STREAM_PATH = "anthropic.raw_stream"  # fast path name (arc_fast_path_off_total{path})
+_raw_stream_gate: tuple = ("missing", "not patched")  # fastpaths.gate: (None, "") = on
 
 
 def message_attributes(msg: Any) -> dict:
@@ -147,13 +155,58 @@ MESSAGES = CallSpec(PROVIDER, "chat", views.from_anthropic_messages, message_att
                     MessageStreamObserver, _content, _output, api="messages", outcome=message_outcome)
 
 
-def _observe_raw(message_stream: Any, call: LLMCall) -> None:
-    """Swap the MessageStream's raw SSE stream for an observing proxy (read lazily by its iterator)."""
+class SnapshotObserver(StreamObserver):
+    """The public fallback of ``_observe_raw``: the stream's own ``current_message_snapshot`` (the
+    message as received so far), read once when the manager exits."""
+
+    __slots__ = ("stream",)
+
+    def __init__(self, stream: Any, json_kind: str) -> None:
+        self.stream = stream
+        self.json_kind = json_kind
+
+    def _snapshot(self) -> Any:
+        try:
+            return self.stream.current_message_snapshot
+        except AssertionError:  # no event received yet
+            return None
+
+    def on_chunk(self, chunk: Any) -> None:  # not fed: the snapshot is read at the end
+        pass
+
+    def attributes(self) -> dict:
+        snapshot = self._snapshot()
+        return message_attributes(snapshot) if snapshot is not None else {}
+
+    def outcome(self) -> str | None:
+        snapshot = self._snapshot()
+        if snapshot is None or not getattr(snapshot, "stop_reason", None):  # did not reach its end
+            return None
+        return message_outcome(snapshot, self.json_kind)
+
+
+def _end_observer(stream: Any, call: LLMCall) -> StreamObserver:
+    """What finishes a ``messages.stream`` call at manager exit: nothing more when the raw events were
+    observed (the observer is then unused: the call already finished or finishes as they end)."""
+    if stream is None:
+        return MessageStreamObserver()
+    return SnapshotObserver(stream, call.json_kind)
+
+
+def _observe_raw(message_stream: Any, call: LLMCall) -> Any:
+    """Swap the MessageStream's raw SSE stream for an observing proxy (read lazily by its iterator),
+    on tested anthropic versions; else return the stream for the snapshot fallback at exit."""
+    reason, detail = _raw_stream_gate
+    if reason is not None:
+        fastpaths.fallback(RAW_STREAM_PATH, reason, detail + "; messages.stream spans are filled from the public "
+                           "current_message_snapshot at exit, without time to first chunk")
+        return message_stream
     try:
         message_stream._raw_stream = wrap_stream(message_stream._raw_stream, call, MessageStreamObserver())
     except Exception as exc:
         failopen.record("anthropic_stream", exc)
         finish_stream(call, MessageStreamObserver())
+    return None
 
 
 class _StreamManagerProxy(wrapt.ObjectProxy):
@@ -163,6 +216,7 @@ class _StreamManagerProxy(wrapt.ObjectProxy):
     def __init__(self, manager: Any, call: LLMCall) -> None:
         super().__init__(manager)
         self._self_call = call
+        self._self_stream = None  # the MessageStream, when its end is read from its public snapshot
 
     def __enter__(self):
         try:
@@ -170,14 +224,14 @@ class _StreamManagerProxy(wrapt.ObjectProxy):
         except BaseException as exc:
             finish_stream(self._self_call, MessageStreamObserver(), exc)
             raise
-        _observe_raw(stream, self._self_call)
+        self._self_stream = _observe_raw(stream, self._self_call)
         return stream
 
     def __exit__(self, exc_type, exc, tb):
         try:
             return self.__wrapped__.__exit__(exc_type, exc, tb)
         finally:
-            finish_stream(self._self_call, MessageStreamObserver(), exc)
+            finish_stream(self._self_call, _end_observer(self._self_stream, self._self_call), exc)
 
     async def __aenter__(self):
         try:
@@ -185,14 +239,14 @@ class _StreamManagerProxy(wrapt.ObjectProxy):
         except BaseException as exc:
             finish_stream(self._self_call, MessageStreamObserver(), exc)
             raise
-        _observe_raw(stream, self._self_call)
+        self._self_stream = _observe_raw(stream, self._self_call)
         return stream
 
     async def __aexit__(self, exc_type, exc, tb):
         try:
             return await self.__wrapped__.__aexit__(exc_type, exc, tb)
         finally:
-            finish_stream(self._self_call, MessageStreamObserver(), exc)
+            finish_stream(self._self_call, _end_observer(self._self_stream, self._self_call), exc)
 
     def __del__(self) -> None:
         finish_stream(self._self_call, MessageStreamObserver())
@@ -230,9 +284,14 @@ def _resources():
 
 
 def patch() -> None:
+    global _raw_stream_gate
     if sidecar.route_clients(TARGET, "Anthropic", "AsyncAnthropic", ""):  # ARC_SIDECAR: the side-car does it all
         return
+    _raw_stream_gate = fastpaths.gate(DISTRIBUTION, RAW_STREAM_TESTED)
     sync_cls, async_cls = _resources()
+    for cls in (sync_cls, async_cls):
+        if cls is not None:
+            remember_clients(cls)  # server.address from the client's public base_url (llm/server.py)
     if sync_cls is not None:
         wrap_method(sync_cls, "create", invoke_sync, MESSAGES, make=sync_method)
         wrap(sync_cls, "stream", _stream)
@@ -247,3 +306,4 @@ def unpatch() -> None:
         if cls is not None:
             unwrap(cls, "create")
             unwrap(cls, "stream")
+            forget_clients(cls)

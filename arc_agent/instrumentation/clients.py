@@ -11,6 +11,7 @@ import inspect
 from typing import Any
 
 from ..llm.call import CallSpec, invoke_async, invoke_sync
+from ..llm.server import remember
 
 _MARK = "_arc_wrapped_client"
 
@@ -57,6 +58,7 @@ def wrap_client(client: Any, patched: dict) -> Any:
         method = getattr(resource, method_name, None)
         if method is None:  # e.g. parse before openai 1.92
             continue
+        remember(resource, client)  # server.address (llm/server.py)
         setattr(resource, method_name, _bind(spec, resource, method))
     setattr(client, _MARK, True)
     return client

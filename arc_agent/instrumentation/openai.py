@@ -15,6 +15,7 @@ from ..llm import request as views
 from ..llm.call import CallSpec, invoke_async, invoke_sync, messages_json, sync_method, usage_attributes
 from ..llm.features import JSON_KINDS
 from ..llm.outcome import INVALID_JSON, OK, REFUSED, TRUNCATED, classify, parses
+from ..llm.server import forget_clients, remember_clients
 from ..llm.streams import StreamObserver
 from ..telemetry import attributes as A
 from ..telemetry.encodable import text, texts
@@ -268,6 +269,7 @@ def patch() -> None:
         return
     for cls, is_async, method, spec in _classes():
         if cls is not None:
+            remember_clients(cls)  # server.address from the client's public base_url (llm/server.py)
             wrap_method(cls, method, invoke_async if is_async else invoke_sync, spec, is_async, make=sync_method)
 
 
@@ -276,3 +278,4 @@ def unpatch() -> None:
     for cls, _is_async, method, _spec in _classes():
         if cls is not None:
             unwrap(cls, method)
+            forget_clients(cls)

@@ -8,7 +8,6 @@ guarded: on an internal error the user's call runs exactly as it would without A
 from __future__ import annotations
 
 import json
-import weakref
 from time import monotonic, perf_counter_ns, time_ns
 from typing import Any, Callable
 
@@ -16,19 +15,18 @@ from opentelemetry import context as otel_context
 from opentelemetry.trace import SpanKind, Status, StatusCode, get_current_span
 
 from .. import failopen, state
-from ..state import SUPPRESS_KEY as _SUPPRESS
 from ..telemetry import attributes as A
 from ..telemetry import tracing as _tracing
 from ..telemetry.encodable import text, texts
 from .features import request_features, response_format
 from .lastcall import LAST_CALL
 from .outcome import HTTP_ERROR, error_attributes
+from .server import server as _server
 
 _CLIENT = SpanKind.CLIENT
 _ERROR = Status(StatusCode.ERROR)
 _RUNTIME = state.RUNTIME
 _get_current = otel_context.get_current
-_get_value = otel_context.get_value
 _set_last_call = LAST_CALL.set
 # start() result for a sampled-out call that needs nothing more unless it fails (see invoke_sync)
 SKIP = object()
@@ -99,32 +97,6 @@ def _request_attributes(spec: CallSpec, kwargs: dict, server) -> dict:
     if server is not None:
         attrs[A.SERVER_ADDRESS], attrs[A.SERVER_PORT] = server
     return attrs
-
-
-_servers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # SDK resource -> (host, port)
-
-
-def _server(instance: Any):
-    """(host, port) of the client's public ``base_url``, read once per SDK resource object (openai
-    3.x's ``base_url`` does an import per read)."""
-    if instance is None:
-        return None
-    try:
-        return _servers[instance]
-    except (KeyError, TypeError):
-        pass
-    try:
-        # the resource's client: the SDKs expose no public link (read once per resource object)
-        url = instance._client.base_url
-        server = (url.host, url.port or (443 if url.scheme == "https" else 80))
-    except Exception as exc:  # another SDK layout: no server.* attributes, counted and logged once
-        failopen.record("server_address", exc)
-        return None
-    try:
-        _servers[instance] = server
-    except TypeError:  # not weak-referenceable: not cached
-        pass
-    return server
 
 
 def usage_attributes(usage: Any, attrs: dict) -> None:
@@ -275,7 +247,7 @@ def start(spec: CallSpec, instance: Any, kwargs: dict, t0: int) -> LLMCall | Non
     ctx = _get_current()
     peer = None
     if ctx:  # an empty context (no current span, no suppression) needs no look inside
-        if _SUPPRESS is not None and _get_value(_SUPPRESS, ctx):
+        if rt.suppressed(ctx):
             return None
         peer = _peer_genai_span(ctx)
     if rt.breaker_open:
