@@ -13,9 +13,10 @@ def report_failure(kind: str, detail: "str | None" = None) -> bool:
     """Report a failure only the app can see (its parse failed, a validator rejected the answer): an
     ``arc.report_failure`` span linked to this context's last LLM call. Never raises; True when
     reported. (The OTel SDK is imported here, at the first report, not with this package.)"""
+    from . import hook
     from .llm.report import report_failure as report
 
-    return report(kind, detail)
+    return report(kind, detail, hook.arc_active)
 
 
 def __getattr__(name: str):  # lazy: typing/OTel imports would cost every process

@@ -108,7 +108,7 @@ class Arc:
             return False
         from .llm.report import report_failure
 
-        return report_failure(kind, detail)
+        return report_failure(kind, detail, hook.arc_active)
 
     def status(self) -> dict:
         return self._runtime.status()

@@ -13,12 +13,12 @@ import sys
 SUBCOMMANDS: dict = {
     "dev-llm": "arc_agent.devllm.cli",
     "patterns": "arc_agent.patterns.cli",
-    "golden": "arc_agent.patterns.golden_cli",
+    "golden": "arc_agent.golden_cli",
     "collector": "arc_agent.collector.cli",
     "query": "arc_agent.collector.query_cli",
     "doctor": "arc_agent.doctor",
     "heal-report": "arc_agent.vision.heal_report",
-    "registry": "arc_agent.registry.cli",
+    "registry": "arc_agent.control.registry_cli",
     "train": "arc_agent.vision.train_cli",
     "policy": "arc_agent.vision.policy_cli",
     "replay": "arc_agent.replay.cli",
@@ -26,6 +26,7 @@ SUBCOMMANDS: dict = {
     "proxy": "arc_agent.proxy.cli",
     "serve": "arc_agent.control.serve_cli",
     "fleet": "arc_agent.control.fleet_cli",
+    "report": "arc_agent.report.cli",
 }
 
 _HELP = {
@@ -44,6 +45,7 @@ _HELP = {
     "proxy": "run the side-car proxy: OpenAI/Anthropic HTTP in, fixed requests upstream, spans out",
     "serve": "serve the registry to a fleet of agents over gRPC (control plane)",
     "fleet": "list the agents following a control server, with their versions and health",
+    "report": "write the dashboard's charts and the heal report into one self-contained HTML file",
 }
 
 
@@ -65,7 +67,16 @@ def main(argv: list | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    return int(modules[args.command].run(args) or 0)
+    try:
+        return int(modules[args.command].run(args) or 0)
+    except ModuleNotFoundError as exc:  # an optional extra is not installed: say which, no traceback
+        from arc_agent.extras import message
+
+        text = message(args.command, exc.name)
+        if text is None:
+            raise
+        sys.stderr.write(text + "\n")
+        return 1
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ Checks: on/off switch, installed target libraries against each integration's sup
 every ARC_* setting in force (bad values and unknown names flagged, secrets never shown), the
 collector endpoint (gRPC connect + an empty OTLP export, short timeout), the span store (a running
 collector's query endpoint or the chDB folder) and, with ``--url`` or ``ARC_METRICS_PORT``, the
-running agent's ``/arc/runtime/status``. Exit code 1 when something needs attention.
+running agent's ``/arc/runtime/status``. Exit code 1 only for misconfiguration (BAD); a warning
+(no collector running yet, a library version Arc does not support, ...) keeps it 0.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ OK, WARN, BAD, INFO = "ok", "warn", "BAD", "  "
 class Report:
     def __init__(self, out=sys.stdout) -> None:
         self.out = out
-        self.problems: list = []
+        self.problems: list = []  # BAD and warn lines
+        self.bad: list = []  # BAD only: real misconfiguration, exit code 1
 
     def section(self, title: str) -> None:
         self.out.write(f"\n{title}\n")
@@ -37,6 +39,8 @@ class Report:
         self.out.write(f"  {mark:4} {text}\n")
         if mark in (BAD, WARN):
             self.problems.append(text)
+        if mark == BAD:
+            self.bad.append(text)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -63,15 +67,22 @@ def run(args) -> int:
     rep = Report()
     rep.out.write(f"Arc Runtime {__version__} · Python {sys.version.split()[0]} · {sys.executable}\n")
     check_switch(rep)
+    check_extras(rep)
     check_libraries(rep)
     check_settings(rep)
     check_exporter(rep, args.timeout)
     check_store(rep, args.timeout)
     check_control(rep, args.timeout)
     check_agent(rep, args.url, args.timeout)
-    rep.out.write("\n" + (f"{len(rep.problems)} thing(s) need attention (marked BAD/warn above).\n"
-                          if rep.problems else "All good.\n"))
-    return 1 if rep.problems else 0
+    if rep.bad:
+        rep.out.write(f"\n{len(rep.bad)} misconfiguration(s) to fix (marked BAD above)"
+                      + (f", {len(rep.problems) - len(rep.bad)} warning(s).\n" if len(rep.problems) > len(rep.bad)
+                         else ".\n"))
+    elif rep.problems:
+        rep.out.write(f"\nNothing misconfigured; {len(rep.problems)} warning(s) (marked warn above).\n")
+    else:
+        rep.out.write("\nAll good.\n")
+    return 1 if rep.bad else 0  # warnings (no collector running yet, ...) are not a failure
 
 
 # -- sections -------------------------------------------------------------------------------------
@@ -86,6 +97,19 @@ def check_switch(rep: Report) -> None:
     off = disabled_integrations()
     if off:
         rep.line(INFO, "disabled integrations: " + ", ".join(sorted(off)))
+
+
+def check_extras(rep: Report) -> None:
+    from .extras import EXTRAS, install_hint, missing
+
+    rep.section("Optional extras (what `arc` commands need)")
+    for extra, (_, needed_by) in EXTRAS.items():
+        gone = missing(extra)
+        if gone:
+            rep.line("-", f"{extra:10} not installed ({', '.join(gone)} missing): {install_hint(extra)} "
+                          f"for {needed_by}")
+        else:
+            rep.line(OK, f"{extra:10} installed: {needed_by}")
 
 
 def check_libraries(rep: Report) -> None:
@@ -115,7 +139,7 @@ def check_libraries(rep: Report) -> None:
 
 
 def check_settings(rep: Report) -> None:
-    from .telemetry.settings import SETTINGS, BadValue, parse
+    from .settings import PREFIXES, SETTINGS, BadValue, parse
 
     rep.section("Settings (ARC_* in force; the rest are defaults)")
     found = sorted(k for k in os.environ if k.startswith("ARC_"))
@@ -124,6 +148,10 @@ def check_settings(rep: Report) -> None:
     for name in found:
         raw = os.environ[name]
         setting = SETTINGS.get(name)
+        family = next((help for prefix, help in PREFIXES.items() if name.startswith(prefix)), None)
+        if setting is None and family is not None:
+            rep.line(INFO, f"{name} is set ({family})")
+            continue
         if setting is None:
             rep.line(WARN, f"{name} is not a setting Arc knows (typo?)")
             continue
@@ -154,7 +182,13 @@ def check_exporter(rep: Report, timeout: float) -> None:
         extras.append(f"CA {endpoint.ca_file}")
     suffix = f" ({'; '.join(extras)})" if extras else ""
     ok, detail = probe_exporter(endpoint, timeout)
-    rep.line(OK if ok else BAD, f"{where}{suffix}: {detail}")
+    if ok:
+        rep.line(OK, f"{where}{suffix}: {detail}")
+    elif detail.startswith("UNREACHABLE"):  # nothing listens (yet): spans wait in memory/WAL, not an error
+        rep.line(WARN, f"{where}{suffix}: {detail}; no collector is running there. Start one with "
+                       "`arc collector` (embedded, chDB store at $ARC_STORE or ~/.arc/store)")
+    else:
+        rep.line(BAD, f"{where}{suffix}: {detail}")
     if os.environ.get("ARC_WAL_PATH"):
         rep.line(INFO, f"disk buffer: {_wal_summary(os.environ['ARC_WAL_PATH'])}")
 
@@ -234,7 +268,12 @@ def check_store(rep: Report, timeout: float) -> None:
         except Exception as exc:
             rep.line(BAD, f"collector query endpoint {target}: {_reason(exc)}")
         return
-    if os.path.isdir(target):
+    from .extras import install_hint, missing
+
+    if "chdb" in missing("collector"):
+        rep.line(WARN, f"store {target}: chDB is not installed, so neither `arc collector` nor "
+                       f"`arc query --store` can open it: {install_hint('collector')}")
+    elif os.path.isdir(target):
         rep.line(OK, f"chDB store {target} exists (no collector running; `arc query --store` opens it)")
     else:
         rep.line(WARN, f"no store at {target} and no collector running (start one: `arc collector`)")
@@ -338,7 +377,7 @@ def check_agent(rep: Report, url: str | None, timeout: float) -> None:
 # -- helpers --------------------------------------------------------------------------------------
 def _status_url(url: str | None) -> str | None:
     if not url:
-        from .telemetry.settings import value
+        from .settings import value
 
         port = value("ARC_METRICS_PORT")
         if not port:

@@ -84,7 +84,7 @@ def reset_for_tests() -> None:
 def gate(distribution: str, tested: Tuple[str, str]) -> Tuple[Optional[str], str]:
     """``(None, "")`` when a fast path on ``distribution``'s internals may run, else ``(reason, detail)``
     for ``fallback``: ``ARC_PRIVATE_READS=0`` (every such path off) or a version outside ``tested``."""
-    from .telemetry import settings
+    from . import settings
 
     if not settings.value("ARC_PRIVATE_READS"):
         return "setting", "ARC_PRIVATE_READS=0"

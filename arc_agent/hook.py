@@ -1,8 +1,10 @@
 """The start-up import hook: a tiny meta-path finder that patches a library right after it loads.
 
-Why hand-written instead of wrapt's post-import hooks: importing wrapt costs 60-120 ms, paid by
-every process at start-up. This module imports only ``sys``/``os``/``_thread`` and defers everything else to
-the moment a target library is actually imported. Hook errors never fail the user's import.
+Why hand-written instead of wrapt's post-import hooks: importing wrapt is costly (benchmarks/RESULTS.md),
+and would be paid by every process at start-up. This module imports only ``sys``/``os``/``_thread`` (and ``settings``,
+which imports only ``os``) and defers everything else to the moment a target library is actually
+imported. Hook errors never fail the user's import. The hook imports the runtime (lazily), never the
+reverse.
 """
 
 
@@ -10,21 +12,20 @@ import _thread
 import os
 import sys
 
-_TRUE = {"1", "true", "yes", "on"}
+from . import settings
 
 _installed = False
 _lock = _thread.RLock()
 _pending: dict = {}  # top-level module name -> integration name
-_patched: set = set()
 _local = _thread._local()
 
 
 def disabled_by_env(environ=os.environ) -> bool:
-    return environ.get("ARC_DISABLE", "").strip().lower() in _TRUE
+    return settings.flag("ARC_DISABLE", environ)
 
 
 def disabled_integrations(environ=os.environ) -> set:
-    raw = environ.get("ARC_DISABLED_INSTRUMENTATIONS", "")
+    raw = settings.text("ARC_DISABLED_INSTRUMENTATIONS", environ) or ""
     return {p.strip().lower() for p in raw.split(",") if p.strip()}
 
 
@@ -89,11 +90,8 @@ def _on_imported(name: str) -> None:
 
 
 def patch_integration(name: str) -> bool:
-    """Activate the runtime (lazily) and patch one integration; never raises."""
-    with _lock:
-        if name in _patched:
-            return False
-        _patched.add(name)
+    """Activate the runtime (lazily) and patch one integration (the runtime knows what is patched
+    already); never raises."""
     try:
         from . import runtime
 
@@ -103,10 +101,22 @@ def patch_integration(name: str) -> bool:
         return False
 
 
-def forget(name: str) -> None:
-    """Mark an integration unpatched (used by ``unpatch``) so a later install can patch it again."""
-    with _lock:
-        _patched.discard(name)
+def arc_active() -> bool:
+    """Arc runs in this process: ``Arc()`` was made or this hook is installed (then the runtime is
+    activated now if no target library was imported yet). A report in an app that is not
+    instrumented must not start a telemetry pipeline of its own."""
+    if disabled_by_env():
+        return False
+    loaded = sys.modules.get("arc_agent.runtime")  # not imported: nothing of Arc is active yet
+    current = getattr(loaded, "_runtime", None) if loaded is not None else None
+    if current is not None and current.active:
+        return True
+    if not _installed:
+        return False
+    from . import runtime
+
+    runtime.get_runtime().activate()
+    return True
 
 
 def install(names=None) -> None:
@@ -119,8 +129,6 @@ def install(names=None) -> None:
     ready = []
     with _lock:
         for name in wanted:
-            if name in _patched:
-                continue
             if name in sys.modules:
                 ready.append(name)
             else:

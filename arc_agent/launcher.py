@@ -11,14 +11,25 @@ import sys
 
 USAGE = """usage: arc-instrument [--help] [--version] CMD [ARGS...]
 
-Run CMD with Arc Runtime loaded in every Python process it starts (no code change).
-Environment: ARC_DISABLE=1 turns Arc off; ARC_DISABLED_INSTRUMENTATIONS=openai,anthropic
-disables single integrations; OTEL_EXPORTER_OTLP_ENDPOINT / ARC_ENDPOINT set the collector.
+Run CMD with Arc Runtime loaded in every Python process it starts (no code change), e.g.
+  arc-instrument python app.py        arc-instrument pytest tests/        arc-instrument uvicorn app:api
+CMD's Python must be one where arc-runtime is installed (the venv this arc-instrument belongs to).
+
+Main settings (environment variables):
+  ARC_PATTERNS=PATH[:PATH...]     pattern bundles that fix requests (`demo`, files, folders, registry:NAME)
+  OTEL_EXPORTER_OTLP_ENDPOINT     where spans go (or ARC_ENDPOINT; default grpc://localhost:4317,
+                                  start a local collector with `arc collector`)
+  OTEL_SERVICE_NAME               service name on the spans
+  ARC_DISABLE=1                   Arc off; ARC_DISABLED_INSTRUMENTATIONS=openai,anthropic skips some
+  ARC_CAPTURE=PATH                record calls into a cassette for `arc replay` / `arc learn`
+  ARC_METRICS_PORT=PORT           Prometheus /metrics and /arc/runtime/status of the running app
+  ARC_LOG_LEVEL=DEBUG             Arc's own log level
+
+`arc doctor` checks this environment and lists every setting in force; README "Settings" has them all.
 """
 
-
 def which(command: str, path: str | None = None) -> str | None:
-    """``shutil.which`` without importing shutil (9 ms of start-up on every launch)."""
+    """``shutil.which`` without importing shutil (its import is a visible share of every launch's start-up)."""
     if os.sep in command:
         return command if os.access(command, os.X_OK) and not os.path.isdir(command) else None
     for directory in (path if path is not None else os.environ.get("PATH", os.defpath)).split(os.pathsep):

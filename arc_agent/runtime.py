@@ -12,13 +12,11 @@ import os
 import sys
 import threading
 
-from . import failopen, hook, state
+from . import failopen, settings, state
 from .instrumentation import INTEGRATIONS, integration_module
 from .instrumentation.base import installed_version, is_supported
 
 log = logging.getLogger("arc")
-
-_TRUE = {"1", "true", "yes", "on"}
 
 
 def _ensure_log_handler(level: str | int = "INFO") -> None:
@@ -50,10 +48,9 @@ class Runtime:
             if self._activated:
                 return
             self._activated = True
-            _ensure_log_handler(os.environ.get("ARC_LOG_LEVEL", "INFO"))
-            state.RUNTIME.capture_content = (
-                os.environ.get("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "").strip().lower()
-                in _TRUE)
+            _ensure_log_handler(settings.text("ARC_LOG_LEVEL"))
+            state.RUNTIME.capture_content = settings.boolean(
+                os.environ.get("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "")) is True
             for step in (self._load_patterns_from_env, self._start_telemetry_guards, self._flush_on_stop,
                          self._start_capture, self._preload_exporter, self._start_control):
                 try:
@@ -62,7 +59,7 @@ class Runtime:
                     failopen.record(step.__name__.strip("_"), exc)
 
     def _load_patterns_from_env(self) -> None:
-        setting = os.environ.get("ARC_PATTERNS")
+        setting = settings.text("ARC_PATTERNS")
         if setting:  # a big set loads in the background: this runs inside the app's `import openai`
             from .patterns import startup
 
@@ -71,14 +68,14 @@ class Runtime:
     @staticmethod
     def _start_capture() -> None:
         """``ARC_CAPTURE``: record calls into a cassette (opt-in; nothing is imported without it)."""
-        if os.environ.get("ARC_CAPTURE", "").strip():
+        if settings.text("ARC_CAPTURE"):
             from .llm.capture import from_env
 
             state.RUNTIME.capture = from_env()
 
     @staticmethod
     def _preload_exporter() -> None:
-        """Import grpc + the OTLP exporter (~150 ms) off the app's thread, so the first LLM call does
+        """Import grpc + the OTLP exporter (slow imports) off the app's thread, so the first LLM call does
         not pay it. Only imports: which tracer provider to use is still decided at the first span."""
         from .telemetry import tracing
 
@@ -90,9 +87,9 @@ class Runtime:
     @staticmethod
     def _flush_on_stop() -> None:
         """Stop signals and pool children flush spans first (``telemetry/stop.py``)."""
-        from .telemetry import stop
+        from .telemetry import stop, tracing
 
-        stop.install()
+        stop.install(tracing.shutdown, tracing.pipeline)
 
     def _start_control(self) -> None:
         """With ARC_CONTROL_ENDPOINT: follow the control server from a daemon thread (``control/agent.py``)."""
@@ -157,16 +154,15 @@ class Runtime:
                 except Exception as exc:
                     failopen.record("unpatch", exc)
                 self.patched.pop(name, None)
-                hook.forget(name)
 
     def status(self) -> dict:
-        from . import __version__
+        from ._version import __version__
         from .telemetry import tracing
 
         info = {
             "version": __version__,
             "pid": os.getpid(),
-            "disabled": hook.disabled_by_env(),
+            "disabled": settings.flag("ARC_DISABLE"),
             "integrations": {n: {"patched": n in self.patched, "version": self.patched.get(n),
                                  "skipped": self.skipped.get(n)} for n in INTEGRATIONS},
             "telemetry": tracing.provider_info(),

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Callable
 
 from . import fastpaths
-from .llm.fixer import NoopFixer
 
 # opentelemetry-api versions whose private ``context._SUPPRESS_INSTRUMENTATION_KEY`` Arc was tested with
 SUPPRESS_KEY_TESTED = ("1.30.0", "1.46.0")
@@ -41,6 +40,17 @@ def suppression_check() -> tuple[Callable, str]:
     fastpaths.fallback(SUPPRESS_PATH, reason or "missing",
                        detail + "; only the plain 'suppress_instrumentation' key is honoured")
     return (lambda ctx: bool(ctx.get(PLAIN_SUPPRESS_KEY))), "plain key"
+
+
+class NoopFixer:
+    """The fixer while no pattern is loaded (``llm/fixer.py`` names the seam): ``active`` False lets
+    the call path skip building the request view. Defined here so this bottom module imports nothing
+    of Arc's."""
+
+    active = False
+
+    def fix(self, request: object) -> None:
+        return None
 
 
 class RuntimeState:

@@ -37,7 +37,17 @@ def _chain_user_sitecustomize() -> None:
 def _install() -> None:
     try:
         from arc_agent import hook
-
+    except ImportError as exc:  # usually the app's Python is not the one Arc is installed in
+        if exc.name != "arc_agent":
+            sys.stderr.write(f"arc: bootstrap failed, running without Arc: {exc!r}\n")
+            return
+        sys.stderr.write(
+            f"arc: this Python ({sys.executable}, {sys.version.split()[0]}) cannot import Arc ({exc}); the program "
+            "runs without Arc.\n     Fix: run it with the Python that has arc-runtime installed (activate that "
+            "venv, or `arc-instrument /path/to/venv/bin/python ...`), or `pip install arc-runtime` into this one. "
+            "`arc doctor` shows the Python Arc is installed in.\n")
+        return
+    try:
         hook.install_from_env()
     except Exception as exc:  # never break the interpreter start
         sys.stderr.write(f"arc: bootstrap failed, running without Arc: {exc!r}\n")

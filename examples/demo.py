@@ -3,21 +3,42 @@
 Starts ``arc dev-llm`` (a local OpenAI/Anthropic-compatible server) and ``arc collector`` (OTLP/gRPC
 receiver writing ClickHouse tables into an embedded chDB store), runs ``examples/demo_app.py``
 bare and then under ``arc-instrument`` with the shipped demo pattern bundle, and shows the spans
-Arc produced, read back from ClickHouse with ``arc query``.
+Arc produced, read back from ClickHouse with ``arc query``. The chDB store is a temporary folder,
+removed at the end (``--keep-store`` keeps it and says where it is).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import yaml
+
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
 APP = str(HERE / "demo_app.py")
+DEMO_BUNDLE = HERE.parent / "arc_agent" / "data" / "patterns" / "demo.yaml"
+
+
+def describe_pattern(pattern: dict) -> str:
+    """One pattern of a bundle in words, from the bundle itself (so the demo never says more than it matches)."""
+    conditions = []
+    for field, condition in pattern["pattern"].items():
+        if not isinstance(condition, dict):
+            conditions.append(f"{field} = {condition}")
+            continue
+        for op, value in condition.items():
+            if op == "in":
+                conditions.append(f"{field} is {' or '.join(map(str, value))}")
+            else:
+                conditions.append(f"{field} {op} {value}")
+    fixes = ", ".join(f"set {field} {value}" for field, value in pattern["fix"].items())
+    return f"pattern {pattern['id']}: {' and '.join(conditions)} -> {fixes}"
 
 
 def _start(cmd: list, prefix: str) -> tuple:
@@ -37,8 +58,20 @@ def _env(**extra: str) -> dict:
 
 
 def main() -> int:
+    keep = "--keep-store" in sys.argv[1:]
     arc = str(BIN / "arc")
     store = tempfile.mkdtemp(prefix="arc-demo-store-")
+    try:
+        return _run(arc, store)
+    finally:
+        if keep:
+            print(f"\n== the span store is kept at {store} (`arc query --store {store} ...`; delete it when done)")
+        else:
+            shutil.rmtree(store, ignore_errors=True)
+            print(f"\n(the demo's span store {store} was removed; `--keep-store` keeps it)")
+
+
+def _run(arc: str, store: str) -> int:
     devllm, line = _start([arc, "dev-llm", "--port", "0"], "dev-llm listening on")
     url = line.rsplit(" ", 1)[-1]
     collector, cline = _start([arc, "collector", "--listen", "127.0.0.1:0", "--query-listen", "127.0.0.1:0",
@@ -50,7 +83,8 @@ def main() -> int:
         print("== 1. the app on its own (no Arc):")
         subprocess.run([sys.executable, APP], env=_env(DEVLLM_URL=url), check=True)
         print("\n== 2. the same app, unchanged, under `arc-instrument` with the demo pattern bundle")
-        print("      (pattern: model arc-demo/gpt-4 with temperature > 0.9 -> set temperature 0.7):")
+        pattern = yaml.safe_load(DEMO_BUNDLE.read_text(encoding="utf-8"))["patterns"][0]
+        print(f"      ({describe_pattern(pattern)}; the app asks model arc-demo at temperature 0.95):")
         subprocess.run([str(BIN / "arc-instrument"), sys.executable, APP], check=True,
                        env=_env(DEVLLM_URL=url, ARC_PATTERNS="demo", OTEL_EXPORTER_OTLP_ENDPOINT=otlp,
                                 OTEL_SERVICE_NAME="demo-app"))
@@ -61,14 +95,15 @@ def main() -> int:
                "FROM otel_traces WHERE ServiceName = 'demo-app' ORDER BY Timestamp")
         deadline = time.monotonic() + 30
         while True:  # the collector batches inserts; wait until all 7 spans are stored
-            count = subprocess.run([arc, "query", "--url", query,
+            count = subprocess.run([arc, "query", "--store", store,
                                     "SELECT count() FROM otel_traces WHERE ServiceName = 'demo-app'"],
                                    capture_output=True, text=True).stdout.strip()
             if count == "7" or time.monotonic() > deadline:
                 break
             time.sleep(0.2)
-        print(f"\n== 3. the spans Arc exported, read back from ClickHouse (`arc query --url {query} ...`):")
-        subprocess.run([arc, "query", "--url", query, "--format", "PrettyCompactMonoBlock", sql], check=True)
+        print(f"\n== 3. the spans Arc exported, read back from ClickHouse (`arc query --store {store} ...`,\n"
+              f"      through the collector at {query}, token from {store}/collector.json):")
+        subprocess.run([arc, "query", "--store", store, "--format", "PrettyCompactMonoBlock", sql], check=True)
         return 0
     finally:
         for proc in (collector, devllm):

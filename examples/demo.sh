@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash .ci/setup
-exec .venv/bin/python examples/demo.py
+exec .venv/bin/python examples/demo.py "$@"  # --keep-store: keep the span store

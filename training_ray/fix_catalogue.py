@@ -1,7 +1,8 @@
 """Candidate fixes for a mined failure, keyed by its kind; values come from what succeeded.
 
 unsupported parameter → rename it (``max_tokens`` → ``max_completion_tokens``) or remove it;
-context too long → a model of the same provider seen succeeding at that size; truncated → raise
+context too long → a model of the same provider seen succeeding at that size (the predicate may
+bound the prompt size, ``prompt_tokens_est``, so short prompts keep their model); truncated → raise
 ``max_tokens`` to what successes were given; invalid JSON → clamp temperature to what succeeded;
 a 400 tied to a parameter range → clamp the parameter to the accepted range. Nothing for rate
 limits, server errors, refusals or empty replies: no request change is known to fix those.
@@ -14,14 +15,15 @@ import numpy as np
 from .pattern_mining import CellTable, Finding
 
 RENAMES = {"max_tokens": "max_completion_tokens"}
+CLAMPABLE = ("temperature", "max_tokens")  # request parameters; prompt size is a feature, not a setting
 
 
 def _ok_values(t: CellTable, scope: np.ndarray, fname: str) -> np.ndarray:
-    vals = t.values[fname] if fname == "temperature" else None
     mask = scope & t.ok
-    if fname == "temperature":
+    if fname not in t.lo:
+        vals = t.values[fname]
         return vals[mask & ~np.isnan(vals)]
-    lo, hi = t.mt_lo[mask], t.mt_hi[mask]
+    lo, hi = t.lo[fname][mask], t.hi[fname][mask]
     return np.concatenate([lo[~np.isnan(lo)], hi[~np.isnan(hi)]])
 
 
@@ -50,7 +52,7 @@ def candidates(t: CellTable, finding: Finding) -> list:
         ok = ok[ok <= pred.numeric[2]]
         if ok.size:
             fixes.append({"temperature": {"max": float(ok.max())}})
-    elif outcome == "http_error" and status == 400 and pred.numeric:
+    elif outcome == "http_error" and status == 400 and pred.numeric and pred.numeric[0] in CLAMPABLE:
         fname, op, threshold = pred.numeric
         ok = _ok_values(t, pred.scope, fname)
         if op == ">" and (ok <= threshold).any():

@@ -66,11 +66,15 @@ def build_candidates(table, findings: list) -> list:
 
 
 def choose(candidates: list, figures: list | None, now: float, ttl: int, job_id: str) -> list:
-    """One pattern per failure kind: the verified candidate with the best confidence (or, without
-    replays, the first observational one)."""
+    """One pattern per failure kind: its first candidate that passed verification (or, without
+    replays, its first one). Candidates come best evidence first (``pattern_mining.mine``: coverage,
+    precision, then the narrower predicate) and most specific fix first; a replay only gates them,
+    since its sample is small and a 429 during a replay shrinks it at random."""
     best: dict = {}
     for i, cand in enumerate(candidates):
         f = cand["finding"]
+        if cand["kind"] in best:
+            continue
         provenance = {"job_id": job_id, **f.evidence()}
         if figures is None:
             confidence, verified = round(OBSERVATIONAL_FACTOR * f.precision_lb, 4), False
@@ -86,8 +90,7 @@ def choose(candidates: list, figures: list | None, now: float, ttl: int, job_id:
                       "%Y-%m-%dT%H:%M:%SZ"),
                   "description": f"learned: {f.predicate.name} fails as {pattern_mining.kind_name(f.kind)}",
                   "provenance": provenance}
-        if cand["kind"] not in best or confidence > best[cand["kind"]]["confidence"]:
-            best[cand["kind"]] = record
+        best[cand["kind"]] = record
     return list(best.values())
 
 
@@ -113,7 +116,10 @@ def run(args: argparse.Namespace) -> int:
                f"{len(candidates)} candidate fixes")
         figures = None
         if args.capture and candidates:
+            t0 = time.monotonic()
             figures = _verify(args, candidates, ray)
+            metrics.update(replays=sum(f["failing"] + f["healthy"] + f["transient"] for f in figures),
+                           replay_seconds=round(time.monotonic() - t0, 3))
         patterns = choose(candidates, figures, time.time(), parse_duration(args.ttl), job_id)
         bundle = {"name": args.name, "version": int(started), "created_at": datetime.datetime.now(
             datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "job_id": job_id, "patterns": patterns}

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 
 CELL_LIMIT = 200_000
-NUMERIC = ("temperature", "max_tokens")
+NUMERIC = ("temperature", "max_tokens", "prompt_tokens_est")
+INTEGER = ("max_tokens", "prompt_tokens_est")  # bucketed by powers of two; exact bounds kept per cell
+MIDPOINT = ("prompt_tokens_est",)  # range thresholds in the middle of the gap (``_threshold``)
 
 
 def wilson_lower(successes: float, n: float, z: float = 1.96) -> float:
@@ -37,13 +39,15 @@ SELECT provider, model, response_format AS rf, arrayStringConcat(request_params,
        round(temperature, 2) AS temp,
        if(max_tokens <= 64, max_tokens, toInt64(exp2(ceil(log2(max_tokens))))) AS mt,
        min(max_tokens) AS mt_lo, max(max_tokens) AS mt_hi,
+       if(prompt_tokens_est <= 16, prompt_tokens_est, toInt64(exp2(ceil(log2(prompt_tokens_est))))) AS pt,
+       min(prompt_tokens_est) AS pt_lo, max(prompt_tokens_est) AS pt_hi,
        outcome, error_code AS code, error_param AS param, ifNull(http_status, 0) AS status,
        count() AS n,
        max(ifNull(prompt_tokens_est, 0) + ifNull(max_completion_tokens, ifNull(max_tokens, 0))) AS size,
        max(ifNull(output_tokens, 0)) AS out_max
 FROM arc_llm_calls
 WHERE time >= now64() - toIntervalSecond({int(since_seconds)})
-GROUP BY provider, model, rf, params, temp, mt, outcome, code, param, status
+GROUP BY provider, model, rf, params, temp, mt, pt, outcome, code, param, status
 ORDER BY n DESC
 LIMIT {CELL_LIMIT}
 """
@@ -63,6 +67,9 @@ class Cell:
     n: int
     size: int
     out_max: int
+    prompt_tokens: int | None = None  # bucket of prompt_tokens_est, and its exact bounds
+    pt_lo: int | None = None
+    pt_hi: int | None = None
 
     @classmethod
     def from_row(cls, row: dict) -> Cell:
@@ -71,7 +78,8 @@ class Cell:
         return cls(row["provider"], row["model"], row["rf"] or "text",
                    frozenset(p for p in (row["params"] or "").split(",") if p),
                    row["temp"], row["mt"], row["mt_lo"], row["mt_hi"], kind, int(row["n"]),
-                   int(row["size"] or 0), int(row["out_max"] or 0))
+                   int(row["size"] or 0), int(row["out_max"] or 0), row.get("pt"), row.get("pt_lo"),
+                   row.get("pt_hi"))
 
 
 @dataclass
@@ -111,10 +119,12 @@ class CellTable:
         self.provider = np.array([c.provider for c in cells], dtype=object)
         self.model = np.array([c.model for c in cells], dtype=object)
         self.rf = np.array([c.rf for c in cells], dtype=object)
-        self.values = {"temperature": np.array([np.nan if c.temperature is None else c.temperature for c in cells]),
-                       "max_tokens": np.array([np.nan if c.max_tokens is None else c.max_tokens for c in cells])}
-        self.mt_lo = np.array([np.nan if c.mt_lo is None else c.mt_lo for c in cells])
-        self.mt_hi = np.array([np.nan if c.mt_hi is None else c.mt_hi for c in cells])
+        self.values = {"temperature": _column(c.temperature for c in cells),
+                       "max_tokens": _column(c.max_tokens for c in cells),
+                       "prompt_tokens_est": _column(c.prompt_tokens for c in cells)}
+        # exact bounds behind the integer buckets, so a threshold is a value really seen
+        self.lo = {"max_tokens": _column(c.mt_lo for c in cells), "prompt_tokens_est": _column(c.pt_lo for c in cells)}
+        self.hi = {"max_tokens": _column(c.mt_hi for c in cells), "prompt_tokens_est": _column(c.pt_hi for c in cells)}
         self.kinds = sorted({c.kind for c in cells if c.kind})
         index = {k: i for i, k in enumerate(self.kinds)}
         self.kind = np.array([index[c.kind] if c.kind else -1 for c in cells], dtype=np.int64)
@@ -126,14 +136,25 @@ class CellTable:
         return np.array([name in c.params for c in self.cells], dtype=bool)
 
 
+def _column(values) -> np.ndarray:
+    return np.array([np.nan if v is None else v for v in values], dtype=float)
+
+
 def _scopes(t: CellTable) -> list:
-    """(name, condition, mask): everything, each model, each JSON response format."""
+    """(name, condition, mask): everything, each model, each JSON response format, and each model
+    with each JSON response format it was asked for."""
     scopes = [("", {}, np.ones(len(t.cells), dtype=bool))]
-    for provider, model in sorted(set(zip(t.provider, t.model))):
+    models = sorted(set(zip(t.provider, t.model)))
+    for provider, model in models:
         scopes.append((f"model={model}", {"provider": provider, "model": model},
                        (t.provider == provider) & (t.model == model)))
     for rf in sorted(set(t.rf) - {"text", "tool", ""}):
         scopes.append((f"response_format={rf}", {"response_format.type": rf}, t.rf == rf))
+        for provider, model in models:
+            mask = (t.provider == provider) & (t.model == model) & (t.rf == rf)
+            if mask.any():
+                scopes.append((f"model={model} & response_format={rf}",
+                               {"provider": provider, "model": model, "response_format.type": rf}, mask))
     return scopes
 
 
@@ -158,15 +179,30 @@ def _range_predicates(t: CellTable, sname: str, scond: dict, smask: np.ndarray, 
     levels = np.unique(vals[present])
     prefix = sname + " & " if sname else ""
     out = []
-    for b in levels[:-1]:  # "> b": exact threshold = the largest exact value at or below the bucket
-        exact = float(b) if fname == "temperature" else int(np.nanmax(t.mt_hi[present & (vals <= b)]))
+    for b in levels[:-1]:  # "> b"
+        exact = _threshold(t, fname, present & (vals <= b), present & (vals > b), b, ">")
         out.append(Predicate(f"{prefix}{fname} > {exact}", {**scond, fname: {">": exact}}, present & (vals > b),
                              (fname, ">", exact), present))
-    for b in levels[1:]:  # "< b": the smallest exact value at or above the bucket
-        exact = float(b) if fname == "temperature" else int(np.nanmin(t.mt_lo[present & (vals >= b)]))
+    for b in levels[1:]:  # "< b"
+        exact = _threshold(t, fname, present & (vals < b), present & (vals >= b), b, "<")
         out.append(Predicate(f"{prefix}{fname} < {exact}", {**scond, fname: {"<": exact}}, present & (vals < b),
                              (fname, "<", exact), present))
     return out
+
+
+def _threshold(t: CellTable, fname: str, below: np.ndarray, above: np.ndarray, bucket: float, op: str):
+    """The exact threshold of a range between two groups of cells. A parameter's threshold is the
+    value seen on the far side of the failures (the largest value below for ``>``, the smallest above
+    for ``<``): providers' limits sit where successes stop. A prompt size's is the middle of the gap
+    on a log scale: a size limit lies somewhere between the largest prompt seen on one side and the
+    smallest on the other, and a fix for it (another model) should not reach every small prompt."""
+    if fname not in INTEGER:
+        return float(bucket)
+    high, low = int(np.nanmax(t.hi[fname][below])), int(np.nanmin(t.lo[fname][above]))
+    if fname not in MIDPOINT or low <= high + 1:
+        return high if op == ">" else low
+    middle = math.sqrt(max(high, 1) * low)
+    return min(max(int(middle), high), low - 1) if op == ">" else max(min(math.ceil(middle), low), high + 1)
 
 
 def _margin(pred: Predicate) -> float:
@@ -179,7 +215,10 @@ def _margin(pred: Predicate) -> float:
 
 def mine(table: CellTable, min_support: int = 5, min_precision: float = 0.25, min_lift: float = 3.0,
          per_kind: int = 3) -> list:
-    """The best predicates of each failure kind (``per_kind`` at most), best first."""
+    """The best predicates of each failure kind (``per_kind`` at most), best first. Between predicates
+    with the same evidence, the narrower one (more conditions: its model or response format) wins:
+    the fix is then applied only where it was seen and verified, e.g. a temperature clamp learned from
+    JSON calls stays off calls that asked for text."""
     counted = ~table.transient
     totals = (int(table.n[counted].sum()), int(table.n.sum()))
     if not table.kinds or totals[1] == 0:
@@ -200,7 +239,7 @@ def mine(table: CellTable, min_support: int = 5, min_precision: float = 0.25, mi
             lift = lb / max((k_total - k) / (total - n), 1.0 / total)
             if lb >= min_precision and lift >= min_lift:
                 kind = table.kinds[i]
-                scored[kind].append((round(lb * k / k_total, 9), _margin(pred), -len(pred.condition),
+                scored[kind].append((round(lb * k / k_total, 9), _margin(pred), len(pred.condition),
                                      Finding(kind, pred, k, n, lb, lift)))
     found = []
     for kind in table.kinds:

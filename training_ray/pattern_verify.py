@@ -1,8 +1,8 @@
 """Verification: replay captured requests with one candidate pattern, as parallel Ray tasks.
 
 Failing requests of the candidate's kind that its pattern matches must no longer fail that way
-(``resolved``); healthy requests it matches must stay healthy (a 429/5xx on the replay is noise,
-not a break). The confidence written is the Wilson lower bound of the resolved rate.
+(``resolved``); healthy requests it matches must stay healthy. A 429/5xx on the replay is noise:
+neither a resolution nor a break. The confidence written is the Wilson lower bound of the resolved rate.
 """
 
 from __future__ import annotations
@@ -67,8 +67,10 @@ def plan(candidate_list: list, records: list, max_replays: int, chunk: int = 8) 
 
 
 def verify(candidate_list: list, records: list, base_url: str, max_replays: int, on_done=None) -> list:
-    """Replay figures per candidate: {failing, resolved, fixed_ok, healthy, broken}."""
-    figures = [{"failing": 0, "resolved": 0, "fixed_ok": 0, "healthy": 0, "broken": 0} for _ in candidate_list]
+    """Replay figures per candidate: {failing, resolved, fixed_ok, healthy, broken, transient}; a replay
+    answered with a 429/5xx is counted as ``transient`` only."""
+    figures = [{"failing": 0, "resolved": 0, "fixed_ok": 0, "healthy": 0, "broken": 0, "transient": 0}
+               for _ in candidate_list]
     pending = {}
     for i, failing, healthy in plan(candidate_list, records, max_replays):
         items = [(False, r) for r in failing] + [(True, r) for r in healthy]
@@ -82,9 +84,12 @@ def verify(candidate_list: list, records: list, base_url: str, max_replays: int,
         kind = candidate_list[i]["kind"]
         for healthy, outcome, after_kind in ray.get(done[0]):
             f = figures[i]
+            if after_kind and after_kind[3] in TRANSIENT:
+                f["transient"] += 1  # the provider's noise says nothing about the fix either way
+                continue
             if healthy:
                 f["healthy"] += 1
-                f["broken"] += outcome != "ok" and not (after_kind and after_kind[3] in TRANSIENT)
+                f["broken"] += outcome != "ok"
             else:
                 f["failing"] += 1
                 f["resolved"] += after_kind != kind

@@ -90,9 +90,11 @@ class SpanSource:
 
 
 def _dt(seconds: float) -> Any:
+    """An aware UTC datetime: clickhouse-driver reads a naive one as the client's local time (or the
+    server's zone when that differs), which would shift job times on any host not set to UTC."""
     import datetime
 
-    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).replace(tzinfo=None)
+    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
 
 
 def _provider():

@@ -29,6 +29,8 @@ import time
 import uuid
 import warnings
 
+from arc_agent.progress import Progress
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONTRACT = "sequential-1"
 ONNX_TOLERANCE = 1e-4
@@ -67,24 +69,10 @@ def parse_args(argv: list | None) -> argparse.Namespace:
     return args
 
 
-class Bar:
-    """One line per iteration: redrawn on a terminal, appended when piped."""
-
-    def __init__(self, total: int, stream=None) -> None:
-        self.total, self.stream = total, stream or sys.stderr
-        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
-
-    def update(self, done: int, m: dict) -> None:
-        figures = (f"reward {m['reward']:.3f} success {m['success']:.2f} kl {m['kl']:.4f} "
-                   f"s/episode {m['seconds']:.2f}")
-        if self.tty:
-            filled = int(24 * done / self.total)
-            self.stream.write(f"\rui-policy [{'#' * filled}{'-' * (24 - filled)}] {done}/{self.total} {figures}")
-            if done == self.total:
-                self.stream.write("\n")
-        else:
-            self.stream.write(f"ui-policy: iteration {done}/{self.total} {figures}\n")
-        self.stream.flush()
+def iteration_note(done: int, total: int, m: dict) -> str:
+    """An iteration's figures, as the progress display shows them (beside the bar, or a line when piped)."""
+    return (f"iteration {done}/{total} reward {m['reward']:.3f} success {m['success']:.2f} kl {m['kl']:.4f} "
+            f"s/episode {m['seconds']:.2f}")
 
 
 def manifest_for(version: str, threshold: float, extra: dict | None = None) -> dict:
@@ -165,7 +153,7 @@ def train(train_scenarios: list, args: argparse.Namespace, job_id: str, threshol
     optimizer = torch.optim.Adam(policy.parameters(), lr=args.lr)
     actor_cls = ray.remote(num_cpus=1)(EpisodeRunner)
     actors = [actor_cls.remote(threshold=threshold) for _ in range(args.workers)]
-    bar = Bar(args.iterations)
+    bar = Progress("ui-policy", total=args.iterations, unit="iteration").start()
     history, seen_states = [], []
     t0 = time.monotonic()
     try:
@@ -196,8 +184,9 @@ def train(train_scenarios: list, args: argparse.Namespace, job_id: str, threshol
                  "kl": stats["kl"], "clipped": stats["clipped"], "seconds": _mean(seconds),
                  "episodes": len(rewards), "steps": stats["steps"]}
             history.append(m)
-            bar.update(it + 1, m)
+            bar.advance(note=iteration_note(it + 1, args.iterations, m))
     finally:
+        bar.close()
         for a in actors:
             try:
                 ray.get(a.close.remote(), timeout=10)

@@ -20,13 +20,15 @@ import threading
 import time
 from pathlib import Path
 
+from .. import settings
+
 HELP = "run the embedded OTLP collector writing to ClickHouse (chDB)"
 
 log = logging.getLogger("arc.collector")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--listen", default=os.environ.get("ARC_COLLECTOR_LISTEN", "127.0.0.1:4317"),
+    parser.add_argument("--listen", default=settings.text("ARC_COLLECTOR_LISTEN"),
                         help="OTLP/gRPC address host:port (port 0 = any free port; default %(default)s)")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--store", help="chDB store folder (default $ARC_STORE or ~/.arc/store)")
@@ -75,7 +77,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default %(default)s)")
     parser.add_argument("--max-request-mb", type=float, default=64.0,
                         help="largest OTLP request message, MiB, after decompression (default %(default)s)")
-    parser.add_argument("--auth-token-file", default=os.environ.get("ARC_COLLECTOR_AUTH_TOKEN_FILE"),
+    parser.add_argument("--auth-token-file", default=settings.text("ARC_COLLECTOR_AUTH_TOKEN_FILE"),
                         help="file (mode 0600) holding a token senders must pass as 'authorization: Bearer "
                              "<token>' gRPC metadata (OTEL_EXPORTER_OTLP_HEADERS=authorization=Bearer%%20<token>); "
                              "required, with --tls-cert, to listen beyond loopback")

@@ -26,6 +26,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from arc_agent import settings
 from arc_agent.collector import discovery
 from arc_agent.collector.store import default_store_path
 
@@ -91,8 +92,8 @@ def auth_for(url: str, store: str | os.PathLike | None = None) -> dict:
     """``{"token": ..., "tls_cert": ...}`` for ``url`` (see the module docstring), missing keys when unknown."""
     info = _discovered(url, store)
     found = {k: info[k] for k in ("token", "tls_cert") if info.get(k)}
-    if os.environ.get("ARC_QUERY_TOKEN"):
-        found["token"] = os.environ["ARC_QUERY_TOKEN"]
+    if settings.text("ARC_QUERY_TOKEN"):
+        found["token"] = settings.text("ARC_QUERY_TOKEN")
     if urllib.parse.urlsplit(url).password:  # the URL's own password is the credential
         found.pop("token", None)
     return found
@@ -139,8 +140,8 @@ def resolve(url: str | None = None, store: str | os.PathLike | None = None) -> t
     """``("url", address)`` or ``("store", Path)`` for the given or default target."""
     if url:
         return "url", url
-    if store is None and os.environ.get("ARC_QUERY_URL"):
-        return "url", os.environ["ARC_QUERY_URL"]
+    if store is None and settings.text("ARC_QUERY_URL"):
+        return "url", settings.text("ARC_QUERY_URL")
     path = Path(os.path.expanduser(str(store))) if store is not None else default_store_path()
     running = discovery.read_state(discovery.state_path(path))
     if running and running.get("query", "off") != "off":

@@ -1,9 +1,8 @@
 """OTLP request -> ClickHouse RowBinary for ``otel_traces``, in one pass (the chDB fast path).
 
-Same values as ``convert.span_rows`` (a test checks both agree), written straight to bytes: the
-separate rows-then-encode route measured ~43 µs/span here, this one ~35 µs/span (10 attributes and
-an event per span). Insert cost in chDB 26.9 (5,000-span batches): RowBinary ~20 µs/row of CPU,
-JSONEachRow ~50 µs/row, so RowBinary it is.
+Same values as ``convert.span_rows`` (a test checks both agree), written straight to bytes: cheaper
+than the separate rows-then-encode route, and RowBinary inserts cost chDB less CPU than JSONEachRow
+(figures in benchmarks/RESULTS.md), so RowBinary it is.
 """
 
 from __future__ import annotations
@@ -74,7 +73,7 @@ def _pair(kv) -> bytes:
 
 def _attributes(attributes) -> bytes:
     """A Map column value. Each (key, value) pair is cached by the KeyValue's protobuf bytes: one C
-    call (~0.7 µs) instead of ~3 µs of field access and conversion; telemetry values repeat a lot."""
+    call instead of field access and conversion (benchmarks/RESULTS.md); telemetry values repeat a lot."""
     parts = [_varint(len(attributes))]
     add = parts.append
     cached = _pair_cache.get

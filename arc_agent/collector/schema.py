@@ -12,10 +12,11 @@ by hand with clickhouse-client, so the schema is written once. Placeholders:
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from .. import settings
 
 DEFAULT_DATABASE = "default"
 DEFAULT_TABLE = "otel_traces"
@@ -33,7 +34,7 @@ class SchemaError(ValueError):
 def ddl_dir() -> Path:
     """Where the DDL files live: ``ARC_DDL_DIR``, else the package's copy (``arc_agent/data/clickhouse``
     is a link to ``collector_config/clickhouse`` in the source tree, and a copy of it in the wheel)."""
-    override = os.environ.get("ARC_DDL_DIR")
+    override = settings.text("ARC_DDL_DIR")
     path = Path(override) if override else Path(__file__).resolve().parent.parent / "data" / "clickhouse"
     if not path.is_dir() or not any(path.glob("*.sql")):
         raise SchemaError(f"no ClickHouse DDL (*.sql) in {path}; set ARC_DDL_DIR to collector_config/clickhouse")

@@ -1,8 +1,8 @@
 """The collector's write-ahead log: accepted OTLP requests, appended before the sender is answered.
 
-Why: chDB costs ~15–40 ms of CPU per INSERT whatever its size (the materialized view, parts,
-merges), so inserts must be big — but an SDK has one export of ≤512 spans in flight, so acking only
-after the INSERT would cap batches (and throughput) at what the senders have in flight. With this
+Why: chDB costs a fixed, large CPU price per INSERT whatever its size (the materialized view, parts,
+merges; benchmarks/RESULTS.md), so inserts must be big — but an SDK has one export of ≤512 spans in
+flight, so acking only after the INSERT would cap batches (and throughput) at what the senders have in flight. With this
 log the collector acks as soon as a request is on disk (page cache: survives a crash of the process;
 ``fsync=True`` also survives a power loss), inserts in large batches, and deletes a segment once
 its batch is committed. At start-up, segments left by a crash are inserted again (at-least-once:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from arc_agent import settings
 from arc_agent.collector import convert, rowbinary, schema, sqlguard
 
 DEFAULT_STORE = "~/.arc/store"
@@ -53,7 +54,7 @@ class StoreRejected(StoreError):
 
 def default_store_path() -> Path:
     """``ARC_STORE`` or ``~/.arc/store``."""
-    return Path(os.path.expanduser(os.environ.get("ARC_STORE") or DEFAULT_STORE))
+    return Path(os.path.expanduser(settings.text("ARC_STORE")))
 
 
 @dataclass
@@ -106,7 +107,7 @@ class ChdbStore:
 
     def __init__(self, path: str | os.PathLike, options: schema.SchemaOptions | None = None,
                  writers: int = 1, limits: QueryLimits | None = None) -> None:
-        import chdb  # ~1 s cold: only the collector and direct readers pay it
+        import chdb  # slow to import (benchmarks/RESULTS.md): only the collector and direct readers pay it
 
         self._chdb = chdb
         self.limits = limits or QueryLimits()

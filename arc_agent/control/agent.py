@@ -8,9 +8,10 @@ nothing at all.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from typing import Any, Optional
+
+from .. import settings
 
 log = logging.getLogger("arc")
 
@@ -20,7 +21,7 @@ _started = threading.Event()
 
 
 def start_from_env(runtime: Any) -> bool:
-    if not (os.environ.get("ARC_CONTROL_ENDPOINT") or "").strip() or _started.is_set():
+    if not settings.text("ARC_CONTROL_ENDPOINT") or _started.is_set():
         return False
     _started.set()
     threading.Thread(target=_run, args=(runtime,), name="arc-control", daemon=True).start()

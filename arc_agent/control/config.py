@@ -14,6 +14,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import Mapping, Optional, Tuple
 
+from .. import settings
+
 MAX_MESSAGE = 4 << 20
 KEEPALIVE = [("grpc.keepalive_time_ms", 20_000), ("grpc.keepalive_timeout_ms", 10_000),
              ("grpc.max_receive_message_length", MAX_MESSAGE)]
@@ -77,19 +79,15 @@ def parse_endpoint(raw: str, ca_file: Optional[str] = None) -> Tuple[str, bool]:
 def from_env(environ: Optional[Mapping[str, str]] = None) -> Optional[ControlConfig]:
     """The agent's control settings, or None when ``ARC_CONTROL_ENDPOINT`` is not set."""
     env = os.environ if environ is None else environ
-    raw = (env.get("ARC_CONTROL_ENDPOINT") or "").strip()
+    raw = settings.text("ARC_CONTROL_ENDPOINT", env) or ""
     if not raw:
         return None
-    ca = (env.get("ARC_CONTROL_CA") or "").strip() or None
+    ca = settings.text("ARC_CONTROL_CA", env)
     target, secure = parse_endpoint(raw, ca)
-    try:
-        report_s = min(max(float(env.get("ARC_CONTROL_REPORT_S") or 30.0), 0.5), 3600.0)
-    except ValueError:
-        raise ConfigError("ARC_CONTROL_REPORT_S is not a number") from None
-    return ControlConfig(target=target, secure=secure, ca_file=ca, api_key=(env.get("ARC_API_KEY") or None),
-                         trust_key=(env.get("ARC_TRUST_KEY") or "").strip() or None,
-                         instance_id=(env.get("ARC_INSTANCE_ID") or "").strip()[:128] or default_instance_id(),
-                         service_name=service_name(env), report_s=report_s)
+    return ControlConfig(target=target, secure=secure, ca_file=ca, api_key=settings.text("ARC_API_KEY", env),
+                         trust_key=settings.text("ARC_TRUST_KEY", env),
+                         instance_id=(settings.text("ARC_INSTANCE_ID", env) or "")[:128] or default_instance_id(),
+                         service_name=service_name(env), report_s=settings.number("ARC_CONTROL_REPORT_S", env))
 
 
 def default_instance_id() -> str:

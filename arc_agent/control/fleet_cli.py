@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
+
+from .. import settings
 
 HELP = "list the agents following a control server, with their versions and health"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--url", default=os.environ.get("ARC_CONTROL_ENDPOINT"),
+    parser.add_argument("--url", default=settings.text("ARC_CONTROL_ENDPOINT"),
                         help="control server, grpc://host:port or grpcs://host:port (default: ARC_CONTROL_ENDPOINT)")
     parser.add_argument("--json", action="store_true", help="print JSON")
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from typing import Any, Optional
 
+from .. import settings
 from .config import ConfigError, ControlConfig, parse_endpoint
 
 TIMEOUT = 10.0
@@ -22,9 +22,9 @@ def connect(url: str) -> tuple:
     """(stub, metadata, config) for ``url`` (``grpc://``, ``grpcs://`` or ``host:port``)."""
     from .gen import control_pb2_grpc as pb_grpc
 
-    ca = (os.environ.get("ARC_CONTROL_CA") or "").strip() or None
+    ca = settings.text("ARC_CONTROL_CA")
     target, secure = parse_endpoint(url, ca)
-    conf = ControlConfig(target=target, secure=secure, ca_file=ca, api_key=os.environ.get("ARC_API_KEY") or None)
+    conf = ControlConfig(target=target, secure=secure, ca_file=ca, api_key=settings.text("ARC_API_KEY"))
     return pb_grpc.ControlStub(conf.channel()), conf.metadata, conf
 
 

@@ -13,6 +13,8 @@ import logging
 import os
 import sys
 
+from .. import settings
+
 HELP = "serve the registry to a fleet of agents over gRPC (control plane)"
 
 
@@ -22,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--registry", metavar="DIR",
                         help="registry root; tenant T's artifacts are in DIR/tenants/T "
                              "(default: ARC_REGISTRY or ~/.arc/registry)")
-    parser.add_argument("--keys", metavar="FILE", default=os.environ.get("ARC_SERVE_KEYS"),
+    parser.add_argument("--keys", metavar="FILE", default=settings.text("ARC_SERVE_KEYS"),
                         help="API keys, one 'TENANT KEY' per line, chmod 600 (default: ARC_SERVE_KEYS)")
     parser.add_argument("--tls-cert", metavar="PEM", help="server certificate chain")
     parser.add_argument("--tls-key", metavar="PEM", help="server private key")
@@ -70,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     if not 0.0 <= args.canary_share <= 1.0:
         return fail("--canary-share must be between 0 and 1")
     root = os.path.abspath(os.path.expanduser(args.registry)) if args.registry else default_root()
-    logging.basicConfig(level=os.environ.get("ARC_LOG_LEVEL", "INFO").upper(),
+    logging.basicConfig(level=settings.text("ARC_LOG_LEVEL"),
                         format="%(asctime)s %(levelname)s %(message)s")
 
     def ready(port: int) -> None:

@@ -25,7 +25,8 @@ from typing import Any, Dict, Optional, Tuple
 
 import grpc
 
-from .. import __version__, failopen
+from .. import failopen, settings
+from .._version import __version__
 from ..registry import Registry, default_root, names, signing
 from ..registry.errors import ArtifactRejected, RegistryError
 from ..registry.manifest import parse
@@ -48,8 +49,8 @@ def follows_from_env(environ) -> Dict[Tuple[str, str, str], int]:
     from ..patterns.bundle import split_paths
 
     out: Dict[Tuple[str, str, str], int] = {}
-    refs = [("patterns", item) for item in split_paths(environ.get("ARC_PATTERNS", ""))]
-    refs.append(("models", environ.get("ARC_VISION_POLICY", "")))
+    refs = [("patterns", item) for item in split_paths(settings.text("ARC_PATTERNS", environ) or "")]
+    refs.append(("models", settings.text("ARC_VISION_POLICY", environ) or ""))
     for kind, item in refs:
         item = item.strip()
         if item.startswith(PREFIX):

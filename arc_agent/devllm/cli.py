@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 import threading
 from typing import Any
+
+from .. import settings
 
 HELP = "run the local OpenAI/Anthropic-compatible test server"
 DEFAULT_PORT = 8765
@@ -27,6 +28,11 @@ _SETTINGS = {
 }
 
 
+def _port() -> int:
+    port = settings.integer("ARC_DEVLLM_PORT")
+    return DEFAULT_PORT if port is None else port
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "Deterministic OpenAI- and Anthropic-compatible server for tests and the demo. OpenAI SDK: "
@@ -36,9 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "X-Dev-LLM-Stream-Abort-After; or model 'fail-<status>'. Request log: GET/DELETE /_dev/requests. "
         "Every setting below can also come from ARC_DEVLLM_<NAME> (e.g. ARC_DEVLLM_FAIL_RATE)."
     )
-    parser.add_argument("--host", default=os.environ.get("ARC_DEVLLM_HOST", "127.0.0.1"),
+    parser.add_argument("--host", default=settings.text("ARC_DEVLLM_HOST"),
                         help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("ARC_DEVLLM_PORT", DEFAULT_PORT)),
+    parser.add_argument("--port", type=int, default=_port(),
                         help=f"port to listen on; 0 picks a free one (default {DEFAULT_PORT})")
     for name, (kind, text) in _SETTINGS.items():
         parser.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, default=None, help=text)

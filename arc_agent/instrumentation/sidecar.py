@@ -19,6 +19,7 @@ import os
 from typing import Any, Callable, NamedTuple
 from urllib.parse import urlsplit
 
+from .. import settings
 from .base import unwrap, wrap
 
 log = logging.getLogger("arc")
@@ -36,7 +37,7 @@ class Sidecar(NamedTuple):
 
 def configured(environ=os.environ) -> Sidecar | None:
     """The side-car ``ARC_SIDECAR`` names, or None (unset, or a bad value: logged, in-process applies)."""
-    raw = environ.get(ENV, "").strip()
+    raw = settings.text(ENV, environ) or ""
     if not raw:
         return None
     if len(raw) > 4096:
@@ -60,7 +61,7 @@ def _bad(value: str, why: str) -> None:
 
 
 def _token(environ=os.environ) -> str | None:
-    path = environ.get(TOKEN_ENV)
+    path = settings.text(TOKEN_ENV, environ)
     if not path:
         return None
     try:

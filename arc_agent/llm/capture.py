@@ -12,8 +12,8 @@ import os
 import random
 from typing import Any, Mapping, Optional
 
+from .. import settings
 from ..telemetry import attributes as A
-from ..telemetry import settings
 from . import cassette
 from .outcome import OK, error_facts
 

@@ -32,11 +32,13 @@ log = logging.getLogger("arc")
 
 VERSION = 1
 OPERATIONS = ("chat.completions", "responses", "messages")
+PROVIDER_OPERATIONS = frozenset({("openai", "chat.completions"), ("openai", "responses"), ("anthropic", "messages")})
 DEFAULT_MAX_BYTES = 64 << 20
 QUEUE_SIZE = 1024  # records waiting for the writer thread; more are dropped (counted)
 CLOSE_TIMEOUT_S = 0.5  # at exit: the writer gets this long to write what is queued
 MAX_DEPTH = 32  # nesting kept in a redacted value; deeper parts are dropped
 MAX_LINE_BYTES = 64 << 20  # the reader refuses longer lines
+MAX_FILE_BYTES = 256 << 20  # the reader refuses bigger files (the writer's own bound is ARC_CAPTURE_MAX_BYTES)
 
 # top-level kwargs never recorded: credentials, transport settings, SDK helpers
 _DROP_KWARGS = frozenset({"api_key", "extra_headers", "extra_query", "timeout", "http_client", "client",
@@ -321,14 +323,21 @@ def files(path: str | os.PathLike) -> list:
     return [p for p in (path + ".1", path) if os.path.exists(p)]
 
 
-def read(path: str | os.PathLike, *, strict: bool = False, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[dict]:
+def read(path: str | os.PathLike, *, strict: bool = False, max_line_bytes: int = MAX_LINE_BYTES,
+         max_file_bytes: int = MAX_FILE_BYTES, stats: dict | None = None) -> Iterator[dict]:
     """Every record of a cassette, oldest first. A line that is not a version-1 record (e.g. one cut
-    by a crash) is skipped, or raises ``CassetteError`` naming file and line when ``strict``."""
+    by a crash) is skipped and counted in ``stats["skipped"]``, or raises ``CassetteError`` naming
+    file and line when ``strict``. A file above ``max_file_bytes`` raises ``CassetteError``."""
     found = files(path)
     if not found:
         raise CassetteError(f"{os.fspath(path)}: no such cassette")
+    counts = stats if stats is not None else {}
+    counts.setdefault("skipped", 0)
     for name in found:
         with open(name, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size > max_file_bytes:
+                raise CassetteError(f"{name}: {size} bytes is above the {max_file_bytes}-byte cassette limit")
             for number, line in enumerate(_lines(fh, max_line_bytes, name), 1):
                 if not line.strip():
                     continue
@@ -343,6 +352,8 @@ def read(path: str | os.PathLike, *, strict: bool = False, max_line_bytes: int =
                     yield record
                 elif strict:
                     raise CassetteError(f"{name}:{number}: {problem}")
+                else:
+                    counts["skipped"] += 1
 
 
 def _lines(fh, max_line_bytes: int, name: str) -> Iterator[bytes]:
@@ -361,8 +372,8 @@ def _check(record: Any) -> str | None:
         return "not a JSON object"
     if record.get("v") != VERSION:
         return f"unknown version {record.get('v')!r}"
-    if record.get("operation") not in OPERATIONS:
-        return f"unknown operation {record.get('operation')!r}"
+    if (record.get("provider"), record.get("operation")) not in PROVIDER_OPERATIONS:
+        return f"unknown provider/operation {record.get('provider')!r}/{record.get('operation')!r}"
     if not isinstance(record.get("kwargs"), dict) or not isinstance(record.get("sent_kwargs"), dict):
         return "kwargs/sent_kwargs are not objects"
     return None

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..telemetry import attributes as A
+from .prompt_size import prompt_parts, tokens_est
 from .request import _given
 from .simhash import fingerprint
 
@@ -20,31 +21,6 @@ _PLAIN = frozenset({str, int, float, bool, list, dict, tuple})  # never an SDK "
 JSON_KINDS = frozenset({"json_object", "json_schema", "tool"})  # response formats whose reply must parse
 _FINGERPRINTS: dict = {}  # system prompt text -> fingerprint
 _FINGERPRINTS_MAX = 256
-
-
-def _text_len(content: Any) -> int:
-    """Characters of a message content: a string, or the ``text`` of its parts."""
-    if type(content) is str:
-        return len(content)
-    n = 0
-    if isinstance(content, (list, tuple)):
-        for part in content:
-            if type(part) is str:
-                n += len(part)
-            elif isinstance(part, Mapping):
-                text = part.get("text")
-                if type(text) is str:
-                    n += len(text)
-    return n
-
-
-def _text(content: Any) -> str:
-    if type(content) is str:
-        return content
-    if isinstance(content, (list, tuple)):
-        return "\n".join(p if type(p) is str else p.get("text") for p in content
-                         if type(p) is str or (isinstance(p, Mapping) and type(p.get("text")) is str))
-    return ""
 
 
 def system_fingerprint(text: str) -> str:
@@ -95,41 +71,11 @@ def request_features(api: str, kwargs: Mapping[str, Any]) -> dict:
     extra = kwargs.get("extra_body")
     if isinstance(extra, Mapping):  # sent as top-level request parameters too
         params.extend(k for k in extra if isinstance(k, str) and k not in kwargs)
-    chars = 0
-    count = 0
-    system = ""
-    if api == "responses":
-        inp = kwargs.get("input")
-        if type(inp) is str:
-            chars, count = len(inp), 1
-        elif isinstance(inp, (list, tuple)):
-            count = len(inp)
-            for item in inp:
-                if isinstance(item, Mapping):
-                    chars += _text_len(item.get("content"))
-        instructions = kwargs.get("instructions")
-        if type(instructions) is str:
-            chars += len(instructions)
-            system = instructions
-    else:
-        messages = kwargs.get("messages")
-        if isinstance(messages, (list, tuple)):
-            count = len(messages)
-            for m in messages:
-                if isinstance(m, Mapping):
-                    content = m.get("content")
-                    chars += _text_len(content)
-                    if m.get("role") in ("system", "developer"):
-                        text = _text(content)
-                        system = text if not system else system + "\n" + text
-        if api == "messages" and kwargs.get("system") is not None and _given(kwargs["system"]):
-            system = _text(kwargs["system"])
-            chars += len(system)
-            count += 1
+    chars, count, system = prompt_parts(api, kwargs)
     tools = kwargs.get("tools")
     attrs = {
         A.ARC_REQUEST_PARAMS: tuple(sorted(params)),
-        A.ARC_REQUEST_PROMPT_TOKENS_EST: -(-chars // 4),
+        A.ARC_REQUEST_PROMPT_TOKENS_EST: tokens_est(chars),
         A.ARC_REQUEST_MESSAGE_COUNT: count,
         A.ARC_REQUEST_RESPONSE_FORMAT: response_format(api, kwargs),
         A.ARC_REQUEST_TOOL_COUNT: len(tools) if isinstance(tools, (list, tuple)) else 0,

@@ -7,9 +7,12 @@ The core ships ``NoopFixer``; the pattern store (``arc_agent.patterns``) provide
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
+from ..state import NoopFixer
 from .request import LLMRequest
+
+__all__ = ["FixOutcome", "Fixer", "NoopFixer"]
 
 
 class FixOutcome:
@@ -27,10 +30,3 @@ class Fixer(Protocol):
     active: bool
 
     def fix(self, request: LLMRequest) -> FixOutcome | None: ...
-
-
-class NoopFixer:
-    active = False
-
-    def fix(self, request: LLMRequest) -> Any:
-        return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Callable
 
 from .. import failopen
 from ..telemetry import attributes as A
@@ -24,22 +25,23 @@ _counts = {"reported": 0, "unlinked": 0, "inactive": 0}
 _lock = threading.Lock()
 
 
-def report_failure(kind: str, detail: str | None = None) -> bool:
-    """Record that the app found the last LLM call's answer unusable; True when a span was made."""
+def report_failure(kind: str, detail: str | None = None, arc_on: Callable[[], bool] | None = None) -> bool:
+    """Record that the app found the last LLM call's answer unusable; True when a span was made.
+    ``arc_on``: whether Arc runs in this process (``hook.arc_active``, asked by the public entry
+    points, which sit above this module); None = it does."""
     try:
-        return _report(kind, detail)
+        return _report(kind, detail, arc_on)
     except Exception as exc:
         failopen.record("report_failure", exc)
         return False
 
 
-def _report(kind: str, detail: str | None) -> bool:
+def _report(kind: str, detail: str | None, arc_on: Callable[[], bool] | None) -> bool:
     from opentelemetry.trace import Link, SpanKind
 
-    from .. import hook
     from ..telemetry import tracing
 
-    if hook.disabled_by_env() or not _arc_active():
+    if arc_on is not None and not arc_on():
         with _lock:
             _counts["inactive"] += 1
         return False
@@ -58,26 +60,6 @@ def _report(kind: str, detail: str | None) -> bool:
                  "reported without a link (logged once)", attrs[A.ARC_REPORT_KIND])
     span = tracing.get_tracer().start_span(SPAN_NAME, kind=SpanKind.INTERNAL, attributes=attrs, links=links)
     span.end()
-    return True
-
-
-def _arc_active() -> bool:
-    """Arc runs in this process: ``Arc()`` was made or ``arc-instrument`` installed the import hook
-    (then the runtime is activated now if no target library was imported yet). A report in an app
-    that is not instrumented must not start a telemetry pipeline of its own."""
-    import sys
-
-    from .. import hook
-
-    runtime = sys.modules.get("arc_agent.runtime")
-    current = getattr(runtime, "_runtime", None) if runtime is not None else None
-    if current is not None and current.active:
-        return True
-    if not hook._installed:
-        return False
-    from ..runtime import get_runtime
-
-    get_runtime().activate()
     return True
 
 

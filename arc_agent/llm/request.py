@@ -2,7 +2,8 @@
 
 Built lazily from the SDK call's keyword arguments (only when patterns are loaded); never mutates
 them. ``params`` holds every request parameter by name, plus flattened helpers
-(``response_format.type``, ``tools[].name``).
+(``response_format.type``, ``tools[].name``). ``prompt_tokens_est`` (the span feature's size
+estimate, ``prompt_size.py``) is computed on first read, so only when a pattern asks for it.
 """
 
 from __future__ import annotations
@@ -10,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping  # typing.Mapping's isinstance costs ~3x more (per call)
 from typing import Any
 
+from .prompt_size import _given, view_tokens_est
+
 _SKIP = frozenset({"messages", "system", "input", "instructions", "extra_headers", "extra_query",
                    "extra_body", "timeout"})
 
 
 class LLMRequest:
-    __slots__ = ("provider", "operation", "model", "params", "system", "prompt", "messages", "kwargs")
+    __slots__ = ("provider", "operation", "model", "params", "system", "prompt", "messages", "kwargs", "_tokens")
 
     def __init__(self, provider: str, operation: str, model: Any, params: dict, system: str | None,
                  prompt: str | None, messages: int, kwargs: Mapping[str, Any]) -> None:
@@ -27,10 +30,19 @@ class LLMRequest:
         self.prompt = prompt
         self.messages = messages
         self.kwargs = kwargs
+        self._tokens: int | None = None
+
+    @property
+    def prompt_tokens_est(self) -> int:
+        """ceil(characters of all prompt text / 4), as ``arc.request.prompt_tokens_est`` counts them."""
+        tokens = self._tokens
+        if tokens is None:
+            tokens = self._tokens = view_tokens_est(self.provider, self.operation, self.kwargs)
+        return tokens
 
     def field(self, name: str) -> Any:
         """Value of a match field by name; ``_MISSING`` when absent."""
-        if name in ("provider", "operation", "model", "system", "prompt", "messages"):
+        if name in ("provider", "operation", "model", "system", "prompt", "messages", "prompt_tokens_est"):
             value = getattr(self, name)
             return _MISSING if value is None else value
         return self.params.get(name, _MISSING)
@@ -38,7 +50,7 @@ class LLMRequest:
     def as_dict(self) -> dict:
         return {"provider": self.provider, "operation": self.operation, "model": self.model,
                 "system": self.system, "prompt": self.prompt, "messages": self.messages,
-                **self.params}
+                "prompt_tokens_est": self.prompt_tokens_est, **self.params}
 
     def __repr__(self) -> str:
         return f"LLMRequest({self.as_dict()!r})"
@@ -75,11 +87,6 @@ def content_text(content: Any) -> str | None:
                     parts.append(text)
         return "\n".join(parts) if parts else None
     return None
-
-
-def _given(value: Any) -> bool:
-    """False for the SDKs' "not given" sentinels (openai/anthropic ``NotGiven`` / ``Omit``)."""
-    return type(value).__name__ not in ("NotGiven", "Omit")
 
 
 _EXCLUDED = _SKIP | {"model"}

@@ -8,12 +8,26 @@ closing an async stream from another task cannot produce "Failed to detach conte
 from __future__ import annotations
 
 from time import perf_counter_ns
-from typing import Any
+from typing import Any, Protocol
 
 import wrapt
 
 from .. import failopen
-from .call import LLMCall
+
+
+class StreamedCall(Protocol):
+    """What a stream proxy needs of the call it finishes (``call.LLMCall``): call.py imports this
+    module, never the other way."""
+
+    done: bool
+    first_chunk_ns: int
+    arc_ns: int
+    resumed: int
+    outcome: str | None
+
+    def set(self, attrs: dict) -> None: ...
+
+    def finish(self, exc: BaseException | None = None) -> None: ...
 
 
 class StreamObserver:
@@ -32,7 +46,7 @@ class StreamObserver:
         return None
 
 
-def _observe(call: LLMCall, observer: StreamObserver, chunk: Any) -> None:
+def _observe(call: StreamedCall, observer: StreamObserver, chunk: Any) -> None:
     t = perf_counter_ns()
     try:
         if not call.first_chunk_ns:
@@ -43,7 +57,7 @@ def _observe(call: LLMCall, observer: StreamObserver, chunk: Any) -> None:
     call.arc_ns += perf_counter_ns() - t
 
 
-def finish_stream(call: LLMCall, observer: StreamObserver, exc: BaseException | None = None) -> None:
+def finish_stream(call: StreamedCall, observer: StreamObserver, exc: BaseException | None = None) -> None:
     if call.done:
         return
     try:
@@ -57,7 +71,7 @@ def finish_stream(call: LLMCall, observer: StreamObserver, exc: BaseException | 
 
 
 class SyncStreamProxy(wrapt.ObjectProxy):
-    def __init__(self, stream: Any, call: LLMCall, observer: StreamObserver) -> None:
+    def __init__(self, stream: Any, call: StreamedCall, observer: StreamObserver) -> None:
         super().__init__(stream)
         self._self_call = call
         self._self_observer = observer
@@ -98,7 +112,7 @@ class SyncStreamProxy(wrapt.ObjectProxy):
 
 
 class AsyncStreamProxy(wrapt.ObjectProxy):
-    def __init__(self, stream: Any, call: LLMCall, observer: StreamObserver) -> None:
+    def __init__(self, stream: Any, call: StreamedCall, observer: StreamObserver) -> None:
         super().__init__(stream)
         self._self_call = call
         self._self_observer = observer
@@ -141,7 +155,7 @@ class AsyncStreamProxy(wrapt.ObjectProxy):
         finish_stream(self._self_call, self._self_observer)
 
 
-def wrap_stream(stream: Any, call: LLMCall, observer: StreamObserver) -> Any:
+def wrap_stream(stream: Any, call: StreamedCall, observer: StreamObserver) -> Any:
     proxy_cls = AsyncStreamProxy if hasattr(stream, "__anext__") else SyncStreamProxy
     observer.json_kind = call.json_kind
     proxy = proxy_cls(stream, call, observer)
@@ -156,7 +170,7 @@ class RawStreamResponse(wrapt.ObjectProxy):
     its ``parse()`` gives the stream, observed like any other; a response never parsed ends the call
     when it is collected."""
 
-    def __init__(self, response: Any, call: LLMCall, observer: StreamObserver) -> None:
+    def __init__(self, response: Any, call: StreamedCall, observer: StreamObserver) -> None:
         super().__init__(response)
         self._self_call = call
         self._self_observer = observer

@@ -5,7 +5,7 @@ YAML whose aliases and nesting cannot blow up.
   with ``O_NONBLOCK`` (a FIFO with no writer does not block the open) and checked with ``fstat``
   on that descriptor (no race with a rename), so a FIFO cannot hang the app and a ``/dev/zero``
   symlink cannot be read until memory runs out.
-- At most ``ARC_PATTERNS_MAX_BYTES`` (default 512 MiB; a 1M-pattern JSON bundle is ~160 MB) are
+- At most ``ARC_PATTERNS_MAX_BYTES`` (default 512 MiB: several times a 1M-pattern JSON bundle) are
   read, even from a file that grows while it is read.
 - Reading one file may take at most ``ARC_READ_TIMEOUT_S`` (default 30 s; a hung network file
   system): the read loop checks a monotonic deadline between chunks and runs in a daemon worker
@@ -42,14 +42,14 @@ _KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat
 
 def max_bytes(environ: Mapping[str, str] | None = None) -> int:
     """``ARC_PATTERNS_MAX_BYTES`` (a bad value is logged by ``settings`` and the default used)."""
-    from ..telemetry.settings import value
+    from ..settings import value
 
     return int(value(MAX_BYTES_VARIABLE, environ))
 
 
 def read_timeout(environ: Mapping[str, str] | None = None) -> float:
     """``ARC_READ_TIMEOUT_S``: seconds reading one file may take."""
-    from ..telemetry.settings import value
+    from ..settings import value
 
     return float(value(READ_TIMEOUT_VARIABLE, environ))
 

@@ -256,7 +256,7 @@ def load_layer(paths: Iterable[str], gentle: bool = False) -> tuple:
 def release_free_memory() -> None:
     """Give the C heap's free pages back to the OS (glibc ``malloc_trim``): a load parses hundreds
     of MB that are freed in between longer-lived allocations, which would otherwise stay counted
-    in the process's RSS (~40 MB at 1M patterns). A no-op elsewhere."""
+    in the process's RSS (benchmarks/RESULTS.md). A no-op elsewhere."""
     global _malloc_trim
     if _malloc_trim is None:
         _malloc_trim = _no_trim

@@ -72,8 +72,14 @@ def compile_command(files: list, output: str) -> int:
         return 1
     t0 = time.monotonic()
     try:
-        with Progress(f"compile {len(sources)} bundle file(s)", total=1) as progress:
-            n, infos = compile_bundles(sources, output)
+        with Progress(f"compile {len(sources)} bundle file(s)", total=2, unit="step") as progress:
+            progress.stage("load, validate and index")
+
+            def loaded(next_stage: str) -> None:
+                progress.advance()
+                progress.stage(next_stage)
+
+            n, infos = compile_bundles(sources, output, loaded)
             progress.advance()
     except BundleErrors as exc:
         for e in exc.errors:

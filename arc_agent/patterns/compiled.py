@@ -18,9 +18,9 @@ from __future__ import annotations
 import hashlib
 import marshal
 import os
-from typing import Any
+from typing import Any, Callable
 
-from .. import __version__
+from .._version import __version__
 from .bounded import Deadline, DeadlineFile, max_bytes, open_regular, within_deadline
 from .bundle import COMPILED_SUFFIX, BundleErrors, BundleInfo, load_layer
 from .errors import BundleError
@@ -45,10 +45,13 @@ def is_compiled(path: str) -> bool:
         return False
 
 
-def compile_bundles(paths: list, out: str) -> tuple:
+def compile_bundles(paths: list, out: str, step: Callable[[str], None] | None = None) -> tuple:
     """Load and validate the bundles under ``paths`` and write their compiled form to ``out``
-    (atomically); returns (pattern count, [BundleInfo]). BundleErrors for a bad bundle."""
+    (atomically); returns (pattern count, [BundleInfo]). BundleErrors for a bad bundle.
+    ``step(next_stage)`` is called when loading is done (for a progress display)."""
     layer, infos = load_layer(paths)
+    if step is not None:
+        step(f"write {layer.n} patterns")
     parts, layer.parts = layer.parts, None
     fields = {"format": FORMAT, "compiled_by": f"arc {__version__}", "marshal": marshal.version}
     write_container(out, MAGIC, fields, parts, infos, hashlib.sha256())

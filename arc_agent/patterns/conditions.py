@@ -17,7 +17,8 @@ from . import similarity
 from .keys import check_json_value, freeze
 from .regex import compile_regex, encode
 
-TOP_FIELDS = frozenset({"provider", "operation", "model", "system", "prompt", "messages"})
+# view attributes (``prompt_tokens_est`` is computed on first read); every other field is a parameter
+TOP_FIELDS = frozenset({"provider", "operation", "model", "system", "prompt", "messages", "prompt_tokens_est"})
 OPERATORS = frozenset({"==", "!=", ">", ">=", "<", "<=", "in", "not_in", "exists", "contains",
                        "startswith", "regex", "similar", "threshold"})
 DEFAULT_THRESHOLD = 0.8

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from time import perf_counter_ns
 from typing import Any, Callable, Iterable
 
-from .. import failopen
+from .. import failopen, settings
 from ..llm.fixer import FixOutcome
 from ..llm.request import LLMRequest
 from ..telemetry import attributes as A
@@ -47,9 +47,9 @@ log = logging.getLogger("arc")
 DEFAULT_THRESHOLD = 0.5
 DEFAULT_POLL_SECONDS = 2.0
 LOW_CONFIDENCE, EXPIRED, CONFLICT = "low_confidence", "expired", "conflict"
-# one encoder instance: json.dumps with non-default options builds a new encoder per call (~10 µs)
+# one encoder instance: json.dumps with non-default options builds a new encoder per call
 _json_encode = json.JSONEncoder(ensure_ascii=False, default=repr).encode
-try:  # msgspec: ~0.2 µs instead of ~2.5 µs for a small changes object
+try:  # msgspec: an order of magnitude cheaper for a small changes object (benchmarks/RESULTS.md)
     import msgspec
 
     _msgspec_encode = msgspec.json.Encoder(enc_hook=repr).encode
@@ -124,10 +124,10 @@ class PatternEngine:
         ``background``: a set that does not load quickly (``startup.loads_quickly``) is loaded by a
         thread; calls meanwhile are reported as skipped (``loading``)."""
         env = os.environ if environ is None else environ
-        engine = cls(threshold=_env_float(env, "ARC_FIX_THRESHOLD", DEFAULT_THRESHOLD, 0.0, 1.0),
-                     poll_interval=_env_float(env, "ARC_PATTERNS_POLL", DEFAULT_POLL_SECONDS, 0.0, 86400.0),
+        engine = cls(threshold=settings.number("ARC_FIX_THRESHOLD", env),
+                     poll_interval=settings.number("ARC_PATTERNS_POLL", env),
                      snapshot=SnapshotPolicy.from_env(env))
-        paths = [p for p in split_paths(env.get("ARC_PATTERNS", "")) if p.strip()]
+        paths = [p for p in split_paths(settings.text("ARC_PATTERNS", env) or "") if p.strip()]
         if paths and background and not startup.loads_quickly(paths):
             engine.load_in_background(paths)
         elif paths:
@@ -215,8 +215,10 @@ class PatternEngine:
             if current:
                 self._seen = seen
             self.last_error = "\n".join(str(e) for e in errors)
-            log.error("arc: pattern bundle rejected; the previous pattern set stays active:\n%s",
-                      self.last_error)
+            kept = self._bundle_count()
+            outcome = (f"the previous pattern set ({kept} patterns) stays active" if kept else
+                       "no pattern set is active, calls are sent unfixed until a bundle loads")
+            log.error("arc: pattern bundle rejected; %s:\n%s", outcome, self.last_error)
             return errors
         self._paths, self._bundles, self._infos, self._seen = paths, layers, infos, seen
         self.load_seconds = time.perf_counter() - t0
@@ -492,18 +494,4 @@ def _build_runtime(records: Mapping) -> Layer:
     for pid, (pattern, fix, confidence, priority, expires) in records.items():
         builder.add(pid, pattern, fix, confidence, priority, expires)
     return builder.finish()
-
-
-def _env_float(env: Mapping[str, str], name: str, default: float, lo: float, hi: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = float(raw)
-        if not lo <= value <= hi:
-            raise ValueError
-    except ValueError:
-        log.error("arc: %s=%r is not a number in [%g, %g]; using the default %g", name, raw, lo, hi, default)
-        return default
-    return value
 

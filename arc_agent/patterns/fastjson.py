@@ -67,7 +67,7 @@ def decode(data: bytes, chunked: bool = False) -> Decoded | None:
     """The bundle in ``data`` as columns, or None if msgspec is missing or rejects it.
     ``chunked``: decode ``CHUNK`` records per call (~35% more CPU) so that other threads get the
     GIL between calls; a hot reload uses it, as one call holds the GIL for the whole document
-    (~1 s at 1M patterns, during which the app's requests would wait)."""
+    (about a second at 1M patterns, during which the app's requests would wait)."""
     if msgspec is None:
         return None
     try:

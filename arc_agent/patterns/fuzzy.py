@@ -5,7 +5,7 @@ pattern texts contain them (rarest first, rank = token id); each pattern is post
 first few token ids, a request probes its first few. The candidates are then verified all at
 once with numpy on a padded (patterns × WIDTH) token-id matrix: exact Jaccard against each
 pattern's own threshold, a few numpy operations for all candidates instead of compiling each
-candidate's condition (~20 µs each). Texts longer than WIDTH words are verified one by one.
+candidate's condition (benchmarks/RESULTS.md). Texts longer than WIDTH words are verified one by one.
 The verdict is final: a pattern whose only condition is ``similar`` needs no further check.
 """
 

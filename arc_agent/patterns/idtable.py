@@ -1,5 +1,5 @@
 """Pattern ids stored compactly: one UTF-8 blob plus offsets, and a sorted hash column for lookup
-by id (1M Python strings would cost ~60 MB; this costs ~30 MB for 1M ids).
+by id (half the memory of 1M Python strings; benchmarks/RESULTS.md).
 
 The hash column is built on first use (``find``/``duplicates``): requests never look ids up, and
 a layer restored from a snapshot would otherwise rebuild it (Python's string hash is randomized

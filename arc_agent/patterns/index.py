@@ -53,7 +53,7 @@ SLICE = 100_000  # values per GIL-holding step of a gentle assemble
 _INT32 = 2**31
 _SCALARS = (str, int, float, bool)
 _SIMILAR_KEYS = frozenset({"similar", "threshold"})
-# one encoder instance: json.dumps with options builds a new encoder per call (~10 µs each)
+# one encoder instance: json.dumps with options builds a new encoder per call
 _encode_spec = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
 try:  # bulk loading keys specs by JSON text: msgspec encodes a small object ~5x faster than json
     import msgspec
@@ -79,7 +79,7 @@ class Spec:
 
 def compile_spec(residual: Mapping | None, fix: Any, matcher: bool = True) -> Spec:
     """``matcher=False``: validate only (a build compiles thousands of specs that lookups compile
-    again on demand; generating their matchers then would cost ~0.2 ms each for nothing)."""
+    again on demand; generating their matchers then would be paid for nothing)."""
     tests: list = []
     if residual:
         for field, ops in residual.items():
@@ -117,7 +117,7 @@ class Layer:
                 continue
             sid = spec_col[i]
             matches = matchers.get(sid, matchers)
-            if matches is matchers:  # a plain dict in front of the LRU: ~0.1 µs less per candidate
+            if matches is matchers:  # a plain dict in front of the LRU: cheaper per candidate
                 if len(matchers) >= SPEC_CACHE_SIZE:
                     matchers.clear()
                 matches = matchers[sid] = self.spec(sid).matches
@@ -189,7 +189,7 @@ class Layer:
         counters.positives += 1
         keys = self.keys
         # the directory maps the key's top bits to its slice of the sorted keys (~1 key per slice):
-        # two array reads instead of bisecting 1M keys (~20 scattered reads, ~3 µs measured)
+        # two array reads instead of bisecting 1M keys (~20 scattered reads; benchmarks/RESULTS.md)
         b = (key >> self.dir_shift) + self.dir_half
         directory = self.directory
         j, end = directory[b], directory[b + 1]
@@ -462,7 +462,7 @@ class LayerParts:
     fuzzy index columns. Only arrays and blobs: everything a Layer derives from them (hashes,
     sorted keys, Bloom filters) depends on Python's per-process string hash, so it is rebuilt by
     ``assemble`` rather than stored; and its small Python objects are all made by ``assemble``,
-    after the bundle's parse tree is freed, so that they do not pin that memory (~90 MB at 1M)."""
+    after the bundle's parse tree is freed, so that they do not pin that memory (benchmarks/RESULTS.md)."""
 
     __slots__ = ("ids", "spec_col", "priority", "confidence", "expires", "spec_blob", "spec_off",
                  "elements", "shapes", "exist", "scan", "fuzzy")
@@ -471,7 +471,7 @@ class LayerParts:
 def assemble(parts: LayerParts, gentle: bool = False, elements: list | None = None) -> Layer:
     """The Layer for ``parts`` (from a builder or a snapshot). ``gentle`` (a reload beside the
     app's requests): the whole-column hashing is done in slices, letting other threads take the
-    GIL between them (one C-level pass over 1M values holds it for ~50 ms)."""
+    GIL between them (one C-level pass over 1M values holds it for tens of ms)."""
     layer = Layer()
     layer.parts = None
     layer.n = len(parts.spec_col)

@@ -1,7 +1,7 @@
 """One straight-line Python function per spec instead of a generic loop over its tests.
 
-``conditions.evaluate`` dispatches on each test's kind at run time (~1.3 µs of interpreter work
-per candidate pattern besides the tests themselves); the generated function reads each field once
+``conditions.evaluate`` dispatches on each test's kind at run time (interpreter work per
+candidate pattern besides the tests themselves; benchmarks/RESULTS.md); the generated function reads each field once
 through the per-request cache, inlines comparisons and ``exists``, and calls the compiled regex /
 word-set checks directly (RE2's Match included). Same semantics as
 ``evaluate``, which stays the reference (the tests compare both). Only constants and compiled
@@ -83,7 +83,7 @@ def _literal_checks(k: int, t: Any, v: str, ns: dict, lines: list) -> None:
 
 def _read_field(field: str, fields: dict, ns: dict, getters: dict, lines: list) -> str:
     """Emit (once per field) the read of ``field``; returns its variable. Inlined instead of calling
-    its getter (~1 µs less per field): a top-level field as an attribute (names from the fixed
+    its getter (cheaper per field): a top-level field as an attribute (names from the fixed
     ``TOP_FIELDS``, never from pattern text), a parameter from ``params``, which never holds the
     SDKs' not-given sentinels (``request._params``)."""
     n = fields.get(field)

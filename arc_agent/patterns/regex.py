@@ -1,9 +1,9 @@
 """``regex`` operator, safe against catastrophic backtracking.
 
 RE2 (google-re2) runs in time linear in the input, so no pattern can hang a request; it has no
-backreferences or look-around, which bundles must not rely on. RE2's Python wrapper costs ~6 µs
-per search on a short string, calling its compiled object directly ~1 µs (measured), so we use
-the latter; ``search.bytes`` searches already-encoded text, so that a request's text is encoded
+backreferences or look-around, which bundles must not rely on. RE2's Python wrapper costs several times
+more per search on a short string than calling its compiled object directly (benchmarks/RESULTS.md),
+so we use the latter; ``search.bytes`` searches already-encoded text, so that a request's text is encoded
 once for all the regexes that look at it. Without google-re2 we fall back to ``re`` on input
 bounded to ``FALLBACK_MAX_INPUT`` characters (with a warning), which bounds the worst case
 instead of removing it.
@@ -67,7 +67,7 @@ def compile_regex(pattern: str, literals: bool = True) -> Callable[[str], bool]:
 
 def required_literals(pattern: str) -> tuple | None:
     """(literals, ignore_case): strings that every match of ``pattern`` contains, for a cheap
-    ``in`` test before the RE2 call (~0.1 µs instead of ~1.5 µs when the text cannot match).
+    ``in`` test before the RE2 call (far cheaper when the text cannot match).
     Conservative: only runs of plain characters at the top level of the pattern as Python's
     parser reads it (no alternation, group, class or repetition), and None for anything else
     (a pattern Python's parser rejects or reads with flags RE2 does not share). With ``(?i)``

@@ -1,6 +1,6 @@
 """Snapshots: a loaded bundle set saved in binary columns, so that the next start (or another
-worker process) loads 1M patterns in about a second instead of parsing and validating the
-JSON/YAML again (~12 s).
+worker process) loads 1M patterns about ten times faster than parsing and validating the
+JSON/YAML again (benchmarks/RESULTS.md).
 
 The bundle stays the source of truth. A snapshot is keyed by the sha256 of the snapshot format,
 Arc's and Python's versions and every bundle file's path and content (the digest of the very bytes
@@ -43,7 +43,8 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from .. import __version__
+from .. import settings
+from .._version import __version__
 from ..fsutil import atomic_write
 from .bounded import DeadlineFile, sha256_regular, within_deadline
 from .bundle import BundleError, BundleInfo, resolve_paths
@@ -61,7 +62,6 @@ SUFFIX = ".arc-snapshot"
 MIN_PATTERNS = 20_000
 _MAX_HEADER = 64 << 20
 _HEAD = struct.Struct("<I")
-_OFF = ("off", "0", "false", "no", "none")
 
 
 class StaleSnapshot(Exception):
@@ -81,8 +81,8 @@ class SnapshotPolicy:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> SnapshotPolicy:
         """``ARC_PATTERNS_SNAPSHOT``: unset = next to the bundle, ``off`` = none, else a directory."""
-        raw = (env.get("ARC_PATTERNS_SNAPSHOT") or "").strip()
-        if raw.lower() in _OFF and raw:
+        raw = settings.text("ARC_PATTERNS_SNAPSHOT", env) or ""
+        if raw and settings.boolean(raw) is False:  # off/0/false/no, as for every ARC_* flag
             return cls(enabled=False)
         return cls(directory=raw or None)
 

@@ -23,6 +23,8 @@ import secrets
 import stat
 from hashlib import sha256
 
+from .. import settings
+
 log = logging.getLogger("arc")
 
 KEY_FILE = "snapshot.key"
@@ -39,7 +41,7 @@ class UntrustedSnapshot(Exception):
 
 def arc_home() -> str:
     """Arc's private per-user folder: ``ARC_HOME``, else ``~/.arc``."""
-    return os.path.abspath(os.path.expanduser(os.environ.get("ARC_HOME") or "~/.arc"))
+    return os.path.abspath(os.path.expanduser(settings.text("ARC_HOME")))
 
 
 def secret() -> bytes:

@@ -45,7 +45,7 @@ class WaitBudget:
     @property
     def wait_s(self) -> float:
         if self._wait_ms is None:
-            from ..telemetry.settings import value
+            from ..settings import value
 
             self._wait_ms = float(value("ARC_PATTERNS_WAIT_MS"))
         return self._wait_ms / 1000.0

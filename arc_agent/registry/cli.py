@@ -2,8 +2,8 @@
 
 ``--registry DIR`` overrides ``ARC_REGISTRY`` (default ``~/.arc/registry``); ``--tenant T`` works on
 tenant T's registry (``DIR/tenants/T``, what ``arc serve`` serves to T's keys); ``--url`` sends
-list/promote/rollback to a control server instead (``arc_agent.control.remote``, the one place this
-frontend reaches the control plane). Errors are one line naming the artifact and the problem, exit status 1.
+list/promote/rollback to a control server instead (``arc_agent.control.registry_cli`` chooses: the
+registry never imports the control plane). Errors are one line naming the artifact and the problem, exit status 1.
 """
 
 from __future__ import annotations
@@ -79,10 +79,6 @@ def run(args: argparse.Namespace) -> int:
 
     if args.registry_command == "keygen":
         return _keygen(args)
-    if getattr(args, "url", None):
-        from ..control.remote import run_registry
-
-        return run_registry(args)
     try:
         registry = Registry(args.registry, tenant=args.tenant)
     except RegistryError as exc:

@@ -25,6 +25,7 @@ import stat
 import tempfile
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
+from .. import settings
 from . import channels, locking, names
 from .channels import ChannelState
 from .errors import ArtifactRejected, RegistryError
@@ -37,8 +38,8 @@ def default_root(environ: Optional[Mapping[str, str]] = None) -> str:
     """``ARC_REGISTRY``; unset: ``~/.arc/registry``, or with ``ARC_CONTROL_ENDPOINT`` the agent's mirror of
     what the control server sends (``~/.arc/control-mirror``), which ``registry:`` settings then follow."""
     env = os.environ if environ is None else environ
-    raw = (env.get("ARC_REGISTRY") or "").strip()
-    if not raw and (env.get("ARC_CONTROL_ENDPOINT") or "").strip():
+    raw = settings.text("ARC_REGISTRY", env) if settings.is_set("ARC_REGISTRY", env) else ""
+    if not raw and settings.text("ARC_CONTROL_ENDPOINT", env):
         raw = os.path.join("~", ".arc", "control-mirror")
     return os.path.abspath(os.path.expanduser(raw or os.path.join("~", ".arc", "registry")))
 

@@ -18,6 +18,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    if importlib.util.find_spec("ray") is None:  # the job runs in a child: say it here, not as its traceback
+        raise ModuleNotFoundError("ray", name="ray")  # `arc` names the extra to install
     cmd = [sys.executable, "-m", "training_ray.learn_patterns", *args.options]
     try:
         return subprocess.call(cmd, env=dict(os.environ))

@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
+from .. import settings
+
 _USERINFO = re.compile(r"://[^/\s]*@")  # greedy: a password may hold an '@' too
 
 
@@ -97,7 +99,7 @@ def userinfo(url: str) -> tuple | None:
 
 
 def resolve(endpoint: str | None = None, api_key: str | None = None, environ=os.environ) -> Endpoint:
-    url = (endpoint or environ.get("ARC_ENDPOINT") or environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    url = (endpoint or settings.text("ARC_ENDPOINT", environ) or environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
            or environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or "grpc://localhost:4317")
     insecure_env = (environ.get("OTEL_EXPORTER_OTLP_TRACES_INSECURE")
                     or environ.get("OTEL_EXPORTER_OTLP_INSECURE"))
@@ -109,7 +111,7 @@ def resolve(endpoint: str | None = None, api_key: str | None = None, environ=os.
         secure = True
     headers = _parse_headers(environ.get("OTEL_EXPORTER_OTLP_HEADERS", ""))
     headers += _parse_headers(environ.get("OTEL_EXPORTER_OTLP_TRACES_HEADERS", ""))
-    key = api_key or environ.get("ARC_API_KEY")
+    key = api_key or settings.text("ARC_API_KEY", environ)
     if key:
         headers.append(("authorization", f"Bearer {key}"))
     credentials = userinfo(url)

@@ -13,8 +13,7 @@ import logging
 import os
 from typing import Optional
 
-from .. import failopen, state
-from . import settings
+from .. import failopen, settings, state
 from .stats import STATS
 
 log = logging.getLogger("arc")

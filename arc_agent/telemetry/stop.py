@@ -46,11 +46,15 @@ _final_thread = None  # the thread running a final flush (exit, pool child end) 
 _final_done = threading.Event()
 _celery_hooked = False
 _deferred: list = []  # stop signals that came during the main thread's own final flush: raised after it
+# the span pipeline, handed over by ``install`` (tracing.py calls ``flush`` here, so this module does not
+# import it): ``shutdown(reason=)`` flushes and stops it, ``pipeline()`` is ``(provider, owned, exporter)``
+_pipeline_shutdown: Callable[..., None] | None = None
+_pipeline: Callable[[], tuple] | None = None
 
 
 def bound_s() -> float:
     """``ARC_SHUTDOWN_FLUSH_MS`` in seconds (a bad value is logged and the default used)."""
-    from . import settings
+    from .. import settings
 
     return float(settings.value("ARC_SHUTDOWN_FLUSH_MS")) / 1000.0
 
@@ -144,15 +148,12 @@ def final_flush(reason: str) -> None:
     if _final_pid == os.getpid():
         return
     _final_pid = os.getpid()
-    from . import tracing
-
-    tracing.shutdown(reason=reason)
+    if _pipeline_shutdown is not None:
+        _pipeline_shutdown(reason=reason)
 
 
 def _flush_before_app_handler(reason: str) -> None:
-    from . import tracing
-
-    provider, owned, exporter = tracing.pipeline()
+    provider, owned, exporter = _pipeline() if _pipeline is not None else (None, False, None)
     if provider is not None:
         flush(provider, owned, exporter, reason, final=False)
 
@@ -288,10 +289,12 @@ def _in_multiprocessing_child() -> bool:
         return False
 
 
-def install() -> None:
-    """Called once at activation (never at interpreter start). Signal handlers can only be set from
-    the main thread: elsewhere only ``signal.signal`` is wrapped, so the app's later handlers chain."""
-    global _wrapped
+def install(shutdown: Callable[..., None], pipeline: Callable[[], tuple]) -> None:
+    """Called once at activation (never at interpreter start) with the span pipeline's ``shutdown`` and
+    ``pipeline`` (``tracing.py``). Signal handlers can only be set from the main thread: elsewhere only
+    ``signal.signal`` is wrapped, so the app's later handlers chain."""
+    global _wrapped, _pipeline_shutdown, _pipeline
+    _pipeline_shutdown, _pipeline = shutdown, pipeline
     if _wrapped:
         return
     _wrapped = True

@@ -14,6 +14,7 @@ import threading
 
 from opentelemetry import trace
 
+from .. import settings
 from .._version import __version__
 from .stats import STATS
 
@@ -36,27 +37,11 @@ def configure(endpoint: str | None = None, api_key: str | None = None) -> None:
         _settings["api_key"] = api_key
 
 
-def _env_float(name: str, default: float) -> float:
-    from . import settings
-
-    if name in settings.SETTINGS:  # range-checked too (a negative ARC_QUEUE_SIZE must not break set-up)
-        value = settings.value(name)
-        return default if value is None else float(value)
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        log.error("arc: %s=%r is not a number; using %s", name, raw, default)
-        return default
-
-
 def _queue_size() -> int:
     """``ARC_QUEUE_SIZE`` if set, else ``OTEL_BSP_MAX_QUEUE_SIZE`` read as the SDK reads it (a bad value
     means the SDK's default, 2048), else Arc's default (65536: an outage's first timeouts at 1k calls/s)."""
-    if os.environ.get("ARC_QUEUE_SIZE", "").strip():
-        return int(_env_float("ARC_QUEUE_SIZE", 65536))
+    if settings.is_set("ARC_QUEUE_SIZE"):
+        return settings.integer("ARC_QUEUE_SIZE")
     raw = os.environ.get("OTEL_BSP_MAX_QUEUE_SIZE")
     if raw is None:
         return 65536
@@ -71,7 +56,7 @@ def _batch_processor(exporter, max_queue_size: int):
     ``OTEL_BSP_*`` (schedule delay, batch size, export timeout) exactly as for its own pipeline."""
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    delay = _env_float("ARC_EXPORT_DELAY_MS", 5000) if os.environ.get("ARC_EXPORT_DELAY_MS", "").strip() else None
+    delay = settings.number("ARC_EXPORT_DELAY_MS") if settings.is_set("ARC_EXPORT_DELAY_MS") else None
     try:
         return BatchSpanProcessor(exporter, max_queue_size=max_queue_size,
                                   schedule_delay_millis=None if delay is None else int(delay))
@@ -106,14 +91,14 @@ def _build_provider():
         log.error("arc: bad collector endpoint: %s; using grpc://localhost:4317", exc)
         endpoint = resolve("grpc://localhost:4317", _settings.get("api_key"))
     wal = None
-    wal_path = os.environ.get("ARC_WAL_PATH")
+    wal_path = settings.text("ARC_WAL_PATH")
     if wal_path:
         try:
-            wal = WriteAheadLog(wal_path, max_bytes=int(_env_float("ARC_WAL_MAX_BYTES", 256 << 20)))
+            wal = WriteAheadLog(wal_path, max_bytes=settings.integer("ARC_WAL_MAX_BYTES"))
         except Exception as exc:
             log.error("arc: ARC_WAL_PATH=%r cannot be used (%r); buffering in memory only", wal_path, exc)
-    _exporter = ArcSpanExporter(endpoint, timeout_s=_env_float("ARC_EXPORT_TIMEOUT", 2.0),
-                                max_buffer_bytes=int(_env_float("ARC_BUFFER_MAX_BYTES", 64 << 20)), wal=wal)
+    _exporter = ArcSpanExporter(endpoint, timeout_s=settings.number("ARC_EXPORT_TIMEOUT"),
+                                max_buffer_bytes=settings.integer("ARC_BUFFER_MAX_BYTES"), wal=wal)
     queue_size = _queue_size()
     _processor = CountingSpanProcessor(_batch_processor(_exporter, queue_size), _exporter, queue_size)
     provider.add_span_processor(_processor)

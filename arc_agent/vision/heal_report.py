@@ -18,7 +18,7 @@ HELP = "list UI actions Arc healed, so selectors can be fixed"
 _SINCE = re.compile(r"^(\d+)([smhdw])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_ADVICE = {
+ADVICE = {
     "fingerprint": "selector no longer matches: use the healed selector",
     "shadow_pierce": "target is inside a shadow root: use a shadow-aware locator",
     "relocate": "element was re-rendered: look it up again before acting",
@@ -73,7 +73,7 @@ def format_table(rows: list) -> str:
         lines.append(f"  [{r['framework']}] {r['selector']}{healed}")
         lines.append(f"      {r['times']}x via {r['strategy']}{score}, last {r['last_seen']}, "
                      f"{', '.join(r.get('actions') or [])} on {r['url'] or '?'}")
-        lines.append(f"      hint: {_ADVICE.get(r['strategy'], 'check this selector')}")
+        lines.append(f"      hint: {ADVICE.get(r['strategy'], 'check this selector')}")
     return "\n".join(lines)
 
 

@@ -5,9 +5,9 @@ which the async driver awaits. Multi-step ops are generators run by ``steps`` ei
 
 On Chromium the hot path talks CDP directly through a session per page (``pw_cdp.py``): a plain-CSS
 target in the main frame is probed with ``Runtime.evaluate`` (``locator.evaluate_all`` would first
-build Playwright's injected script in the page's main world, ~25 ms on a fresh document) and
-captures use ``Page.captureScreenshot`` (``page.screenshot`` adds fonts/caret/style round trips,
-~15 ms more on a fresh document). Anything else, or any CDP error, takes the Playwright API path.
+build Playwright's injected script in the page's main world, costly on a fresh document) and
+captures use ``Page.captureScreenshot`` (``page.screenshot`` adds fonts/caret/style round trips;
+figures in benchmarks/RESULTS.md). Anything else, or any CDP error, takes the Playwright API path.
 
 On a new document whose viewport is needed anyway (page hashes, blobs), the viewport capture is
 issued together with the probe (``probe_and_capture``): Chromium spends most of a capture waiting

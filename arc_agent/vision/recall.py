@@ -1,6 +1,6 @@
 """Remembered crops: a target the DOM finds unchanged since its last capture is scored from that crop.
 
-Chromium needs about two compositor frames (~33 ms) for any new capture, and a fresh document has
+Chromium needs about two compositor frames for any new capture, and a fresh document has
 no viewport capture to reuse (``shots.py``). So the crop of each target is remembered after a
 capture whose score was confident, keyed by page URL, selector and state. (In the tiers that hash the page,
 its pixels are then taken alongside the action instead of before it, see ``actions.py``, and each

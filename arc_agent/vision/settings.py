@@ -1,18 +1,17 @@
-"""Vision settings from the environment; a bad value is logged once, clearly, and the default used."""
+"""Vision settings from the environment, read through ``arc_agent.settings`` (one spelling rule, bounds;
+a bad value is logged naming the variable and the default used)."""
 
 from __future__ import annotations
 
 import logging
 import os
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Optional
 
+from .. import settings
 from .privacy import DEFAULT_TIER, TIERS
 
 log = logging.getLogger("arc")
-
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
 
 
 @dataclass(frozen=True)
@@ -38,46 +37,6 @@ class VisionSettings:
 FAST_PATHS = ("playwright.locator_repr", "playwright.sync_overlap", "selenium.element_repoint")
 
 
-def _float_in(name: str, raw: str, default: float, lo: float, hi: float) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        value = float("nan")
-    if not (lo <= value <= hi):
-        log.warning("arc: %s=%r is not a number in [%s, %s]; using %s", name, raw, lo, hi, default)
-        return default
-    return value
-
-
-def _int_in(name: str, raw: str, default: int, lo: int, hi: int) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        value = lo - 1
-    if not (lo <= value <= hi):
-        log.warning("arc: %s=%r is not an integer in [%d, %d]; using %d", name, raw, lo, hi, default)
-        return default
-    return value
-
-
-def _bool(name: str, raw: str, default: bool) -> bool:
-    low = raw.strip().lower()
-    if low in _TRUE:
-        return True
-    if low in _FALSE:
-        return False
-    log.warning("arc: %s=%r is not one of 1/0/true/false/yes/no/on/off; using %s", name, raw, default)
-    return default
-
-
-def _tier(raw: str) -> str:
-    low = raw.strip().lower()
-    if low in TIERS:
-        return low
-    log.warning("arc: ARC_PRIVACY_MODE=%r is not one of %s; using %s", raw, "|".join(TIERS), DEFAULT_TIER)
-    return DEFAULT_TIER
-
-
 def _names(raw: str) -> frozenset:
     names = frozenset(part.strip().lower() for part in raw.replace(" ", ",").split(",") if part.strip())
     unknown = sorted(names - {"all", *FAST_PATHS})
@@ -89,36 +48,21 @@ def _names(raw: str) -> frozenset:
 
 def from_env(environ=None) -> VisionSettings:
     env = os.environ if environ is None else environ
-    d = VisionSettings()
-
-    def get(name: str, parse: Callable, default):
-        raw = env.get(name)
-        return default if raw is None or raw.strip() == "" else parse(raw)
-
+    tier = settings.text("ARC_PRIVACY_MODE", env)
     return VisionSettings(
-        threshold=get("ARC_VISION_THRESHOLD", lambda r: _float_in("ARC_VISION_THRESHOLD", r, d.threshold, 0, 1),
-                      d.threshold),
-        privacy_tier=get("ARC_PRIVACY_MODE", _tier, d.privacy_tier),
-        blob_dir=get("ARC_BLOB_DIR", lambda r: r, d.blob_dir),
-        heal=get("ARC_HEAL", lambda r: _bool("ARC_HEAL", r, d.heal), d.heal),
-        heal_min_score=get("ARC_HEAL_MIN_SCORE",
-                           lambda r: _float_in("ARC_HEAL_MIN_SCORE", r, d.heal_min_score, 0, 1),
-                           d.heal_min_score),
-        heal_timeout_ms=get("ARC_HEAL_TIMEOUT_MS",
-                            lambda r: _int_in("ARC_HEAL_TIMEOUT_MS", r, d.heal_timeout_ms, 0, 600_000),
-                            d.heal_timeout_ms),
-        heal_find_elements=get("ARC_HEAL_FIND_ELEMENTS",
-                               lambda r: _bool("ARC_HEAL_FIND_ELEMENTS", r, d.heal_find_elements),
-                               d.heal_find_elements),
-        wait_ms=get("ARC_VISION_WAIT_MS", lambda r: _int_in("ARC_VISION_WAIT_MS", r, d.wait_ms, 0, 600_000),
-                    d.wait_ms),
-        model_dir=get("ARC_VISION_MODEL_DIR", lambda r: r, None),
-        policy_dir=get("ARC_VISION_POLICY_DIR", lambda r: r, None),
-        policy=get("ARC_VISION_POLICY", lambda r: r.strip(), None),
-        policy_canary=get("ARC_VISION_POLICY_CANARY",
-                          lambda r: _float_in("ARC_VISION_POLICY_CANARY", r, d.policy_canary, 0, 1),
-                          d.policy_canary),
-        fast_paths_off=get("ARC_VISION_FAST_PATHS_OFF", _names, d.fast_paths_off),
+        threshold=settings.number("ARC_VISION_THRESHOLD", env),
+        privacy_tier=tier if tier in TIERS else DEFAULT_TIER,
+        blob_dir=settings.text("ARC_BLOB_DIR", env),
+        heal=settings.flag("ARC_HEAL", env),
+        heal_min_score=settings.number("ARC_HEAL_MIN_SCORE", env),
+        heal_timeout_ms=settings.integer("ARC_HEAL_TIMEOUT_MS", env),
+        heal_find_elements=settings.flag("ARC_HEAL_FIND_ELEMENTS", env),
+        wait_ms=settings.integer("ARC_VISION_WAIT_MS", env),
+        model_dir=settings.text("ARC_VISION_MODEL_DIR", env),
+        policy_dir=settings.text("ARC_VISION_POLICY_DIR", env),
+        policy=(settings.text("ARC_VISION_POLICY", env) or "").strip() or None,
+        policy_canary=settings.number("ARC_VISION_POLICY_CANARY", env),
+        fast_paths_off=_names(settings.text("ARC_VISION_FAST_PATHS_OFF", env) or ""),
     )
 
 

@@ -1,6 +1,6 @@
 """Reuse of viewport captures between actions, bounded by what the page reports as changed.
 
-Chromium needs about two frames (~33 ms) for any screenshot, more than the rest of the pre-action
+Chromium needs about two frames for any screenshot, more than the rest of the pre-action
 step together. So the crop around a target is cut from a viewport capture, and that capture is
 reused for a later target when nothing changed near it: every probe reports the viewport rects of
 elements mutated, animating or still loading since the previous probe (``js._CHANGES``); they are
@@ -8,7 +8,7 @@ accumulated per document and a capture is reused only if the new crop region tou
 the scroll position and viewport are the same, and the capture is younger than ``MAX_AGE_S``.
 
 A capture may also be a clip around one target (``area``; the first capture of a document when no
-viewport is needed: a clip is ~15 ms cheaper than the viewport on a fresh document); it serves
+viewport is needed: a clip is cheaper than the viewport on a fresh document); it serves
 later crops that lie inside it.
 """
 

@@ -18,6 +18,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    for module in ("ray", "torch"):  # the job runs in a child: say it here, not as its traceback
+        if importlib.util.find_spec(module) is None:
+            raise ModuleNotFoundError(module, name=module)  # `arc` names the extra to install
     cmd = [sys.executable, "-m", "training_ray.ui_policy", *args.options]
     try:
         return subprocess.call(cmd, env=dict(os.environ))

@@ -14,8 +14,14 @@ def test_wheel_contains_runtime_data_and_the_ddl_is_found_from_it(tmp_path):
     out = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
                           "-w", str(tmp_path / "dist"), str(ROOT)], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
+    assert "deprecated" not in out.stderr  # e.g. setuptools' project.license table banner (SPDX string now)
     (wheel,) = (tmp_path / "dist").glob("arc_runtime-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
+    metadata = next(zipfile.ZipFile(wheel).read(n).decode() for n in names if n.endswith(".dist-info/METADATA"))
+    assert "License-Expression: Apache-2.0" in metadata.splitlines()
+    grafana = {"arc_agent/data/grafana/arc-runtime.json",  # arc report reads the dashboard it ships
+               "arc_agent/data/grafana/provisioning/datasources/arc-clickhouse.yaml"}
+    assert grafana <= names
 
     sql = sorted(p.name for p in (ROOT / "collector_config" / "clickhouse").glob("*.sql"))
     assert sql and {f"arc_agent/data/clickhouse/{name}" for name in sql} <= names

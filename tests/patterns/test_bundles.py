@@ -98,9 +98,18 @@ def test_duplicate_ids_within_and_across_files(write_bundle, engine):
     assert not engine.active
 
 
-def test_missing_path(engine):
-    errors = engine.load("/nonexistent/bundle.json")
+def test_missing_path(engine, caplog, write_bundle):
+    with caplog.at_level("ERROR", logger="arc"):
+        errors = engine.load("/nonexistent/bundle.json")
     assert errors[0].file == "/nonexistent/bundle.json" and "no such file" in errors[0].problem
+    # nothing was loaded before: the log says so instead of promising a previous set
+    assert "no pattern set is active, calls are sent unfixed" in caplog.text
+    assert "previous" not in caplog.text
+    caplog.clear()
+    assert engine.load(write_bundle([GOOD], name="first.json")) == []
+    with caplog.at_level("ERROR", logger="arc"):
+        engine.load("/nonexistent/bundle.json")
+    assert "the previous pattern set (1 patterns) stays active" in caplog.text
 
 
 def test_several_errors_are_all_reported(write_bundle, engine):

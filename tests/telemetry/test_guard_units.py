@@ -4,8 +4,8 @@ import logging
 import random
 from collections import Counter
 
+from arc_agent import settings
 from arc_agent.state import RuntimeState
-from arc_agent.telemetry import settings
 from arc_agent.telemetry.breaker import MIN_SAMPLES, CircuitBreaker
 from arc_agent.telemetry.sampling import DynamicSampler
 

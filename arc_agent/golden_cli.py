@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
+
+from . import settings
 
 HELP = "run the shipped golden-request cases against this install"
 
@@ -23,8 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from . import golden
-    from .errors import BundleError
+    from .patterns import golden
+    from .patterns.errors import BundleError
 
     try:
         cases = golden.load_cases(args.cases)
@@ -52,12 +53,11 @@ def run_e2e(cases: list) -> list:
     import anthropic
     import openai
 
-    from arc_agent import Arc
-    from arc_agent.devllm import DevLLMServer
+    from .api import Arc
+    from .devllm import DevLLMServer
+    from .patterns import golden
 
-    from . import golden
-
-    if os.environ.get("ARC_PATTERNS"):
+    if settings.text("ARC_PATTERNS"):
         print("note: ARC_PATTERNS is set; its patterns are loaded too and may change the results")
     with tempfile.TemporaryDirectory(prefix="arc-golden-") as tmp, DevLLMServer(port=0) as server:
         arc = Arc(patterns=golden.bundle_paths(cases, tmp))

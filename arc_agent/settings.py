@@ -1,33 +1,31 @@
-"""Every ARC_* setting Arc reads, in one table, with one validator per kind.
+"""Every ``ARC_*`` variable Arc reads: one table, one spelling rule, typed getters with bounds.
 
-Why a table: the guards read their settings through ``number``/``flag`` (a bad value is logged once,
-naming the variable and the value, and the default is used), and ``arc doctor`` checks the whole
-environment against the same table, so what doctor calls bad is exactly what the agent rejects.
+Why one module: every reader gets the same answer for the same text (``1/true/yes/on`` is true,
+``0/false/no/off`` and the empty string are false, anything else is a bad value), a bad value is
+logged once naming the variable and the default is used, and ``arc doctor`` checks the whole
+environment against this same table, so what doctor calls bad is exactly what the agent rejects.
+
+The start-up hook imports this module in every process, so it imports only ``os``: no ``typing``,
+``logging`` or ``dataclasses`` here (the logger is looked up only when a bad value is logged).
 """
 
 from __future__ import annotations
 
-import logging
-import math
 import os
-from dataclasses import dataclass
-from typing import Any, Mapping, Optional
 
-log = logging.getLogger("arc")
-
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+TRUE = frozenset(("1", "true", "yes", "on"))
+FALSE = frozenset(("0", "false", "no", "off", ""))
 
 
-@dataclass(frozen=True)
 class Setting:
-    name: str
-    kind: str  # float | int | bool | text | path | secret | level | choice
-    default: Any
-    help: str
-    low: Optional[float] = None
-    high: Optional[float] = None
-    choices: tuple = ()
+    """One variable: ``kind`` is float | int | bool | text | path | secret | level | choice."""
+
+    __slots__ = ("name", "kind", "default", "help", "low", "high", "choices")
+
+    def __init__(self, name: str, kind: str, default: object, help: str, low: float | None = None,
+                 high: float | None = None, choices: tuple = ()) -> None:
+        self.name, self.kind, self.default, self.help = name, kind, default, help
+        self.low, self.high, self.choices = low, high, choices
 
 
 def _s(name, kind, default, help, low=None, high=None, choices=()) -> tuple:
@@ -102,14 +100,32 @@ SETTINGS: dict = dict([
     _s("ARC_INSTANCE_ID", "text", None, "this agent's id in the fleet and for the canary share (default host-pid)"),
     _s("ARC_CONTROL_REPORT_S", "float", 30.0, "seconds between status reports to the control server", 0.5, 3600),
     _s("ARC_SERVE_KEYS", "path", None, "API key file of 'arc serve' (TENANT KEY lines)"),
+    _s("ARC_PATTERNS_SNAPSHOT", "text", None,
+       "'off', or the folder for pattern load snapshots (default: the user cache)"),
+    _s("ARC_VISION_FAST_PATHS_OFF", "text", "", "fast paths on Playwright/Selenium internals to leave off "
+       "(comma-separated names, or 'all')"),
+    _s("ARC_QUERY_TOKEN", "secret", None, "token for ARC_QUERY_URL (else read from the store's collector.json)"),
+    _s("ARC_COLLECTOR_AUTH_TOKEN_FILE", "path", None, "token file OTLP senders to 'arc collector' must present"),
+    _s("ARC_REPLAY_BASE_URL", "text", None, "base URL 'arc replay' and its pytest plugin send to"),
+    _s("ARC_DEVLLM_HOST", "text", "127.0.0.1", "address 'arc dev-llm' binds"),
+    _s("ARC_DEVLLM_PORT", "int", None, "port of 'arc dev-llm'", 0, 65535),
 ])
+
+# families of variables whose members a component defines itself (``arc dev-llm``: one per config field)
+PREFIXES = {"ARC_DEVLLM_": "an 'arc dev-llm' server knob, checked by 'arc dev-llm'"}
 
 
 class BadValue(ValueError):
     """``str(exc)`` says what is wrong with the value, e.g. 'is not a number'."""
 
 
-def parse(setting: Setting, raw: str) -> Any:
+def boolean(raw: str) -> bool | None:
+    """The one spelling rule: True, False, or None when ``raw`` is neither."""
+    low = raw.strip().lower()
+    return True if low in TRUE else False if low in FALSE else None
+
+
+def parse(setting: Setting, raw: str) -> object:
     """The value of ``raw`` for ``setting``; BadValue names the problem."""
     kind = setting.kind
     text = raw.strip()
@@ -118,17 +134,15 @@ def parse(setting: Setting, raw: str) -> Any:
             value = float(text) if kind == "float" else int(text)
         except ValueError:
             raise BadValue("is not " + ("a number" if kind == "float" else "an integer")) from None
-        if math.isnan(value) or (setting.low is not None and value < setting.low) or \
+        if value != value or (setting.low is not None and value < setting.low) or \
                 (setting.high is not None and value > setting.high):
             raise BadValue(f"is outside [{setting.low:g}, {setting.high:g}]")
         return value
     if kind == "bool":
-        low = text.lower()
-        if low in _TRUE:
-            return True
-        if low in _FALSE:
-            return False
-        raise BadValue("is not one of 1/0/true/false/yes/no/on/off")
+        flag = boolean(text)
+        if flag is None:
+            raise BadValue("is not one of 1/0/true/false/yes/no/on/off")
+        return flag
     if kind == "level":
         if text.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise BadValue("is not a log level (DEBUG, INFO, WARNING, ERROR)")
@@ -140,8 +154,17 @@ def parse(setting: Setting, raw: str) -> Any:
     return raw
 
 
-def value(name: str, environ: Optional[Mapping[str, str]] = None) -> Any:
-    """The validated value of ``name`` from the environment; a bad value is logged and the default used."""
+_logged: set = set()
+
+
+def shown(setting: Setting, raw: str) -> str:
+    """``raw`` as it may appear in a log: a secret, or anything with ``user:password@``, is not echoed."""
+    return "(set, hidden)" if setting.kind == "secret" or "@" in raw else repr(raw)
+
+
+def value(name: str, environ: object = None) -> object:
+    """The validated value of ``name`` from ``environ`` (default ``os.environ``); unset, blank (but for
+    a flag) or bad: the default, a bad value logged once naming the variable."""
     setting = SETTINGS[name]
     raw = (os.environ if environ is None else environ).get(name)
     if raw is None or (raw.strip() == "" and setting.kind != "bool"):
@@ -149,8 +172,35 @@ def value(name: str, environ: Optional[Mapping[str, str]] = None) -> Any:
     try:
         return parse(setting, raw)
     except BadValue as exc:
-        from .endpoint import redact
+        if (name, raw) not in _logged:
+            _logged.add((name, raw))
+            import logging
 
-        log.error("arc: %s=%r %s; using the default (%s)", name, redact(raw), exc,
-                  "unset" if setting.default is None else setting.default)
+            logging.getLogger("arc").error("arc: %s=%s %s; using the default (%s)", name, shown(setting, raw), exc,
+                                           "unset" if setting.default is None else setting.default)
         return setting.default
+
+
+def flag(name: str, environ: object = None) -> bool:
+    return bool(value(name, environ))
+
+
+def number(name: str, environ: object = None) -> float | None:
+    found = value(name, environ)
+    return None if found is None else float(found)
+
+
+def integer(name: str, environ: object = None) -> int | None:
+    found = value(name, environ)
+    return None if found is None else int(found)
+
+
+def text(name: str, environ: object = None) -> str | None:
+    """A text/path/secret setting, stripped; blank means the default."""
+    found = value(name, environ)
+    return found.strip() if isinstance(found, str) else found
+
+
+def is_set(name: str, environ: object = None) -> bool:
+    """Whether ``name`` has a non-blank value (e.g. to prefer it over an ``OTEL_*`` variable)."""
+    return bool(((os.environ if environ is None else environ).get(name) or "").strip())

@@ -1,0 +1,1 @@
+"""``arc report``: the Grafana dashboard's panels drawn into one self-contained HTML file."""
