@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from .. import settings
+from ..netutil import is_loopback
 
 HELP = "run the embedded OTLP collector writing to ClickHouse (chDB)"
 
@@ -180,22 +181,10 @@ def read_token(path: str) -> str:
     return token
 
 
-def _loopback(host: str) -> bool:
-    import ipaddress
-
-    host = host.strip("[]")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def check_exposure(listen: str, *, tls: bool, token: bool) -> None:
     """Beyond loopback the OTLP port takes spans from the network: TLS and a token are required."""
     host = listen.rpartition(":")[0]
-    if not _loopback(host) and not (tls and token):
+    if not is_loopback(host) and not (tls and token):
         raise ValueError(f"--listen {listen} is reachable beyond this machine: give --tls-cert/--tls-key "
                          "and --auth-token-file too (or listen on 127.0.0.1)")
 

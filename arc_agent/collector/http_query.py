@@ -31,6 +31,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from arc_agent.collector.sqlguard import RefusedQuery
 from arc_agent.collector.store import Store, StoreBusy, StoreError
+from arc_agent.netutil import is_loopback
 
 log = logging.getLogger("arc.collector")
 
@@ -50,15 +51,6 @@ def content_type(fmt: str) -> str:
     if f in ("pretty", "prettycompact", "vertical", "markdown"):
         return "text/plain; charset=UTF-8"
     return "application/octet-stream"
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def allowed_hosts(bind_host: str) -> frozenset:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ipaddress
 import logging
 import os
 import sys
 
 from .. import settings
+from ..netutil import is_loopback
 
 HELP = "serve the registry to a fleet of agents over gRPC (control plane)"
 
@@ -31,16 +31,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--canary-share", type=float, default=0.0, metavar="FRACTION",
                         help="share of agents following 'stable' that get 'canary' instead, chosen by a "
                              "stable hash of their instance id (default 0)")
-
-
-def _loopback(listen: str) -> bool:
-    host = listen.rpartition(":")[0].strip("[]")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def run(args: argparse.Namespace) -> int:
@@ -67,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
                 tls = (c.read(1 << 20), k.read(1 << 20))
         except OSError as exc:
             return fail(f"TLS files: {exc.strerror or exc} ({exc.filename})")
-    elif not _loopback(args.listen):
+    elif not is_loopback(args.listen.rpartition(":")[0]):
         return fail(f"{args.listen} is not a loopback address: serving it needs --tls-cert/--tls-key")
     if not 0.0 <= args.canary_share <= 1.0:
         return fail("--canary-share must be between 0 and 1")
