@@ -5,12 +5,16 @@ key only ever sees its own tenant's artifacts and agents. Channel moves are foun
 the pointer files every ``poll_s`` (so ``arc registry promote`` on the same directory works too)
 and at once after a Promote/Rollback call; each subscription then sends what differs from what
 it sent (or the agent said it runs), so a reconnecting agent catches up and nothing is sent twice.
-Fetch streams a file artifact as it is and a folder (``models``) as a deterministic tar (``archive.py``).
+Fetch streams a file artifact as it is and a folder (``models``) as a deterministic tar (``archive.py``);
+Publish takes the same shapes in (``upload.py``). A stable follower is served ``canary`` when the
+stable hash of its instance id falls below the canary pointer's ``share`` (else ``--canary-share``).
+The fleet table (``fleetstate.py``) is flushed to disk so a restarted server still lists its agents.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import tarfile
@@ -22,9 +26,10 @@ import grpc
 
 from ..registry import Registry, names
 from ..registry.errors import ArtifactRejected, RegistryError
-from . import archive
+from . import archive, upload
 from .auth import KeyRing
 from .config import MAX_MESSAGE, canary_bucket
+from .fleetstate import FleetTable
 from .gen import control_pb2 as pb
 from .gen import control_pb2_grpc as pb_grpc
 
@@ -32,7 +37,6 @@ log = logging.getLogger("arc.serve")
 
 CHUNK = 1 << 20
 MAX_FOLLOWS = 64
-MAX_AGENTS = 100_000
 MAX_STATUS_BYTES = 64 << 10
 Key = Tuple[str, str, str, str]  # tenant, kind, name, channel
 
@@ -67,28 +71,36 @@ class Subscription:
 
 
 class ControlService(pb_grpc.ControlServicer):
-    def __init__(self, root: str, keys: KeyRing, canary_share: float = 0.0, poll_s: float = 0.25) -> None:
+    def __init__(self, root: str, keys: KeyRing, canary_share: float = 0.0, poll_s: float = 0.25,
+                 fleet: Optional[FleetTable] = None, uploads: Optional[upload.Limits] = None) -> None:
         self.root = os.path.abspath(root)
         self.keys = keys
         self.canary_share = canary_share
         self.poll_s = poll_s
         self.subs: Set[Subscription] = set()
-        self.fleet: Dict[Tuple[str, str], pb.AgentRecord] = {}
+        self.fleet = fleet if fleet is not None else FleetTable(None)
+        self.uploads = uploads if uploads is not None else upload.Limits()
+        self._publishing = 0
         self._stamps: Dict[Key, Optional[tuple]] = {}
         self._changed = asyncio.Event()
 
     def registry(self, tenant: str) -> Registry:
         return Registry(self.root, tenant=tenant)
 
-    async def _tenant(self, context) -> str:
+    async def _tenant(self, context, scope: str = "read") -> str:
         auth = ""
         for key, value in context.invocation_metadata() or ():
             if key == "authorization":
                 auth = value
-        tenant = self.keys.tenant(auth)
-        if tenant is None:
+        grant = self.keys.grant(auth)
+        if grant is None:
             await context.abort(grpc.StatusCode.UNAUTHENTICATED,
                                 "missing or unknown API key (send 'authorization: Bearer <key>')")
+        tenant, scopes = grant
+        if scope not in scopes:
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED,
+                                f"this API key of tenant {tenant} may not {scope} (its scopes: "
+                                f"{','.join(sorted(scopes))}; see the keys file)")
         return tenant
 
     # -- channel moves --------------------------------------------------------------------------------
@@ -107,8 +119,8 @@ class ControlService(pb_grpc.ControlServicer):
         for sub in self.subs:
             for kind, name, channel in sub.sent:
                 keys.add((sub.tenant, kind, name, channel))
-                if channel == names.DEFAULT_CHANNEL and self.canary_share > 0:
-                    keys.add((sub.tenant, kind, name, "canary"))
+                if channel == names.DEFAULT_CHANNEL:  # its canary pointer (version or share) matters too
+                    keys.add((sub.tenant, kind, name, names.CANARY_CHANNEL))
         moved = set()
         for key in keys:
             stamp = self._pointer_stamp(key)
@@ -128,17 +140,22 @@ class ControlService(pb_grpc.ControlServicer):
             self._changed.clear()
             try:
                 self.check_moves()
+                if self.fleet.due(time.time()):
+                    await asyncio.to_thread(self.fleet.write, self.fleet.snapshot())
             except Exception:  # a watcher that dies would freeze the fleet
                 log.exception("arc serve: checking channel moves failed")
 
     def _serving(self, sub: Subscription, kind: str, name: str, channel: str) -> Tuple[Optional[int], str, str]:
         """(version, channel it comes from, error) the subscription's follow should run now."""
         reg = self.registry(sub.tenant)
-        source = channel
-        if channel == names.DEFAULT_CHANNEL and self.canary_share > 0 and \
-                canary_bucket(sub.hello.instance_id) < self.canary_share and reg.channel(kind, name, "canary"):
-            source = "canary"
-        state = reg.channel(kind, name, source)
+        source, state = channel, None
+        if channel == names.DEFAULT_CHANNEL:
+            canary = reg.channel(kind, name, names.CANARY_CHANNEL)
+            share = self.canary_share if canary is None or canary.share is None else canary.share
+            if canary is not None and canary_bucket(sub.hello.instance_id) < share:
+                source, state = names.CANARY_CHANNEL, canary
+        if state is None:
+            state = reg.channel(kind, name, source)
         return (None, source, "") if state is None else (state.version, source, "")
 
     def _update(self, sub: Subscription, kind: str, name: str, channel: str, version: int,
@@ -163,8 +180,8 @@ class ControlService(pb_grpc.ControlServicer):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
         sub = Subscription(tenant, request)
         self.subs.add(sub)
-        self._record(tenant, request.instance_id, request.service_name, request.arc_version, request.follows,
-                     connected=True)
+        self.fleet.touch(tenant, request.instance_id, request.service_name, request.arc_version, request.follows,
+                         connected=True)
         try:
             yield pb.Update(tenant=tenant)
             while True:
@@ -192,10 +209,8 @@ class ControlService(pb_grpc.ControlServicer):
                 sub.wake.clear()
         finally:
             self.subs.discard(sub)
-            record = self.fleet.get((tenant, request.instance_id))
-            if record is not None and not any(s.tenant == tenant and s.hello.instance_id == request.instance_id
-                                               for s in self.subs):
-                record.connected = False
+            if not any(s.tenant == tenant and s.hello.instance_id == request.instance_id for s in self.subs):
+                self.fleet.disconnected(tenant, request.instance_id)
 
     async def Fetch(self, request: pb.FetchRequest, context):
         tenant = await self._tenant(context)
@@ -224,32 +239,8 @@ class ControlService(pb_grpc.ControlServicer):
         if not request.instance_id or len(request.instance_id) > 128 or request.ByteSize() > MAX_STATUS_BYTES:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "status needs an instance_id (≤ 128 chars) "
                                                                   f"and must stay under {MAX_STATUS_BYTES} bytes")
-        record = self._record(tenant, request.instance_id, request.service_name, request.arc_version, None,
-                              connected=None)
-        record.status.CopyFrom(request)
-        record.last_report_unix = time.time()
+        self.fleet.report(tenant, request)
         return pb.ReportAck(tenant=tenant)
-
-    def _record(self, tenant: str, instance_id: str, service: str, version: str, follows,
-                connected: Optional[bool]) -> pb.AgentRecord:
-        key = (tenant, instance_id)
-        record = self.fleet.get(key)
-        if record is None:
-            if len(self.fleet) >= MAX_AGENTS:
-                self._evict()
-            record = self.fleet[key] = pb.AgentRecord(tenant=tenant, instance_id=instance_id)
-        record.service_name, record.arc_version = service, version
-        if follows is not None:
-            del record.follows[:]
-            record.follows.extend(follows)
-        if connected:
-            record.connected, record.connected_unix = True, time.time()
-        return record
-
-    def _evict(self) -> None:
-        idle = sorted((r.last_report_unix or r.connected_unix, k) for k, r in self.fleet.items() if not r.connected)
-        for _, key in idle[: max(1, len(idle) // 10)]:
-            del self.fleet[key]
 
     # -- operator calls -------------------------------------------------------------------------------
     async def _registry_call(self, context, fn, *args, **kwargs):
@@ -262,22 +253,50 @@ class ControlService(pb_grpc.ControlServicer):
 
     async def List(self, request: pb.ListRequest, context) -> pb.ListReply:
         tenant = await self._tenant(context)
-        rows = await self._registry_call(context, self.registry(tenant).list, request.kind or None)
-        return pb.ListReply(tenant=tenant, artifacts=[pb.ArtifactInfo(
-            kind=r["kind"], name=r["name"], versions=r["versions"], latest=r["latest"] or 0,
-            channels=r["channels"], tenant=tenant) for r in rows])
+        rows = await self._registry_call(context, self.registry(tenant).list, request.kind or None,
+                                         request.name or None)
+        return pb.ListReply(tenant=tenant, artifacts=[artifact_info(tenant, r) for r in rows])
+
+    async def Show(self, request: pb.ShowRequest, context) -> pb.ShowReply:
+        tenant = await self._tenant(context)
+        data = await self._registry_call(context, self.registry(tenant).describe, request.kind, request.name,
+                                         int(request.version) or None, request.channel or names.DEFAULT_CHANNEL)
+        man = data["manifest"]
+        return pb.ShowReply(tenant=tenant, verified=data["verified"], manifest_json=json.dumps(
+            man, indent=2, sort_keys=True).encode("utf-8"), channels=[pb.ChannelInfo(
+                channel=ch, version=c["version"], previous=c["previous"], share=c["share"], updated=c["updated"])
+                for ch, c in sorted(data["channels"].items())])
+
+    async def Publish(self, request_iterator, context) -> pb.ArtifactInfo:
+        tenant = await self._tenant(context, "write")
+        if self._publishing >= self.uploads.concurrent:
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                f"{self._publishing} publishes are running (the most at once); try again")
+        self._publishing += 1
+        try:
+            man, channel = await upload.receive(request_iterator, context, self.registry(tenant), self.uploads,
+                                                os.path.join(self.root, ".uploads"))
+        finally:
+            self._publishing -= 1
+        log.info("arc serve: tenant %s: published %s (%d bytes)%s", tenant, man.ref, man.size,
+                 f" on {channel}" if channel else "")
+        if channel:
+            self._changed.set()
+        rows = await self._registry_call(context, self.registry(tenant).list, man.kind, man.name)
+        return artifact_info(tenant, rows[0])
 
     async def Promote(self, request: pb.PromoteRequest, context) -> pb.ChannelReply:
-        tenant = await self._tenant(context)
+        tenant = await self._tenant(context, "write")
         channel = request.channel or names.DEFAULT_CHANNEL
         version = int(request.version) or None
         from_channel = None if version else (request.from_channel or "canary")
+        share = request.share if request.HasField("share") else None
         state = await self._registry_call(context, self.registry(tenant).promote, request.kind, request.name,
-                                          version, channel, from_channel=from_channel)
+                                          version, channel, from_channel=from_channel, share=share)
         return self._moved(tenant, state)
 
     async def Rollback(self, request: pb.RollbackRequest, context) -> pb.ChannelReply:
-        tenant = await self._tenant(context)
+        tenant = await self._tenant(context, "write")
         state = await self._registry_call(context, self.registry(tenant).rollback, request.kind, request.name,
                                           request.channel or names.DEFAULT_CHANNEL)
         return self._moved(tenant, state)
@@ -286,11 +305,16 @@ class ControlService(pb_grpc.ControlServicer):
         self._changed.set()
         log.info("arc serve: tenant %s: %s/%s@%s -> %d", tenant, state.kind, state.name, state.channel, state.version)
         return pb.ChannelReply(tenant=tenant, kind=state.kind, name=state.name, channel=state.channel,
-                               version=state.version, previous=state.previous)
+                               version=state.version, previous=state.previous, share=state.share)
 
     async def Fleet(self, request: pb.FleetRequest, context) -> pb.FleetReply:
         tenant = await self._tenant(context)
-        return pb.FleetReply(tenant=tenant, agents=[r for (t, _), r in sorted(self.fleet.items()) if t == tenant])
+        return pb.FleetReply(tenant=tenant, agents=self.fleet.listing(tenant))
+
+
+def artifact_info(tenant: str, row: dict) -> pb.ArtifactInfo:
+    return pb.ArtifactInfo(kind=row["kind"], name=row["name"], versions=row["versions"], latest=row["latest"] or 0,
+                           channels=row["channels"], shares=row["shares"], tenant=tenant)
 
 
 def _check_hello(hello: pb.AgentHello) -> str:
@@ -309,7 +333,8 @@ def _check_hello(hello: pb.AgentHello) -> str:
 
 
 async def serve(listen: str, root: str, keys: KeyRing, tls: Optional[Tuple[bytes, bytes]] = None,
-                canary_share: float = 0.0, ready=None) -> None:
+                canary_share: float = 0.0, ready=None, fleet: Optional[FleetTable] = None,
+                uploads: Optional[upload.Limits] = None) -> None:
     """Run until cancelled (or SIGTERM/SIGINT); ``ready(port)`` is called once the port is bound."""
     import signal
 
@@ -317,7 +342,7 @@ async def serve(listen: str, root: str, keys: KeyRing, tls: Optional[Tuple[bytes
                                       ("grpc.keepalive_time_ms", 20_000),
                                       ("grpc.http2.min_ping_interval_without_data_ms", 5_000),
                                       ("grpc.keepalive_permit_without_calls", 1)])
-    service = ControlService(root, keys, canary_share)
+    service = ControlService(root, keys, canary_share, fleet=fleet, uploads=uploads)
     pb_grpc.add_ControlServicer_to_server(service, server)
     if tls is not None:
         port = server.add_secure_port(listen, grpc.ssl_server_credentials([(tls[1], tls[0])]))
@@ -339,3 +364,4 @@ async def serve(listen: str, root: str, keys: KeyRing, tls: Optional[Tuple[bytes
     finally:
         watcher.cancel()
         await server.stop(1.0)
+        service.fleet.write(service.fleet.snapshot())

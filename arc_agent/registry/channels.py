@@ -30,6 +30,9 @@ class ChannelState:
     moves: List[dict] = dataclasses.field(default_factory=list)
     """``{"at", "action": promote|rollback, "from", "to"}``, oldest first."""
     tenant: Optional[str] = None
+    share: Optional[float] = None
+    """On the canary channel: the part of ``stable``'s followers served this channel (None: the
+    control server's ``--canary-share``). Kept across moves; in the pointer, so it changes atomically."""
     format: int = FORMAT
 
     def as_dict(self) -> dict:
@@ -66,7 +69,9 @@ def read(path: str, kind: str, name: str, channel: str) -> Optional[ChannelState
             names.check_version(v)
         if not isinstance(state.moves, list) or not isinstance(state.updated, str):
             raise ValueError("moves/updated have the wrong type")
-    except (ValueError, TypeError, RecursionError) as exc:
+        if state.share is not None:
+            names.check_share(state.share)
+    except (ValueError, TypeError, RecursionError) as exc:  # RegistryError is a ValueError
         raise ArtifactRejected(f"{where}: bad channel pointer {path} ({exc})") from None
     if (state.kind, state.name, state.channel) != (kind, name, channel):
         raise ArtifactRejected(f"{where}: channel pointer {path} names {state.kind}/{state.name}@{state.channel}")

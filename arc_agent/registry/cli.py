@@ -2,7 +2,7 @@
 
 ``--registry DIR`` overrides ``ARC_REGISTRY`` (default ``~/.arc/registry``); ``--tenant T`` works on
 tenant T's registry (``DIR/tenants/T``, what ``arc serve`` serves to T's keys); ``--url`` sends
-list/promote/rollback to a control server instead (``arc_agent.control.registry_cli`` chooses: the
+list/show/publish/promote/rollback to a control server instead (``arc_agent.control.registry_cli`` chooses: the
 registry never imports the control plane). Errors are one line naming the artifact and the problem, exit status 1.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, Optional
+from typing import Any
 
 from . import names
 from .errors import RegistryError
@@ -24,8 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     common.add_argument("--registry", metavar="DIR", help="registry root (default: ARC_REGISTRY or ~/.arc/registry)")
     common.add_argument("--json", action="store_true", help="print JSON")
     common.add_argument("--tenant", help="work on this tenant's registry (DIR/tenants/TENANT)")
-    common.add_argument("--url", help="a control server (grpc[s]://host:port): list/promote/rollback through it "
-                                      "(key: ARC_API_KEY, CA: ARC_CONTROL_CA)")
+    common.add_argument("--url", help="a control server (grpc[s]://host:port): do it through the server, as the "
+                                      "API key's tenant (key: ARC_API_KEY, CA: ARC_CONTROL_CA)")
     sub = parser.add_subparsers(dest="registry_command", metavar="ACTION", required=True)
 
     ls = sub.add_parser("list", parents=[common], help="artifacts with their versions and channels")
@@ -53,6 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     pro.add_argument("version", nargs="?", type=int, help="version (default: what --from serves)")
     pro.add_argument("--channel", default=names.DEFAULT_CHANNEL, help="channel to move (default stable)")
     pro.add_argument("--from", dest="from_channel", help="promote what this channel serves (default canary)")
+    pro.add_argument("--share", type=float, metavar="FRACTION",
+                     help="with --channel canary: the part of stable's followers (stable hash of their instance "
+                          "id) served the canary, 0-1; kept until changed (unset: arc serve --canary-share)")
 
     rb = sub.add_parser("rollback", parents=[common], help="point a channel back at its previous version")
     _artifact(rb)
@@ -100,36 +103,37 @@ def _print(args: argparse.Namespace, data: Any, text: str) -> int:
     return 0
 
 
+def list_line(row: dict) -> str:
+    """One ``arc registry list`` line (also for ``--url``): versions, channels and canary shares."""
+    shares = row.get("shares") or {}
+    return (f"{row['kind']}/{row['name']}: {row['versions']} version(s), latest {row['latest']}"
+            + "".join(f", {ch}={v}" + (f" (share {shares[ch]:g})" if ch in shares else "")
+                      for ch, v in sorted(row["channels"].items())))
+
+
+def show_text(data: dict) -> str:
+    """``arc registry show``'s text from ``Registry.describe``'s dict (also for ``--url``)."""
+    man = data["manifest"]
+    lines = [f"{man['kind']}/{man['name']}@{man['version']}",
+             f"  artifact  {man['artifact']} ({man['artifact_type']}, {man['size']} bytes)",
+             f"  sha256    {man['sha256']}", f"  verified  {data['verified']}", f"  parent    {man['parent']}",
+             f"  created   {man['created']}", f"  job id    {man['job_id']}",
+             f"  signed    {'yes' if man.get('signature') else 'no'}",
+             f"  metrics   {json.dumps(man['metrics'], sort_keys=True)}"]
+    for ch, c in sorted(data["channels"].items()):
+        share = f", share {c['share']:g}" if c.get("share") is not None else ""
+        lines.append(f"  channel   {ch} -> {c['version']} (before: {c['previous'][-3:]}{share})")
+    return "\n".join(lines)
+
+
 def _list(registry: Any, args: argparse.Namespace) -> int:
     rows = registry.list(args.kind)
-    lines = [f"{r['kind']}/{r['name']}: {r['versions']} version(s), latest {r['latest']}"
-             + "".join(f", {ch}={v}" for ch, v in sorted(r["channels"].items())) for r in rows]
-    return _print(args, rows, "\n".join(lines) or f"(empty registry {registry.root})")
+    return _print(args, rows, "\n".join(list_line(r) for r in rows) or f"(empty registry {registry.root})")
 
 
 def _show(registry: Any, args: argparse.Namespace) -> int:
-    from .errors import ArtifactRejected
-
-    version: Optional[int] = args.version
-    if version is None:
-        state = registry.channel(args.kind, args.name, args.channel)
-        if state is None:
-            raise RegistryError(f"{args.kind}/{args.name}@{args.channel}: channel not set; give a version")
-        version = state.version
-    man = registry.manifest(args.kind, args.name, version)
-    try:
-        registry.verified(args.kind, args.name, version)
-        verdict = "ok (size and sha256 match)"
-    except ArtifactRejected as exc:
-        verdict = f"REJECTED: {exc}"
-    chans = {ch: {"version": s.version, "previous": s.previous, "moves": s.moves[-5:]}
-             for ch, s in registry.channels(args.kind, args.name).items()}
-    lines = [f"{man.ref}", f"  artifact  {man.artifact} ({man.artifact_type}, {man.size} bytes)",
-             f"  sha256    {man.sha256}", f"  verified  {verdict}", f"  parent    {man.parent}",
-             f"  created   {man.created}", f"  job id    {man.job_id}",
-             f"  metrics   {json.dumps(man.metrics, sort_keys=True)}"]
-    lines += [f"  channel   {ch} -> {c['version']} (before: {c['previous'][-3:]})" for ch, c in chans.items()]
-    return _print(args, {"manifest": man.as_dict(), "verified": verdict, "channels": chans}, "\n".join(lines))
+    data = registry.describe(args.kind, args.name, args.version, args.channel)
+    return _print(args, data, show_text(data))
 
 
 def _publish(registry: Any, args: argparse.Namespace) -> int:
@@ -148,8 +152,10 @@ def _promote(registry: Any, args: argparse.Namespace) -> int:
     from_channel = args.from_channel if args.version is None else None
     if args.version is None and from_channel is None:
         from_channel = "canary"
-    state = registry.promote(args.kind, args.name, args.version, args.channel, from_channel=from_channel)
-    return _print(args, state.as_dict(), f"{args.kind}/{args.name}@{args.channel} -> version {state.version}")
+    state = registry.promote(args.kind, args.name, args.version, args.channel, from_channel=from_channel,
+                             share=args.share)
+    share = f" (share {state.share:g})" if state.share is not None else ""
+    return _print(args, state.as_dict(), f"{args.kind}/{args.name}@{args.channel} -> version {state.version}{share}")
 
 
 def _rollback(registry: Any, args: argparse.Namespace) -> int:

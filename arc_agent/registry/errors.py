@@ -10,3 +10,8 @@ class RegistryError(ValueError):
 class ArtifactRejected(RegistryError):
     """A stored artifact or manifest that fails verification (sha256/size mismatch, bad manifest):
     it is never served, and an agent following the channel keeps the version it has."""
+
+
+class VersionTaken(RegistryError):
+    """A version built for number N (``publish --url`` signs its number) finds N already published:
+    nothing is replaced; build it again for the next number."""

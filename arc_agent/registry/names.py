@@ -12,6 +12,8 @@ from .errors import RegistryError
 
 KINDS = ("patterns", "models")
 DEFAULT_CHANNEL = "stable"
+CANARY_CHANNEL = "canary"
+"""The channel whose pointer may carry a ``share``: the part of ``stable``'s followers it serves."""
 CHANNELS_HINT = ("stable", "canary")
 MAX_ARTIFACT_BYTES = 2 << 30
 """Largest artifact (a file, or a directory's files together) published or served."""
@@ -53,3 +55,10 @@ def check_version(version: object) -> int:
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise RegistryError(f"bad version {version!r}: a positive integer")
     return version
+
+
+def check_share(share: object) -> float:
+    """A canary share: a number from 0 to 1 (the part of ``stable``'s followers served the canary)."""
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0.0 <= share <= 1.0:
+        raise RegistryError(f"bad canary share {share!r}: a number from 0 to 1 (e.g. 0.1 for 10 %)")
+    return float(share)

@@ -28,7 +28,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 from .. import settings
 from . import channels, locking, names
 from .channels import ChannelState
-from .errors import ArtifactRejected, RegistryError
+from .errors import ArtifactRejected, RegistryError, VersionTaken
 from .manifest import Manifest, digest, parse, verify
 
 MANIFEST = "manifest.json"
@@ -146,7 +146,7 @@ class Registry:
         base = self._prepare(kind, name)
         staging = tempfile.mkdtemp(prefix="publish-", dir=os.path.join(base, ".staging"))
         try:
-            entry = _entry_name(path)
+            entry = entry_name(path)
             target = os.path.join(staging, entry)
             if artifact_type == "dir":
                 shutil.copytree(path, target, ignore=shutil.ignore_patterns(".*"))
@@ -218,6 +218,55 @@ class Registry:
             if os.path.isdir(staging):
                 shutil.rmtree(staging, ignore_errors=True)
 
+    def accept(self, man: Manifest, path: str, channel: Optional[str] = None) -> Manifest:
+        """Store a version built elsewhere (``arc registry publish --url``: a client numbered, maybe
+        signed, and sent it). It must be this tenant's and numbered one above the latest (else
+        VersionTaken: nothing is replaced), its parent must exist; the file or folder at ``path`` is
+        moved in and checked against the manifest's digest before the version appears."""
+        names.check_kind(man.kind)
+        names.check_name(man.name)
+        names.check_version(man.version)
+        if channel is not None:
+            names.check_channel(channel)
+        if man.tenant != self.tenant:
+            raise ArtifactRejected(f"{man.ref}: the manifest names tenant {man.tenant!r}, this registry is "
+                                   f"{self.tenant!r}'s")
+        if os.path.isdir(path) != (man.artifact_type == "dir"):
+            raise ArtifactRejected(f"{man.ref}: the manifest says {man.artifact_type}, the upload is not one")
+        base = self._prepare(man.kind, man.name)
+        staging = tempfile.mkdtemp(prefix="accept-", dir=os.path.join(base, ".staging"))
+        try:
+            target = os.path.join(staging, man.artifact)
+            shutil.move(path, target)  # a rename on the same file system
+            verify(man, target)
+            _make_read_only(target)
+            with open(os.path.join(staging, MANIFEST), "xb") as fh:
+                fh.write(_manifest_bytes(man))
+                fh.flush()
+                os.fsync(fh.fileno())
+            with locking.exclusive(os.path.join(base, ".lock")):
+                self._check_next(man)
+                final = self._version_dir(man.kind, man.name, man.version)
+                if os.path.lexists(final):
+                    raise VersionTaken(f"{man.ref}: {final} already exists; publish again")
+                os.rename(staging, final)
+                if channel is not None:
+                    self._move(man.kind, man.name, channel, man.version, "promote")
+            return man
+        finally:
+            if os.path.isdir(staging):
+                shutil.rmtree(staging, ignore_errors=True)
+
+    def _check_next(self, man: Manifest) -> None:
+        """VersionTaken unless ``man`` is numbered one above the latest; RegistryError for an unknown parent."""
+        existing = self.versions(man.kind, man.name)
+        expected = (existing[-1] + 1) if existing else 1
+        if man.version != expected:
+            raise VersionTaken(f"{man.ref}: the next version of {man.kind}/{man.name} is {expected} "
+                               "(another publish came first?); publish again")
+        if man.parent is not None and man.parent not in existing:
+            raise RegistryError(f"{man.ref}: parent version {man.parent} does not exist")
+
     # -- channels -------------------------------------------------------------------------------------
     def channel(self, kind: str, name: str, channel: str = names.DEFAULT_CHANNEL) -> Optional[ChannelState]:
         """The channel's pointer, or None if it was never set."""
@@ -243,10 +292,17 @@ class Registry:
         return list(state.moves) if state is not None else []
 
     def promote(self, kind: str, name: str, version: Optional[int] = None,
-                channel: str = names.DEFAULT_CHANNEL, *, from_channel: Optional[str] = None) -> ChannelState:
-        """Point ``channel`` at ``version`` (or at what ``from_channel`` serves now) after verifying it."""
+                channel: str = names.DEFAULT_CHANNEL, *, from_channel: Optional[str] = None,
+                share: Optional[float] = None) -> ChannelState:
+        """Point ``channel`` at ``version`` (or at what ``from_channel`` serves now) after verifying it;
+        ``share`` (canary channel only) sets the part of ``stable``'s followers it serves, in the same write."""
         if (version is None) == (from_channel is None):
             raise RegistryError("promote needs exactly one of a version or a channel to promote from")
+        if share is not None:
+            share = names.check_share(share)
+            if channel != names.CANARY_CHANNEL:
+                raise RegistryError(f"{kind}/{name}@{channel}: a share is set on the {names.CANARY_CHANNEL} "
+                                    f"channel only (the part of {names.DEFAULT_CHANNEL}'s followers it serves)")
         base = self._prepare(kind, name)
         with locking.exclusive(os.path.join(base, ".lock")):
             if version is None:
@@ -254,7 +310,7 @@ class Registry:
                 if source is None:
                     raise RegistryError(f"{kind}/{name}@{from_channel}: channel not set, nothing to promote")
                 version = source.version
-            return self._move(kind, name, channel, names.check_version(version), "promote")
+            return self._move(kind, name, channel, names.check_version(version), "promote", share)
 
     def rollback(self, kind: str, name: str, channel: str = names.DEFAULT_CHANNEL) -> ChannelState:
         """Point ``channel`` back at the version it served before its last promote."""
@@ -266,17 +322,22 @@ class Registry:
                                     f"({'channel not set' if state is None else 'no earlier version'})")
             return self._move(kind, name, channel, state.previous[-1], "rollback")
 
-    def _move(self, kind: str, name: str, channel: str, version: int, action: str) -> ChannelState:
+    def _move(self, kind: str, name: str, channel: str, version: int, action: str,
+              share: Optional[float] = None) -> ChannelState:
         """Under the name's lock: verify ``version`` and replace the pointer in one step."""
         self.verified(kind, name, version)
         path = self._pointer(kind, name, channel)
         state = channels.read(path, kind, name, channel)
         if state is None:
             at = channels.now_iso()
-            state = ChannelState(kind, name, channel, version, at, tenant=self.tenant,
+            state = ChannelState(kind, name, channel, version, at, tenant=self.tenant, share=share,
                                  moves=[{"at": at, "action": action, "from": None, "to": version}])
         elif state.version == version and action == "promote":
-            return state
+            if share is None or share == state.share:
+                return state
+            state = dataclasses.replace(state, share=share, updated=channels.now_iso())
+        elif share is not None:
+            state = dataclasses.replace(state.moved(action, version, state.previous + [state.version]), share=share)
         elif action == "rollback":
             state = state.moved(action, version, state.previous[:-1])
         else:
@@ -285,13 +346,14 @@ class Registry:
         return state
 
     # -- listing --------------------------------------------------------------------------------------
-    def list(self, kind: Optional[str] = None) -> List[dict]:
-        """One entry per artifact name: kind, name, versions, latest, channels ({channel: version})."""
+    def list(self, kind: Optional[str] = None, name: Optional[str] = None) -> List[dict]:
+        """One entry per artifact name (or just ``name``): kind, name, versions, latest, channels
+        ({channel: version}) and shares ({channel: canary share} where one is set)."""
         self._check_private()
         out = []
         for k in [names.check_kind(kind)] if kind else names.KINDS:
             try:
-                found = sorted(os.listdir(os.path.join(self.root, k)))
+                found = [names.check_name(name)] if name else sorted(os.listdir(os.path.join(self.root, k)))
             except FileNotFoundError:
                 continue
             for n in found:
@@ -300,13 +362,36 @@ class Registry:
                 except RegistryError:
                     continue
                 versions = self.versions(k, n)
+                chans = self.channels(k, n)
+                if name and not versions and not chans:
+                    continue
                 out.append({"kind": k, "name": n, "versions": len(versions),
                             "latest": versions[-1] if versions else None,
-                            "channels": {ch: s.version for ch, s in self.channels(k, n).items()}})
+                            "channels": {ch: s.version for ch, s in chans.items()},
+                            "shares": {ch: s.share for ch, s in chans.items() if s.share is not None}})
         return out
 
+    def describe(self, kind: str, name: str, version: Optional[int] = None,
+                 channel: str = names.DEFAULT_CHANNEL) -> dict:
+        """``arc registry show``: a version's manifest (default: what ``channel`` serves), whether its bytes
+        verify, and the artifact's channels (version, rollback stack, share, last moves)."""
+        if version is None:
+            state = self.channel(kind, name, channel)
+            if state is None:
+                raise RegistryError(f"{kind}/{name}@{channel}: channel not set; give a version")
+            version = state.version
+        man = self.manifest(kind, name, version)
+        try:
+            self.verified(kind, name, version)
+            verdict = "ok (size and sha256 match)"
+        except ArtifactRejected as exc:
+            verdict = f"REJECTED: {exc}"
+        chans = {ch: {"version": s.version, "previous": s.previous, "share": s.share, "updated": s.updated,
+                      "moves": s.moves[-5:]} for ch, s in self.channels(kind, name).items()}
+        return {"manifest": man.as_dict(), "verified": verdict, "channels": chans}
 
-def _entry_name(path: str) -> str:
+
+def entry_name(path: str) -> str:
     """The artifact's name in the version folder: the source's own (its extension tells the loader
     JSON from YAML), unless that is not a safe name."""
     base = os.path.basename(os.path.normpath(path))

@@ -121,13 +121,15 @@ class ReportAck(_message.Message):
     def __init__(self, tenant: _Optional[str] = ...) -> None: ...
 
 class ListRequest(_message.Message):
-    __slots__ = ("kind",)
+    __slots__ = ("kind", "name")
     KIND_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
     kind: str
-    def __init__(self, kind: _Optional[str] = ...) -> None: ...
+    name: str
+    def __init__(self, kind: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
 
 class ArtifactInfo(_message.Message):
-    __slots__ = ("kind", "name", "versions", "latest", "channels", "tenant")
+    __slots__ = ("kind", "name", "versions", "latest", "channels", "tenant", "shares")
     class ChannelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -135,19 +137,28 @@ class ArtifactInfo(_message.Message):
         key: str
         value: int
         def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    class SharesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
     KIND_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     VERSIONS_FIELD_NUMBER: _ClassVar[int]
     LATEST_FIELD_NUMBER: _ClassVar[int]
     CHANNELS_FIELD_NUMBER: _ClassVar[int]
     TENANT_FIELD_NUMBER: _ClassVar[int]
+    SHARES_FIELD_NUMBER: _ClassVar[int]
     kind: str
     name: str
     versions: int
     latest: int
     channels: _containers.ScalarMap[str, int]
     tenant: str
-    def __init__(self, kind: _Optional[str] = ..., name: _Optional[str] = ..., versions: _Optional[int] = ..., latest: _Optional[int] = ..., channels: _Optional[_Mapping[str, int]] = ..., tenant: _Optional[str] = ...) -> None: ...
+    shares: _containers.ScalarMap[str, float]
+    def __init__(self, kind: _Optional[str] = ..., name: _Optional[str] = ..., versions: _Optional[int] = ..., latest: _Optional[int] = ..., channels: _Optional[_Mapping[str, int]] = ..., tenant: _Optional[str] = ..., shares: _Optional[_Mapping[str, float]] = ...) -> None: ...
 
 class ListReply(_message.Message):
     __slots__ = ("tenant", "artifacts")
@@ -158,18 +169,20 @@ class ListReply(_message.Message):
     def __init__(self, tenant: _Optional[str] = ..., artifacts: _Optional[_Iterable[_Union[ArtifactInfo, _Mapping]]] = ...) -> None: ...
 
 class PromoteRequest(_message.Message):
-    __slots__ = ("kind", "name", "version", "channel", "from_channel")
+    __slots__ = ("kind", "name", "version", "channel", "from_channel", "share")
     KIND_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
     FROM_CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    SHARE_FIELD_NUMBER: _ClassVar[int]
     kind: str
     name: str
     version: int
     channel: str
     from_channel: str
-    def __init__(self, kind: _Optional[str] = ..., name: _Optional[str] = ..., version: _Optional[int] = ..., channel: _Optional[str] = ..., from_channel: _Optional[str] = ...) -> None: ...
+    share: float
+    def __init__(self, kind: _Optional[str] = ..., name: _Optional[str] = ..., version: _Optional[int] = ..., channel: _Optional[str] = ..., from_channel: _Optional[str] = ..., share: _Optional[float] = ...) -> None: ...
 
 class RollbackRequest(_message.Message):
     __slots__ = ("kind", "name", "channel")
@@ -182,27 +195,29 @@ class RollbackRequest(_message.Message):
     def __init__(self, kind: _Optional[str] = ..., name: _Optional[str] = ..., channel: _Optional[str] = ...) -> None: ...
 
 class ChannelReply(_message.Message):
-    __slots__ = ("tenant", "kind", "name", "channel", "version", "previous")
+    __slots__ = ("tenant", "kind", "name", "channel", "version", "previous", "share")
     TENANT_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     PREVIOUS_FIELD_NUMBER: _ClassVar[int]
+    SHARE_FIELD_NUMBER: _ClassVar[int]
     tenant: str
     kind: str
     name: str
     channel: str
     version: int
     previous: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, tenant: _Optional[str] = ..., kind: _Optional[str] = ..., name: _Optional[str] = ..., channel: _Optional[str] = ..., version: _Optional[int] = ..., previous: _Optional[_Iterable[int]] = ...) -> None: ...
+    share: float
+    def __init__(self, tenant: _Optional[str] = ..., kind: _Optional[str] = ..., name: _Optional[str] = ..., channel: _Optional[str] = ..., version: _Optional[int] = ..., previous: _Optional[_Iterable[int]] = ..., share: _Optional[float] = ...) -> None: ...
 
 class FleetRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
 class AgentRecord(_message.Message):
-    __slots__ = ("tenant", "instance_id", "service_name", "arc_version", "connected", "connected_unix", "last_report_unix", "status", "follows")
+    __slots__ = ("tenant", "instance_id", "service_name", "arc_version", "connected", "connected_unix", "last_report_unix", "status", "follows", "stale")
     TENANT_FIELD_NUMBER: _ClassVar[int]
     INSTANCE_ID_FIELD_NUMBER: _ClassVar[int]
     SERVICE_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -212,6 +227,7 @@ class AgentRecord(_message.Message):
     LAST_REPORT_UNIX_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     FOLLOWS_FIELD_NUMBER: _ClassVar[int]
+    STALE_FIELD_NUMBER: _ClassVar[int]
     tenant: str
     instance_id: str
     service_name: str
@@ -221,7 +237,8 @@ class AgentRecord(_message.Message):
     last_report_unix: float
     status: AgentStatus
     follows: _containers.RepeatedCompositeFieldContainer[Follow]
-    def __init__(self, tenant: _Optional[str] = ..., instance_id: _Optional[str] = ..., service_name: _Optional[str] = ..., arc_version: _Optional[str] = ..., connected: _Optional[bool] = ..., connected_unix: _Optional[float] = ..., last_report_unix: _Optional[float] = ..., status: _Optional[_Union[AgentStatus, _Mapping]] = ..., follows: _Optional[_Iterable[_Union[Follow, _Mapping]]] = ...) -> None: ...
+    stale: bool
+    def __init__(self, tenant: _Optional[str] = ..., instance_id: _Optional[str] = ..., service_name: _Optional[str] = ..., arc_version: _Optional[str] = ..., connected: _Optional[bool] = ..., connected_unix: _Optional[float] = ..., last_report_unix: _Optional[float] = ..., status: _Optional[_Union[AgentStatus, _Mapping]] = ..., follows: _Optional[_Iterable[_Union[Follow, _Mapping]]] = ..., stale: _Optional[bool] = ...) -> None: ...
 
 class FleetReply(_message.Message):
     __slots__ = ("tenant", "agents")
@@ -230,3 +247,57 @@ class FleetReply(_message.Message):
     tenant: str
     agents: _containers.RepeatedCompositeFieldContainer[AgentRecord]
     def __init__(self, tenant: _Optional[str] = ..., agents: _Optional[_Iterable[_Union[AgentRecord, _Mapping]]] = ...) -> None: ...
+
+class PublishHeader(_message.Message):
+    __slots__ = ("manifest_json", "channel")
+    MANIFEST_JSON_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    manifest_json: bytes
+    channel: str
+    def __init__(self, manifest_json: _Optional[bytes] = ..., channel: _Optional[str] = ...) -> None: ...
+
+class PublishChunk(_message.Message):
+    __slots__ = ("header", "data")
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    header: PublishHeader
+    data: bytes
+    def __init__(self, header: _Optional[_Union[PublishHeader, _Mapping]] = ..., data: _Optional[bytes] = ...) -> None: ...
+
+class ShowRequest(_message.Message):
+    __slots__ = ("kind", "name", "version", "channel")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    name: str
+    version: int
+    channel: str
+    def __init__(self, kind: _Optional[str] = ..., name: _Optional[str] = ..., version: _Optional[int] = ..., channel: _Optional[str] = ...) -> None: ...
+
+class ChannelInfo(_message.Message):
+    __slots__ = ("channel", "version", "previous", "share", "updated")
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_FIELD_NUMBER: _ClassVar[int]
+    SHARE_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_FIELD_NUMBER: _ClassVar[int]
+    channel: str
+    version: int
+    previous: _containers.RepeatedScalarFieldContainer[int]
+    share: float
+    updated: str
+    def __init__(self, channel: _Optional[str] = ..., version: _Optional[int] = ..., previous: _Optional[_Iterable[int]] = ..., share: _Optional[float] = ..., updated: _Optional[str] = ...) -> None: ...
+
+class ShowReply(_message.Message):
+    __slots__ = ("tenant", "manifest_json", "verified", "channels")
+    TENANT_FIELD_NUMBER: _ClassVar[int]
+    MANIFEST_JSON_FIELD_NUMBER: _ClassVar[int]
+    VERIFIED_FIELD_NUMBER: _ClassVar[int]
+    CHANNELS_FIELD_NUMBER: _ClassVar[int]
+    tenant: str
+    manifest_json: bytes
+    verified: str
+    channels: _containers.RepeatedCompositeFieldContainer[ChannelInfo]
+    def __init__(self, tenant: _Optional[str] = ..., manifest_json: _Optional[bytes] = ..., verified: _Optional[str] = ..., channels: _Optional[_Iterable[_Union[ChannelInfo, _Mapping]]] = ...) -> None: ...

@@ -69,6 +69,16 @@ class ControlStub:
                 request_serializer=arc_dot_v1_dot_control__pb2.FleetRequest.SerializeToString,
                 response_deserializer=arc_dot_v1_dot_control__pb2.FleetReply.FromString,
                 _registered_method=True)
+        self.Publish = channel.stream_unary(
+                '/arc.v1.Control/Publish',
+                request_serializer=arc_dot_v1_dot_control__pb2.PublishChunk.SerializeToString,
+                response_deserializer=arc_dot_v1_dot_control__pb2.ArtifactInfo.FromString,
+                _registered_method=True)
+        self.Show = channel.unary_unary(
+                '/arc.v1.Control/Show',
+                request_serializer=arc_dot_v1_dot_control__pb2.ShowRequest.SerializeToString,
+                response_deserializer=arc_dot_v1_dot_control__pb2.ShowReply.FromString,
+                _registered_method=True)
 
 
 class ControlServicer:
@@ -121,6 +131,22 @@ class ControlServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Publish(self, request_iterator, context):
+        """Store a new version: a header (the manifest the client built, signed or not, numbered one above
+        the latest) then the bytes (a folder as the deterministic tar Fetch sends). The server checks
+        tenant, number, size, sha256 and signature before the version appears; it never replaces one.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Show(self, request, context):
+        """One version's manifest, its verification and the artifact's channels (with canary shares).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ControlServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -158,6 +184,16 @@ def add_ControlServicer_to_server(servicer, server):
                     servicer.Fleet,
                     request_deserializer=arc_dot_v1_dot_control__pb2.FleetRequest.FromString,
                     response_serializer=arc_dot_v1_dot_control__pb2.FleetReply.SerializeToString,
+            ),
+            'Publish': grpc.stream_unary_rpc_method_handler(
+                    servicer.Publish,
+                    request_deserializer=arc_dot_v1_dot_control__pb2.PublishChunk.FromString,
+                    response_serializer=arc_dot_v1_dot_control__pb2.ArtifactInfo.SerializeToString,
+            ),
+            'Show': grpc.unary_unary_rpc_method_handler(
+                    servicer.Show,
+                    request_deserializer=arc_dot_v1_dot_control__pb2.ShowRequest.FromString,
+                    response_serializer=arc_dot_v1_dot_control__pb2.ShowReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -349,6 +385,60 @@ class Control:
             '/arc.v1.Control/Fleet',
             arc_dot_v1_dot_control__pb2.FleetRequest.SerializeToString,
             arc_dot_v1_dot_control__pb2.FleetReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Publish(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/arc.v1.Control/Publish',
+            arc_dot_v1_dot_control__pb2.PublishChunk.SerializeToString,
+            arc_dot_v1_dot_control__pb2.ArtifactInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Show(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/arc.v1.Control/Show',
+            arc_dot_v1_dot_control__pb2.ShowRequest.SerializeToString,
+            arc_dot_v1_dot_control__pb2.ShowReply.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,159 @@
+"""``arc serve``'s fleet table (what ``arc fleet`` lists), kept on disk so a restarted server still
+knows its agents.
+
+One file per tenant, ``STATE/fleet-<tenant>.pb`` (a serialized ``FleetReply``), written atomically
+(temp file + rename, mode 0600) at most every ``flush_s`` and when the server stops. Bounded: at most
+``max_per_tenant`` records per tenant (the least recently seen goes first, disconnected ones before
+connected ones), records not heard from for ``ttl_s`` are dropped, a file larger than MAX_FILE is
+not read. Records loaded at start are ``stale`` and not connected until the agent comes back.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Dict, Iterable, List, Optional, Set
+
+from ..fsutil import atomic_write
+from ..registry import names
+from ..registry.errors import RegistryError
+from .gen import control_pb2 as pb
+
+log = logging.getLogger("arc.serve")
+
+MAX_PER_TENANT = 10_000
+TTL_S = 7 * 86400.0
+FLUSH_S = 1.0
+MAX_FILE = 64 << 20
+PREFIX, SUFFIX = "fleet-", ".pb"
+
+
+def last_seen(record: pb.AgentRecord) -> float:
+    return max(record.last_report_unix, record.connected_unix)
+
+
+class FleetTable:
+    def __init__(self, state_dir: Optional[str], max_per_tenant: int = MAX_PER_TENANT, ttl_s: float = TTL_S,
+                 flush_s: float = FLUSH_S) -> None:
+        self.state_dir = state_dir
+        self.max_per_tenant = max_per_tenant
+        self.ttl_s = ttl_s
+        self.flush_s = flush_s
+        self.tenants: Dict[str, Dict[str, pb.AgentRecord]] = {}
+        self.dirty: Set[str] = set()
+        self._flushed = 0.0
+
+    # -- records ---------------------------------------------------------------------------------------
+    def get(self, tenant: str, instance_id: str) -> Optional[pb.AgentRecord]:
+        return self.tenants.get(tenant, {}).get(instance_id)
+
+    def touch(self, tenant: str, instance_id: str, service: str, version: str, follows: Optional[Iterable],
+              connected: bool) -> pb.AgentRecord:
+        """The agent's record, created if new (evicting when the tenant is full), marked live again."""
+        records = self.tenants.setdefault(tenant, {})
+        record = records.get(instance_id)
+        if record is None:
+            if len(records) >= self.max_per_tenant:
+                self._evict(tenant, records)
+            record = records[instance_id] = pb.AgentRecord(tenant=tenant, instance_id=instance_id)
+        record.service_name, record.arc_version, record.stale = service, version, False
+        if follows is not None:
+            del record.follows[:]
+            record.follows.extend(follows)
+        if connected:
+            record.connected, record.connected_unix = True, time.time()
+        self.dirty.add(tenant)
+        return record
+
+    def report(self, tenant: str, status: pb.AgentStatus) -> None:
+        record = self.touch(tenant, status.instance_id, status.service_name, status.arc_version, None, False)
+        record.status.CopyFrom(status)
+        record.last_report_unix = time.time()
+
+    def disconnected(self, tenant: str, instance_id: str) -> None:
+        record = self.get(tenant, instance_id)
+        if record is not None:
+            record.connected = False
+            self.dirty.add(tenant)
+
+    def listing(self, tenant: str) -> List[pb.AgentRecord]:
+        self._expire(tenant, time.time())
+        return [r for _, r in sorted(self.tenants.get(tenant, {}).items())]
+
+    def _evict(self, tenant: str, records: Dict[str, pb.AgentRecord]) -> None:
+        oldest = min(records.values(), key=lambda r: (r.connected, last_seen(r)))
+        log.warning("arc serve: tenant %s has %d agents (the most kept): forgetting %s, seen least recently",
+                    tenant, len(records), oldest.instance_id)
+        del records[oldest.instance_id]
+
+    def _expire(self, tenant: str, now: float) -> None:
+        records = self.tenants.get(tenant, {})
+        old = [k for k, r in records.items() if not r.connected and now - last_seen(r) > self.ttl_s]
+        for key in old:
+            del records[key]
+        if old:
+            self.dirty.add(tenant)
+
+    # -- disk ------------------------------------------------------------------------------------------
+    def _path(self, tenant: str) -> str:
+        return os.path.join(self.state_dir or "", f"{PREFIX}{tenant}{SUFFIX}")
+
+    def load(self) -> int:
+        """Read every tenant's file; returns the number of records kept (stale, not connected)."""
+        if not self.state_dir or not os.path.isdir(self.state_dir):
+            return 0
+        now, count = time.time(), 0
+        for entry in sorted(os.listdir(self.state_dir)):
+            if not (entry.startswith(PREFIX) and entry.endswith(SUFFIX)):
+                continue
+            tenant = entry[len(PREFIX):-len(SUFFIX)]
+            path = os.path.join(self.state_dir, entry)
+            try:
+                names.check_name(tenant, "tenant")
+                with open(path, "rb") as fh:
+                    data = fh.read(MAX_FILE + 1)
+                if len(data) > MAX_FILE:
+                    raise ValueError(f"larger than {MAX_FILE} bytes")
+                reply = pb.FleetReply.FromString(data)
+            except (OSError, ValueError, RegistryError) as exc:  # DecodeError is a ValueError
+                log.error("arc serve: fleet state %s not loaded: %s", path, exc)
+                continue
+            records = self.tenants.setdefault(tenant, {})
+            fresh = sorted((r for r in reply.agents if r.tenant == tenant and 0 < len(r.instance_id) <= 128
+                            and now - last_seen(r) <= self.ttl_s), key=last_seen)[-self.max_per_tenant:]
+            for r in fresh:
+                r.connected, r.stale = False, True
+                records[r.instance_id] = r
+            count += len(fresh)
+        return count
+
+    def due(self, now: float) -> bool:
+        return bool(self.dirty) and bool(self.state_dir) and now - self._flushed >= self.flush_s
+
+    def snapshot(self) -> Dict[str, bytes]:
+        """{tenant: file bytes} of the tenants changed since the last one (serialized in the caller's thread)."""
+        now = time.time()
+        self._flushed = now
+        out = {}
+        for tenant in sorted(self.dirty):
+            self._expire(tenant, now)
+            records = self.tenants.get(tenant, {})
+            out[tenant] = pb.FleetReply(tenant=tenant, agents=[records[k] for k in sorted(records)]
+                                        ).SerializeToString()
+        self.dirty.clear()
+        return out
+
+    def write(self, files: Dict[str, bytes]) -> None:
+        """Write a ``snapshot()`` (in a worker thread); a failure is logged, the server goes on."""
+        if not self.state_dir:
+            return
+        try:
+            os.makedirs(self.state_dir, mode=0o700, exist_ok=True)
+            for tenant, data in files.items():
+                if len(data) > MAX_FILE:
+                    log.error("arc serve: fleet state of tenant %s is over %d bytes; not written", tenant, MAX_FILE)
+                    continue
+                atomic_write(self._path(tenant), [data])
+        except OSError as exc:
+            log.error("arc serve: cannot write the fleet state to %s: %s", self.state_dir, exc)
