@@ -15,9 +15,10 @@ import os
 import time
 from typing import Dict, Iterable, List, Optional, Set
 
+from google.protobuf.message import DecodeError
+
 from ..fsutil import atomic_write
 from ..registry import names
-from ..registry.errors import RegistryError
 from .gen import control_pb2 as pb
 
 log = logging.getLogger("arc.serve")
@@ -116,7 +117,7 @@ class FleetTable:
                 if len(data) > MAX_FILE:
                     raise ValueError(f"larger than {MAX_FILE} bytes")
                 reply = pb.FleetReply.FromString(data)
-            except (OSError, ValueError, RegistryError) as exc:  # DecodeError is a ValueError
+            except (OSError, ValueError, DecodeError) as exc:  # RegistryError is a ValueError
                 log.error("arc serve: fleet state %s not loaded: %s", path, exc)
                 continue
             records = self.tenants.setdefault(tenant, {})

@@ -69,7 +69,7 @@ def test_promote_rollback_and_history(registry, tmp_path):
     assert (canary.version, canary.previous) == (3, [1, 2])
     assert registry.rollback("patterns", "fixes", "canary").version == 2
     assert registry.list() == [{"kind": "patterns", "name": "fixes", "versions": 3, "latest": 3,
-                                "channels": {"canary": 2, "stable": 1}}]
+                                "channels": {"canary": 2, "stable": 1}, "shares": {}}]
     with pytest.raises(RegistryError, match="no such version"):
         registry.promote("patterns", "fixes", 9)
 
@@ -177,3 +177,57 @@ def test_channel_history_is_bounded(registry, tmp_path):
         registry.promote("patterns", "fixes", 1 + i % 2)
     state = registry.channel("patterns", "fixes")
     assert len(state.moves) == 100 and len(state.previous) == 100
+
+
+def test_canary_share_lives_in_the_canary_pointer(registry, tmp_path):
+    registry.publish("patterns", "fixes", bundle_file(tmp_path, "a.json", 1), channel="stable")
+    registry.publish("patterns", "fixes", bundle_file(tmp_path, "b.json", 2), channel="canary")
+    assert registry.channel("patterns", "fixes", "canary").share is None
+    state = registry.promote("patterns", "fixes", channel="canary", from_channel="canary", share=0.25)
+    assert (state.version, state.share, state.previous) == (2, 0.25, [])
+    registry.publish("patterns", "fixes", bundle_file(tmp_path, "c.json", 3))
+    moved = registry.promote("patterns", "fixes", 3, "canary", share=0.5)
+    assert (moved.version, moved.share, moved.previous) == (3, 0.5, [2])
+    assert registry.rollback("patterns", "fixes", "canary").share == 0.5, "a move keeps the share"
+    assert registry.list()[0]["shares"] == {"canary": 0.5}
+    assert registry.describe("patterns", "fixes", channel="canary")["channels"]["canary"]["share"] == 0.5
+    with pytest.raises(RegistryError, match="bad canary share 1.5"):
+        registry.promote("patterns", "fixes", 2, "canary", share=1.5)
+    with pytest.raises(RegistryError, match="a share is set on the canary channel only"):
+        registry.promote("patterns", "fixes", 2, "stable", share=0.1)
+    path = os.path.join(registry.root, "patterns", "fixes", "channels", "canary.json")
+    raw = json.load(open(path))
+    raw["share"] = "all"
+    json.dump(raw, open(path, "w"))
+    with pytest.raises(ArtifactRejected, match="bad channel pointer"):
+        registry.channel("patterns", "fixes", "canary")
+
+
+def test_accept_stores_the_next_number_only_and_checks_the_bytes(tmp_path):
+    import dataclasses
+
+    from arc_agent.registry.errors import VersionTaken
+
+    reg = Registry(str(tmp_path / "root"), tenant="acme")
+    first = reg.publish("patterns", "fixes", bundle_file(tmp_path, "a.json", 1))
+    src = bundle_file(tmp_path, "b.json", 2)
+    data = open(src, "rb").read()
+    man = dataclasses.replace(first, version=2, parent=1, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+
+    def upload() -> str:
+        path = str(tmp_path / "upload")
+        with open(path, "wb") as fh:
+            fh.write(data)
+        return path
+
+    with pytest.raises(VersionTaken, match="the next version of patterns/fixes is 2"):
+        reg.accept(dataclasses.replace(man, version=1), upload())
+    with pytest.raises(ArtifactRejected, match="names tenant 'other'"):
+        reg.accept(dataclasses.replace(man, tenant="other"), upload())
+    with pytest.raises(ArtifactRejected, match="does not match the manifest"):
+        reg.accept(dataclasses.replace(man, sha256="0" * 64), upload())
+    assert reg.versions("patterns", "fixes") == [1] and reg.verified("patterns", "fixes", 1)[0] == first
+    assert reg.accept(man, upload(), channel="canary") == man
+    assert reg.verified("patterns", "fixes", 2)[0] == man and reg.channel("patterns", "fixes", "canary").version == 2
+    with pytest.raises(VersionTaken):
+        reg.accept(man, upload())
