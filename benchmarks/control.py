@@ -1,7 +1,9 @@
 """Control plane fan-out: time from a Promote to 100 % of N simulated subscribers having applied it
-(fetched, sha256 and Ed25519 checked), and the server's CPU and memory per 1,000 subscribers.
+(fetched, sha256 and Ed25519 checked), the server's CPU and memory per 1,000 subscribers, and the
+throughput of ``arc registry publish --url`` (signed, streamed, checked and stored by the server)
+against a local publish of the same file in the same run.
 
-    python benchmarks/control.py [--subscribers 200] [--idle-subscribers 1000] [--rounds 5]
+    python benchmarks/control.py [--subscribers 200] [--idle-subscribers 1000] [--rounds 5] [--publish-mib 32]
 
 Subscribers are asyncio gRPC streams in this process (50 per channel) against a real ``arc serve``
 process; the server's figures come from /proc.
@@ -101,11 +103,41 @@ async def fanout(port: int, n: int, rounds: int, trust, reg: Registry, server_pi
             "rss_mib": rss3}
 
 
+def publish_throughput(port: int, tmp: str, pem: str, reg: Registry, mib: int, rounds: int) -> dict:
+    """MB/s of publishes through the server vs straight into a local registry, same file, same run."""
+    import argparse
+
+    from arc_agent.control.publish import publish
+
+    path = os.path.join(tmp, "blob.bin")
+    with open(path, "wb") as fh:
+        for _ in range(mib):
+            fh.write(os.urandom(1 << 20))
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=[("grpc.max_receive_message_length", 4 << 20)])
+    stub = pb_grpc.ControlStub(channel)
+    args = argparse.Namespace(kind="models", name="blob", path=path, channel=None, metrics={}, job_id=None,
+                              parent=None, sign_key=pem)
+    sign = signing.signer(pem)
+    remote, local = [], []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        publish(args, stub, MD)
+        remote.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        reg.publish("models", "blob-local", path, sign=sign)
+        local.append(time.perf_counter() - t0)
+    channel.close()
+    size = mib * (1 << 20) / 1e6
+    return {"remote_mb_s": [size / t for t in remote], "local_mb_s": [size / t for t in local]}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--subscribers", type=int, default=200)
     ap.add_argument("--idle-subscribers", type=int, default=1000)
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--publish-mib", type=int, default=32, help="file size for the publish throughput (0: skip)")
+    ap.add_argument("--publish-rounds", type=int, default=3)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         keys = os.path.join(tmp, "keys")
@@ -122,7 +154,8 @@ def main() -> int:
                                         for i in range(200)]}, fh)
             reg.publish("patterns", "fixes", path, channel="stable" if seed == 1 else None, sign=signing.signer(pem))
         server = subprocess.Popen([sys.executable, "-m", "arc_agent.cli", "serve", "--listen", "127.0.0.1:0",
-                                   "--registry", os.path.join(tmp, "reg"), "--keys", keys],
+                                   "--registry", os.path.join(tmp, "reg"), "--keys", keys,
+                                   "--trust-key", signing.public_text(trust)],
                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         try:
             port = int(server.stdout.readline().split("listening on ")[1].split()[0].rsplit(":", 1)[1])
@@ -136,6 +169,12 @@ def main() -> int:
                       f"them ({res['connect_rss_mib'] / n * 1000:.1f} MiB per 1,000), "
                       f"{res['fanout_cpu_s_per_round']:.3f} CPU s per fan-out, idle CPU "
                       f"{res['idle_cpu_share'] * 100:.1f} % of a core, RSS {res['rss_mib']:.0f} MiB")
+            if args.publish_mib > 0:
+                print(f"publish {args.publish_mib} MiB × {args.publish_rounds} …", flush=True)
+                res = publish_throughput(port, tmp, pem, reg, args.publish_mib, args.publish_rounds)
+                remote, local = statistics.median(res["remote_mb_s"]), statistics.median(res["local_mb_s"])
+                print(f"  through the server {remote:.0f} MB/s, local publish {local:.0f} MB/s (median), "
+                      f"ratio {remote / local:.2f}")
         finally:
             server.terminate()
             server.wait(10)

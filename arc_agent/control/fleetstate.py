@@ -10,10 +10,12 @@ not read. Records loaded at start are ``stale`` and not connected until the agen
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
+import threading
 import time
-from typing import Dict, Iterable, List, Optional, Set
+from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 from google.protobuf.message import DecodeError
 
@@ -44,6 +46,9 @@ class FleetTable:
         self.tenants: Dict[str, Dict[str, pb.AgentRecord]] = {}
         self.dirty: Set[str] = set()
         self._flushed = 0.0
+        self._seq = itertools.count(1)
+        self._written: Dict[str, int] = {}
+        self._write_lock = threading.Lock()
 
     # -- records ---------------------------------------------------------------------------------------
     def get(self, tenant: str, instance_id: str) -> Optional[pb.AgentRecord]:
@@ -132,29 +137,37 @@ class FleetTable:
     def due(self, now: float) -> bool:
         return bool(self.dirty) and bool(self.state_dir) and now - self._flushed >= self.flush_s
 
-    def snapshot(self) -> Dict[str, bytes]:
-        """{tenant: file bytes} of the tenants changed since the last one (serialized in the caller's thread)."""
+    def snapshot(self) -> Dict[str, Tuple[int, bytes]]:
+        """{tenant: (sequence, file bytes)} of the tenants changed since the last one (serialized in the
+        event loop's thread, so no record changes under it)."""
         now = time.time()
         self._flushed = now
+        seq = next(self._seq)
         out = {}
         for tenant in sorted(self.dirty):
             self._expire(tenant, now)
             records = self.tenants.get(tenant, {})
-            out[tenant] = pb.FleetReply(tenant=tenant, agents=[records[k] for k in sorted(records)]
-                                        ).SerializeToString()
+            out[tenant] = seq, pb.FleetReply(tenant=tenant, agents=[records[k] for k in sorted(records)]
+                                             ).SerializeToString()
         self.dirty.clear()
         return out
 
-    def write(self, files: Dict[str, bytes]) -> None:
-        """Write a ``snapshot()`` (in a worker thread); a failure is logged, the server goes on."""
+    def write(self, files: Dict[str, Tuple[int, bytes]]) -> None:
+        """Write a ``snapshot()`` (from a worker thread, or at stop while one may still run: an older
+        snapshot never replaces a newer one); a failure is logged, the server goes on."""
         if not self.state_dir:
             return
-        try:
-            os.makedirs(self.state_dir, mode=0o700, exist_ok=True)
-            for tenant, data in files.items():
-                if len(data) > MAX_FILE:
-                    log.error("arc serve: fleet state of tenant %s is over %d bytes; not written", tenant, MAX_FILE)
-                    continue
-                atomic_write(self._path(tenant), [data])
-        except OSError as exc:
-            log.error("arc serve: cannot write the fleet state to %s: %s", self.state_dir, exc)
+        with self._write_lock:
+            try:
+                os.makedirs(self.state_dir, mode=0o700, exist_ok=True)
+                for tenant, (seq, data) in files.items():
+                    if seq < self._written.get(tenant, 0):
+                        continue
+                    if len(data) > MAX_FILE:
+                        log.error("arc serve: fleet state of tenant %s is over %d bytes; not written", tenant,
+                                  MAX_FILE)
+                        continue
+                    atomic_write(self._path(tenant), [data])
+                    self._written[tenant] = seq
+            except OSError as exc:
+                log.error("arc serve: cannot write the fleet state to %s: %s", self.state_dir, exc)

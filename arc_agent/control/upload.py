@@ -100,7 +100,10 @@ async def receive(request_iterator, context, registry: Registry, limits: Limits,
     code, problem = check_header(man, registry.tenant or "", channel, limits)
     if code != grpc.StatusCode.OK:
         await context.abort(code, problem)
-    versions = await asyncio.to_thread(registry.versions, man.kind, man.name)
+    try:
+        versions = await asyncio.to_thread(registry.versions, man.kind, man.name)
+    except RegistryError as exc:
+        await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
     expected = (versions[-1] + 1) if versions else 1
     if man.version != expected:  # fail before the bytes move; checked again under the lock
         await context.abort(grpc.StatusCode.ABORTED, f"{man.ref}: the next version of {man.kind}/{man.name} is "

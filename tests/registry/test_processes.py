@@ -72,7 +72,7 @@ def test_command_line(tmp_path):
     assert out.returncode == 0 and json.loads(out.stdout)["version"] == 1
     out = _arc("list", "--registry", root, "--json")
     assert json.loads(out.stdout) == [{"kind": "patterns", "name": "hand", "versions": 2, "latest": 2,
-                                       "channels": {"canary": 1, "stable": 1}}]
+                                       "channels": {"canary": 1, "stable": 1}, "shares": {}}]
     out = _arc("show", "patterns", "hand", "--registry", root)
     assert "patterns/hand@1" in out.stdout and "verified  ok" in out.stdout and '"support": 12' in out.stdout
     out = _arc("rollback", "patterns", "hand", "--registry", root)
