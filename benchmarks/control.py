@@ -131,6 +131,40 @@ def publish_throughput(port: int, tmp: str, pem: str, reg: Registry, mib: int, r
     return {"remote_mb_s": [size / t for t in remote], "local_mb_s": [size / t for t in local]}
 
 
+def fleet_state(tmp: str, agents: int) -> dict:
+    """Milliseconds to snapshot (event loop) + write (worker thread) one tenant's fleet table of ``agents``
+    records (each with a status like the agent's: 3 integrations, 2 artifacts in use, 8 counters): the
+    first snapshot, then a steady one (a flush every second, agents reporting every 30 s: 1/30 of them
+    changed), and to load it at start."""
+    from arc_agent.control.fleetstate import FleetTable
+
+    def status(i: int, n: int) -> pb.AgentStatus:
+        return pb.AgentStatus(
+            instance_id=f"host-{i:06d}-1234", service_name="checkout-api", arc_version="0.9.0",
+            in_use=[pb.Follow(kind="patterns", name="fixes", channel="stable", version=12),
+                    pb.Follow(kind="models", name="ui-policy", channel="stable", version=3)],
+            integrations={"openai": "3.54.0", "anthropic": "2.12.0", "playwright": "skipped: not installed"},
+            last_flush_unix=time.time(), counters={f"c{k}": k * 1000 + n for k in range(8)})
+
+    table = FleetTable(os.path.join(tmp, "fleet"), max_per_tenant=agents)
+    for i in range(agents):
+        table.report("bench", status(i, 0))
+    out = {}
+    for phase in ("first", "steady"):
+        t0 = time.perf_counter()
+        files = table.snapshot()
+        t1 = time.perf_counter()
+        table.write(files)
+        out[f"{phase}_snapshot_ms"], out[f"{phase}_write_ms"] = (t1 - t0) * 1000, (time.perf_counter() - t1) * 1000
+        for i in range(0, agents, 30):
+            table.report("bench", status(i, 1))
+    t0 = time.perf_counter()
+    assert FleetTable(os.path.join(tmp, "fleet"), max_per_tenant=agents).load() == agents
+    out["load_ms"] = (time.perf_counter() - t0) * 1000
+    out["mb"] = len(files["bench"][1]) / 1e6
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--subscribers", type=int, default=200)
@@ -138,6 +172,7 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--publish-mib", type=int, default=32, help="file size for the publish throughput (0: skip)")
     ap.add_argument("--publish-rounds", type=int, default=3)
+    ap.add_argument("--fleet-agents", type=int, default=10_000, help="records in the fleet table timing (0: skip)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         keys = os.path.join(tmp, "keys")
@@ -175,6 +210,12 @@ def main() -> int:
                 remote, local = statistics.median(res["remote_mb_s"]), statistics.median(res["local_mb_s"])
                 print(f"  through the server {remote:.0f} MB/s, local publish {local:.0f} MB/s (median), "
                       f"ratio {remote / local:.2f}")
+            if args.fleet_agents > 0:
+                res = fleet_state(tmp, args.fleet_agents)
+                print(f"fleet table of {args.fleet_agents} agents ({res['mb']:.1f} MB): first snapshot "
+                      f"{res['first_snapshot_ms']:.0f} ms + write {res['first_write_ms']:.0f} ms, steady snapshot "
+                      f"(1/30 changed) {res['steady_snapshot_ms']:.1f} ms + write {res['steady_write_ms']:.0f} ms, "
+                      f"load at start {res['load_ms']:.0f} ms")
         finally:
             server.terminate()
             server.wait(10)

@@ -32,6 +32,20 @@ MAX_FILE = 64 << 20
 PREFIX, SUFFIX = "fleet-", ".pb"
 
 
+_AGENTS_TAG = bytes([(2 << 3) | 2])
+"""``FleetReply.agents`` (field 2, length-delimited) on the protobuf wire: the file is the FleetReply of
+the records' cached encodings, written without re-encoding the unchanged ones."""
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
 def last_seen(record: pb.AgentRecord) -> float:
     return max(record.last_report_unix, record.connected_unix)
 
@@ -45,6 +59,9 @@ class FleetTable:
         self.flush_s = flush_s
         self.tenants: Dict[str, Dict[str, pb.AgentRecord]] = {}
         self.dirty: Set[str] = set()
+        self._changed: Dict[str, Set[str]] = {}
+        self._encoded: Dict[str, Dict[str, bytes]] = {}
+        """Each record's serialized bytes, redone only for the records changed since the last snapshot."""
         self._flushed = 0.0
         self._seq = itertools.count(1)
         self._written: Dict[str, int] = {}
@@ -69,8 +86,14 @@ class FleetTable:
             record.follows.extend(follows)
         if connected:
             record.connected, record.connected_unix = True, time.time()
-        self.dirty.add(tenant)
+        self._mark(tenant, instance_id)
         return record
+
+    def _mark(self, tenant: str, instance_id: str) -> None:
+        if not self.state_dir:  # nothing is ever written: keep no trail
+            return
+        self.dirty.add(tenant)
+        self._changed.setdefault(tenant, set()).add(instance_id)
 
     def report(self, tenant: str, status: pb.AgentStatus) -> None:
         record = self.touch(tenant, status.instance_id, status.service_name, status.arc_version, None, False)
@@ -81,7 +104,7 @@ class FleetTable:
         record = self.get(tenant, instance_id)
         if record is not None:
             record.connected = False
-            self.dirty.add(tenant)
+            self._mark(tenant, instance_id)
 
     def listing(self, tenant: str) -> List[pb.AgentRecord]:
         self._expire(tenant, time.time())
@@ -92,14 +115,14 @@ class FleetTable:
         log.warning("arc serve: tenant %s has %d agents (the most kept): forgetting %s, seen least recently",
                     tenant, len(records), oldest.instance_id)
         del records[oldest.instance_id]
+        self._mark(tenant, oldest.instance_id)
 
     def _expire(self, tenant: str, now: float) -> None:
         records = self.tenants.get(tenant, {})
         old = [k for k, r in records.items() if not r.connected and now - last_seen(r) > self.ttl_s]
         for key in old:
             del records[key]
-        if old:
-            self.dirty.add(tenant)
+            self._mark(tenant, key)
 
     # -- disk ------------------------------------------------------------------------------------------
     def _path(self, tenant: str) -> str:
@@ -147,8 +170,16 @@ class FleetTable:
         for tenant in sorted(self.dirty):
             self._expire(tenant, now)
             records = self.tenants.get(tenant, {})
-            out[tenant] = seq, pb.FleetReply(tenant=tenant, agents=[records[k] for k in sorted(records)]
-                                             ).SerializeToString()
+            encoded = self._encoded.setdefault(tenant, {})
+            for key in self._changed.pop(tenant, ()):
+                encoded.pop(key, None)
+            parts = [pb.FleetReply(tenant=tenant).SerializeToString()]
+            for key in sorted(records):
+                data = encoded.get(key)
+                if data is None:
+                    data = encoded[key] = records[key].SerializeToString()
+                parts.append(_AGENTS_TAG + _varint(len(data)) + data)
+            out[tenant] = seq, b"".join(parts)
         self.dirty.clear()
         return out
 

@@ -78,3 +78,10 @@ def test_expired_and_foreign_records_are_not_loaded(tmp_path):
     records = table.listing("acme")
     assert [(r.instance_id, r.stale, r.connected) for r in records] == [("recent", True, False)]
     assert table.listing("broken") == []
+
+    table.report("acme", pb.AgentStatus(instance_id="new", counters={"applied": 2}))
+    table.disconnected("acme", "new")
+    files = table.snapshot()  # cached encodings of unchanged records + fresh ones of changed records
+    records = table.tenants["acme"]
+    assert files["acme"][1] == pb.FleetReply(tenant="acme", agents=[records[k] for k in sorted(records)]
+                                             ).SerializeToString()
