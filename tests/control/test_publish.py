@@ -134,3 +134,19 @@ def test_refusals_store_nothing(served, tmp_path):
     assert os.listdir(os.path.join(fleet.root, ".uploads")) == [], "no upload left behind"
     assert _raw(fleet, manifest(), data, channel="canary") == ""
     assert reg.channel("patterns", "fixes", "canary").version == 2
+
+
+def test_key_scopes_in_the_keys_file(tmp_path):
+    from arc_agent.control.auth import KeyFileError, KeyRing
+
+    path = tmp_path / "keys"
+    path.write_text(f"acme {KEY_ACME}\nacme {KEY_READER} read\nci ci-key-0123456789abcdef write\n")
+    os.chmod(path, 0o600)
+    ring = KeyRing.load(str(path))
+    assert ring.grant(f"Bearer {KEY_ACME}") == ("acme", frozenset({"read", "write"})), "no scopes: both, as before"
+    assert ring.grant(f"Bearer {KEY_READER}") == ("acme", frozenset({"read"}))
+    assert ring.grant("Bearer ci-key-0123456789abcdef") == ("ci", frozenset({"write"}))
+    path.write_text(f"acme {KEY_ACME} admin\n")
+    with pytest.raises(KeyFileError, match="line 1: scopes must be read, write or read,write") as err:
+        KeyRing.load(str(path))
+    assert KEY_ACME not in str(err.value)
