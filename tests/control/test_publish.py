@@ -150,3 +150,18 @@ def test_key_scopes_in_the_keys_file(tmp_path):
     with pytest.raises(KeyFileError, match="line 1: scopes must be read, write or read,write") as err:
         KeyRing.load(str(path))
     assert KEY_ACME not in str(err.value)
+
+
+def test_header_limits_without_a_server(tmp_path):
+    """Size over the server's limit, and a signed manifest at a server with no key to check it."""
+    from arc_agent.control.upload import Limits, check_header
+
+    man = Manifest(kind="patterns", name="fixes", version=1, artifact="f.json", artifact_type="file",
+                   sha256="0" * 64, size=2048, parent=None, created=channels.now_iso(), tenant="acme")
+    code, problem = check_header(man, "acme", "", Limits(max_bytes=1024))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and "2048 bytes is over this server's publish limit of 1024" \
+        in problem
+    code, problem = check_header(dataclasses.replace(man, signature="ed25519:AAAA"), "acme", "", Limits())
+    assert code == grpc.StatusCode.FAILED_PRECONDITION and "no trust key" in problem
+    assert check_header(man, "acme", "stable", Limits()) == (grpc.StatusCode.OK, "")
+    assert check_header(man, "acme", "Stable!", Limits())[0] == grpc.StatusCode.INVALID_ARGUMENT
