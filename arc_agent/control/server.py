@@ -81,6 +81,7 @@ class ControlService(pb_grpc.ControlServicer):
         self.fleet = fleet if fleet is not None else FleetTable(None)
         self.uploads = uploads if uploads is not None else upload.Limits()
         self._publishing = 0
+        self._broken_canary: Set[Tuple[str, str, str]] = set()
         self._stamps: Dict[Key, Optional[tuple]] = {}
         self._changed = asyncio.Event()
 
@@ -150,7 +151,13 @@ class ControlService(pb_grpc.ControlServicer):
         reg = self.registry(sub.tenant)
         source, state = channel, None
         if channel == names.DEFAULT_CHANNEL:
-            canary = reg.channel(kind, name, names.CANARY_CHANNEL)
+            try:
+                canary = reg.channel(kind, name, names.CANARY_CHANNEL)
+            except RegistryError as exc:  # a broken canary pointer must not stop stable: serve stable
+                canary = None
+                if (sub.tenant, kind, name) not in self._broken_canary:
+                    self._broken_canary.add((sub.tenant, kind, name))
+                    log.error("arc serve: tenant %s: serving stable only: %s", sub.tenant, exc)
             share = self.canary_share if canary is None or canary.share is None else canary.share
             if canary is not None and canary_bucket(sub.hello.instance_id) < share:
                 source, state = names.CANARY_CHANNEL, canary

@@ -103,3 +103,16 @@ def test_each_artifact_splits_the_fleet_by_its_own_share(fleet):
     assert {k: v for k, v in after.items() if k[1] != "low"} == {k: v for k, v in want.items() if k[1] != "low"}
     assert sum(1 for i in ids if 0.2 <= canary_bucket(i) < 0.6) > 0, "some agents must have switched"
     assert fleet.registry().channel("patterns", "low", "canary").share == 0.6
+
+    # a broken canary pointer does not stop stable: every follower of that artifact is served stable
+    pointer = fleet.registry().root + "/patterns/default/channels/canary.json"
+    with open(pointer, "w") as fh:
+        fh.write('{"not": "a pointer"}')
+
+    async def broken() -> dict:
+        async with Followers(fleet.port, ids[:10]) as followers:
+            return await followers.wait(lambda s: len(s) == 30)
+
+    assert any(canary_bucket(i) < 0.5 for i in ids[:10]), "some of them would be in the default share"
+    seen = asyncio.run(broken())
+    assert {v for (i, n), v in seen.items() if n == "default"} == {1}
