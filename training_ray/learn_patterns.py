@@ -117,7 +117,8 @@ def run(args: argparse.Namespace, source: SpanSource | None = None) -> int:
             t0 = time.monotonic()
             figures = _verify(args, candidates, ray)
             metrics.update(replays=sum(f["failing"] + f["healthy"] + f["transient"] for f in figures),
-                           replay_seconds=round(time.monotonic() - t0, 3))
+                           replay_seconds=round(time.monotonic() - t0, 3),
+                           ray_job_id=ray.get_runtime_context().get_job_id())  # which Ray job (cluster) replayed
         patterns = choose(candidates, figures, time.time(), parse_duration(args.ttl), job_id)
         bundle = {"name": args.name, "version": int(started), "created_at": datetime.datetime.now(
             datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "job_id": job_id, "patterns": patterns}
