@@ -58,9 +58,7 @@ class SpanSource:
         if self._client is None:
             from clickhouse_driver import Client
 
-            from arc_agent.collector.store import parse_clickhouse_url
-
-            self._client = Client(**parse_clickhouse_url(self.clickhouse))
+            self._client = Client(**driver_arguments(self.clickhouse))
         return self._client
 
     # -- job rows --------------------------------------------------------------------------------------
@@ -98,6 +96,19 @@ class SpanSource:
             raise ValueError(f"cannot find the OTLP endpoint of the collector serving {self.url} "
                              "(its collector.json) to record the job row")
         return otlp
+
+
+def driver_arguments(url: str) -> dict:
+    """clickhouse-driver ``Client`` arguments for ``url``; a URL without a password takes
+    ``ARC_CLICKHOUSE_PASSWORD``, so a job's command line (which Ray shows in its job table and
+    dashboard) need not carry one."""
+    from arc_agent import settings
+    from arc_agent.collector.store import parse_clickhouse_url
+
+    kwargs = parse_clickhouse_url(url)
+    if "password" not in kwargs and settings.text("ARC_CLICKHOUSE_PASSWORD"):
+        kwargs["password"] = settings.text("ARC_CLICKHOUSE_PASSWORD")
+    return kwargs
 
 
 def _dt(seconds: float) -> Any:

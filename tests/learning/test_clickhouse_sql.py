@@ -84,3 +84,16 @@ def test_server_ddl_parses_with_clickhouse_own_parser(seam, variant):
         assert "Syntax error" in refused, refused
     assert len(results) == len(list(schema.ddl_dir().glob("*.sql"))) >= 8
     assert results == [""] * len(results)
+
+
+def test_clickhouse_password_can_stay_off_the_command_line(monkeypatch):
+    from training_ray.span_source import SpanSource, driver_arguments
+
+    monkeypatch.setenv("ARC_CLICKHOUSE_PASSWORD", "from-env")
+    url = "tcp://learner@ch.example:9000/otel"
+    assert driver_arguments(url) == {"host": "ch.example", "port": 9000, "database": "otel", "user": "learner",
+                                     "password": "from-env"}
+    assert driver_arguments("tcp://learner:in%20url@ch.example:9000/otel")["password"] == "in url"  # the URL wins
+    assert "from-env" not in SpanSource(clickhouse=url).describe()
+    monkeypatch.delenv("ARC_CLICKHOUSE_PASSWORD")
+    assert "password" not in driver_arguments(url)
