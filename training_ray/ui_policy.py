@@ -144,6 +144,7 @@ def train(train_scenarios: list, args: argparse.Namespace, job_id: str, threshol
     from training_ray.ui_env import EpisodeRunner, episode_reward
 
     ray = _ray_init(args.workers)
+    ray_job_id = ray.get_runtime_context().get_job_id()  # which Ray job (on which cluster) ran the rollouts
     rng = random.Random(args.seed)
     policy = grpo.build_policy(len(STEP_STATE), len(ACTIONS), seed=args.seed)
     ref = copy.deepcopy(policy).eval()
@@ -194,7 +195,7 @@ def train(train_scenarios: list, args: argparse.Namespace, job_id: str, threshol
     metrics = {"iterations": len(history), "reward": last["reward"], "success_rate": last["success"],
                "kl": last["kl"], "seconds_per_episode": last["seconds"],
                "reward_first": history[0]["reward"], "train_seconds": round(time.monotonic() - t0, 2),
-               "workers": args.workers, "group": args.group, "states": len(train_scenarios)}
+               "workers": args.workers, "group": args.group, "states": len(train_scenarios), "ray_job_id": ray_job_id}
     return policy, metrics, seen_states
 
 

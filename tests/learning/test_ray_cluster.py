@@ -6,7 +6,9 @@ runs while calls of ``examples/learn_app.py`` land in the embedded collector wit
 - ``ray job submit --runtime-env-json '{"working_dir": ..., "env_vars": ...}' -- python -m
   training_ray.learn_patterns ... --publish``: the job server runs the same job from the uploaded
   working dir; it ends SUCCEEDED, writes the bundle, publishes a registry version (``ARC_REGISTRY`` came
-  through the runtime env) and records its rows in ``arc_training_jobs``.
+  through the runtime env) and records its rows in ``arc_training_jobs``;
+- ``arc train ui-policy`` with ``RAY_ADDRESS``: its GRPO rollouts run in actors (one headless Chromium
+  each) on the cluster, from the states of the flaky fixture suite.
 The head is stopped by the PID of the ``ray start`` it started.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import time
 
 import pytest
@@ -21,11 +24,12 @@ import pytest
 from arc_agent.devllm import DevLLMServer
 from tests.helpers.collector import CollectorProcess, arc_command
 from tests.helpers.learning import run_app
-from tests.helpers.procs import BIN, ROOT
+from tests.helpers.procs import BIN, ROOT, clean_env, run
 from tests.helpers.ray_head import RayHead
 
 pytest.importorskip("ray")
 pytest.importorskip("aiohttp_cors", reason="the job server needs ray[default] (.ci/setup installs it)")
+pytestmark = pytest.mark.ray_cluster  # .ci/run runs these after the suite, while it is within its time
 
 SUBMISSION = "arc-learn-cluster"
 
@@ -36,12 +40,19 @@ def _learn_args(store, capture, base_url: str, out) -> list:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
+def head(tmp_path_factory):
+    t0 = time.monotonic()
+    with RayHead(tmp_path_factory.mktemp("rayhead")) as started:
+        started.start_seconds = time.monotonic() - t0
+        yield started
+    assert started.proc.poll() is not None and started.alive() == []  # nothing of the head outlived stop()
+
+
+@pytest.fixture(scope="module")
+def cluster(head, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("raycluster")
     registry = tmp / "registry"
-    t0 = time.monotonic()
-    with DevLLMServer(port=0) as srv, CollectorProcess(tmp / "store") as col, RayHead(tmp / "head") as head:
-        started = time.monotonic() - t0
+    with DevLLMServer(port=0) as srv, CollectorProcess(tmp / "store") as col:
         run_app(srv, col, "cluster-run", 3, 4, ARC_CAPTURE=str(tmp / "calls.jsonl"), ARC_CAPTURE_RATE="1")
         args = _learn_args(tmp / "store", tmp / "calls.jsonl", srv.base_url, tmp / "driver.json")
         driver = subprocess.run(arc_command("learn", "patterns", *args), env=head.env(RAY_ADDRESS=head.address),
@@ -55,9 +66,8 @@ def cluster(tmp_path_factory):
             env=head.env(), capture_output=True, text=True, timeout=300, cwd=str(tmp))  # the deadline
         col.wait_for_count("SELECT count() FROM arc_training_jobs", 4)
         yield {"tmp": tmp, "registry": registry, "driver": driver, "submit": submit, "jobs": head.jobs(),
-               "refused": head.get("/api/jobs/", token="not-the-token"), "head_seconds": started,
+               "refused": head.get("/api/jobs/", token="not-the-token"),
                "rows": col.query("SELECT id, status, artifact, metrics FROM arc_training_jobs ORDER BY updated")}
-    assert head.proc.poll() is not None and head.alive() == []  # nothing of the head outlived stop()
 
 
 def _last_json(stdout: str) -> dict:
@@ -97,3 +107,30 @@ def test_driver_job_rows_and_an_unauthenticated_client_is_refused(cluster):
     result = _last_json(cluster["driver"].stdout)
     assert [r["status"] for r in cluster["rows"] if r["id"] == result["job_id"]] == ["running", "succeeded"]
     assert cluster["refused"] is None  # the dashboard / job server wants the cluster's token
+
+
+def test_train_ui_policy_with_ray_address_runs_its_chromium_actors_on_the_cluster(head, tmp_path):
+    with CollectorProcess(tmp_path / "store") as col:
+        env = clean_env(OTEL_EXPORTER_OTLP_ENDPOINT=col.otlp_endpoint, ARC_EXPORT_DELAY_MS="50",
+                        ARC_PRIVACY_MODE="local_inference")
+        suite = run([sys.executable, str(ROOT / "examples" / "flaky_ui_suite.py"), "--scenarios",
+                     "cookie_banner,late_render", "--max-delay-ms", "900"], env, timeout=120)
+        assert suite.returncode == 0, suite.stderr[-2000:]
+        col.wait_for_count("SELECT count() FROM arc_ui_actions", 2)
+        train = subprocess.run(
+            arc_command("train", "ui-policy", "--store", str(col.store), "--iterations", "1", "--group", "2",
+                        "--workers", "2", "--states-per-iteration", "2", "--held-out", "0",
+                        "--out", str(tmp_path / "policy")),
+            env=head.env(RAY_ADDRESS=head.address), capture_output=True, text=True, timeout=300, cwd=str(ROOT))
+        assert train.returncode == 0, train.stderr[-3000:]
+        summary = _last_json(train.stdout)
+        col.wait_for_count("SELECT count() FROM arc_training_jobs WHERE kind = 'ui-policy'", 2)
+        rows = col.query("SELECT status, metrics FROM arc_training_jobs WHERE kind = 'ui-policy' ORDER BY updated")
+    assert "Started a local Ray instance" not in train.stderr
+    assert summary["workers"] == 2 and summary["onnx_max_abs_diff"] <= 1e-4
+    assert (tmp_path / "policy" / "policy.onnx").stat().st_size > 0
+    drivers = [j for j in head.jobs() if j["type"] == "DRIVER" and j["job_id"] == summary["ray_job_id"]]
+    assert len(drivers) == 1 and "training_ray.ui_policy" in drivers[0]["entrypoint"], head.jobs()
+    assert drivers[0]["status"] == "SUCCEEDED"
+    assert [r["status"] for r in rows] == ["running", "succeeded"]
+    assert json.loads(rows[1]["metrics"])["ray_job_id"] == summary["ray_job_id"]
