@@ -161,7 +161,12 @@ def _verify(args: argparse.Namespace, candidates: list, ray) -> list:
 
 
 def main(argv: list | None = None) -> int:
-    return run(parse_args(argv))
+    args = parse_args(argv)
+    try:
+        return run(args)
+    except Exception as exc:  # one clear line (e.g. a ClickHouse server that cannot be reached), no traceback
+        print(f"arc learn: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

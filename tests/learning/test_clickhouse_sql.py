@@ -97,3 +97,17 @@ def test_clickhouse_password_can_stay_off_the_command_line(monkeypatch):
     assert "from-env" not in SpanSource(clickhouse=url).describe()
     monkeypatch.delenv("ARC_CLICKHOUSE_PASSWORD")
     assert "password" not in driver_arguments(url)
+
+
+def test_an_unreachable_server_is_one_clear_error_without_the_password(tmp_path):
+    from tests.helpers.collector import arc_command
+    from tests.helpers.ray_head import free_port
+
+    url = f"tcp://learner:s3cret-pw@127.0.0.1:{free_port()}/default"  # nothing listens there
+    for job in (["learn", "patterns", "--clickhouse", url, "--out", str(tmp_path / "b.json")],
+                ["train", "ui-policy", "--clickhouse", url]):
+        proc = subprocess.run(arc_command(*job), env=clean_env(), capture_output=True, text=True, timeout=120,
+                              cwd=str(ROOT))
+        assert proc.returncode == 1, proc.stderr[-2000:]
+        assert "failed: NetworkError" in proc.stderr and "Connection refused" in proc.stderr
+        assert "s3cret-pw" not in proc.stdout + proc.stderr
