@@ -13,7 +13,8 @@ def add_source_arguments(parser: argparse.ArgumentParser, since: str, what: str)
     src = parser.add_mutually_exclusive_group(required=True)
     src.add_argument("--store", help="chDB store folder (through its collector when one runs)")
     src.add_argument("--url", help="a collector's query URL (or any ClickHouse HTTP endpoint)")
-    src.add_argument("--clickhouse", help="ClickHouse server, tcp://user:pass@host:9000/db")
+    src.add_argument("--clickhouse", help="ClickHouse server, tcp://user@host:9000/db (password: "
+                     "ARC_CLICKHOUSE_PASSWORD, or user:pass@ in the URL)")
     parser.add_argument("--since", default=since,
                         help=f"how far back to read {what} (e.g. 24h, 7d; s|m|h|d; default %(default)s)")
 

@@ -17,8 +17,6 @@ from arc_agent.collector import discovery, reader
 from arc_agent.collector.store import default_store_path
 
 JOB_SPAN = "arc.training_job"
-
-
 JOB_INSERT = ("INSERT INTO arc_training_jobs (id, kind, status, started, finished, metrics, artifact, updated) "
               "VALUES")
 
