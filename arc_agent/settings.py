@@ -105,6 +105,8 @@ SETTINGS: dict = dict([
     _s("ARC_VISION_FAST_PATHS_OFF", "text", "", "fast paths on Playwright/Selenium internals to leave off "
        "(comma-separated names, or 'all')"),
     _s("ARC_QUERY_TOKEN", "secret", None, "token for ARC_QUERY_URL (else read from the store's collector.json)"),
+    _s("ARC_CLICKHOUSE_PASSWORD", "secret", None, "password for a --clickhouse URL of a learning job that has "
+       "none (keeps it off command lines and Ray's job table)"),
     _s("ARC_COLLECTOR_AUTH_TOKEN_FILE", "path", None, "token file OTLP senders to 'arc collector' must present"),
     _s("ARC_REPLAY_BASE_URL", "text", None, "base URL 'arc replay' and its pytest plugin send to"),
     _s("ARC_DEVLLM_HOST", "text", "127.0.0.1", "address 'arc dev-llm' binds"),

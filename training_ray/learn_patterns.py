@@ -19,6 +19,7 @@ from arc_agent.collector.schema import parse_duration
 from arc_agent.progress import Progress
 
 from . import fix_catalogue, pattern_mining
+from .source_args import add_source_arguments, source_from_args
 from .span_source import SpanSource
 
 OBSERVATIONAL_FACTOR = 0.5  # unverified: below the agent's default threshold (0.5), so reported only
@@ -27,11 +28,7 @@ MIN_RESOLVED_RATE = 0.8
 
 def parse_args(argv: list | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="arc learn patterns", description=__doc__.split("\n\n")[0])
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--store", help="chDB store folder (through its collector when one runs)")
-    src.add_argument("--url", help="a collector's query URL (or any ClickHouse HTTP endpoint)")
-    src.add_argument("--clickhouse", help="ClickHouse server, tcp://user:pass@host:9000/db")
-    p.add_argument("--since", default="24h", help="how far back to read calls (e.g. 24h, 7d; default %(default)s)")
+    add_source_arguments(p, since="24h", what="calls")
     p.add_argument("--capture", help="cassette of captured requests (ARC_CAPTURE) to verify candidates with")
     p.add_argument("--verify-base-url", help="provider to replay against (required with --capture)")
     p.add_argument("--max-replays", type=int, default=400, help="replay budget over all candidates")
@@ -94,11 +91,12 @@ def choose(candidates: list, figures: list | None, now: float, ttl: int, job_id:
     return list(best.values())
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, source: SpanSource | None = None) -> int:
+    """The job; ``source`` overrides the one the options name (it sees every query and job row)."""
     import ray
 
     job_id = f"learn-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    source = SpanSource(args.store, args.url, args.clickhouse)
+    source = source or source_from_args(args)
     started = time.time()
     job = {"id": job_id, "kind": "patterns", "status": "running", "started": started}
     source.write_job(job)
@@ -119,7 +117,8 @@ def run(args: argparse.Namespace) -> int:
             t0 = time.monotonic()
             figures = _verify(args, candidates, ray)
             metrics.update(replays=sum(f["failing"] + f["healthy"] + f["transient"] for f in figures),
-                           replay_seconds=round(time.monotonic() - t0, 3))
+                           replay_seconds=round(time.monotonic() - t0, 3),
+                           ray_job_id=ray.get_runtime_context().get_job_id())  # which Ray job (cluster) replayed
         patterns = choose(candidates, figures, time.time(), parse_duration(args.ttl), job_id)
         bundle = {"name": args.name, "version": int(started), "created_at": datetime.datetime.now(
             datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "job_id": job_id, "patterns": patterns}
@@ -162,7 +161,12 @@ def _verify(args: argparse.Namespace, candidates: list, ray) -> list:
 
 
 def main(argv: list | None = None) -> int:
-    return run(parse_args(argv))
+    args = parse_args(argv)
+    try:
+        return run(args)
+    except Exception as exc:  # one clear line (e.g. a ClickHouse server that cannot be reached), no traceback
+        print(f"arc learn: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

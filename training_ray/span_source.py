@@ -17,14 +17,24 @@ from arc_agent.collector import discovery, reader
 from arc_agent.collector.store import default_store_path
 
 JOB_SPAN = "arc.training_job"
+JOB_INSERT = ("INSERT INTO arc_training_jobs (id, kind, status, started, finished, metrics, artifact, updated) "
+              "VALUES")
 
 
 class SpanSource:
-    def __init__(self, store: str | None = None, url: str | None = None, clickhouse: str | None = None) -> None:
+    """``client`` (with ``clickhouse`` only): what sends the SQL to the server, a clickhouse-driver
+    ``Client`` made from the URL unless given; anything with that class's public
+    ``execute(query, params=None, with_column_types=False)`` will do (the tests give one that runs
+    the statements on chDB, to show the server gets the SQL the embedded store runs)."""
+
+    def __init__(self, store: str | None = None, url: str | None = None, clickhouse: str | None = None,
+                 client: Any = None) -> None:
         if sum(bool(x) for x in (store, url, clickhouse)) != 1:
             raise ValueError("give exactly one of --store, --url, --clickhouse")
+        if client is not None and not clickhouse:
+            raise ValueError("a client is for --clickhouse only")
         self.store, self.url, self.clickhouse = store, url, clickhouse
-        self._client: Any = None
+        self._client: Any = client
 
     def describe(self) -> str:
         if self.clickhouse:
@@ -46,9 +56,7 @@ class SpanSource:
         if self._client is None:
             from clickhouse_driver import Client
 
-            from arc_agent.collector.store import parse_clickhouse_url
-
-            self._client = Client(**parse_clickhouse_url(self.clickhouse))
+            self._client = Client(**driver_arguments(self.clickhouse))
         return self._client
 
     # -- job rows --------------------------------------------------------------------------------------
@@ -57,8 +65,7 @@ class SpanSource:
         if self.clickhouse:
             finished = row.get("finished")
             self._driver().execute(
-                "INSERT INTO arc_training_jobs (id, kind, status, started, finished, metrics, artifact, updated) "
-                "VALUES",
+                JOB_INSERT,
                 [(row["id"], row["kind"], row["status"], _dt(row["started"]), _dt(finished) if finished else None,
                   json.dumps(row.get("metrics") or {}), row.get("artifact", ""), _dt(time.time()))])
             return
@@ -87,6 +94,19 @@ class SpanSource:
             raise ValueError(f"cannot find the OTLP endpoint of the collector serving {self.url} "
                              "(its collector.json) to record the job row")
         return otlp
+
+
+def driver_arguments(url: str) -> dict:
+    """clickhouse-driver ``Client`` arguments for ``url``; a URL without a password takes
+    ``ARC_CLICKHOUSE_PASSWORD``, so a job's command line (which Ray shows in its job table and
+    dashboard) need not carry one."""
+    from arc_agent import settings
+    from arc_agent.collector.store import parse_clickhouse_url
+
+    kwargs = parse_clickhouse_url(url)
+    if "password" not in kwargs and settings.text("ARC_CLICKHOUSE_PASSWORD"):
+        kwargs["password"] = settings.text("ARC_CLICKHOUSE_PASSWORD")
+    return kwargs
 
 
 def _dt(seconds: float) -> Any:

@@ -30,6 +30,7 @@ import uuid
 import warnings
 
 from arc_agent.progress import Progress
+from training_ray.source_args import add_source_arguments, source_from_args
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONTRACT = "sequential-1"
@@ -38,11 +39,7 @@ ONNX_TOLERANCE = 1e-4
 
 def parse_args(argv: list | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="arc train ui-policy", description=__doc__.split("\n\n")[0])
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--store", help="chDB store folder (through its collector if one runs)")
-    src.add_argument("--url", help="ClickHouse HTTP endpoint (a collector's query URL)")
-    src.add_argument("--clickhouse", help="ClickHouse server, tcp://user:pass@host:9000/db")
-    p.add_argument("--since", default="7d", help="how far back to read states (s|m|h|d), default 7d")
+    add_source_arguments(p, since="7d", what="states")
     p.add_argument("--iterations", type=int, default=10)
     p.add_argument("--group", type=int, default=8, help="rollouts per state (GRPO group size G)")
     p.add_argument("--workers", type=int, default=2, help="Ray actors, one headless Chromium each")
@@ -147,6 +144,7 @@ def train(train_scenarios: list, args: argparse.Namespace, job_id: str, threshol
     from training_ray.ui_env import EpisodeRunner, episode_reward
 
     ray = _ray_init(args.workers)
+    ray_job_id = ray.get_runtime_context().get_job_id()  # which Ray job (on which cluster) ran the rollouts
     rng = random.Random(args.seed)
     policy = grpo.build_policy(len(STEP_STATE), len(ACTIONS), seed=args.seed)
     ref = copy.deepcopy(policy).eval()
@@ -197,7 +195,7 @@ def train(train_scenarios: list, args: argparse.Namespace, job_id: str, threshol
     metrics = {"iterations": len(history), "reward": last["reward"], "success_rate": last["success"],
                "kl": last["kl"], "seconds_per_episode": last["seconds"],
                "reward_first": history[0]["reward"], "train_seconds": round(time.monotonic() - t0, 2),
-               "workers": args.workers, "group": args.group, "states": len(train_scenarios)}
+               "workers": args.workers, "group": args.group, "states": len(train_scenarios), "ray_job_id": ray_job_id}
     return policy, metrics, seen_states
 
 
@@ -221,15 +219,15 @@ def split_held_out(items: list, share: float, seed: int) -> tuple:
     return [x for i, x in enumerate(items) if i not in held], [x for i, x in enumerate(items) if i in held]
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, source=None) -> int:
+    """The job; ``source`` (a ``SpanSource``) overrides the one the options name."""
     from arc_agent.vision.artifacts import write_artifact
     from arc_agent.vision.features import STEP_STATE
     from training_ray import states as states_mod
-    from training_ray.span_source import SpanSource
     from training_ray.ui_env import THRESHOLD
 
     job_id = f"ui-policy-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    source = SpanSource(args.store, args.url, args.clickhouse)
+    source = source or source_from_args(args)
     job = {"id": job_id, "kind": "ui-policy", "status": "running", "started": time.time()}
     _record(source, job)
     try:
