@@ -3,7 +3,8 @@
     nox -l                            # list the sessions
     nox                               # the whole matrix
     nox -r -s "playwright(newest)"    # -r: reuse an existing venv (skips the venv creation)
-    MATRIX_SUBSET=ci nox -r -s "otel(oldest)" "openai(oldest)"   # what .ci/run adds (OTel: a subset)
+    MATRIX_SUBSET=ci nox -r -s "otel(oldest)"   # what .ci/run adds (OTel: a subset), with "openai(oldest)",
+    nox -r -s "frameworks(langchain)" "frameworks(llamaindex)"   # and the framework stacks (issue 17)
 
 "oldest" is the lower bound declared for the dependency: in ``pyproject.toml`` for OpenTelemetry and
 wrapt, in the integration's ``SUPPORTED`` tuple (``arc_agent/instrumentation/*.py``) for openai,
