@@ -3,7 +3,8 @@
     nox -l                            # list the sessions
     nox                               # the whole matrix
     nox -r -s "playwright(newest)"    # -r: reuse an existing venv (skips the venv creation)
-    MATRIX_SUBSET=ci nox -r -s "otel(oldest)" "openai(oldest)"   # what .ci/run adds (OTel: a subset)
+    MATRIX_SUBSET=ci nox -r -s "otel(oldest)"   # what .ci/run adds (OTel: a subset), with "openai(oldest)",
+    nox -r -s "frameworks(langchain)" "frameworks(llamaindex)"   # and the framework stacks (issue 17)
 
 "oldest" is the lower bound declared for the dependency: in ``pyproject.toml`` for OpenTelemetry and
 wrapt, in the integration's ``SUPPORTED`` tuple (``arc_agent/instrumentation/*.py``) for openai,
@@ -21,19 +22,26 @@ from pathlib import Path
 import nox
 
 ROOT = Path(__file__).resolve().parent
-nox.options.default_venv_backend = "venv"
+# uv (the dev extra installs it) builds a session's venv from its cache in seconds; plain venv + pip without it
+nox.options.default_venv_backend = "uv|venv"
 nox.options.error_on_missing_interpreters = True
 
 OTEL = ("opentelemetry-api", "opentelemetry-sdk", "opentelemetry-exporter-otlp-proto-grpc", "opentelemetry-proto")
 # what every session needs to run the tests: the project (compat editable mode, as .ci/setup does)
-# with the collector extra (tests/helpers' OTLP receiver and `arc collector`), pytest, the wheel builder
-TOOLS = ("pytest>=8", "pytest-asyncio>=0.23", "setuptools>=68", "wheel>=0.40")
-SHOWN = (*OTEL, "wrapt", "openai", "anthropic", "playwright", "httpx", "protobuf")
+# with the collector extra (tests/helpers' OTLP receiver and `arc collector`), pytest, the wheel builder;
+# pip too: a uv venv has none, and tests/core/test_packaging.py runs `pip wheel`
+TOOLS = ("pytest>=8", "pytest-asyncio>=0.23", "setuptools>=68", "wheel>=0.40", "pip")
+SHOWN = (*OTEL, "wrapt", "openai", "anthropic", "playwright", "httpx", "protobuf",
+         "langchain-core", "langchain-openai", "langchain-anthropic", "llama-index-core", "llama-index-llms-openai",
+         "flask", "django", "gunicorn", "opentelemetry-instrumentation-flask", "opentelemetry-instrumentation-django")
 # the OTel tests .ci/run runs on the oldest SDK (MATRIX_SUBSET=ci): span contents over OTLP, sampling,
 # limits and BSP variables, the processor's backlog and overflow counts, the breaker, WAL/outages
 OTEL_CI = ("tests/core/test_openai_spans.py", "tests/telemetry/test_processor.py", "tests/telemetry/test_shedding.py",
            "tests/telemetry/test_guard_units.py", "tests/telemetry/test_otel_env.py",
            "tests/telemetry/test_sampling.py", "tests/telemetry/test_breaker.py", "tests/telemetry/test_buffering.py")
+# the openai SDK's surfaces, streams, wrapping, concurrency and coexistence with OTel's openai-v2
+OPENAI_TESTS = ("tests/core/test_openai_spans.py", "tests/core/test_wrapping.py", "tests/core/test_concurrency.py",
+                "tests/core/test_coexistence.py")
 VERSIONS = nox.parametrize("version", ["oldest", "newest"], ids=["oldest", "newest"])
 
 
@@ -105,8 +113,7 @@ def openai(session: nox.Session, version: str) -> None:
     coexistence with OTel's openai-v2 instrumentation (the peer set, on the newest OTel)."""
     install(session, version, requirement("openai", supported_bound("openai"), version), "anthropic",
             "-r", ".ci/requirements-peers.txt")
-    pytest(session, "tests/core/test_openai_spans.py", "tests/core/test_wrapping.py",
-           "tests/core/test_concurrency.py", "tests/core/test_coexistence.py")
+    pytest(session, *OPENAI_TESTS)
 
 
 @nox.session
@@ -130,27 +137,26 @@ def playwright(session: nox.Session, version: str) -> None:
 
 
 # -- frameworks (issue 17 §2): LLM frameworks and WSGI apps with their own OTel, under arc-instrument ----------
-# LangChain installs with openai 3.x; llama-index-llms-openai pins openai 2.x: each stack in its own venv.
-# opentelemetry-instrumentation-flask/-wsgi/-django/-distro have no 0.66b2 release: their 0.66b1 pulls the
-# OTel SDK 1.45.1 set, which this venv then runs (the main suite runs 1.45.2 with -asgi/-fastapi 0.66b2).
+# One venv per openai major the frameworks bring (.ci/run runs both):
+# - "langchain": langchain-openai 1.8 installs openai 3.x; with it LangChain's Anthropic model, Flask and Django.
+#   opentelemetry-instrumentation-flask/-wsgi/-django have no 0.66b2 release: their 0.66b1 pulls the OTel SDK
+#   1.45.1 set, which this venv then runs (the main suite runs 1.45.2 with -asgi/-fastapi 0.66b2).
+# - "llamaindex": llama-index-llms-openai pins openai 2.x, the only session on that major, so it also runs
+#   the openai tests of the matrix (every surface, streams, wrapping, coexistence with openai-v2) on it.
 FRAMEWORK_STACKS = {
     "langchain": (("langchain-openai>=1.7", "langchain-anthropic>=1.0", "openai", "anthropic", "flask>=3",
                    "django>=5", "gunicorn>=22", "fastapi>=0.110", "opentelemetry-instrumentation-flask==0.66b1",
                    "opentelemetry-instrumentation-django==0.66b1"),
                   ("tests/frameworks/test_langchain.py", "tests/frameworks/test_wsgi_apps.py")),
-    "llamaindex": (("llama-index-llms-openai>=0.8", "openai"), ("tests/frameworks/test_llamaindex.py",)),
+    "llamaindex": (("llama-index-llms-openai>=0.8", "openai", "anthropic", "-r", ".ci/requirements-peers.txt"),
+                   ("tests/frameworks/test_llamaindex.py", *OPENAI_TESTS)),
 }
 
 
 @nox.session
 @nox.parametrize("stack", list(FRAMEWORK_STACKS), ids=list(FRAMEWORK_STACKS))
 def frameworks(session: nox.Session, stack: str) -> None:
-    """LangChain (openai + anthropic), LlamaIndex, Flask and Django under gunicorn: one span per model call."""
+    """LangChain (openai + anthropic), Flask and Django under gunicorn (openai 3.x); LlamaIndex (openai 2.x)."""
     requirements, tests = FRAMEWORK_STACKS[stack]
     install(session, "newest", *requirements)
-    frozen = session.run("python", "-m", "pip", "list", "--format=freeze", silent=True) or ""
-    shown = ("langchain-core", "langchain-openai", "langchain-anthropic", "llama-index-core", "llama-index-llms-openai",
-             "flask", "django", "opentelemetry-instrumentation-flask", "opentelemetry-instrumentation-django")
-    session.log("frameworks: " + " ".join(line for line in frozen.lower().splitlines()
-                                         if line.split("==", 1)[0] in shown))
     pytest(session, *tests)

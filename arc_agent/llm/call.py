@@ -7,6 +7,7 @@ guarded: on an internal error the user's call runs exactly as it would without A
 
 from __future__ import annotations
 
+import inspect
 import json
 from time import monotonic, perf_counter_ns, time_ns
 from typing import Any, Callable
@@ -389,10 +390,43 @@ def _on_result(call: LLMCall, result: Any, raw_mode: str | None) -> Any:
         except Exception as exc:  # a parse helper refused the reply: the app's own parse() raises it too
             call.finish(exc)
             return result
+        if inspect.iscoroutine(parsed):  # an async client's response: recorded when the app parses it
+            parsed.close()
+            return _parsed_later(call, result)
     if call.kwargs.get("stream") is True and spec.make_observer is not None:
         from .streams import wrap_stream
 
         return wrap_stream(result, call, spec.make_observer())
+    _record_response(call, parsed)
+    call.finish()
+    return result
+
+
+def _parsed_later(call: LLMCall, response: Any) -> Any:
+    """``response`` behind a proxy that records the call when the app awaits its ``parse()``."""
+    from .raw_async import AsyncRawResponse
+
+    if call.resumed:
+        call.arc_ns += perf_counter_ns() - call.resumed
+        call.resumed = 0
+
+    def record(parsed: Any, exc: BaseException | None) -> None:
+        if call.done:
+            return
+        try:
+            call.resumed = perf_counter_ns()
+            if parsed is not None:
+                _record_response(call, parsed)
+            call.finish(exc)
+        except Exception as inner:
+            failopen.record("response", inner)
+
+    return AsyncRawResponse(response, record)
+
+
+def _record_response(call: LLMCall, parsed: Any) -> None:
+    """The response's attributes and outcome on the call (not finished here)."""
+    spec = call.spec
     if call.span is not None or call.peer is not None:  # sampled out: no span, no attributes
         call.set(spec.response_attributes(parsed))
         if spec.outcome is not None:
@@ -401,8 +435,6 @@ def _on_result(call: LLMCall, result: Any, raw_mode: str | None) -> Any:
             call.set(spec.output_content(parsed))
     elif call.app_kwargs is not None and spec.outcome is not None:  # sampled out, captured: outcome only
         call.outcome = spec.outcome(parsed, call.json_kind)
-    call.finish()
-    return result
 
 
 def _raw_mode(kwargs: dict) -> str | None:

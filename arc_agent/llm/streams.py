@@ -7,6 +7,7 @@ closing an async stream from another task cannot produce "Failed to detach conte
 
 from __future__ import annotations
 
+import inspect
 from time import perf_counter_ns
 from typing import Any, Protocol
 
@@ -183,6 +184,14 @@ class RawStreamResponse(wrapt.ObjectProxy):
         stream = self.__wrapped__.parse(*args, **kwargs)
         if args or kwargs:  # parse(to=...): another type, not the stream
             return stream
+        if inspect.iscoroutine(stream):  # an async client's response (anthropic 2.x): parse() is async
+            return self._parsed_later(stream)
+        return self._observed(stream)
+
+    async def _parsed_later(self, parsing: Any) -> Any:
+        return self._observed(await parsing)
+
+    def _observed(self, stream: Any) -> Any:
         proxy = self._self_stream
         if proxy is None or proxy.__wrapped__ is not stream:  # the SDK caches its parse: so does Arc
             proxy = self._self_stream = wrap_stream(stream, self._self_call, self._self_observer)

@@ -12,7 +12,7 @@ import sys
 import termios
 
 from tests.helpers.collector import arc_command
-from tests.helpers.procs import ROOT, clean_env
+from tests.helpers.procs import ROOT, clean_env, run
 
 DEMO = str(ROOT / "arc_agent" / "data" / "patterns" / "demo.yaml")
 
@@ -87,3 +87,23 @@ def test_iteration_notes_sit_beside_the_bar_or_get_a_line_each():
     assert lines[3].startswith("train: done 2/2 in ") and len(lines) == 4
     code, text = _on_terminal([sys.executable, "-c", script], clean_env(), columns=120)
     assert code == 0 and "iteration 2/2 reward 0.2" in text and "2/2" in text and "started" not in text
+
+
+def test_replay_prints_plain_lines_when_piped_and_its_table(devllm, tmp_path):
+    """``arc replay`` on a cassette the demo app captured under ``arc-instrument``: progress lines on
+    stderr (piped), the per-pattern table on stdout with the demo pattern's calls fixed."""
+    cassette = tmp_path / "calls.jsonl"
+    app = run([sys.executable, str(ROOT / "examples" / "demo_app.py")],
+              clean_env(DEVLLM_URL=devllm.base_url, ARC_PATTERNS="demo", ARC_CAPTURE=str(cassette),
+                        ARC_CAPTURE_RATE="1"))
+    assert app.returncode == 0 and "RESULT 5/5" in app.stdout, app.stdout + app.stderr
+    records = len(cassette.read_text().splitlines())
+    assert records == 7  # 5 JSON asks, a stream, an anthropic message
+    out = subprocess.run(arc_command("replay", str(cassette), "--patterns", "demo", "--base-url", devllm.base_url),
+                         capture_output=True, text=True, timeout=120, cwd=str(ROOT), env=clean_env())
+    assert out.returncode == 0, out.stderr
+    lines = out.stderr.splitlines()
+    assert "\r" not in out.stderr and lines[0] == f"replay: started ({records} items)"
+    assert lines[-1].startswith(f"replay: done {records}/{records} in ")
+    (row,) = [line.split() for line in out.stdout.splitlines() if line.startswith("demo-high-temperature")]
+    assert row[1:] == ["5", "5", "0", "5", "0"]  # calls, failed before, failed after, fixed, broken

@@ -78,6 +78,9 @@ def test_job_rows_and_registry_version(proof):
     assert [row["status"] for row in proof["jobs"]] == ["running", "succeeded"]
     assert proof["jobs"][1]["artifact"] == "patterns/learned@1" == proof["job"]["artifact"]
     assert json.loads(proof["jobs"][1]["metrics"])["verified"] == len(proof["bundle"]["patterns"])
+    progress = proof["job"]["_stderr"].splitlines()  # piped: plain lines, no bar (issue 17 §6)
+    assert any(line.startswith("arc learn: replay: started (") for line in progress), progress
+    assert any(line.startswith("arc learn: replay: done ") for line in progress) and "\r" not in "".join(progress)
 
 
 def test_held_out_traffic_fails_less_healthy_calls_and_429s_unchanged(proof):

@@ -5,6 +5,7 @@ app saw, so tests can compare the app's results with and without Arc.
 """
 
 import asyncio
+import inspect
 import json
 import os
 import sys
@@ -76,6 +77,8 @@ def anthropic_sync():
     out["create_stream"] = events[-1]
     with c.messages.stream(model="claude-sonnet-4-6", max_tokens=64, messages=MSGS) as s:
         out["stream_text"] = "".join(s.text_stream)
+    raw = c.messages.with_raw_response.create(model="claude-sonnet-4-6", max_tokens=64, messages=MSGS, stream=True)
+    out["raw_stream"] = [ev.type for ev in raw.parse()][-1]  # how LangChain's ChatAnthropic streams
     return out
 
 
@@ -88,6 +91,14 @@ async def anthropic_async():
     out["create_stream"] = [ev.type async for ev in stream][-1]
     async with c.messages.stream(model="claude-sonnet-4-6", max_tokens=64, messages=MSGS) as s:
         out["stream_final"] = (await s.get_final_message()).stop_reason
+    raw = await c.messages.with_raw_response.create(model="claude-sonnet-4-6", max_tokens=64, messages=MSGS,
+                                                    stream=True)
+    parsed = raw.parse()  # a coroutine in anthropic 2.x (AsyncAPIResponse), the stream in older releases
+    stream = await parsed if inspect.isawaitable(parsed) else parsed
+    out["raw_stream"] = [ev.type async for ev in stream][-1]  # how LangChain's ChatAnthropic astreams
+    raw = await c.messages.with_raw_response.create(model="claude-sonnet-4-6", max_tokens=64, messages=MSGS)
+    parsed = raw.parse()  # likewise: how ChatAnthropic.ainvoke reads its answer
+    out["raw_create"] = (await parsed if inspect.isawaitable(parsed) else parsed).content[0].text
     return out
 
 
