@@ -5,11 +5,14 @@ alongside the action and used only when proven to show the page before the actio
 
 from __future__ import annotations
 
+import asyncio
+import threading
+
 import pytest
 from PIL import Image
 
 from arc_agent.vision import attributes as A
-from arc_agent.vision import recall
+from arc_agent.vision import pw_target, recall
 from arc_agent.vision.driver import Outcome, drive_sync
 from arc_agent.vision.observe import Stats, observe
 from arc_agent.vision.privacy import ALLOWED
@@ -152,17 +155,34 @@ def test_actions_without_a_stability_wait_keep_the_capture_before_them(page, sit
     assert [attrs(s)[A.PAGE_CAPTURE] for s in spans()] == ["before_action"] * 2
 
 
-def test_a_capture_the_action_overtook_is_not_used(page, site):
-    """Pixels requested before an event reached the page but copied after it cannot be proven to be
-    the page as the action found it: dropped. Without any event in between, they are kept."""
+def checked_after(event: threading.Event):
+    """``pw_target._captured_clean`` whose question to the page (any event since the probe?) waits for
+    ``event``: the test fixes the order of the action's event and that question instead of racing them."""
+    real = pw_target._captured_clean
+
+    async def captured_clean(send, lossless, clean):
+        async def held(method, params):
+            if method == "Runtime.evaluate":
+                await asyncio.get_running_loop().run_in_executor(None, event.wait, 60)
+            return await send(method, params)
+        return await real(held, lossless, clean)
+    return captured_clean
+
+
+def test_a_capture_the_action_overtook_is_not_used(page, site, monkeypatch):
+    """Pixels requested before the action cannot be proven to be the page as the action found it once
+    one of its events reached the page before they came back: dropped. Without any event, kept."""
     page.goto(site.url("none"))
     target = PlaywrightTarget("click", page.locator("#target").click, page.locator("#target"), (), {}, False)
     probe = target.probe()()
     handle = target.capture_with_action(probe, False)()
     assert target.finish_capture(handle)() is not None
+    moved = threading.Event()
+    monkeypatch.setattr(pw_target, "_captured_clean", checked_after(moved))
     probe = target.probe()()
     handle = target.capture_with_action(probe, False)()
-    page.mouse.move(5, 5)  # returns once Chromium dispatched it, well before a capture's two frames
+    page.mouse.move(5, 5)  # returns once Chromium dispatched the event to the page
+    moved.set()
     assert target.finish_capture(handle)() is None
     handle = target.capture_with_action(target.probe()(), False)()
     page.goto(site.url("none"))  # a new document: whatever the capture shows, it is not the probed one
