@@ -146,11 +146,22 @@ def begin(setting: str, make_engine: Callable[[], Any]) -> None:
         threading.Thread(target=run, name="arc-patterns-start", daemon=True).start()
 
     def after_fork_in_child() -> None:  # threads do not survive fork: a worker forked meanwhile starts again
+        global _import_done
+        _import_done, pending.created = _fresh(_import_done), _fresh(pending.created)
         if not pending.created.is_set() and forkgate.cut_at_fork() is None:  # else its calls say "loading"
             start()
 
     os.register_at_fork(after_in_child=after_fork_in_child)
     start()
+
+
+def _fresh(event: threading.Event) -> threading.Event:
+    """A new event in the state of ``event``, for a forked child: the old one's lock may have been held
+    at the fork by a thread that does not exist there (set/wait take it), and would stay held for ever."""
+    fresh = threading.Event()
+    if event.is_set():  # reads the flag without the lock
+        fresh.set()
+    return fresh
 
 
 def wait_ready(timeout: float) -> bool:

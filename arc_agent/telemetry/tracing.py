@@ -203,3 +203,14 @@ def shutdown(deadline_s: float | None = None, reason: str = "exit") -> None:
         _lock.release()
     if provider is not None:
         stop.flush(provider, owned, _exporter if owned else None, reason, final=True, bound=deadline_s)
+
+
+def _after_fork_in_child() -> None:
+    """``_lock``, held at the fork by another thread building the provider, would stay held in the child:
+    its first span would wait for ever. The child builds what was not finished."""
+    global _lock
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
