@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 import pytest
 from PIL import Image
@@ -124,9 +125,37 @@ def test_minimal_tier_actions_use_it_and_export_only_minimal_attributes(page, si
         assert set(attrs(span)) <= ALLOWED["minimal"]
 
 
+@pytest.fixture
+def action_after_its_capture(monkeypatch):
+    """Each action waits until the capture requested just before it is back (a no-op evaluate drives
+    Playwright's loop until that task is done): whether a visit's pixels are taken with the action no
+    longer depends on which of the two wins a race on a loaded machine."""
+    started: list = []
+
+    class Tracked(pw_target.Pending):
+        __slots__ = ()
+
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            started.append(self)
+
+    def call(self):
+        def after_capture():
+            deadline = time.monotonic() + 30
+            while started and not started[-1].task.done():
+                assert time.monotonic() < deadline, "the capture requested before the action never came back"
+                self._page.evaluate("0")
+            started.clear()
+            return self._wrapped(*self._args, **self._kwargs)
+        return after_capture
+
+    monkeypatch.setattr(pw_target, "Pending", Tracked)
+    monkeypatch.setattr(PlaywrightTarget, "call", call)
+
+
 @pytest.mark.parametrize("tier", ("hash_only", "local_inference", "full_data"))
 def test_pixel_tiers_recall_and_take_the_pixels_with_the_action(page, site, spans, vision_env, tmp_path,
-                                                                hits, tier):
+                                                                hits, tier, action_after_its_capture):
     """The second visit is scored from the remembered crop; its page pixels, requested before the click
     and proven copied before any of its events, hash exactly like the first visit's capture."""
     vision_env(ARC_PRIVACY_MODE=tier, ARC_BLOB_DIR=str(tmp_path / "blobs"))
@@ -141,6 +170,7 @@ def test_pixel_tiers_recall_and_take_the_pixels_with_the_action(page, site, span
     for a in got:
         assert set(a) <= ALLOWED[tier]
     check_capture_modes(got)
+    assert all(A.PAGE_PHASH in a for a in got[1:])  # the action waited for its capture: each one taken with it
     if tier == "full_data":
         used = [a for a in got if A.PAGE_PHASH in a]
         assert len({a[A.PAGE_BLOB_KEY] for a in used}) == 1 and len({a[A.BLOB_KEY] for a in used}) == 1
