@@ -40,7 +40,9 @@ _STOP_CODES = (grpc.StatusCode.CANCELLED, grpc.StatusCode.DEADLINE_EXCEEDED)
 
 
 ENCODE_CHUNK = 8  # spans encoded between two GIL releases
-FORK_SEND_WAIT_S = 0.02  # a send about to end is let finish before a fork; a longer one is ended
+# a fork lets a send in progress finish this long (a healthy export to a remote collector does); one
+# that takes longer is ended and sent again after the fork (the collector may then see it twice)
+FORK_SEND_WAIT_S = 0.25
 
 
 def encode(spans: Sequence) -> bytes:
@@ -117,6 +119,8 @@ class ArcSpanExporter(SpanExporter):
             if channel is not None:
                 channel.close()
             locked = self._lock.acquire(timeout=self.timeout_s + 0.5)  # bounded if closing did not end it
+            if locked:  # the send has ended (its failure, if any, was noted quietly under the lock)
+                self._ended_for_fork = False
         self._fork_locked = locked
 
     def _after_fork_in_parent(self) -> None:
@@ -130,6 +134,7 @@ class ArcSpanExporter(SpanExporter):
         the parent's memory backlog (the parent still sends that)."""
         self._lock = threading.Lock()
         self._wake = threading.Event()
+        self._ended_for_fork = False
         self._drainer = None
         self._channel = self._call = None
         self._pid = -1
