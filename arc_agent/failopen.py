@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections import Counter
 
@@ -27,3 +28,13 @@ def record(kind: str, exc: BaseException) -> None:
 def counts() -> dict:
     with _lock:
         return dict(_errors)
+
+
+def _after_fork_in_child() -> None:
+    """A lock another thread held at the fork stays held in the child: a fresh one, same counts."""
+    global _lock
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -76,13 +76,11 @@ class Runtime:
     @staticmethod
     def _preload_exporter() -> None:
         """Import grpc + the OTLP exporter (slow imports) off the app's thread, so the first LLM call does
-        not pay it. Only imports: which tracer provider to use is still decided at the first span."""
+        not pay it. Only imports: which tracer provider to use is still decided at the first span. A fork
+        meanwhile waits for the one package being imported, not for all of them (``forkgate``)."""
         from .telemetry import tracing
 
-        thread = threading.Thread(target=tracing.preload, name="arc-preload", daemon=True)
-        thread.start()
-        if hasattr(os, "register_at_fork"):  # a fork amid these imports would leave their module locks
-            os.register_at_fork(before=lambda: thread.join(5.0))  # held for ever in the child (a pool hung)
+        threading.Thread(target=tracing.preload, name="arc-preload", daemon=True).start()
 
     @staticmethod
     def _flush_on_stop() -> None:
@@ -218,4 +216,13 @@ def get_runtime() -> Runtime:
         with _runtime_lock:
             if _runtime is None:
                 _runtime = Runtime()
+                if hasattr(os, "register_at_fork"):
+                    os.register_at_fork(after_in_child=_after_fork_in_child)
     return _runtime
+
+
+def _after_fork_in_child() -> None:
+    """The runtime's lock, held at the fork by another thread (e.g. the background pattern start creating
+    the engine), would stay held for ever in the child: the child's restarted start would wait on it."""
+    if _runtime is not None:
+        _runtime._lock = threading.RLock()

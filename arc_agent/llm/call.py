@@ -451,7 +451,7 @@ def sync_method(spec: CallSpec, original: Callable) -> Callable:
     inline (see sampling.py: sampled out by the current gap, nothing to fix, no context to honour
     (no current span, no suppression), no stream or raw response), else ``invoke_sync``. Inline
     because a sampled-out call is nine in ten under sampling: one Python frame and one code
-    object fewer on that path is ~1.8k instructions and ~5k cache-cold cycles per call. The skip
+    object fewer on that path (its cost: benchmarks/RESULTS.md). The skip
     only decrements the gap (the sampler counts the calls it took from that): no clock read but
     the window check, no counter, no span unless the call fails."""
     rt = _RUNTIME

@@ -197,8 +197,9 @@ def yaml_loader() -> type:
     by ``check_yaml_nodes`` before it is constructed."""
     global _LOADER
     if _LOADER is None:
-        import yaml
+        from .. import forkgate
 
+        yaml = forkgate.import_module("yaml")  # on a load thread: a fork must not cut it in half
         base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
         class BoundedSafeLoader(base):  # type: ignore[misc, valid-type]

@@ -21,6 +21,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from .. import forkgate
 from . import fastjson
 from .bounded import YAMLBoundsError, read_regular, yaml_loader
 from .bulk import add_bulk
@@ -122,7 +123,7 @@ def read_document(path: str, data: bytes | None = None) -> Any:
         except ValueError as exc:
             if path.endswith(".json"):
                 raise BundleError(path, f"invalid JSON: {exc}") from None
-    import yaml
+    yaml = forkgate.import_module("yaml")  # on a load thread: a fork must not cut it in half
 
     try:
         return _valid_text(path, data, yaml.load(data, Loader=yaml_loader()))  # noqa: S506 - a safe loader

@@ -160,6 +160,7 @@ class PatternEngine:
         or waits for it within ``ARC_PATTERNS_WAIT_MS``."""
         done = threading.Event()
         with self._write_lock:
+            self._pending_paths = list(paths)  # before ``_loading``: a child forked now reloads these
             self._loading = done
             self.active = True
             self._hook_fork()
@@ -176,7 +177,6 @@ class PatternEngine:
                         self._publish()
                 done.set()
 
-        self._pending_paths = list(paths)
         threading.Thread(target=run, name="arc-patterns-load", daemon=True).start()
 
     @property

@@ -65,9 +65,9 @@ class Decoded:
 
 def decode(data: bytes, chunked: bool = False) -> Decoded | None:
     """The bundle in ``data`` as columns, or None if msgspec is missing or rejects it.
-    ``chunked``: decode ``CHUNK`` records per call (~35% more CPU) so that other threads get the
+    ``chunked``: decode ``CHUNK`` records per call (more CPU in all) so that other threads get the
     GIL between calls; a hot reload uses it, as one call holds the GIL for the whole document
-    (about a second at 1M patterns, during which the app's requests would wait)."""
+    (the app's requests would wait that long; figures in benchmarks/RESULTS.md)."""
     if msgspec is None:
         return None
     try:

@@ -1,6 +1,6 @@
 """Snapshots: a loaded bundle set saved in binary columns, so that the next start (or another
-worker process) loads 1M patterns about ten times faster than parsing and validating the
-JSON/YAML again (benchmarks/RESULTS.md).
+worker process) loads a big set much faster than parsing and validating the JSON/YAML again
+(figures in benchmarks/RESULTS.md).
 
 The bundle stays the source of truth. A snapshot is keyed by the sha256 of the snapshot format,
 Arc's and Python's versions and every bundle file's path and content (the digest of the very bytes

@@ -18,12 +18,14 @@ import threading
 from time import monotonic
 from typing import Any, Callable, Iterable
 
-from .. import failopen, state
+from .. import failopen, forkgate, state
 from ..llm.fixer import FixOutcome, NoopFixer
 from ..telemetry import attributes as A
 
 QUICK_BYTES = 64 << 10
 IMPORT_WAIT_S = 2.0  # the longest a background load waits for the import that activated Arc
+# what creating the engine imports, one package at a time under ``forkgate`` (a fork waits for one)
+ENGINE_IMPORTS = ("numpy", "re2", "msgspec", "rbloom", "arc_agent.patterns.engine")
 LOADING = "loading"
 _SOURCE_EXTENSIONS = (".json", ".yaml", ".yml", ".arcpatterns")
 
@@ -131,6 +133,7 @@ def begin(setting: str, make_engine: Callable[[], Any]) -> None:
     def run() -> None:
         try:
             _import_done.wait(IMPORT_WAIT_S)  # also when Arc was activated by ``Arc()``, not an import
+            forkgate.import_modules(*ENGINE_IMPORTS)
             pending.engine = make_engine()
         except Exception as exc:  # the app runs unfixed, as with a bad bundle
             failopen.record("patterns_load", exc)
@@ -143,11 +146,22 @@ def begin(setting: str, make_engine: Callable[[], Any]) -> None:
         threading.Thread(target=run, name="arc-patterns-start", daemon=True).start()
 
     def after_fork_in_child() -> None:  # threads do not survive fork: a worker forked meanwhile starts again
-        if not pending.created.is_set():
+        global _import_done
+        _import_done, pending.created = _fresh(_import_done), _fresh(pending.created)
+        if not pending.created.is_set() and forkgate.cut_at_fork() is None:  # else its calls say "loading"
             start()
 
     os.register_at_fork(after_in_child=after_fork_in_child)
     start()
+
+
+def _fresh(event: threading.Event) -> threading.Event:
+    """A new event in the state of ``event``, for a forked child: the old one's lock may have been held
+    at the fork by a thread that does not exist there (set/wait take it), and would stay held for ever."""
+    fresh = threading.Event()
+    if event.is_set():  # reads the flag without the lock
+        fresh.set()
+    return fresh
 
 
 def wait_ready(timeout: float) -> bool:

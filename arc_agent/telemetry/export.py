@@ -40,6 +40,9 @@ _STOP_CODES = (grpc.StatusCode.CANCELLED, grpc.StatusCode.DEADLINE_EXCEEDED)
 
 
 ENCODE_CHUNK = 8  # spans encoded between two GIL releases
+# a fork lets a send in progress finish this long (a healthy export to a remote collector does); one
+# that takes longer is ended and sent again after the fork (the collector may then see it twice)
+FORK_SEND_WAIT_S = 0.25
 
 
 def encode(spans: Sequence) -> bytes:
@@ -91,6 +94,7 @@ class ArcSpanExporter(SpanExporter):
         self._offline = False  # stop.py cancelled the sends: batches go to the WAL/memory only
         self.inflight_spans = 0
         self.cut_off = False  # a send was cut short by the stop bound (stop.py then only spills)
+        self._ended_for_fork = False
         if wal is not None:
             stats.buffered_spans = wal.pending_spans()
             if stats.buffered_spans:
@@ -103,9 +107,21 @@ class ArcSpanExporter(SpanExporter):
                                 after_in_child=lambda: child() and child()())
 
     def _before_fork(self) -> None:
-        """Hold the send lock across fork (bounded), so no Arc thread is inside a gRPC call when the
-        process forks: gRPC then runs its fork handlers and the child's channel works."""
-        self._fork_locked = self._lock.acquire(timeout=self.timeout_s + 0.5)
+        """Hold the send lock across fork, so no Arc thread is inside a gRPC call when the process forks:
+        gRPC then runs its fork handlers and the child's channel works. A send in progress is not waited
+        for (to a silent collector it lasts ``ARC_EXPORT_TIMEOUT``, inside the app's ``os.fork``): its
+        channel is closed, which ends the call at once, and its batch goes back to the backlog, sent
+        again after the fork."""
+        locked = self._lock.acquire(timeout=FORK_SEND_WAIT_S)
+        if not locked:
+            self._ended_for_fork = True  # not an outage: nothing logged, the backlog resends it
+            channel, self._channel, self._call = self._channel, None, None
+            if channel is not None:
+                channel.close()
+            locked = self._lock.acquire(timeout=self.timeout_s + 0.5)  # bounded if closing did not end it
+            if locked:  # the send has ended (its failure, if any, was noted quietly under the lock)
+                self._ended_for_fork = False
+        self._fork_locked = locked
 
     def _after_fork_in_parent(self) -> None:
         if getattr(self, "_fork_locked", False):
@@ -118,6 +134,7 @@ class ArcSpanExporter(SpanExporter):
         the parent's memory backlog (the parent still sends that)."""
         self._lock = threading.Lock()
         self._wake = threading.Event()
+        self._ended_for_fork = False
         self._drainer = None
         self._channel = self._call = None
         self._pid = -1
@@ -262,6 +279,9 @@ class ArcSpanExporter(SpanExporter):
             backoff = min(backoff * 2, 5.0)
 
     def _note_failure(self, failed: _Failed) -> None:
+        if self._ended_for_fork:  # the send a fork ended (``_before_fork``)
+            self._ended_for_fork = False
+            return
         self.stats.export_state = "failing"
         self.stats.last_error = str(failed)
         if not self._logged_outage:

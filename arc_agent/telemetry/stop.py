@@ -269,8 +269,9 @@ def _hook_celery() -> None:
 
 def _after_fork_in_child() -> None:
     """A forked child (gunicorn worker, multiprocessing pool, Celery prefork) flushes at its own exit."""
-    global _in_stop, _final_thread
+    global _in_stop, _final_thread, _final_done
     _in_stop, _final_thread = False, None
+    _final_done = threading.Event()  # its lock may have been held at the fork by a thread gone in the child
     _deferred.clear()
     util = sys.modules.get("multiprocessing.util")
     if util is not None:  # run by the child's bootstrap after it clears the parent's finalizers

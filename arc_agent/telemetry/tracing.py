@@ -14,13 +14,17 @@ import threading
 
 from opentelemetry import trace
 
-from .. import settings
+from .. import forkgate, settings
 from .._version import __version__
 from .stats import STATS
 
 log = logging.getLogger("arc")
 
 _lock = threading.Lock()
+# what building Arc's provider imports (grpc, protobuf, the SDK's encoder), one package at a time
+PRELOAD = ("opentelemetry.sdk.trace", "opentelemetry.sdk.trace.export", "grpc", "google.protobuf",
+           "opentelemetry.exporter.otlp.proto.common.trace_encoder", "arc_agent.telemetry.export",
+           "arc_agent.telemetry.processor", "arc_agent.telemetry.shedding")
 _tracer = None
 _presampler = None
 _processor = None
@@ -109,10 +113,7 @@ def _build_provider():
 def preload() -> None:
     """Import what building Arc's provider needs; safe to run in a background thread."""
     try:
-        from opentelemetry.sdk.trace import TracerProvider  # noqa: F401
-        from opentelemetry.sdk.trace.export import BatchSpanProcessor  # noqa: F401
-
-        from . import export, processor, shedding  # noqa: F401  (grpc, protobuf, the SDK's encoder)
+        forkgate.import_modules(*PRELOAD)
     except Exception as exc:  # the first span will import again and report properly
         log.debug("arc: preload failed: %r", exc)
 
@@ -202,3 +203,14 @@ def shutdown(deadline_s: float | None = None, reason: str = "exit") -> None:
         _lock.release()
     if provider is not None:
         stop.flush(provider, owned, _exporter if owned else None, reason, final=True, bound=deadline_s)
+
+
+def _after_fork_in_child() -> None:
+    """``_lock``, held at the fork by another thread building the provider, would stay held in the child:
+    its first span would wait for ever. The child builds what was not finished."""
+    global _lock
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.ports import silent_port  # noqa: F401 - shared: a black-holed collector port
 from tests.helpers.procs import clean_env, run_json
 
 APP = str(Path(__file__).parent / "apps" / "llm_app.py")

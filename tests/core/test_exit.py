@@ -2,34 +2,18 @@
 (``ARC_SHUTDOWN_FLUSH_MS``, 1 s here) + 0.5 s beyond the time the same app takes to exit without Arc
 (measured in the same test: on a loaded machine the interpreter's own final GC alone can take seconds)."""
 
-import socket
 import subprocess
 import sys
 import time
 
 import pytest
 
+from tests.helpers.ports import free_port
 from tests.helpers.procs import ARC_INSTRUMENT, clean_env
 
 CODE = ("import os, time, openai; c = openai.OpenAI(api_key='k', base_url=os.environ['DEVLLM_URL'] + '/v1');"
         "[c.chat.completions.create(model='m', messages=[{'role': 'user', 'content': 'x'}]) for _ in range(20)];"
         "print(time.time(), flush=True)")
-
-
-@pytest.fixture
-def silent_port():
-    """A TCP port that accepts connections and never answers (a black-holed collector)."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    yield sock.getsockname()[1]
-    sock.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _exit_seconds(env: dict) -> tuple:
@@ -43,7 +27,7 @@ def _exit_seconds(env: dict) -> tuple:
 
 @pytest.mark.parametrize("kind", ["refused", "silent"])
 def test_exit_is_bounded_with_unreachable_collector(devllm, silent_port, kind):
-    port = silent_port if kind == "silent" else _free_port()
+    port = silent_port if kind == "silent" else free_port()
     env = clean_env(DEVLLM_URL=devllm.base_url, OTEL_EXPORTER_OTLP_ENDPOINT=f"grpc://127.0.0.1:{port}",
                     ARC_SHUTDOWN_FLUSH_MS="1000")
     bare, _ = _exit_seconds({**env, "ARC_DISABLE": "1"})

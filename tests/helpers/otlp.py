@@ -43,13 +43,20 @@ class _Servicer(trace_service_pb2_grpc.TraceServiceServicer):
         self.owner = owner
 
     def Export(self, request, context):  # noqa: N802 - gRPC method name
+        if self.owner.hold_first and not self.owner.held.is_set():  # this call never answers until released
+            self.owner.held.set()
+            self.owner.release.wait(120)
+            return trace_service_pb2.ExportTraceServiceResponse()
         self.owner.metadata.append(dict(context.invocation_metadata()))
         self.owner._add(request)
         return trace_service_pb2.ExportTraceServiceResponse()
 
 
 class OTLPReceiver:
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, hold_first: bool = False) -> None:
+        """``hold_first``: the first export call gets no answer until ``release`` is set (a collector
+        hanging mid-call); ``held`` is set once that call arrived."""
+        self.hold_first, self.held, self.release = hold_first, threading.Event(), threading.Event()
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self.spans: list = []
@@ -89,4 +96,5 @@ class OTLPReceiver:
         return self
 
     def __exit__(self, *exc) -> None:
+        self.release.set()
         self.server.stop(0)

@@ -100,9 +100,6 @@ print(json.dumps({"parent_ready": ready, "child_exit": os.waitstatus_to_exitcode
 """
 
 
-@pytest.mark.xfail(strict=False, reason="known race since the stop-flush fork hook landed (issue 18): a worker "
-                   "forked while the set loads can report it ready and send one call unfixed (~1 in 2 runs); "
-                   "see the session note")
 def test_a_worker_forked_while_loading_loads_the_set_too(big_compiled, devllm):
     env = clean_env(DEVLLM_URL=devllm.base_url, ARC_PATTERNS=big_compiled, ARC_PATTERNS_POLL="0",
                     ARC_ENDPOINT="grpc://127.0.0.1:9", ARC_EXPORT_TIMEOUT="0.1")

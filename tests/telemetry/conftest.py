@@ -1,5 +1,4 @@
 import json
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -7,15 +6,10 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.collector import collector  # noqa: F401 - the shared `arc collector` fixture
+from tests.helpers.ports import free_port, silent_port  # noqa: F401 - shared: a free and a black-holed port
 from tests.helpers.procs import ARC_INSTRUMENT, ROOT, clean_env, run, run_json
 
 APP = str(Path(__file__).parent / "apps" / "guard_app.py")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def app_env(devllm, endpoint: str, **extra) -> dict:

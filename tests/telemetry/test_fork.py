@@ -50,3 +50,15 @@ def test_forks_while_another_thread_exports_lose_nothing(run_app, receiver):
     # every process has exited, and each flushed before exiting: what arrived is final
     children = sorted(s.name for s in receiver.spans if s.name.startswith("chat busy-child-"))
     assert children == [f"chat busy-child-{i}" for i in range(n)]
+
+
+
+def test_a_fork_ends_a_hanging_send_instead_of_waiting_for_it_and_loses_nothing(run_app):
+    """The first export call hangs (the collector never answers it; ARC_EXPORT_TIMEOUT is 600 s, far past
+    run_app's 90 s limit): the fork does not wait for it but ends it, and its batch is sent again."""
+    n = 3
+    with OTLPReceiver(hold_first=True) as rec:
+        result = run_app("fork_mid_send", n, rec.endpoint, ARC_EXPORT_TIMEOUT="600", ARC_SHUTDOWN_FLUSH_MS="20000")
+        assert result["child_exit"] == 0
+        assert rec.held.is_set()
+        assert names(rec.wait_for(n)) == {"chat parent-before": n}  # the batch the fork ended, sent again

@@ -8,7 +8,6 @@ after its last call, long before the batch processor's own 5 s delay would have 
 
 import json
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -116,9 +115,12 @@ def test_server_stopped_right_after_its_last_request_exports_every_span(devllm, 
 
 def test_process_pool_children_export_every_span(devllm, collector):
     """multiprocessing.Pool's context exit terminates its workers (SIGTERM); ProcessPoolExecutor's
-    workers return and end in os._exit: both kinds flush first."""
+    workers return and end in os._exit: both kinds flush first. What is tested is that they flush, not
+    how fast (the bound has its own test below): a generous bound, so that a child on a loaded machine
+    (its first gRPC channel, its first export) waits for its flush to finish instead of losing spans."""
     model = tag()
-    proc = start_app("pool", 6, model, clean_env(DEVLLM_URL=devllm.base_url, ARC_ENDPOINT=collector.otlp_endpoint))
+    proc = start_app("pool", 6, model, clean_env(DEVLLM_URL=devllm.base_url, ARC_ENDPOINT=collector.otlp_endpoint,
+                                                 ARC_SHUTDOWN_FLUSH_MS="20000"))
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0 and out.startswith("DONE"), err
     assert arrived(collector, model + "-pool", 6) == 6, err
@@ -144,16 +146,6 @@ def test_collector_down_at_stop_spills_to_the_wal_and_the_next_start_ships(devll
         assert arrived(col, first, 5) == 5
         assert arrived(col, second, 1) == 1
     assert WriteAheadLog(str(wal)).pending_spans() == 0
-
-
-@pytest.fixture
-def silent_port():
-    """A collector that accepts connections and never answers."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    yield sock.getsockname()[1]
-    sock.close()
 
 
 def timed_stop(mode: str, env: dict) -> tuple:

@@ -5,11 +5,15 @@ alongside the action and used only when proven to show the page before the actio
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
+
 import pytest
 from PIL import Image
 
 from arc_agent.vision import attributes as A
-from arc_agent.vision import recall
+from arc_agent.vision import pw_target, recall
 from arc_agent.vision.driver import Outcome, drive_sync
 from arc_agent.vision.observe import Stats, observe
 from arc_agent.vision.privacy import ALLOWED
@@ -121,9 +125,37 @@ def test_minimal_tier_actions_use_it_and_export_only_minimal_attributes(page, si
         assert set(attrs(span)) <= ALLOWED["minimal"]
 
 
+@pytest.fixture
+def action_after_its_capture(monkeypatch):
+    """Each action waits until the capture requested just before it is back (a no-op evaluate drives
+    Playwright's loop until that task is done): whether a visit's pixels are taken with the action no
+    longer depends on which of the two wins a race on a loaded machine."""
+    started: list = []
+
+    class Tracked(pw_target.Pending):
+        __slots__ = ()
+
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            started.append(self)
+
+    def call(self):
+        def after_capture():
+            deadline = time.monotonic() + 30
+            while started and not started[-1].task.done():
+                assert time.monotonic() < deadline, "the capture requested before the action never came back"
+                self._page.evaluate("0")
+            started.clear()
+            return self._wrapped(*self._args, **self._kwargs)
+        return after_capture
+
+    monkeypatch.setattr(pw_target, "Pending", Tracked)
+    monkeypatch.setattr(PlaywrightTarget, "call", call)
+
+
 @pytest.mark.parametrize("tier", ("hash_only", "local_inference", "full_data"))
 def test_pixel_tiers_recall_and_take_the_pixels_with_the_action(page, site, spans, vision_env, tmp_path,
-                                                                hits, tier):
+                                                                hits, tier, action_after_its_capture):
     """The second visit is scored from the remembered crop; its page pixels, requested before the click
     and proven copied before any of its events, hash exactly like the first visit's capture."""
     vision_env(ARC_PRIVACY_MODE=tier, ARC_BLOB_DIR=str(tmp_path / "blobs"))
@@ -138,6 +170,7 @@ def test_pixel_tiers_recall_and_take_the_pixels_with_the_action(page, site, span
     for a in got:
         assert set(a) <= ALLOWED[tier]
     check_capture_modes(got)
+    assert all(A.PAGE_PHASH in a for a in got[1:])  # the action waited for its capture: each one taken with it
     if tier == "full_data":
         used = [a for a in got if A.PAGE_PHASH in a]
         assert len({a[A.PAGE_BLOB_KEY] for a in used}) == 1 and len({a[A.BLOB_KEY] for a in used}) == 1
@@ -152,17 +185,34 @@ def test_actions_without_a_stability_wait_keep_the_capture_before_them(page, sit
     assert [attrs(s)[A.PAGE_CAPTURE] for s in spans()] == ["before_action"] * 2
 
 
-def test_a_capture_the_action_overtook_is_not_used(page, site):
-    """Pixels requested before an event reached the page but copied after it cannot be proven to be
-    the page as the action found it: dropped. Without any event in between, they are kept."""
+def checked_after(event: threading.Event):
+    """``pw_target._captured_clean`` whose question to the page (any event since the probe?) waits for
+    ``event``: the test fixes the order of the action's event and that question instead of racing them."""
+    real = pw_target._captured_clean
+
+    async def captured_clean(send, lossless, clean):
+        async def held(method, params):
+            if method == "Runtime.evaluate":
+                await asyncio.get_running_loop().run_in_executor(None, event.wait, 60)
+            return await send(method, params)
+        return await real(held, lossless, clean)
+    return captured_clean
+
+
+def test_a_capture_the_action_overtook_is_not_used(page, site, monkeypatch):
+    """Pixels requested before the action cannot be proven to be the page as the action found it once
+    one of its events reached the page before they came back: dropped. Without any event, kept."""
     page.goto(site.url("none"))
     target = PlaywrightTarget("click", page.locator("#target").click, page.locator("#target"), (), {}, False)
     probe = target.probe()()
     handle = target.capture_with_action(probe, False)()
     assert target.finish_capture(handle)() is not None
+    moved = threading.Event()
+    monkeypatch.setattr(pw_target, "_captured_clean", checked_after(moved))
     probe = target.probe()()
     handle = target.capture_with_action(probe, False)()
-    page.mouse.move(5, 5)  # returns once Chromium dispatched it, well before a capture's two frames
+    page.mouse.move(5, 5)  # returns once Chromium dispatched the event to the page
+    moved.set()
     assert target.finish_capture(handle)() is None
     handle = target.capture_with_action(target.probe()(), False)()
     page.goto(site.url("none"))  # a new document: whatever the capture shows, it is not the probed one

@@ -327,8 +327,28 @@ def fork_busy(n: int) -> dict:
     return {"child_exits": codes}
 
 
+def fork_mid_send(n: int) -> dict:
+    """Fork while Arc's export thread is inside a send the collector does not answer (the test sets a long
+    ARC_EXPORT_TIMEOUT): the app's fork must not wait for that send to time out."""
+    import threading
+
+    for _ in range(n):
+        chat("parent-before")
+    threading.Thread(target=tracing.force_flush, daemon=True).start()  # blocks in the send
+    exporter = tracing.pipeline()[2]
+    deadline = time.monotonic() + 30
+    while exporter.inflight_spans == 0:  # the send is under way (the export lock is held)
+        assert time.monotonic() < deadline, "no send started"
+        time.sleep(0.001)
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    _, code = os.waitpid(pid, 0)
+    return {"child_exit": code}
+
+
 SCENARIOS = {f.__name__: f for f in (numbered, outage, breaker, sampling, sampling_async, metrics, fork_os, fork_mp,
-                                      fork_outage, fork_busy, steady, queue_breaker)}
+                                      fork_outage, fork_busy, steady, queue_breaker, fork_mid_send)}
 
 if __name__ == "__main__":
     name = sys.argv[1]
