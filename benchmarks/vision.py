@@ -14,7 +14,10 @@ precision (share of tool applications after which the action succeeded and confi
 Goals: failure rate under Arc <= 0.3x bare; scoring p95 <= 5 ms; pre-action p50 <= 30 ms on a page
 already captured; in the pixel tiers (hash_only and up) a first visit must capture the page before
 acting ("scored before it runs"), so its pre-action goal is p50 <= 1.3x Chromium's own clip
-screenshot measured in the same run (sampled in every round, beside the variants) and p95 <= 100 ms.
+screenshot measured in the same run (sampled in every round, beside the variants) and p95 <= 100 ms;
+a Selenium first visit is held to the clip screenshot of its own browser (through ChromeDriver): a
+Chromium launched by ChromeDriver takes about two frames per capture where Playwright's launch takes
+one (RESULTS.md, "Selenium first visits").
 The fast paths on Playwright internals must be on (``arc_agent.fastpaths`` counts no fallback);
 ``ARC_VISION_FAST_PATHS_OFF=all`` measures the public fallbacks instead.
 
@@ -466,9 +469,10 @@ def main(argv=None) -> int:
         for key, c in summary["pre_action_ms_by_tier"].items():
             if key.startswith(f"{t}/suite first visit"):
                 own = fs["p50"] if key.endswith("selenium") and fs["p50"] else fl["p50"]
+                ok = c["p50"] <= FIRST_VISIT_RATIO * own and c["p95"] <= FIRST_VISIT_P95_MS
                 print(f"  {t:<16} {key.split('/', 1)[1]}: pre-action p50 {c['p50']} "
                       f"({round(c['p50'] / fl['p50'], 2)}x Playwright's clip, {round(c['p50'] / own, 2)}x its own "
-                      f"framework's) / p95 {c['p95']} ms n={c['n']}")
+                      f"browser's: the goal's baseline) / p95 {c['p95']} ms n={c['n']}  {'ok' if ok else 'MISSED'}")
         c = summary["pre_action_ms_by_tier"][f"{t}/first"]
         ok = c["p50"] <= limit and c["p95"] <= FIRST_VISIT_P95_MS
         print(f"  {t:<16} pre-action p50 {c['p50']} ({round(c['p50'] / fl['p50'], 2)}x) / p95 {c['p95']} ms "
