@@ -74,6 +74,8 @@ def main() -> int:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--lam", type=float, default=0.1)
     p.add_argument("--lr", type=float, default=0.003)
+    p.add_argument("--time-cost", choices=("total", "added"), default="total",
+                   help="seconds λ charges in the reward (see training_ray.ui_env.episode_reward)")
     p.add_argument("--entropy", type=float, default=0.0, help="entropy bonus weight (an addition to GRPO)")
     args = p.parse_args()
 
@@ -85,7 +87,8 @@ def main() -> int:
     train_sc, held = ui_policy.split_held_out(scenarios, 0.25, args.seed)
     targs = argparse.Namespace(workers=args.workers, iterations=args.iterations, group=args.group,
                                states_per_iteration=args.states_per_iteration, inner_epochs=4, epsilon=0.2,
-                               beta=0.04, lam=args.lam, lr=args.lr, seed=args.seed, entropy=args.entropy)
+                               beta=0.04, lam=args.lam, lr=args.lr, seed=args.seed, entropy=args.entropy,
+                               time_cost=args.time_cost)
     t0 = time.monotonic()
     policy, metrics, seen = ui_policy.train(train_sc, targs, "bench", THRESHOLD)
     train_s = time.monotonic() - t0
@@ -112,7 +115,7 @@ def main() -> int:
     seed_fail = results["seed"]["failure_rate"]
     out = {"held_out_states": len(held), "train_states": len(train_sc), "train_seconds": round(train_s, 1),
            "workers": args.workers, "iterations": args.iterations, "group": args.group,
-           "lam": args.lam, "lr": args.lr, "entropy": args.entropy,
+           "lam": args.lam, "time_cost": args.time_cost, "lr": args.lr, "entropy": args.entropy,
            "onnx_max_abs_diff": diff, "reward_first": metrics["reward_first"], "reward_last": metrics["reward"],
            "modes": results,
            "trained_vs_seed_added_time": (results["greedy"]["added_s"] / results["seed"]["added_s"]

@@ -52,6 +52,8 @@ def parse_args(argv: list | None) -> argparse.Namespace:
     p.add_argument("--beta", type=float, default=0.04, help="weight of the k3 KL to the reference")
     p.add_argument("--lam", type=float, default=0.1, help="λ: reward cost per second spent")
     p.add_argument("--lr", type=float, default=0.01)
+    p.add_argument("--time-cost", choices=("total", "added"), default="total",
+                   help="seconds λ charges: the whole episode, or only what Arc adds before the action")
     p.add_argument("--entropy", type=float, default=0.0,
                    help="weight of an entropy bonus (an addition to the spec's GRPO; 0 = off)")
     p.add_argument("--seed", type=int, default=0)
@@ -172,7 +174,7 @@ def train(train_scenarios: list, args: argparse.Namespace, job_id: str, threshol
                     continue
                 group = []
                 for e in eps:
-                    r = episode_reward(e, threshold, args.lam)
+                    r = episode_reward(e, threshold, args.lam, getattr(args, "time_cost", "total"))
                     group.append(grpo.Rollout([s[0] for s in e["steps"]], [s[1] for s in e["steps"]],
                                               [s[2] for s in e["steps"]], r))
                     rewards.append(r)
