@@ -54,6 +54,11 @@ class EpisodeRunner:
         self._policy = SequentialPolicy(onnx_bytes, manifest)
         return manifest.get("version", "")
 
+    def use_policy(self, policy) -> None:
+        """Any object with ``logits(state)`` in ``STEP_STATE`` order, e.g. a hand-written reference
+        policy (``benchmarks/ui_policy_bound.py``); ``set_policy`` is the ONNX path the agent uses."""
+        self._policy = policy
+
     def close(self) -> None:
         for step in (self._browser.close, self._pw.stop):
             try:
