@@ -6,6 +6,10 @@ advantage ``(r − mean_group)/(std_group + 1e-4)`` is shared by every step of t
 policy maximises ``min(ρ·A, clip(ρ, 1−ε, 1+ε)·A) − β·KL`` per step (ρ = π/π_old from the log-probs
 stored at sampling time, KL the k3 estimator against the frozen reference policy), averaged over a
 rollout's steps, then over rollouts, for μ inner epochs. torch only (never in the agent).
+
+An addition to the spec, off by default: ``entropy`` > 0 adds that weight times the policy's entropy
+per step (same weights) to the objective, so a policy that found one safe action keeps trying the
+others long enough for their group advantages to show (an action sampled rarely is never compared).
 """
 
 from __future__ import annotations
@@ -98,28 +102,32 @@ def flatten(groups: Sequence[Sequence[Rollout]]):
 
 
 def loss_terms(policy: nn.Module, ref: nn.Module, states, actions, old_logp, adv, weight,
-               eps: float = 0.2, beta: float = 0.04):
+               eps: float = 0.2, beta: float = 0.04, entropy: float = 0.0):
     """(loss, mean KL, share of steps whose ratio was clipped)."""
-    logp = torch.log_softmax(policy(states), dim=-1).gather(1, actions[:, None])[:, 0]
+    all_logp = torch.log_softmax(policy(states), dim=-1)
+    logp = all_logp.gather(1, actions[:, None])[:, 0]
     with torch.no_grad():
         ref_logp = torch.log_softmax(ref(states), dim=-1).gather(1, actions[:, None])[:, 0]
     ratio = torch.exp(logp - old_logp)
     surrogate = torch.minimum(ratio * adv, torch.clamp(ratio, 1 - eps, 1 + eps) * adv)
     kl = k3(logp, ref_logp)
-    loss = -((surrogate - beta * kl) * weight).sum()
+    objective = surrogate - beta * kl
+    if entropy:
+        objective = objective - entropy * (all_logp.exp() * all_logp).sum(-1)
+    loss = -(objective * weight).sum()
     clipped = ((ratio < 1 - eps) | (ratio > 1 + eps)).float().mean()
     return loss, float((kl.detach() * weight).sum() / weight.sum()), float(clipped)
 
 
 def update(policy: nn.Module, ref: nn.Module, optimizer, groups: Sequence[Sequence[Rollout]],
-           inner_epochs: int = 4, eps: float = 0.2, beta: float = 0.04) -> dict:
+           inner_epochs: int = 4, eps: float = 0.2, beta: float = 0.04, entropy: float = 0.0) -> dict:
     """μ = ``inner_epochs`` full-batch steps on the same rollouts (old log-probs fixed)."""
     states, actions, old, adv, weight = flatten(groups)
     if len(actions) == 0:
         return {"kl": 0.0, "clipped": 0.0, "steps": 0}
     kl = clipped = 0.0
     for _ in range(inner_epochs):
-        loss, kl, clipped = loss_terms(policy, ref, states, actions, old, adv, weight, eps, beta)
+        loss, kl, clipped = loss_terms(policy, ref, states, actions, old, adv, weight, eps, beta, entropy)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

@@ -42,12 +42,22 @@ class EpisodeRunner:
         self.act_timeout_ms = act_timeout_ms
         self._policy = None
 
+    @property
+    def page(self):
+        """The Playwright page episodes run in (one per runner)."""
+        return self._page
+
     def set_policy(self, onnx_bytes: bytes, manifest: dict) -> str:
         """Load the policy exactly as the agent does (its contract checks included)."""
         from arc_agent.vision.policy import SequentialPolicy
 
         self._policy = SequentialPolicy(onnx_bytes, manifest)
         return manifest.get("version", "")
+
+    def use_policy(self, policy) -> None:
+        """Any object with ``logits(state)`` in ``STEP_STATE`` order, e.g. a hand-written reference
+        policy (``benchmarks/ui_policy_bound.py``); ``set_policy`` is the ONNX path the agent uses."""
+        self._policy = policy
 
     def close(self) -> None:
         for step in (self._browser.close, self._pw.stop):
@@ -138,8 +148,12 @@ class EpisodeRunner:
         return success, before, after, list(stats.tools), confs, time.perf_counter() - t_act
 
 
-def episode_reward(ep: dict, threshold: float, lam: float) -> float:
-    """The GRPO reward of an episode (``grpo.reward``; the gate counts each tool step)."""
+def episode_reward(ep: dict, threshold: float, lam: float, time_cost: str = "total") -> float:
+    """The GRPO reward of an episode (``grpo.reward``; the gate counts each tool step). ``time_cost``:
+    the seconds λ charges: ``total`` (the whole episode, the action's own wait included) or ``added``
+    (what Arc adds before the action: observation and tools, the benchmark's figure). Only ``added``
+    rewards leaving the last part of a wait to the action's own timeout; ``total`` cannot tell apart
+    two episodes that spend the same time in different places."""
     from arc_agent.vision.features import ACTIONS
     from training_ray import grpo
 
@@ -148,5 +162,8 @@ def episode_reward(ep: dict, threshold: float, lam: float) -> float:
                   for i, s in enumerate(ep["steps"]) if ACTIONS[s[1]] != "act" and confs[i] is not None]
     before = ep.get("conf_before") or 0.0
     after = ep.get("conf_after") if ep.get("conf_after") is not None else before
+    seconds = ep.get("seconds", 0.0)
+    if time_cost == "added":
+        seconds = max(0.0, seconds - ep.get("act_seconds", 0.0))
     return grpo.reward(ep["success"], before, after, grpo.gate_penalty(tool_steps, threshold),
-                       ep.get("seconds", 0.0), lam)
+                       seconds, lam)

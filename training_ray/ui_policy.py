@@ -49,6 +49,10 @@ def parse_args(argv: list | None) -> argparse.Namespace:
     p.add_argument("--beta", type=float, default=0.04, help="weight of the k3 KL to the reference")
     p.add_argument("--lam", type=float, default=0.1, help="λ: reward cost per second spent")
     p.add_argument("--lr", type=float, default=0.01)
+    p.add_argument("--time-cost", choices=("total", "added"), default="total",
+                   help="seconds λ charges: the whole episode, or only what Arc adds before the action")
+    p.add_argument("--entropy", type=float, default=0.0,
+                   help="weight of an entropy bonus (an addition to the spec's GRPO; 0 = off)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--held-out", type=float, default=0.25, help="share of states kept out of training")
     p.add_argument("--blob-dir", default=os.environ.get("ARC_BLOB_DIR", ".arc/blobs"),
@@ -156,8 +160,7 @@ def train(train_scenarios: list, args: argparse.Namespace, job_id: str, threshol
     t0 = time.monotonic()
     try:
         for it in range(args.iterations):
-            batch = (train_scenarios if len(train_scenarios) <= args.states_per_iteration
-                     else rng.sample(train_scenarios, args.states_per_iteration))
+            batch = balanced_batch(train_scenarios, args.states_per_iteration, rng)
             manifest = manifest_for(f"{job_id}-it{it}", threshold)
             onnx_bytes = export_onnx(policy, len(STEP_STATE))
             ray.get([a.set_policy.remote(onnx_bytes, manifest) for a in actors])
@@ -169,7 +172,7 @@ def train(train_scenarios: list, args: argparse.Namespace, job_id: str, threshol
                     continue
                 group = []
                 for e in eps:
-                    r = episode_reward(e, threshold, args.lam)
+                    r = episode_reward(e, threshold, args.lam, getattr(args, "time_cost", "total"))
                     group.append(grpo.Rollout([s[0] for s in e["steps"]], [s[1] for s in e["steps"]],
                                               [s[2] for s in e["steps"]], r))
                     rewards.append(r)
@@ -177,7 +180,8 @@ def train(train_scenarios: list, args: argparse.Namespace, job_id: str, threshol
                     seconds.append(e["seconds"])
                     seen_states.extend(s[0] for s in e["steps"])
                 groups.append(group)
-            stats = grpo.update(policy, ref, optimizer, groups, args.inner_epochs, args.epsilon, args.beta)
+            stats = grpo.update(policy, ref, optimizer, groups, args.inner_epochs, args.epsilon, args.beta,
+                                getattr(args, "entropy", 0.0))
             m = {"iteration": it + 1, "reward": _mean(rewards), "success": _mean(successes),
                  "kl": stats["kl"], "clipped": stats["clipped"], "seconds": _mean(seconds),
                  "episodes": len(rewards), "steps": stats["steps"]}
@@ -197,6 +201,24 @@ def train(train_scenarios: list, args: argparse.Namespace, job_id: str, threshol
                "reward_first": history[0]["reward"], "train_seconds": round(time.monotonic() - t0, 2),
                "workers": args.workers, "group": args.group, "states": len(train_scenarios), "ray_job_id": ray_job_id}
     return policy, metrics, seen_states
+
+
+def balanced_batch(scenarios: list, size: int, rng: random.Random) -> list:
+    """``size`` scenarios taken in turn from each failure-mechanics group (groups and members in a
+    seeded random order), so a rare mechanic is in every batch instead of one batch in several."""
+    if len(scenarios) <= size:
+        return list(scenarios)
+    groups: dict = {}
+    for sc in scenarios:
+        groups.setdefault(tuple(sc.get("mechanics") or ()), []).append(sc)
+    queues = [rng.sample(members, len(members)) for _, members in sorted(groups.items())]
+    rng.shuffle(queues)
+    batch: list = []
+    while len(batch) < size:
+        for queue in queues:
+            if queue and len(batch) < size:
+                batch.append(queue.pop())
+    return batch
 
 
 def _mean(values: list) -> float:

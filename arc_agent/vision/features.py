@@ -17,14 +17,16 @@ SMALL_PX = 16.0                                # a box with a side under this is
 # of ACTIONS; ``act`` ends the look-and-fix phase. Wait buckets are capped by ARC_VISION_WAIT_MS.
 ACTIONS: tuple = ("act", "wait_250", "wait_1000", "wait_2500", "scroll", "dismiss", "zoom", "inspect")
 WAIT_BUCKETS_MS: dict = {"wait_250": 250, "wait_1000": 1000, "wait_2500": 2500}
-STEP_STATE: tuple = POLICY_STATE + ("step", "elapsed_s")
+# ``dismissable``: a layer covers the target's centre and holds the one close/accept button ``dismiss`` clicks
+STEP_STATE: tuple = POLICY_STATE + ("dismissable", "step", "elapsed_s")
 MAX_STEPS = 4                                  # tool steps before the action is taken regardless
 ELAPSED_CAP_S = 5.0
 
 
-def step_state(confidence: float, feats, step: int, elapsed_s: float) -> List[float]:
+def step_state(confidence: float, feats, step: int, elapsed_s: float, probe: Optional[dict] = None) -> List[float]:
     """The sequential policy's input in ``STEP_STATE`` order (step as a share of MAX_STEPS)."""
-    return [float(confidence), *(float(f) for f in feats), step / MAX_STEPS,
+    dismissable = 1.0 if probe and probe.get("n") and probe.get("dismissable") else 0.0
+    return [float(confidence), *(float(f) for f in feats), dismissable, step / MAX_STEPS,
             min(max(0.0, elapsed_s), ELAPSED_CAP_S) / ELAPSED_CAP_S]
 
 

@@ -21,6 +21,19 @@ const hitAt = (x, y) => {
 };
 const describe = (e) => e ? (e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
   (e.classList && e.classList.length ? '.' + Array.from(e.classList).join('.') : '')) : '';
+// the one close/accept button of the layer ``hit`` that covers ``el`` (a cookie banner, a modal), else null
+const DISMISS_LABEL = /^(close|dismiss|accept|accept all|ok|got it|no thanks|\u00d7|x)$/i;
+const closeButton = (el, hit) => {
+  for (let layer = hit; layer && layer !== document.body; layer = layer.parentElement) {
+    const buttons = Array.from(layer.querySelectorAll('button, [role=button]')).filter(b => {
+      const label = ((b.getAttribute('aria-label') || b.innerText || b.textContent || '') + '').trim();
+      return DISMISS_LABEL.test(label) && !within(b, el) && !within(el, b);
+    });
+    if (buttons.length === 1) return buttons[0];
+    if (buttons.length > 1) return null;
+  }
+  return null;
+};
 const pathOf = (el) => {
   const out = [];
   for (let n = el; n && n.nodeType === 1; ) {
@@ -151,9 +164,11 @@ PROBE = "(els) => {" + _HELPERS + _CHANGES + r"""
                     (el.closest && el.closest('fieldset[disabled]')));
   const cx = r.x + r.width / 2, cy = r.y + r.height / 2;
   out.covered = false;
+  out.dismissable = false;  // what the `dismiss` tool would click exists (the sequential policy's state)
   if (out.visible && cx >= 0 && cy >= 0 && cx < vw && cy < vh) {
     const hit = hitAt(cx, cy);
     out.covered = !(hit && (within(el, hit) || within(hit, el) && hit.tagName === 'LABEL'));
+    out.dismissable = !!(out.covered && hit && !within(el, hit) && closeButton(el, hit));
   }
   out.animating = false;
   try {
@@ -212,16 +227,10 @@ DISMISS = "(els) => {" + _HELPERS + r"""
   if (!(r.width > 0 && r.height > 0)) return '';
   const hit = hitAt(r.x + r.width / 2, r.y + r.height / 2);
   if (!hit || within(el, hit)) return '';
-  const LABEL = /^(close|dismiss|accept|accept all|ok|got it|no thanks|\u00d7|x)$/i;
-  for (let layer = hit; layer && layer !== document.body; layer = layer.parentElement) {
-    const buttons = Array.from(layer.querySelectorAll('button, [role=button]')).filter(b => {
-      const label = ((b.getAttribute('aria-label') || b.innerText || b.textContent || '') + '').trim();
-      return LABEL.test(label) && !within(b, el) && !within(el, b);
-    });
-    if (buttons.length === 1) { buttons[0].click(); return describe(buttons[0]); }
-    if (buttons.length > 1) return '';
-  }
-  return '';
+  const button = closeButton(el, hit);
+  if (!button) return '';
+  button.click();
+  return describe(button);
 }"""
 
 # arg: {tag, text, limit, elements}; returns fingerprints of plausible candidates with a unique

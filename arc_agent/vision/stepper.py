@@ -1,6 +1,7 @@
 """The sequential policy's loop, shared by the agent and the training environment (``training_ray``).
 
-At each step the policy sees ``features.step_state`` (confidence, model features, step, time spent)
+At each step the policy sees ``features.step_state`` (confidence, model features, whether a covering
+layer can be dismissed, step, time spent)
 and picks one of ``features.ACTIONS``; ``act`` (or MAX_STEPS, or a confidence at or above the
 threshold) ends the loop and the action is taken. The agent chooses the most likely action; the
 training environment samples and records each step through ``on_step``.
@@ -21,7 +22,7 @@ def run_steps(target, stats, look, want_page: Optional[str], settings, choose: C
     for step in range(max_steps):
         if look.conf is None or look.conf >= settings.threshold:
             break
-        state = step_state(look.conf, look.feats, step, time.perf_counter() - stats.t0)
+        state = step_state(look.conf, look.feats, step, time.perf_counter() - stats.t0, look.probe)
         action = int(choose(state))
         if not 0 <= action < len(ACTIONS):
             break

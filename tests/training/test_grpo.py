@@ -83,3 +83,29 @@ def test_grpo_finds_the_known_optimum_of_a_bandit():
         assert stats["kl"] >= 0.0
     greedy = grpo.logits_np(policy, [_one_hot(c) for c in range(3)]).argmax(axis=1).tolist()
     assert greedy == OPTIMAL
+
+
+def test_entropy_bonus_is_off_by_default_and_spreads_the_policy_when_on():
+    states = torch.tensor([_one_hot(0), _one_hot(1)])
+    actions = torch.tensor([0, 1])
+    adv, weight = torch.zeros(2), torch.full((2,), 0.5)
+    policy = grpo.build_policy(3, 4, seed=5)
+    with torch.no_grad():
+        policy[-1].bias.copy_(torch.tensor([3.0, 0.0, -1.0, 0.0]))
+    old = torch.log_softmax(policy(states), -1).gather(1, actions[:, None])[:, 0].detach()
+    plain, _, _ = grpo.loss_terms(policy, policy, states, actions, old, adv, weight, beta=0.0)
+    off, _, _ = grpo.loss_terms(policy, policy, states, actions, old, adv, weight, beta=0.0, entropy=0.0)
+    assert float(plain) == float(off) == 0.0  # zero advantages, no KL: the spec's loss is exactly 0
+
+    def entropy() -> float:
+        p = torch.softmax(policy(states), -1)
+        return float(-(p * p.log()).sum(-1).mean())
+
+    start = entropy()
+    opt = torch.optim.Adam(policy.parameters(), lr=0.05)
+    for _ in range(20):
+        loss, _, _ = grpo.loss_terms(policy, policy, states, actions, old, adv, weight, beta=0.0, entropy=0.1)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert entropy() > start + 0.1

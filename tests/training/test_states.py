@@ -68,3 +68,23 @@ def test_replayed_mechanics_fail_bare_playwright_and_the_seed_rule_recovers(runn
     assert late.source == "snapshot"
     assert runner.run(late.to_dict(), "bare")["success"] is False
     assert runner.run(late.to_dict(), "seed")["success"] is True
+
+
+def test_policy_state_says_whether_the_covering_layer_can_be_dismissed(runner):
+    """The agent's own probe (``js.PROBE`` → ``features.step_state``): a cookie layer with an Accept
+    button is dismissable, a busy layer with no button is not, and ``dismiss`` clicks only the former."""
+    from arc_agent.vision import js
+    from arc_agent.vision.features import STEP_STATE, from_probe, step_state
+
+    page = runner.page
+    seen = {}
+    for mech in ("covered", "loading"):
+        page.set_content(states.synthetic_page(states.from_row({**ROW, "mechanics": [mech]}), 1000, 720))
+        page.evaluate(states.INJECT, {"mechanics": [mech], "delay": 30_000})
+        target = page.locator(states.SYNTHETIC_SELECTOR)
+        probe = target.evaluate_all(js.for_playwright(js.PROBE))
+        state = dict(zip(STEP_STATE, step_state(0.1, from_probe(probe), 0, 0.0, probe)))
+        clicked = target.evaluate_all(js.for_playwright(js.DISMISS))
+        seen[mech] = (state["covered"], state["dismissable"], bool(clicked),
+                      target.evaluate_all(js.for_playwright(js.PROBE))["covered"])
+    assert seen == {"covered": (1.0, 1.0, True, False), "loading": (1.0, 0.0, False, True)}
