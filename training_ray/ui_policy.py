@@ -47,12 +47,14 @@ def parse_args(argv: list | None) -> argparse.Namespace:
     p.add_argument("--inner-epochs", type=int, default=4, help="μ: optimisation passes per batch")
     p.add_argument("--epsilon", type=float, default=0.2, help="clip range of the ratio")
     p.add_argument("--beta", type=float, default=0.04, help="weight of the k3 KL to the reference")
-    p.add_argument("--lam", type=float, default=0.1, help="λ: reward cost per second spent")
+    p.add_argument("--lam", type=float, default=0.5,
+                   help="λ: reward cost per second spent (0.5: the best held-out figures, RESULTS.md)")
     p.add_argument("--lr", type=float, default=0.01)
     p.add_argument("--time-cost", choices=("total", "added"), default="total",
                    help="seconds λ charges: the whole episode, or only what Arc adds before the action")
-    p.add_argument("--entropy", type=float, default=0.0,
-                   help="weight of an entropy bonus (an addition to the spec's GRPO; 0 = off)")
+    p.add_argument("--entropy", type=float, default=0.01,
+                   help="weight of an entropy bonus (an addition to the spec's GRPO that keeps rare tools such "
+                        "as dismiss explored; 0 = the spec's GRPO exactly)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--held-out", type=float, default=0.25, help="share of states kept out of training")
     p.add_argument("--blob-dir", default=os.environ.get("ARC_BLOB_DIR", ".arc/blobs"),
