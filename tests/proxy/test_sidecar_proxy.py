@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from arc_agent.telemetry.sampling import DynamicSampler
 from tests.helpers.collector import CollectorProcess, arc_command
 from tests.helpers.procs import ROOT, clean_env, run_json
 from tests.helpers.proxy import ProxyProcess
@@ -258,3 +259,44 @@ def test_arc_sidecar_values(value, expected):
 
     got = configured({"ARC_SIDECAR": value})
     assert (tuple(got) if got else None) == expected
+
+
+def test_the_proxy_samples_like_the_in_process_agent(col, devllm, tmp_path):
+    """Load shedding at rate 0 (``ARC_SAMPLE_QPS``/``ARC_SAMPLE_RATE``): once the rate was measured
+    above the limit (a window of ``DynamicSampler.window_s``), ordinary calls are not exported,
+    applied fixes and errors are; a request under an unsampled parent (``traceparent`` flags 00) is
+    fixed but not exported. The healthy calls go first, so when the kept spans have arrived the shed
+    ones would have too (one ordered export queue)."""
+    service = "arc-proxy-sampled"
+    sock = str(tmp_path / "arc.sock")
+    env = _proxy_env(col, service=service, ARC_SAMPLE_QPS="0.001", ARC_SAMPLE_RATE="0")
+    auth = {"Authorization": f"Bearer {SECRET}"}
+    devllm.clear()
+    with ProxyProcess(["--unix", sock, "--upstream", devllm.openai_base_url], env) as p, \
+            httpx.Client(transport=httpx.HTTPTransport(uds=sock), base_url="http://localhost", timeout=30) as client:
+        def chat(model: str, temperature: float, headers: dict = auth) -> httpx.Response:
+            return client.post("/v1/chat/completions", headers=headers,
+                               json={"model": model, "temperature": temperature, "messages": ASK_JSON,
+                                     "response_format": {"type": "json_object"}})
+
+        warm_until = time.monotonic() + 2 * DynamicSampler(1, 0).window_s  # the rate is measured per window
+        warmups = 0
+        while time.monotonic() < warm_until or warmups < 2:
+            assert chat("sampled-warmup", 0.5).status_code == 200
+            warmups += 1
+        for _ in range(3):
+            assert chat("sampled-healthy", 0.5).status_code == 200
+        unsampled = dict(auth, traceparent=f"00-{TRACE_ID}-{PARENT_ID}-00")
+        assert chat("gpt-4", 0.95, unsampled).status_code == 200  # fixed (demo pattern), parent not sampled
+        assert chat("gpt-4", 0.95).status_code == 200              # fixed: kept
+        assert chat("reasoning-mini", 0.5).status_code == 400      # provider error: kept
+        kept = spans(col, model_is("gpt-4", "reasoning-mini"), 2, service=service)
+        shed = col.query(f"SELECT count() AS n FROM otel_traces WHERE ServiceName = '{service}' "
+                         f"AND ({model_is('sampled-healthy')} OR TraceId = '{TRACE_ID}')")
+    assert shed[0]["n"] == 0
+    by_model = {r["SpanAttributes"]["gen_ai.request.model"]: r for r in kept}
+    assert by_model["gpt-4"]["SpanAttributes"]["arc.fix.applied"] == "true"
+    assert by_model["reasoning-mini"]["StatusCode"] == "Error"
+    sent = [r["body"]["temperature"] for r in devllm.requests("/v1/chat/completions")]
+    assert sent[warmups:] == [0.5, 0.5, 0.5, 0.7, 0.7, 0.5]
+    assert p.proc.returncode == 0, p.text
