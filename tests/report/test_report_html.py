@@ -89,3 +89,40 @@ def test_report_opens_offline_and_shows_the_sql_results(filled, report):
         assert "#new-id" in page.locator("section.heal").inner_text()
         browser.close()
     assert requests == [report.as_uri()]  # nothing fetched beyond the file itself
+
+
+def _bars_and_heals(html: str) -> tuple:
+    """What the bar panels and the heal table show (independent of where the time buckets fall)."""
+    import re
+
+    return (sorted(re.findall(r'class="bar"[^>]*data-label="([^"]*)" data-value="([^"]*)"', html)),
+            re.findall(r'<td class="times">(\d+)</td>', html))
+
+
+def _report(args: list, out, env: dict) -> str:
+    proc = subprocess.run(arc_command("report", *args, "--since", "1h", "-o", str(out)),
+                          capture_output=True, text=True, timeout=120, cwd=str(ROOT), env=env)
+    assert proc.returncode == 0, proc.stderr
+    return out.read_text(encoding="utf-8")
+
+
+def test_the_report_through_url_and_from_a_store_with_no_collector_shows_the_same(filled, report, tmp_path):
+    import shutil
+
+    expected = _bars_and_heals(report.read_text(encoding="utf-8"))
+    assert expected[0] and expected[1]
+    via_url = _report(["--url", filled.query_url], tmp_path / "url.html", clean_env(ARC_QUERY_TOKEN=filled.token))
+    assert _bars_and_heals(via_url) == expected
+    # a copy of the store with no collector to discover: the report opens it with chDB itself
+    copy = tmp_path / "store-copy"
+    for attempt in range(3):  # a background merge may replace a part while it is copied: copy again
+        try:
+            shutil.copytree(filled.store, copy, symlinks=True,
+                            ignore=shutil.ignore_patterns("collector.json", "status"))
+            break
+        except (shutil.Error, FileNotFoundError):
+            shutil.rmtree(copy, ignore_errors=True)
+            if attempt == 2:
+                raise
+    direct = _report(["--store", str(copy)], tmp_path / "direct.html", clean_env())
+    assert _bars_and_heals(direct) == expected
