@@ -300,3 +300,30 @@ def test_the_proxy_samples_like_the_in_process_agent(col, devllm, tmp_path):
     sent = [r["body"]["temperature"] for r in devllm.requests("/v1/chat/completions")]
     assert sent[warmups:] == [0.5, 0.5, 0.5, 0.7, 0.7, 0.5]
     assert p.proc.returncode == 0, p.text
+
+
+def test_the_proxy_opens_the_same_circuit_breaker_and_passes_requests_through(devllm, tmp_path):
+    """Spans piling up (no collector listens) open the breaker as in process (``ARC_BREAKER_QUEUE``):
+    the proxy then relays requests unfixed instead of adding work, and says so once."""
+    with socket.socket() as s:  # a collector port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    sock = str(tmp_path / "arc.sock")
+    env = clean_env(OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{closed}", OTEL_SERVICE_NAME="arc-proxy-breaker",
+                    ARC_PATTERNS="demo", ARC_BREAKER_QUEUE="5", ARC_BREAKER_COOLDOWN_S="600", ARC_WAL_DIR=str(tmp_path))
+    devllm.clear()
+    body = {"model": "gpt-4", "temperature": 0.95, "messages": ASK_JSON, "response_format": {"type": "json_object"}}
+    with ProxyProcess(["--unix", sock, "--upstream", devllm.openai_base_url], env) as p, \
+            httpx.Client(transport=httpx.HTTPTransport(uds=sock), base_url="http://localhost", timeout=30) as client:
+        for _ in range(200):
+            assert client.post("/v1/chat/completions", json=body,
+                               headers={"Authorization": f"Bearer {SECRET}"}).status_code == 200
+            if devllm.requests("/v1/chat/completions")[-1]["body"]["temperature"] == 0.95:
+                break  # relayed as sent: the breaker is open
+        temps = [r["body"]["temperature"] for r in devllm.requests("/v1/chat/completions")]
+        assert temps[-1] == 0.95 and temps[0] == 0.7, temps  # fixed until it opened
+        assert client.post("/v1/chat/completions", json=body, headers={"Authorization": f"Bearer {SECRET}"}) \
+            .status_code == 200
+        assert devllm.requests("/v1/chat/completions")[-1]["body"]["temperature"] == 0.95  # still open
+    assert p.text.count("circuit breaker OPEN") == 1 and "ARC_BREAKER_QUEUE=5" in p.text
+    assert SECRET not in p.text
