@@ -187,11 +187,8 @@ class LLMCall:
             if self.peer is not None:
                 span = self.peer
                 span.set_attributes(attrs)
-            elif span is not None:
-                span.set_attributes(attrs)
-                if error:
-                    span.set_status(_ERROR)
-                span.end()
+            elif span is not None:  # with Arc's own provider, ended off this thread (telemetry/ending.py)
+                _tracing.end_span(span, attrs, _ERROR if error else None)
             else:  # sampled out at the start: the error span, started as of the call's start
                 span = start_span(self.span_name(), self.parent, attrs, self.start_ns)
                 if span is not None:

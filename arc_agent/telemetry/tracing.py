@@ -27,6 +27,7 @@ _processor = None
 _provider = None
 _owned = False
 _exporter = None
+_ender = None  # ending.SpanEnder: Arc's own provider ends kept spans off the app's thread
 _settings: dict = {}
 
 def configure(endpoint: str | None = None, api_key: str | None = None) -> None:
@@ -102,8 +103,44 @@ def _build_provider():
     queue_size = _queue_size()
     _processor = CountingSpanProcessor(_batch_processor(_exporter, queue_size), _exporter, queue_size)
     provider.add_span_processor(_processor)
+    _start_ender()
     atexit.register(shutdown)
     return provider, tracer
+
+
+def _start_ender() -> None:
+    """``ARC_END_SPANS_OFF_THREAD`` (on): kept spans of Arc's own provider end in a background thread."""
+    global _ender
+    if not settings.flag("ARC_END_SPANS_OFF_THREAD"):
+        return
+    from . import stop
+    from .ending import SpanEnder
+
+    ender = SpanEnder()
+    ender.start()
+
+    def before_flush(final: bool) -> None:
+        if final:
+            ender.stop()
+        else:
+            ender.drain()
+
+    _ender = ender
+    stop.before_flush = before_flush
+
+
+def end_span(span, attributes: dict | None, status=None) -> None:
+    """Give a kept span its last attributes (and status) and end it now: on this thread, or with Arc's
+    own provider in the span ender's thread (same end time, same exported span)."""
+    ender = _ender
+    if ender is not None and _owned:
+        ender.end(span, attributes, status)
+        return
+    if attributes:
+        span.set_attributes(attributes)
+    if status is not None:
+        span.set_status(status)
+    span.end()
 
 
 def preload() -> None:
@@ -175,6 +212,8 @@ def force_flush(timeout_s: float = 5.0) -> bool:
     """Flush the span processor queue, then the exporter's outage backlog (memory or WAL)."""
     if _provider is None:
         return True
+    if _ender is not None and _owned:
+        _ender.drain()
     flushed = bool(_provider.force_flush(int(timeout_s * 1000)))
     if _owned and _exporter is not None:
         flushed = _exporter.force_flush(int(timeout_s * 1000)) and flushed
