@@ -100,3 +100,48 @@ def test_a_failing_span_end_is_counted_and_the_others_still_end():
     assert [s.name for s in keep.spans] == ["ok"]
     assert failopen.counts().get("span_end", 0) == before + 1
     ender.stop()
+
+
+def test_a_pending_span_is_made_with_the_decision_ids_and_times_of_the_apps_thread():
+    from opentelemetry.sdk.trace.sampling import ALWAYS_ON
+    from opentelemetry.trace import SpanKind, TraceFlags, set_span_in_context
+
+    from arc_agent.telemetry.ending import PendingSpan, preset_parts
+
+    class Counting:  # the inner sampler is asked only for spans not decided on the app's thread
+        def __init__(self):
+            self.asked = 0
+
+        def should_sample(self, *args, **kwargs):
+            self.asked += 1
+            return ALWAYS_ON.should_sample(*args, **kwargs)
+
+        def get_description(self):
+            return "Counting"
+
+    preset_sampler, preset_ids = preset_parts()
+    inner, keep = Counting(), Keep(want=1)
+    provider = TracerProvider(sampler=preset_sampler(inner), id_generator=preset_ids())
+    provider.add_span_processor(SimpleSpanProcessor(keep))
+    tracer = provider.get_tracer("arc_agent")
+    parent = tracer.start_span("app parent")  # an ordinary span: inner sampler, random ids
+    assert inner.asked == 1
+    ctx = set_span_in_context(parent)
+    decided = ALWAYS_ON.should_sample(ctx, parent.get_span_context().trace_id, "chat m", SpanKind.CLIENT,
+                                      {"gen_ai.operation.name": "chat"})
+    pending = PendingSpan("chat m", ctx, SpanKind.CLIENT, {"gen_ai.operation.name": "chat"}, 1_000,
+                          parent.get_span_context().trace_id, 0xABCDEF, decided, TraceFlags.SAMPLED)
+    ender = SpanEnder(tracer, batch_s=60, idle_s=60, batch=10_000)
+    ender.start()
+    ender.end(pending, {"arc.outcome": "ok"})
+    ender.drain()
+    (span,) = keep.spans
+    assert inner.asked == 1  # the app thread's decision was used
+    assert span.context.span_id == 0xABCDEF == pending.get_span_context().span_id
+    assert span.context.trace_id == parent.get_span_context().trace_id == pending.get_span_context().trace_id
+    assert span.parent.span_id == parent.get_span_context().span_id
+    assert span.start_time == 1_000 and span.end_time > span.start_time and span.kind is SpanKind.CLIENT
+    assert dict(span.attributes) == {"gen_ai.operation.name": "chat", "arc.outcome": "ok"}
+    other = tracer.start_span("after")  # the presets were for that one span only
+    assert inner.asked == 2 and other.get_span_context().span_id != 0xABCDEF
+    ender.stop()
