@@ -12,11 +12,11 @@ Variants: ``bare`` (the SDK method), ``arc`` (a kept call: Arc's own provider, e
 its exporter dropping batches; its span is made and ended in Arc's span thread, not counted here),
 ``arc-sync`` (the same with ``ARC_SPANS_OFF_THREAD=0``: made on the app's thread),
 ``sdk-floor`` (bare call + one SDK span with Arc's attributes,
-built by Arc's own functions, 4 at start and the rest in one ``set_attributes``, through a plain
+built by Arc's own functions, 3 at start and the rest in one ``set_attributes``, through a plain
 ``TracerProvider`` + ``BatchSpanProcessor``), ``sdk-empty`` (bare call + an SDK span with no
 attribute), ``encode`` (the SDK's OTLP encoder on 512 spans like Arc's: per span, export thread work).
 
-    python benchmarks/instructions.py [--variants bare,arc,sdk-floor,sdk-empty,encode] [--calls 40]
+    python benchmarks/instructions.py [--variants bare,arc,arc-sync,sdk-floor,sdk-empty,encode] [--calls 40]
 """
 
 from __future__ import annotations

@@ -239,8 +239,11 @@ def processor_depth() -> int:
 
 
 def depth() -> int:
-    """Everything not yet accepted by the collector: processor queue + exporter backlog."""
-    return processor_depth() + STATS.buffered_spans
+    """Everything not yet accepted by the collector: spans still to be made off the app's thread +
+    processor queue + exporter backlog."""
+    ender = _ender
+    pending = ender.pending() if ender is not None and _owned else 0
+    return pending + processor_depth() + STATS.buffered_spans
 
 
 def exporter():
