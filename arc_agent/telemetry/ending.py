@@ -147,7 +147,7 @@ class SpanEnder:
         """Give ``span`` its last ``attributes`` (and ``status``) and end it as of now, off this thread."""
         end_ns = time_ns()
         queue = self._queue
-        if self._stopped or len(queue) >= self.max_pending or not self._running():
+        if self._stopped or len(queue) >= self.max_pending or (self._thread is None and not self._running()):
             self._finish(span, attributes, status, end_ns)
             return
         queue.append((span, attributes, status, end_ns))

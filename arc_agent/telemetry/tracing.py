@@ -132,7 +132,7 @@ def _start_ender(tracer, sampler) -> None:
     ender = SpanEnder(tracer)
     ender.start()
     ids = RandomIdGenerator()
-    should_sample = sampler.should_sample
+    sample_under = sampler.sample_under
     # as the SDK sets them: sampled, and (API >= 1.40) a random trace id of its own or its parent's
     sampled = TraceFlags.SAMPLED
     random_root = sampled | getattr(TraceFlags, "RANDOM_TRACE_ID", 0)
@@ -144,7 +144,7 @@ def _start_ender(tracer, sampler) -> None:
             flags = random_root if getattr(parent_span.trace_flags, "random_trace_id", False) else sampled
         else:
             trace_id, flags = ids.generate_trace_id(), random_root
-        result = should_sample(parent, trace_id, name, kind, attributes)
+        result = sample_under(parent_span, parent, trace_id, name, kind, attributes)
         if not result.decision.is_sampled():  # not exported either way: nothing to make
             return None
         return PendingSpan(name, parent, kind, attributes, start_ns, trace_id, ids.generate_span_id(), result,
