@@ -30,6 +30,7 @@ from typing import Any
 
 BATCH = 64  # spans that wake the worker at once
 MAX_PENDING = 4096  # past this the app's thread ends its own span (never dropped)
+QUIET_TURNS = 3  # empty turns before the worker sleeps until the next span
 
 
 class _Preset(threading.local):
@@ -168,20 +169,27 @@ class SpanEnder:
         return True
 
     def _run(self) -> None:
+        """Wake every ``batch_s`` while spans come (or at once when a batch is full): one GIL turn
+        makes many spans. After a few empty turns, sleep until the next span sets ``_wake``."""
         queue, wake = self._queue, self._wake
+        quiet = 0
         while True:
-            self.drain()
-            self._idle = True
-            if not queue:  # checked after announcing idleness: a span appended meanwhile is seen
-                wake.wait(self.idle_s)
-            self._idle = False
+            wake.wait(self.batch_s if quiet < QUIET_TURNS else self.idle_s)
             wake.clear()
-            if queue and len(queue) < self.batch:
-                wake.wait(self.batch_s)  # gather a batch: one GIL turn ends many spans
-                wake.clear()
+            self._idle = False
             if self._stopped or queue is not self._queue:  # stopped, or forked: this thread is done
                 self.drain()
                 return
+            if queue:
+                quiet = 0
+                self.drain()
+            elif quiet < QUIET_TURNS:
+                quiet += 1
+                if quiet == QUIET_TURNS:
+                    self._idle = True  # announced before the queue is looked at again (end() sets _wake)
+                    if queue:
+                        quiet = 0
+                        self._idle = False
 
     def drain(self) -> int:
         """End every queued span now, in this thread (flush, stop, the worker's turn); returns when
