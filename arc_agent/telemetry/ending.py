@@ -114,7 +114,7 @@ class PendingSpan:
 
 
 class SpanEnder:
-    def __init__(self, tracer: Any = None, batch_s: float = 0.02, idle_s: float = 1.0, batch: int = BATCH,
+    def __init__(self, tracer: Any = None, batch_s: float = 0.1, idle_s: float = 1.0, batch: int = BATCH,
                  max_pending: int = MAX_PENDING) -> None:
         self.tracer = tracer  # makes the ``PendingSpan``s
         self.batch_s = batch_s
