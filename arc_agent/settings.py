@@ -46,6 +46,8 @@ SETTINGS: dict = dict([
     _s("ARC_SHUTDOWN_FLUSH_MS", "float", 1500, "longest a stop (signal, exit, worker end) waits for spans to "
        "leave", 0, 600_000),
     _s("ARC_WAL_MAX_BYTES", "int", 256 << 20, "size cap of the WAL", 0, 2**44),
+    _s("ARC_SPANS_OFF_THREAD", "bool", True, "make kept spans of Arc's own provider (start, attributes, end) "
+       "in a background thread instead of the app's"),
     _s("ARC_BREAKER_MS", "float", 50.0, "breaker opens when Arc's p99 per call exceeds this (0 = off)", 0, 60_000),
     _s("ARC_BREAKER_QUEUE", "int", 50_000, "breaker opens when this many spans wait (0 = off)", 0, 10**9),
     _s("ARC_BREAKER_COOLDOWN_S", "float", 5.0, "seconds the breaker stays open before retrying", 0.05, 3600),

@@ -168,6 +168,8 @@ def main() -> None:
     ap.add_argument("--sample-rate", type=float, default=0.1, help="ARC_SAMPLE_RATE of the sampled variant")
     ap.add_argument("--variants", default="arc-100%,arc-sampled", help="Arc variants to compare with bare")
     ap.add_argument("--metrics", action="store_true", help="also measure Arc with the metrics counters on")
+    ap.add_argument("--spans-on-app-thread", action="store_true",
+                    help="ARC_SPANS_OFF_THREAD=0: make each kept span on the calling thread (the path before)")
     args = ap.parse_args()
 
     receiver = subprocess.Popen([sys.executable, "-c", RECEIVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -175,6 +177,8 @@ def main() -> None:
     port = int(receiver.stdout.readline())
     for key in [k for k in os.environ if k.startswith(("ARC_", "OTEL_"))]:
         del os.environ[key]
+    if args.spans_on_app_thread:
+        os.environ["ARC_SPANS_OFF_THREAD"] = "0"
 
     from openai.resources.chat.completions import Completions
 

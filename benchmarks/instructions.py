@@ -9,12 +9,14 @@ objects (else whether one full collection of the whole heap falls in the window 
 ~50k per call; collections of what the calls themselves allocate are counted). ~1-2 min per variant.
 
 Variants: ``bare`` (the SDK method), ``arc`` (a kept call: Arc's own provider, every span kept,
-its exporter dropping batches), ``sdk-floor`` (bare call + one SDK span with Arc's attributes,
-built by Arc's own functions, 4 at start and the rest in one ``set_attributes``, through a plain
+its exporter dropping batches; its span is made and ended in Arc's span thread, not counted here),
+``arc-sync`` (the same with ``ARC_SPANS_OFF_THREAD=0``: made on the app's thread),
+``sdk-floor`` (bare call + one SDK span with Arc's attributes,
+built by Arc's own functions, 3 at start and the rest in one ``set_attributes``, through a plain
 ``TracerProvider`` + ``BatchSpanProcessor``), ``sdk-empty`` (bare call + an SDK span with no
 attribute), ``encode`` (the SDK's OTLP encoder on 512 spans like Arc's: per span, export thread work).
 
-    python benchmarks/instructions.py [--variants bare,arc,sdk-floor,sdk-empty,encode] [--calls 40]
+    python benchmarks/instructions.py [--variants bare,arc,arc-sync,sdk-floor,sdk-empty,encode] [--calls 40]
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ def child(variant: str, calls: int) -> None:
         def export(self, spans):
             return SpanExportResult.SUCCESS
 
+    if variant == "arc-sync":  # spans ended on the app's thread, as before telemetry/ending.py
+        os.environ["ARC_SPANS_OFF_THREAD"] = "0"
     Arc(log_level="WARNING")
     tracing.get_tracer()
     exporter = tracing.exporter()
@@ -116,6 +120,7 @@ def child(variant: str, calls: int) -> None:
         return
     one = {"bare": lambda: bare(completions, **kwargs),
            "arc": lambda: Completions.create(completions, **kwargs),
+           "arc-sync": lambda: Completions.create(completions, **kwargs),
            "sdk-floor": lambda: sdk_span(True), "sdk-empty": lambda: sdk_span(False)}[variant]
     for _ in range(50):
         one()
@@ -151,7 +156,7 @@ def measure(variant: str, calls: int) -> tuple:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--variants", default="bare,arc,sdk-floor,sdk-empty,encode")
+    ap.add_argument("--variants", default="bare,arc,arc-sync,sdk-floor,sdk-empty,encode")
     ap.add_argument("--calls", type=int, default=40)
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()

@@ -19,6 +19,7 @@ from .. import failopen, state
 from ..telemetry import attributes as A
 from ..telemetry import tracing as _tracing
 from ..telemetry.encodable import text, texts
+from ..telemetry.ending import PendingSpan
 from .features import request_features, response_format
 from .lastcall import LAST_CALL
 from .outcome import HTTP_ERROR, error_attributes
@@ -188,18 +189,15 @@ class LLMCall:
             if self.peer is not None:
                 span = self.peer
                 span.set_attributes(attrs)
-            elif span is not None:
-                span.set_attributes(attrs)
-                if error:
-                    span.set_status(_ERROR)
-                span.end()
+            elif span is not None:  # with Arc's own provider, ended off this thread (telemetry/ending.py)
+                _tracing.end_span(span, attrs, _ERROR if error else None)
             else:  # sampled out at the start: the error span, started as of the call's start
                 span = start_span(self.span_name(), self.parent, attrs, self.start_ns)
                 if span is not None:
                     span.set_status(_ERROR)
                     span.end()
-            if span is not None:  # what report_failure links to
-                _set_last_call(span.get_span_context())
+            if span is not None:  # what report_failure links to (a pending span: its context when asked)
+                _set_last_call(span if type(span) is PendingSpan else span.get_span_context())
         if self.app_kwargs is not None:
             self._capture(exc, span)
         for observer in state.RUNTIME.observers:
@@ -231,12 +229,14 @@ def start_span(name: str, parent, attributes: dict, start_ns: int):
 
 
 def _start_attributes(spec: CallSpec, kwargs: dict, fix_applied: bool) -> dict:
-    """What a sampler sees: the call's identity and whether a fix was applied."""
+    """What a sampler sees: the call's identity, and ``arc.fix.applied`` when a fix was applied (the
+    sampler keeps those; ``False`` is set with the other attributes at the end, off the app's thread)."""
     attrs = {A.GEN_AI_OPERATION_NAME: spec.operation, A.GEN_AI_PROVIDER_NAME: spec.provider}
     model = kwargs.get("model")
     if isinstance(model, str):
         attrs[A.GEN_AI_REQUEST_MODEL] = text(model)
-    attrs[A.ARC_FIX_APPLIED] = fix_applied
+    if fix_applied:
+        attrs[A.ARC_FIX_APPLIED] = True
     return attrs
 
 
@@ -283,7 +283,9 @@ def start(spec: CallSpec, instance: Any, kwargs: dict, t0: int) -> LLMCall | Non
     model = send_kwargs.get("model")
     name = f"{spec.operation} {model}" if isinstance(model, str) else spec.operation
     start_attrs = _start_attributes(spec, send_kwargs, fix_applied)
-    span = start_span(name, ctx, start_attrs, start_ns)
+    span = _tracing.begin_span(name, ctx, _CLIENT, start_attrs, start_ns)  # decided here, made off-thread
+    if span is _tracing.ON_THIS_THREAD:
+        span = start_span(name, ctx, start_attrs, start_ns)
     if span is None or not span.is_recording():
         # sampled out, nothing to fix: no LLMCall at all, unless it is a stream (its errors come
         # later) or a raw response (its result needs handling); see invoke_sync
@@ -339,6 +341,7 @@ def _passthrough(spec: CallSpec, kwargs: dict, t0: int, ctx) -> LLMCall:
     """Circuit breaker open (telemetry/breaker.py): no fix, no content, no response parsing; the span
     carries only what identifies the call, its error and Arc's time, and is still sampled."""
     attrs = _start_attributes(spec, kwargs, False)
+    attrs[A.ARC_FIX_APPLIED] = False
     attrs[A.ARC_BREAKER_OPEN] = True
     call = LLMCall(spec, kwargs, attrs, ctx, t0)
     call.minimal = True

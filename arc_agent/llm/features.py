@@ -45,6 +45,8 @@ def response_format(api: str, kwargs: Mapping[str, Any]) -> str:
     """``text``, ``json_object``, ``json_schema`` or (Anthropic, a forced tool call) ``tool``."""
     if api == "chat.completions":
         fmt = kwargs.get("response_format")
+        if fmt is None:  # most calls: no ABC check
+            return "text"
         return "json_schema" if isinstance(fmt, type) else _format_kind(fmt)  # a class: parse() sends its schema
     if api == "responses":
         if isinstance(kwargs.get("text_format"), type):  # responses.parse(text_format=Model)
@@ -69,7 +71,7 @@ def request_features(api: str, kwargs: Mapping[str, Any]) -> dict:
         if key not in _NOT_PARAMS and value is not None and (type(value) in _PLAIN or _given(value)):
             params.append(key)
     extra = kwargs.get("extra_body")
-    if isinstance(extra, Mapping):  # sent as top-level request parameters too
+    if extra is not None and isinstance(extra, Mapping):  # sent as top-level request parameters too
         params.extend(k for k in extra if isinstance(k, str) and k not in kwargs)
     chars, count, system = prompt_parts(api, kwargs)
     tools = kwargs.get("tools")

@@ -2,7 +2,8 @@
 
 A ``ContextVar`` set when a call's span ends: each thread and each asyncio task sees its own last
 call (a task runs in a copy of its creator's context), so a report links to the call the same flow
-made. Holds only the span's public ``SpanContext`` (trace and span ids).
+made. Holds the span's public ``SpanContext`` (trace and span ids), or a span still to be made off the
+app's thread (``telemetry.ending.PendingSpan``: its ``get_span_context()``, built only when a report asks).
 """
 
 from __future__ import annotations

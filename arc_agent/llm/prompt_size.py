@@ -63,7 +63,7 @@ def prompt_parts(api: str, kwargs: Mapping[str, Any]) -> tuple:
         if isinstance(messages, (list, tuple)):
             count = len(messages)
             for m in messages:
-                if isinstance(m, Mapping):
+                if type(m) is dict or isinstance(m, Mapping):  # a plain dict skips the ABC check
                     content = m.get("content")
                     chars += _text_len(content)
                     if m.get("role") in ("system", "developer"):

@@ -37,7 +37,7 @@ def report_failure(kind: str, detail: str | None = None, arc_on: Callable[[], bo
 
 
 def _report(kind: str, detail: str | None, arc_on: Callable[[], bool] | None) -> bool:
-    from opentelemetry.trace import Link, SpanKind
+    from opentelemetry.trace import Link, SpanContext, SpanKind
 
     from ..telemetry import tracing
 
@@ -49,6 +49,8 @@ def _report(kind: str, detail: str | None, arc_on: Callable[[], bool] | None) ->
     if detail is not None:
         attrs[A.ARC_REPORT_DETAIL] = str(detail)[:MAX_TEXT]
     last = LAST_CALL.get()
+    if last is not None and not isinstance(last, SpanContext):  # a span made off the app's thread
+        last = last.get_span_context()
     links = [Link(last)] if last is not None and last.is_valid else None
     with _lock:
         _counts["reported"] += 1

@@ -39,6 +39,11 @@ class ArcSampler(Sampler):
     def should_sample(self, parent_context, trace_id, name, kind=None, attributes=None, links=None,
                       trace_state=None) -> SamplingResult:
         parent = get_current_span(parent_context).get_span_context()
+        return self.sample_under(parent, parent_context, trace_id, name, kind, attributes, links, trace_state)
+
+    def sample_under(self, parent, parent_context, trace_id, name, kind=None, attributes=None, links=None,
+                     trace_state=None) -> SamplingResult:
+        """``should_sample`` with the parent's ``SpanContext`` already looked up (``parent``)."""
         if parent.is_valid and not parent.trace_flags.sampled:
             return SamplingResult(Decision.DROP, None, parent.trace_state)
         if attributes and self.sheds(attributes):

@@ -49,6 +49,8 @@ _deferred: list = []  # stop signals that came during the main thread's own fina
 # the span pipeline, handed over by ``install`` (tracing.py calls ``flush`` here, so this module does not
 # import it): ``shutdown(reason=)`` flushes and stops it, ``pipeline()`` is ``(provider, owned, exporter)``
 _pipeline_shutdown: Callable[..., None] | None = None
+# ending.SpanEnder.drain/stop of Arc's own provider (tracing.py sets it): queued span ends run first
+before_flush: Callable[[bool], None] | None = None
 _pipeline: Callable[[], tuple] | None = None
 
 
@@ -116,6 +118,9 @@ def _flush(provider, owned: bool, exporter, reason: str, final: bool, bound: flo
             mine.cancel_sends(final)                # bound per stop, so spill to the WAL at once
 
     def work() -> None:
+        ending = before_flush if owned else None
+        if ending is not None:
+            ending(final)
         if final and owned:
             provider.shutdown()  # the batch processor exports all it holds, then the exporter closes
         else:

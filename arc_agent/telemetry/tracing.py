@@ -31,6 +31,8 @@ _processor = None
 _provider = None
 _owned = False
 _exporter = None
+_ender = None  # ending.SpanEnder: Arc's own provider makes and ends kept spans off the app's thread
+_begin = None  # decides a kept span on the app's thread (see begin_span)
 _settings: dict = {}
 
 def configure(endpoint: str | None = None, api_key: str | None = None) -> None:
@@ -85,7 +87,16 @@ def _build_provider():
 
     global _exporter, _processor
     configured = TracerProvider(resource=Resource.get_empty(), shutdown_on_exit=False).sampler
-    provider = TracerProvider(sampler=ArcSampler(configured), resource=Resource.create(), shutdown_on_exit=False)
+    sampler = ArcSampler(configured)
+    off_thread = settings.flag("ARC_SPANS_OFF_THREAD")
+    if off_thread:  # the worker's spans get the decision and ids the app's thread made (ending.py)
+        from .ending import preset_parts
+
+        preset_sampler, preset_ids = preset_parts()
+        provider = TracerProvider(sampler=preset_sampler(sampler), id_generator=preset_ids(),
+                                  resource=Resource.create(), shutdown_on_exit=False)
+    else:
+        provider = TracerProvider(sampler=sampler, resource=Resource.create(), shutdown_on_exit=False)
     tracer = provider.get_tracer("arc_agent", __version__)
     if not isinstance(tracer, Tracer):  # OTEL_SDK_DISABLED: a no-op tracer, nothing to export
         return provider, tracer
@@ -106,8 +117,80 @@ def _build_provider():
     queue_size = _queue_size()
     _processor = CountingSpanProcessor(_batch_processor(_exporter, queue_size), _exporter, queue_size)
     provider.add_span_processor(_processor)
+    if off_thread:
+        _start_ender(tracer, sampler)
     atexit.register(shutdown)
     return provider, tracer
+
+
+def _start_ender(tracer, sampler) -> None:
+    """``ARC_SPANS_OFF_THREAD`` (on): kept spans of Arc's own provider are decided on the app's thread
+    (``begin_span``) and made, given their attributes and ended in a background thread (ending.py)."""
+    global _ender, _begin
+    from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
+    from opentelemetry.trace import TraceFlags, get_current_span
+
+    from . import stop
+    from .ending import PendingSpan, SpanEnder
+
+    ender = SpanEnder(tracer)
+    ender.start()
+    ids = RandomIdGenerator()
+    sample_under = sampler.sample_under
+    # as the SDK sets them: sampled, and (API >= 1.40) a random trace id of its own or its parent's
+    sampled = TraceFlags.SAMPLED
+    random_root = sampled | getattr(TraceFlags, "RANDOM_TRACE_ID", 0)
+
+    def begin(name: str, parent, kind, attributes: dict, start_ns: int):
+        parent_span = get_current_span(parent).get_span_context()
+        if parent_span.is_valid:
+            trace_id = parent_span.trace_id
+            flags = random_root if getattr(parent_span.trace_flags, "random_trace_id", False) else sampled
+        else:
+            trace_id, flags = ids.generate_trace_id(), random_root
+        result = sample_under(parent_span, parent, trace_id, name, kind, attributes)
+        if not result.decision.is_sampled():  # not exported either way: nothing to make
+            return None
+        return PendingSpan(name, parent, kind, attributes, start_ns, trace_id, ids.generate_span_id(), result,
+                           flags)
+
+    def before_flush(final: bool) -> None:
+        if final:
+            ender.stop()
+        else:
+            ender.drain()
+
+    _ender, _begin = ender, begin
+    stop.before_flush = before_flush
+
+
+ON_THIS_THREAD = object()  # begin_span: make the span on the caller's thread (start_span)
+
+
+def begin_span(name: str, parent, kind, attributes: dict, start_ns: int):
+    """With Arc's own provider and ``ARC_SPANS_OFF_THREAD``: a kept span decided now (sampler, ids) and
+    made when ``end_span`` hands it to the worker, or None when the sampler drops it. Else
+    ``ON_THIS_THREAD``."""
+    if _tracer is None:
+        get_tracer()
+    begin = _begin
+    if begin is None or not _owned:
+        return ON_THIS_THREAD
+    return begin(name, parent, kind, attributes, start_ns)
+
+
+def end_span(span, attributes: dict | None, status=None) -> None:
+    """Give a kept span its last attributes (and status) and end it now: on this thread, or with Arc's
+    own provider in the span ender's thread (same end time, same exported span)."""
+    ender = _ender
+    if ender is not None and _owned:
+        ender.end(span, attributes, status)
+        return
+    if attributes:
+        span.set_attributes(attributes)
+    if status is not None:
+        span.set_status(status)
+    span.end()
 
 
 def preload() -> None:
@@ -157,8 +240,11 @@ def processor_depth() -> int:
 
 
 def depth() -> int:
-    """Everything not yet accepted by the collector: processor queue + exporter backlog."""
-    return processor_depth() + STATS.buffered_spans
+    """Everything not yet accepted by the collector: spans still to be made off the app's thread +
+    processor queue + exporter backlog."""
+    ender = _ender
+    pending = ender.pending() if ender is not None and _owned else 0
+    return pending + processor_depth() + STATS.buffered_spans
 
 
 def exporter():
@@ -176,6 +262,8 @@ def force_flush(timeout_s: float = 5.0) -> bool:
     """Flush the span processor queue, then the exporter's outage backlog (memory or WAL)."""
     if _provider is None:
         return True
+    if _ender is not None and _owned:
+        _ender.drain()
     flushed = bool(_provider.force_flush(int(timeout_s * 1000)))
     if _owned and _exporter is not None:
         flushed = _exporter.force_flush(int(timeout_s * 1000)) and flushed
@@ -190,14 +278,14 @@ def pipeline() -> tuple:
 def shutdown(deadline_s: float | None = None, reason: str = "exit") -> None:
     """Flush (and, when Arc owns it, stop) the provider within ``deadline_s`` (``ARC_SHUTDOWN_FLUSH_MS``);
     the app's own provider is flushed, never shut down. Safe from a signal handler (``stop.py``)."""
-    global _tracer, _provider, _owned, _presampler
+    global _tracer, _provider, _owned, _presampler, _begin
     from . import stop
 
     if not _lock.acquire(timeout=0.1):  # held by the code a stop signal interrupted: the provider is
         return                          # still being built, so nothing was queued yet
     try:
         provider, owned = _provider, _owned
-        _tracer = _provider = _presampler = None
+        _tracer = _provider = _presampler = _begin = None
         _owned = False
     finally:
         _lock.release()
