@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,17 @@ from pathlib import Path
 BIN = Path(sys.executable).parent
 ARC_INSTRUMENT = str(BIN / "arc-instrument")
 ROOT = Path(__file__).resolve().parents[2]
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+
+
+def default_signals() -> None:
+    """``preexec_fn`` for apps whose stop signals a test sends or checks: the child starts with the
+    default dispositions, whatever the test runner inherited (``nohup`` ignores SIGHUP, a
+    background job of a non-interactive shell ignores SIGINT and SIGQUIT)."""
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_DFL)
 
 
 def clean_env(**extra: str) -> dict:

@@ -18,7 +18,7 @@ import pytest
 
 from arc_agent.telemetry.wal import WriteAheadLog
 from tests.helpers.collector import CollectorProcess, arc_command
-from tests.helpers.procs import ARC_INSTRUMENT, BIN, ROOT, clean_env
+from tests.helpers.procs import ARC_INSTRUMENT, BIN, ROOT, clean_env, default_signals
 from tests.helpers.servers import SERVERS, get, server_command, wait_serving
 
 from .conftest import free_port
@@ -46,7 +46,8 @@ def arrived(col: CollectorProcess, model: str, expected: int) -> int:
 
 def start_app(mode: str, n: int, model: str, env: dict) -> subprocess.Popen:
     return subprocess.Popen([ARC_INSTRUMENT, sys.executable, STOP_APP, mode, str(n), model], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(ROOT))
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(ROOT),
+                            preexec_fn=default_signals)
 
 
 def wait_ready(proc: subprocess.Popen) -> None:
