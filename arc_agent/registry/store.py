@@ -198,12 +198,7 @@ class Registry:
                 shutil.copytree(path, target, symlinks=True)  # a symlink would then fail verify()
             else:
                 shutil.copyfile(path, target)
-            verify(man, target)
-            _make_read_only(target)
-            with open(os.path.join(staging, MANIFEST), "xb") as fh:
-                fh.write(_manifest_bytes(man))
-                fh.flush()
-                os.fsync(fh.fileno())
+            _seal(man, staging, target)
             with locking.exclusive(os.path.join(base, ".lock")):
                 final = self._version_dir(man.kind, man.name, man.version)
                 if os.path.lexists(final):
@@ -238,12 +233,7 @@ class Registry:
         try:
             target = os.path.join(staging, man.artifact)
             shutil.move(path, target)  # a rename on the same file system
-            verify(man, target)
-            _make_read_only(target)
-            with open(os.path.join(staging, MANIFEST), "xb") as fh:
-                fh.write(_manifest_bytes(man))
-                fh.flush()
-                os.fsync(fh.fileno())
+            _seal(man, staging, target)
             with locking.exclusive(os.path.join(base, ".lock")):
                 self._check_next(man)
                 final = self._version_dir(man.kind, man.name, man.version)
@@ -412,6 +402,17 @@ def _manifest_bytes(man: Manifest) -> bytes:
     if len(data) > names.MAX_MANIFEST_BYTES:
         raise RegistryError(f"{man.ref}: manifest (metrics + metadata) larger than {names.MAX_MANIFEST_BYTES} bytes")
     return data
+
+
+def _seal(man: Manifest, staging: str, target: str) -> None:
+    """Check the staged artifact against its manifest, make it read-only and write the manifest beside
+    it (synced), so the staging folder is a whole version before it is renamed into place."""
+    verify(man, target)
+    _make_read_only(target)
+    with open(os.path.join(staging, MANIFEST), "xb") as fh:
+        fh.write(_manifest_bytes(man))
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def _make_read_only(path: str) -> None:

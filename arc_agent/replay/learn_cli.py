@@ -4,9 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
-import sys
 
 HELP = "learn verified fix patterns from the span store (a Ray job)"
 
@@ -18,12 +15,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import importlib.util
+    from .. import jobs
 
-    if importlib.util.find_spec("ray") is None:  # the job runs in a child: say it here, not as its traceback
-        raise ModuleNotFoundError("ray", name="ray")  # `arc` names the extra to install
-    cmd = [sys.executable, "-m", "training_ray.learn_patterns", *args.options]
-    try:
-        return subprocess.call(cmd, env=dict(os.environ))
-    except KeyboardInterrupt:
-        return 130
+    return jobs.run("training_ray.learn_patterns", ("ray",), args.options)
