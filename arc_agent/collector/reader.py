@@ -120,7 +120,7 @@ def http_query(url: str, sql: str, fmt: str | None = None, timeout: float = 60.0
         raise QueryError(f"cannot reach {url}: {getattr(exc, 'reason', exc)}") from None
 
 
-def _direct_store(path: Path):
+def direct_store(path: Path):
     """This process's own connection to a store no collector owns (opened once, reused)."""
     from arc_agent.collector.store import ChdbStore, StoreError
 
@@ -160,7 +160,7 @@ def query_bytes(sql: str, fmt: str = "TabSeparated", *, url: str | None = None,
         auth = auth_for(target, store)
         return http_query(target, sql, fmt, token=token or auth.get("token"), cafile=auth.get("tls_cert"))
     try:
-        return _direct_store(target).query(sql, fmt)
+        return direct_store(target).query(sql, fmt)
     except RefusedQuery as exc:
         raise QueryError(f"Refused: {exc}") from None
     except StoreError as exc:
