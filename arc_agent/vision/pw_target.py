@@ -51,7 +51,6 @@ _TOP_VIEW = ("() => ({vw: window.innerWidth, vh: window.innerHeight, sx: window.
 SCREENSHOT_TIMEOUT_MS = 2000
 FRAME_BOX_TIMEOUT_MS = 1000
 PAGE_JPEG_QUALITY = 90
-DEFAULT_ACTION_TIMEOUT_MS = 30000
 # Actions Playwright starts by checking that the target is stable (its box the same over two animation
 # frames): a capture requested just before them is copied before their first event in practice.
 # fill/press/type/select_option send their first event within a round trip or two, so those keep the
