@@ -14,8 +14,6 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-HELP = "write the dashboard's charts and the heal report into one self-contained HTML file"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     target = parser.add_mutually_exclusive_group()

@@ -13,8 +13,6 @@ import json
 import re
 import sys
 
-HELP = "list UI actions Arc healed, so selectors can be fixed"
-
 _SINCE = re.compile(r"^(\d+)([smhdw])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -15,8 +15,6 @@ import sys
 
 from .heal_report import since_seconds
 
-HELP = "compare UI tool policy versions: failure rate and added time per version"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("what", choices=["compare"])
