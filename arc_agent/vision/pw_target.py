@@ -59,8 +59,8 @@ STABLE_FIRST = frozenset({"click", "dblclick", "check", "uncheck", "hover"})
 
 
 def viewport_params(lossless: bool) -> dict:
-    """CDP ``Page.captureScreenshot`` parameters of a viewport capture: JPEG (decodes to gray ~10x
-    faster than PNG) for hashes, PNG for blobs; both made for speed."""
+    """CDP ``Page.captureScreenshot`` parameters of a viewport capture: JPEG (decodes to gray faster
+    than PNG) for hashes, PNG for blobs; both made for speed."""
     if lossless:
         return {"format": "png", "optimizeForSpeed": True}
     return {"format": "jpeg", "quality": PAGE_JPEG_QUALITY, "optimizeForSpeed": True}
