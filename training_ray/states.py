@@ -30,7 +30,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import List, Optional
 
-from arc_agent.vision.heal_report import since_seconds
+from arc_agent.collector.reader import since_seconds
 
 INJECTABLE = ("absent", "covered", "offscreen", "moving", "disabled", "loading", "tiny")
 DELAY_MIN_MS, DELAY_MAX_MS, DELAY_DEFAULT_MS = 100, 3000, 1000
