@@ -1,7 +1,7 @@
 """``arc`` command: one subcommand per area, each implemented in that area's own ``cli`` module.
 
-A subcommand module provides ``HELP: str``, ``add_arguments(parser)`` and ``run(args) -> int``;
-it is imported only when its subcommand runs, so ``arc --help`` stays fast.
+A subcommand module provides ``add_arguments(parser)`` and ``run(args) -> int``; it is imported only
+when its subcommand runs, so ``arc --help`` stays fast: each one-line help is here, in ``_HELP``.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ SUBCOMMANDS: dict = {
 
 _HELP = {
     "dev-llm": "run the local OpenAI/Anthropic-compatible test server",
-    "patterns": "validate and test pattern bundles",
+    "patterns": "validate, test and compile pattern bundles",
     "golden": "run the shipped golden-request cases against this install",
     "collector": "run the embedded OTLP collector writing to ClickHouse (chDB)",
     "query": "run a read-only SQL query against the span store",
@@ -42,7 +42,7 @@ _HELP = {
     "policy": "compare UI tool policy versions: failure rate and added time per version",
     "replay": "re-send a captured cassette through the real SDKs with a pattern set; outcomes before/after",
     "learn": "learn verified fix patterns from the span store (a Ray job)",
-    "proxy": "run the side-car proxy: OpenAI/Anthropic HTTP in, fixed requests upstream, spans out",
+    "proxy": "run the side-car proxy: OpenAI/Anthropic HTTP in, fixed requests upstream, spans to the collector",
     "serve": "serve the registry to a fleet of agents over gRPC (control plane)",
     "fleet": "list the agents following a control server, with their versions and health",
     "report": "write the dashboard's charts and the heal report into one self-contained HTML file",

@@ -20,8 +20,6 @@ import urllib.request
 
 from .telemetry.endpoint import redact
 
-HELP = "show Arc's view of this environment and of a running agent"
-
 OK, WARN, BAD, INFO = "ok", "warn", "BAD", "  "
 
 

@@ -13,8 +13,6 @@ import tempfile
 
 from . import settings
 
-HELP = "run the shipped golden-request cases against this install"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--e2e", action="store_true",

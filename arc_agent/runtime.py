@@ -38,7 +38,6 @@ class Runtime:
         self.patched: dict = {}  # integration name -> library version
         self.skipped: dict = {}  # integration name -> reason
         self.patterns = None  # arc_agent.patterns.PatternEngine, created on demand
-        self.metrics_server = None
         self._activated = False
 
     # -- activation ------------------------------------------------------------------------------

@@ -149,5 +149,5 @@ def _write_span_direct(store: Path, attributes: dict) -> None:
     provider.add_span_processor(SimpleSpanProcessor(memory))
     provider.get_tracer("arc.training").start_span(JOB_SPAN, attributes=attributes).end()
     provider.shutdown()
-    target = reader._direct_store(store)
+    target = reader.direct_store(store)
     target.write([target.prepare(encode_spans(memory.get_finished_spans()))])

@@ -25,13 +25,12 @@ not worth replaying and are skipped by the query.
 from __future__ import annotations
 
 import html as html_lib
-import json
 import os
 import re
 from dataclasses import asdict, dataclass, field
 from typing import List, Optional
 
-from arc_agent.vision.heal_report import since_seconds
+from arc_agent.collector.reader import since_seconds
 
 INJECTABLE = ("absent", "covered", "offscreen", "moving", "disabled", "loading", "tiny")
 DELAY_MIN_MS, DELAY_MAX_MS, DELAY_DEFAULT_MS = 100, 3000, 1000
@@ -89,15 +88,6 @@ def query_sql(since: str = "7d", threshold: float = 0.7, limit: int = MAX_ROWS) 
     injectable = ", ".join(f"'{m}'" for m in INJECTABLE)
     return SQL.format(seconds=since_seconds(since), threshold=float(threshold), injectable=injectable,
                       limit=max(1, min(int(limit), MAX_ROWS)))
-
-
-def read_states(store: Optional[str] = None, url: Optional[str] = None, since: str = "7d",
-                threshold: float = 0.7, limit: int = MAX_ROWS) -> List[State]:
-    """States from a collector/ClickHouse (``url``) or a store folder, through the reader API."""
-    from arc_agent.collector import reader
-
-    rows = reader.query(query_sql(since, threshold, limit), url=url, store=store)
-    return [s for s in (from_row(r) for r in rows) if s is not None]
 
 
 def from_row(row: dict) -> Optional[State]:
@@ -207,14 +197,3 @@ INJECT = r"""(arg) => {
                                   {duration: d, easing: 'ease-out', fill: 'both'});
   return true;
 }"""
-
-
-def save_states(states: List[State], path: str) -> None:
-    with open(path, "w", encoding="utf-8") as fh:
-        for s in states:
-            fh.write(json.dumps(asdict(s)) + "\n")
-
-
-def load_states(path: str) -> List[State]:
-    with open(path, encoding="utf-8") as fh:
-        return [State(**json.loads(line)) for line in fh if line.strip()]

@@ -23,8 +23,6 @@ from pathlib import Path
 from .. import settings
 from ..netutil import is_loopback
 
-HELP = "run the embedded OTLP collector writing to ClickHouse (chDB)"
-
 log = logging.getLogger("arc.collector")
 
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-HELP = "run a read-only SQL query against the span store"
-
 FORMAT_ALIASES = {
     "json": "JSON", "jsonl": "JSONEachRow", "ndjson": "JSONEachRow", "jsoneachrow": "JSONEachRow",
     "tsv": "TabSeparated", "tabseparated": "TabSeparated", "tsvwithnames": "TabSeparatedWithNames",

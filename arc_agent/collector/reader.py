@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import ssl
 import threading
 import urllib.error
@@ -34,10 +35,20 @@ _WIRE_FORMAT = "JSONCompactEachRowWithNamesAndTypes"
 _BIG_INTS = ("Int64", "UInt64", "Int128", "UInt128", "Int256", "UInt256")
 _direct_stores: dict = {}
 _direct_lock = threading.Lock()
+_SINCE = re.compile(r"^(\d+)([smhdw])$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 class QueryError(RuntimeError):
     pass
+
+
+def since_seconds(text: str) -> int:
+    """Seconds of a ``--since`` look-back (``30m``, ``12h``, ``7d``, ``2w``); ValueError naming it otherwise."""
+    match = _SINCE.match(text.strip().lower())
+    if not match:
+        raise ValueError(f"--since {text!r}: expected a number and a unit s/m/h/d/w, e.g. 7d")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
 def _unwrap(ch_type: str) -> str:
@@ -120,7 +131,7 @@ def http_query(url: str, sql: str, fmt: str | None = None, timeout: float = 60.0
         raise QueryError(f"cannot reach {url}: {getattr(exc, 'reason', exc)}") from None
 
 
-def _direct_store(path: Path):
+def direct_store(path: Path):
     """This process's own connection to a store no collector owns (opened once, reused)."""
     from arc_agent.collector.store import ChdbStore, StoreError
 
@@ -160,7 +171,7 @@ def query_bytes(sql: str, fmt: str = "TabSeparated", *, url: str | None = None,
         auth = auth_for(target, store)
         return http_query(target, sql, fmt, token=token or auth.get("token"), cafile=auth.get("tls_cert"))
     try:
-        return _direct_store(target).query(sql, fmt)
+        return direct_store(target).query(sql, fmt)
     except RefusedQuery as exc:
         raise QueryError(f"Refused: {exc}") from None
     except StoreError as exc:

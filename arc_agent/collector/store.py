@@ -20,8 +20,6 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from arc_agent import settings
 from arc_agent.collector import convert, rowbinary, schema, sqlguard
 
-DEFAULT_STORE = "~/.arc/store"
-
 
 class StoreError(RuntimeError):
     pass

@@ -9,8 +9,6 @@ import sys
 
 from .. import settings
 
-HELP = "list the agents following a control server, with their versions and health"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--url", default=settings.text("ARC_CONTROL_ENDPOINT"),

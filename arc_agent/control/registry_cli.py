@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 
 from ..registry import cli as local
-from ..registry.cli import HELP, add_arguments
+from ..registry.cli import add_arguments
 
-__all__ = ["HELP", "add_arguments", "run"]
+__all__ = ["add_arguments", "run"]
 
 
 def run(args: argparse.Namespace) -> int:

@@ -16,8 +16,6 @@ import sys
 from .. import settings
 from ..netutil import is_loopback
 
-HELP = "serve the registry to a fleet of agents over gRPC (control plane)"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--listen", default="127.0.0.1:4320", metavar="HOST:PORT",

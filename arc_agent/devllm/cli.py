@@ -10,7 +10,6 @@ from typing import Any
 
 from .. import settings
 
-HELP = "run the local OpenAI/Anthropic-compatible test server"
 DEFAULT_PORT = 8765
 
 # flag -> DevLLMConfig field; unset flags keep the ARC_DEVLLM_* / built-in default

@@ -45,34 +45,23 @@ def _action_wrapper(action: str):
     return wrapper
 
 
-def _find_element(wrapped, instance, args, kwargs):
-    from ..vision.driver import ACTIVE
+def _find_wrapper(many: bool):
+    """``find_element`` (``many``: ``find_elements``) through the vision healing flow."""
+    def wrapper(wrapped, instance, args, kwargs):
+        from ..vision.driver import ACTIVE
 
-    if ACTIVE.get():
-        return wrapped(*args, **kwargs)
-    try:
-        from ..vision.finding import run_find
+        if ACTIVE.get():
+            return wrapped(*args, **kwargs)
+        try:
+            from ..vision.finding import run_find
 
-        by, value = _by_value(args, kwargs)
-    except Exception as exc:
-        failopen.record("vision.selenium", exc)
-        return wrapped(*args, **kwargs)
-    return run_find(instance, by, value, lambda: wrapped(*args, **kwargs))
+            by, value = _by_value(args, kwargs)
+        except Exception as exc:
+            failopen.record("vision.selenium", exc)
+            return wrapped(*args, **kwargs)
+        return run_find(instance, by, value, lambda: wrapped(*args, **kwargs), many)
 
-
-def _find_elements(wrapped, instance, args, kwargs):
-    from ..vision.driver import ACTIVE
-
-    if ACTIVE.get():
-        return wrapped(*args, **kwargs)
-    try:
-        from ..vision.finding import run_find_elements
-
-        by, value = _by_value(args, kwargs)
-    except Exception as exc:
-        failopen.record("vision.selenium", exc)
-        return wrapped(*args, **kwargs)
-    return run_find_elements(instance, by, value, lambda: wrapped(*args, **kwargs))
+    return wrapper
 
 
 def _targets():
@@ -80,8 +69,8 @@ def _targets():
     driver_cls = importlib.import_module(_DRIVER_MODULE).WebDriver
     for name in ELEMENT_ACTIONS:
         yield element_cls, name, _action_wrapper(name)
-    yield driver_cls, "find_element", _find_element
-    yield driver_cls, "find_elements", _find_elements
+    yield driver_cls, "find_element", _find_wrapper(many=False)
+    yield driver_cls, "find_elements", _find_wrapper(many=True)
 
 
 def patch() -> None:

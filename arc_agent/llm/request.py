@@ -8,7 +8,7 @@ estimate, ``prompt_size.py``) is computed on first read, so only when a pattern 
 
 from __future__ import annotations
 
-from collections.abc import Mapping  # typing.Mapping's isinstance costs ~3x more (per call)
+from collections.abc import Mapping  # typing.Mapping's isinstance costs more (per call)
 from typing import Any
 
 from .prompt_size import _given, view_tokens_est

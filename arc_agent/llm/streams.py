@@ -71,12 +71,26 @@ def finish_stream(call: StreamedCall, observer: StreamObserver, exc: BaseExcepti
         failopen.record("stream_finish", inner)
 
 
-class SyncStreamProxy(wrapt.ObjectProxy):
+def _resume_app(call: StreamedCall) -> None:
+    """The app has control again: stop adding to the call's Arc time."""
+    if call.resumed:
+        call.arc_ns += perf_counter_ns() - call.resumed
+        call.resumed = 0
+
+
+class _StreamProxy(wrapt.ObjectProxy):
+    """A stream and the call it finishes; one collected unfinished ends the call."""
+
     def __init__(self, stream: Any, call: StreamedCall, observer: StreamObserver) -> None:
         super().__init__(stream)
         self._self_call = call
         self._self_observer = observer
 
+    def __del__(self) -> None:
+        finish_stream(self._self_call, self._self_observer)
+
+
+class SyncStreamProxy(_StreamProxy):
     def __iter__(self):
         return self
 
@@ -108,16 +122,8 @@ class SyncStreamProxy(wrapt.ObjectProxy):
         finally:
             finish_stream(self._self_call, self._self_observer, exc)
 
-    def __del__(self) -> None:
-        finish_stream(self._self_call, self._self_observer)
 
-
-class AsyncStreamProxy(wrapt.ObjectProxy):
-    def __init__(self, stream: Any, call: StreamedCall, observer: StreamObserver) -> None:
-        super().__init__(stream)
-        self._self_call = call
-        self._self_observer = observer
-
+class AsyncStreamProxy(_StreamProxy):
     def __aiter__(self):
         return self
 
@@ -152,17 +158,12 @@ class AsyncStreamProxy(wrapt.ObjectProxy):
         finally:
             finish_stream(self._self_call, self._self_observer, exc)
 
-    def __del__(self) -> None:
-        finish_stream(self._self_call, self._self_observer)
-
 
 def wrap_stream(stream: Any, call: StreamedCall, observer: StreamObserver) -> Any:
     proxy_cls = AsyncStreamProxy if hasattr(stream, "__anext__") else SyncStreamProxy
     observer.json_kind = call.json_kind
     proxy = proxy_cls(stream, call, observer)
-    if call.resumed:
-        call.arc_ns += perf_counter_ns() - call.resumed
-        call.resumed = 0
+    _resume_app(call)
     return proxy
 
 
@@ -176,9 +177,7 @@ class RawStreamResponse(wrapt.ObjectProxy):
         self._self_call = call
         self._self_observer = observer
         self._self_stream = None
-        if call.resumed:
-            call.arc_ns += perf_counter_ns() - call.resumed
-            call.resumed = 0
+        _resume_app(call)
 
     def parse(self, *args: Any, **kwargs: Any) -> Any:
         stream = self.__wrapped__.parse(*args, **kwargs)

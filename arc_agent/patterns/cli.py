@@ -9,7 +9,6 @@ import os
 import sys
 from typing import Any
 
-HELP = "validate, test and compile pattern bundles"
 SDKS = ("openai.chat", "openai.responses", "anthropic.messages")
 
 

@@ -35,7 +35,7 @@ def _is_number(v: Any) -> bool:
 
 def field_getter(field: str) -> Callable[[Any], Any]:
     """Reads ``field`` from an ``LLMRequest``; MISSING when absent (the request's ``params`` never
-    hold the SDKs' not-given sentinels: ``request._params`` leaves them out)."""
+    hold the SDKs' not-given sentinels: ``llm/request.py``'s ``_params`` leaves them out)."""
     if field in TOP_FIELDS:
         def get(request: Any) -> Any:
             v = getattr(request, field)

@@ -51,10 +51,6 @@ if msgspec is not None:
 CHUNK = 20_000  # records decoded per call when ``chunked``
 
 
-def available() -> bool:
-    return msgspec is not None
-
-
 class Decoded:
     """A bundle as columns: ``ids`` ("" where the record has none), ``patterns`` (dicts),
     ``fixes`` (JSON text), ``confidence``, ``priority``, ``expires`` (as written)."""

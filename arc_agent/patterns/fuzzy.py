@@ -136,7 +136,7 @@ class FuzzyIndex:
         words = text.split(" ") if text else []
         self.rank = dict(zip(words, range(len(words))))
         # membership of the request's words in C (a frozenset costs ~40 bytes a word: only for the
-        # vocabularies of up to ~260k words; bigger ones use the rank dict, ~2x the instructions)
+        # vocabularies of up to 2**18 words; bigger ones use the rank dict, which costs more per word)
         self.known = frozenset(words).intersection if len(words) <= 1 << 18 else self._known_words
         self._vocab = vocab = len(words)
         self.patterns, self.thresholds = columns["patterns"], columns["thresholds"]

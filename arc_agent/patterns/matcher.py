@@ -85,7 +85,7 @@ def _read_field(field: str, fields: dict, ns: dict, getters: dict, lines: list) 
     """Emit (once per field) the read of ``field``; returns its variable. Inlined instead of calling
     its getter (cheaper per field): a top-level field as an attribute (names from the fixed
     ``TOP_FIELDS``, never from pattern text), a parameter from ``params``, which never holds the
-    SDKs' not-given sentinels (``request._params``)."""
+    SDKs' not-given sentinels (``llm/request.py``'s ``_params``)."""
     n = fields.get(field)
     if n is None:
         n = fields[field] = len(fields)

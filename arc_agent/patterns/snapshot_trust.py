@@ -29,7 +29,6 @@ log = logging.getLogger("arc")
 
 KEY_FILE = "snapshot.key"
 KEY_BYTES = 32
-MAC_BYTES = 32
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _cache: dict = {}  # key file path -> secret

@@ -17,7 +17,6 @@ import sys
 from typing import Any
 from urllib.parse import urlsplit
 
-HELP = "run the side-car proxy: OpenAI/Anthropic HTTP in, fixed requests upstream, spans to the collector"
 _SOCKET_MODES = {"600": 0o600, "660": 0o660}
 
 

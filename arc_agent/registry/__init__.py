@@ -3,7 +3,7 @@
 
 Kinds: ``patterns/<name>`` (pattern bundles, ``ARC_PATTERNS=registry:NAME[@CHANNEL]``) and
 ``models/<name>`` (ONNX models/policies). Training jobs publish into it, ``arc registry`` manages
-it, agents read it; it imports nothing from the agent's other packages but ``fsutil``.
+it, agents read it; it imports nothing from the agent's other packages but ``fsutil`` and ``settings``.
 Names load lazily, so an agent that does not follow a registry pays nothing.
 """
 

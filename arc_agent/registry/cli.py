@@ -16,8 +16,6 @@ from typing import Any
 from . import names
 from .errors import RegistryError
 
-HELP = "list, publish, promote and roll back versioned artifacts (pattern bundles, models)"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     common = argparse.ArgumentParser(add_help=False)

@@ -11,8 +11,6 @@ import json
 import os
 import sys
 
-HELP = "re-send a captured cassette with Arc's fixer and print outcomes before vs after per pattern"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("cassette", help="cassette file written with ARC_CAPTURE=PATH (PATH.1 is read too)")

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import argparse
 
-HELP = "learn verified fix patterns from the span store (a Ray job)"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("what", choices=["patterns"], help="what to learn")

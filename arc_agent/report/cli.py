@@ -14,8 +14,6 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-HELP = "write the dashboard's charts and the heal report into one self-contained HTML file"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     target = parser.add_mutually_exclusive_group()
@@ -74,8 +72,7 @@ def build(url: str | None, store: str | None, seconds: int, now: int | None = No
 
 
 def run(args) -> int:
-    from arc_agent.collector.reader import QueryError
-    from arc_agent.vision.heal_report import since_seconds
+    from arc_agent.collector.reader import QueryError, since_seconds
 
     try:
         seconds = since_seconds(args.since)

@@ -39,9 +39,6 @@ ARC_PATTERNS_BUNDLE_VERSION = "arc.patterns.bundle_version"
 ARC_SAMPLED_OUT = "arc.sampled_out"
 ARC_BREAKER_OPEN = "arc.breaker.open"  # span made while the circuit breaker passed calls through
 
-# Arc: UI actions (vision)
-ARC_VISION_PREFIX = "arc.vision."
-
 # Arc: call outcomes and request features for learning (issue 14; never content)
 HTTP_RESPONSE_STATUS_CODE = "http.response.status_code"
 ARC_OUTCOME = "arc.outcome"  # ok | http_error | truncated | invalid_json | empty | refused | app_reported

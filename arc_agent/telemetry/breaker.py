@@ -9,7 +9,7 @@ again soon after doubles the cooldown (up to 64×), so a persistently slow fixer
 Hot-path cost: ``record`` stores one int in a ring, compares it and reads the clock; every
 ``check_interval_s`` (100 ms) the p99 is computed only if a call in the window exceeded ``max_ms``.
 Calls that dynamic sampling drops on the call path's fast skip (no fix to look up, no span: a
-fixed few µs of Arc's time) are not recorded, so the window holds the calls where Arc does work
+small fixed cost) are not recorded, so the window holds the calls where Arc does work
 and its p99 is, if anything, higher than over all calls: the breaker errs on the side of opening.
 """
 

@@ -14,7 +14,8 @@ from collections import Counter
 
 from . import attributes as A
 
-# interception latency histogram bounds, seconds (Arc's own time is normally tens of µs)
+# interception latency histogram bounds, seconds (fine at the low end, where Arc's own time per call
+# normally is: benchmarks/RESULTS.md)
 BUCKETS_S = (0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
              0.025, 0.05, 0.1, 0.25, 1.0)
 _BOUNDS_NS = tuple(round(b * 1e9) for b in BUCKETS_S)

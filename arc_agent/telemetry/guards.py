@@ -131,7 +131,6 @@ def _start_metrics(runtime, host: str, port: int) -> None:
 
     try:
         GUARDS.server = MetricsServer(host, port, ArcMetrics(GUARDS.calls, GUARDS, patterns), status).start()
-        runtime.metrics_server = GUARDS.server
     except OSError as exc:
         GUARDS.calls = None  # nothing would read the counters
         log.error("arc: cannot serve metrics on %s:%s (ARC_METRICS_PORT): %s; continuing without", host, port,

@@ -42,7 +42,7 @@ def _error_type(exc: BaseException) -> str:
 def action_flow(target, settings):
     """Generator (see ``driver.py``) returning the action's result or raising its original error."""
     tier = settings.privacy_tier
-    # page hashes need the viewport (JPEG decodes ~10x faster); blobs keep it lossless
+    # page hashes need the viewport (JPEG decodes to gray faster than PNG); blobs keep it lossless
     want_page = ("png" if privacy.at_least(tier, "full_data") else "jpeg" if privacy.at_least(tier, "hash_only")
                  else None)
     stats = Stats()

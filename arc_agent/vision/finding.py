@@ -137,16 +137,6 @@ def _span(start_ns: int, settings, selector: str, url, healed, error, action: st
     span.end()
 
 
-def run_find(driver: Any, by: Any, value: Any, call):
-    if ACTIVE.get():
-        return call()
-    token = ACTIVE.set(True)
-    try:
-        return drive_sync(find_flow(driver, by, value, call, vision_settings.current()), Outcome(), call)
-    finally:
-        ACTIVE.reset(token)
-
-
 def find_elements_flow(driver: Any, by: Any, value: Any, call, settings):
     """Generator (see ``driver.py``) returning the user's list, or ``[healed element]``."""
     selector = selector_text(by, value)
@@ -181,12 +171,13 @@ def _heal_empty(ops: SeleniumDriverOps, selector: str, settings):
     return (yield from _by_fingerprint(ops, old, settings)), url
 
 
-def run_find_elements(driver: Any, by: Any, value: Any, call):
+def run_find(driver: Any, by: Any, value: Any, call, many: bool = False):
+    """The user's ``find_element`` (``many``: ``find_elements``) ``call`` through its healing flow."""
     if ACTIVE.get():
         return call()
     token = ACTIVE.set(True)
     try:
-        flow = find_elements_flow(driver, by, value, call, vision_settings.current())
+        flow = (find_elements_flow if many else find_flow)(driver, by, value, call, vision_settings.current())
         return drive_sync(flow, Outcome(), call)
     finally:
         ACTIVE.reset(token)

@@ -13,10 +13,6 @@ import json
 import re
 import sys
 
-HELP = "list UI actions Arc healed, so selectors can be fixed"
-
-_SINCE = re.compile(r"^(\d+)([smhdw])$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 ADVICE = {
     "fingerprint": "selector no longer matches: use the healed selector",
@@ -35,13 +31,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, default=50, help="at most this many rows (default 50)")
     parser.add_argument("--database", default="default", help="database of otel_traces (default: default)")
     parser.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
-
-
-def since_seconds(text: str) -> int:
-    match = _SINCE.match(text.strip().lower())
-    if not match:
-        raise ValueError(f"--since {text!r}: expected a number and a unit s/m/h/d/w, e.g. 7d")
-    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
 def build_sql(seconds: int, limit: int, database: str = "default") -> str:
@@ -78,7 +67,7 @@ def format_table(rows: list) -> str:
 
 
 def run(args) -> int:
-    from arc_agent.collector.reader import QueryError, query
+    from arc_agent.collector.reader import QueryError, query, since_seconds
 
     if args.limit <= 0:
         print("arc heal-report: --limit must be a positive integer", file=sys.stderr)

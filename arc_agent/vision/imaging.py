@@ -37,13 +37,6 @@ def decode_gray(data: bytes):
     return img.convert("L")
 
 
-def crop_image(img, region: Tuple[int, int, int, int], origin: Tuple[int, int] = (0, 0)):
-    """Cut ``region`` (viewport coordinates) out of an image whose top-left is at ``origin``."""
-    x, y, w, h = region
-    ox, oy = origin
-    return img.crop((x - ox, y - oy, x - ox + w, y - oy + h))
-
-
 def model_input(img):
     """float32 array [1, 1, 64, 64] in [0, 1]; a missing crop (None) is all zeros."""
     import numpy as np

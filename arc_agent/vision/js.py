@@ -340,8 +340,3 @@ def for_selenium(script: str) -> str:
 def for_selenium_top(script: str) -> str:
     """``for_selenium`` with the result passed through ``TO_TOP`` (for the probe)."""
     return ("return (" + TO_TOP + ")((" + script + ")(arguments[0] ? [arguments[0]] : [], arguments[1]));")
-
-
-def for_playwright_page(script: str) -> str:
-    """For ``page.evaluate(fn, arg)``: the script gets no elements, only the argument."""
-    return "(arg) => (" + script + ")([], arg)"

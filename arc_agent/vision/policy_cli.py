@@ -13,10 +13,6 @@ import argparse
 import json
 import sys
 
-from .heal_report import since_seconds
-
-HELP = "compare UI tool policy versions: failure rate and added time per version"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("what", choices=["compare"])
@@ -43,7 +39,7 @@ ORDER BY last_seen DESC"""
 def compare(url: str | None = None, store: str | None = None, since: str = "7d") -> list:
     from ..collector import reader
 
-    return reader.query(build_sql(since_seconds(since)), url=url, store=store)
+    return reader.query(build_sql(reader.since_seconds(since)), url=url, store=store)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -11,7 +11,8 @@
   taken before the action, after the probe (the async API needs none of this).
 
 Either one off is logged once and counted per use (``arc_agent.fastpaths``); the user can switch
-them off with ``ARC_VISION_FAST_PATHS_OFF`` (names, comma-separated, or ``all``).
+them off with ``ARC_VISION_FAST_PATHS_OFF`` (names, comma-separated, or ``all``), or with every other
+private read by ``ARC_PRIVATE_READS=0``.
 """
 
 from __future__ import annotations
@@ -34,12 +35,13 @@ _send_takes_timeout: Optional[bool] = None
 
 
 def off_reason(path: str) -> Optional[Tuple[str, str]]:
-    """(reason, detail) when ``path`` is off by setting or version, else None."""
+    """(reason, detail) when ``path`` is off by setting (``ARC_VISION_FAST_PATHS_OFF``,
+    ``ARC_PRIVATE_READS=0``) or version, else None."""
     off = vision_settings.current().fast_paths_off
     if "all" in off or path in off:
         return "setting", "ARC_VISION_FAST_PATHS_OFF"
-    detail = fastpaths.version_outside("playwright", TESTED)
-    return ("version", detail) if detail else None
+    reason, detail = fastpaths.gate("playwright", TESTED)
+    return (reason, detail) if reason else None
 
 
 def _off(path: str) -> bool:

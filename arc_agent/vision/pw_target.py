@@ -51,7 +51,6 @@ _TOP_VIEW = ("() => ({vw: window.innerWidth, vh: window.innerHeight, sx: window.
 SCREENSHOT_TIMEOUT_MS = 2000
 FRAME_BOX_TIMEOUT_MS = 1000
 PAGE_JPEG_QUALITY = 90
-DEFAULT_ACTION_TIMEOUT_MS = 30000
 # Actions Playwright starts by checking that the target is stable (its box the same over two animation
 # frames): a capture requested just before them is copied before their first event in practice.
 # fill/press/type/select_option send their first event within a round trip or two, so those keep the
@@ -60,8 +59,8 @@ STABLE_FIRST = frozenset({"click", "dblclick", "check", "uncheck", "hover"})
 
 
 def viewport_params(lossless: bool) -> dict:
-    """CDP ``Page.captureScreenshot`` parameters of a viewport capture: JPEG (decodes to gray ~10x
-    faster than PNG) for hashes, PNG for blobs; both made for speed."""
+    """CDP ``Page.captureScreenshot`` parameters of a viewport capture: JPEG (decodes to gray faster
+    than PNG) for hashes, PNG for blobs; both made for speed."""
     if lossless:
         return {"format": "png", "optimizeForSpeed": True}
     return {"format": "jpeg", "quality": PAGE_JPEG_QUALITY, "optimizeForSpeed": True}

@@ -6,7 +6,7 @@ setting its ``_id`` (``WebElement.id`` is read-only), so the test's later calls 
 too. Used only on the Selenium versions it was tested on. Off: the healed action runs on the new
 element through the public API; the test's element stays stale, so its next call heals again.
 Off is logged once and counted per use (``arc_agent.fastpaths``); ``ARC_VISION_FAST_PATHS_OFF``
-switches it off.
+or ``ARC_PRIVATE_READS=0`` switches it off.
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ def repoint(element: Any, new: Any) -> bool:
     if "all" in off or ELEMENT_REPOINT in off:
         fastpaths.fallback(ELEMENT_REPOINT, "setting", "ARC_VISION_FAST_PATHS_OFF")
         return False
-    version = fastpaths.version_outside("selenium", TESTED)
-    if version:
-        fastpaths.fallback(ELEMENT_REPOINT, "version", version)
+    reason, detail = fastpaths.gate("selenium", TESTED)
+    if reason is not None:
+        fastpaths.fallback(ELEMENT_REPOINT, reason, detail)
         return False
     if not (_has_private_id(element) and _has_private_id(new)):
         fastpaths.fallback(ELEMENT_REPOINT, "missing", "WebElement._id")

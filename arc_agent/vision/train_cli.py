@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import argparse
 
-HELP = "train a learned policy from the span store (a Ray job): ui-policy"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("what", choices=["ui-policy"], help="what to train")

@@ -151,3 +151,16 @@ def test_unknown_fast_path_names_are_named_and_ignored(vision_env, caplog):
         settings = vision_env(ARC_VISION_FAST_PATHS_OFF="playwright.sync_overlap, nope")
     assert settings.fast_paths_off == {SYNC_OVERLAP}
     assert "nope" in caplog.text
+
+
+def test_private_reads_off_turns_the_vision_fast_paths_off_too(driver, site, vision_env):
+    """``ARC_PRIVATE_READS=0`` means no private attribute of any dependency: Playwright's and
+    Selenium's fast paths fall back to the public API as with ``ARC_VISION_FAST_PATHS_OFF=all``."""
+    vision_env(ARC_PRIVATE_READS="0")
+    expected = ("setting", "ARC_PRIVATE_READS=0")
+    assert pw_compat.off_reason(LOCATOR_REPR) == expected and pw_compat.off_reason(SYNC_OVERLAP) == expected
+    driver.get(site.url("none"))
+    element, other = driver.find_element(By.ID, "target"), driver.find_element(By.ID, "result")
+    assert se_compat.repoint(element, other) is False
+    assert element.id != other.id
+    assert fastpaths.counts() == {(ELEMENT_REPOINT, "setting"): 1}

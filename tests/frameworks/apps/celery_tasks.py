@@ -15,7 +15,8 @@ for sub in ("queue", "results"):
 
 app = Celery("celery_tasks", broker="filesystem://", backend="file://" + os.path.join(FOLDER, "results"))
 app.conf.broker_transport_options = {"data_folder_in": os.path.join(FOLDER, "queue"),
-                                     "data_folder_out": os.path.join(FOLDER, "queue")}
+                                     "data_folder_out": os.path.join(FOLDER, "queue"),
+                                     "control_folder": os.path.join(FOLDER, "control")}  # default: ./control
 app.conf.broker_connection_retry_on_startup = True
 
 
