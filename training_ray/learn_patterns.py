@@ -15,6 +15,7 @@ import sys
 import time
 import uuid
 
+from arc_agent.collector.reader import since_seconds
 from arc_agent.collector.schema import parse_duration
 from arc_agent.progress import Progress
 
@@ -104,7 +105,7 @@ def run(args: argparse.Namespace, source: SpanSource | None = None) -> int:
     try:
         _stage(f"mining {source.describe()} (since {args.since})")
         t0 = time.monotonic()
-        rows = source.query(pattern_mining.cells_sql(parse_duration(args.since)))
+        rows = source.query(pattern_mining.cells_sql(since_seconds(args.since)))
         table = pattern_mining.CellTable([pattern_mining.Cell.from_row(r) for r in rows])
         findings = pattern_mining.mine(table, min_support=args.min_support)
         candidates = build_candidates(table, findings)

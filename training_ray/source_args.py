@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from arc_agent.collector.reader import since_seconds
+
 from .span_source import SpanSource
 
 
@@ -15,8 +17,18 @@ def add_source_arguments(parser: argparse.ArgumentParser, since: str, what: str)
     src.add_argument("--url", help="a collector's query URL (or any ClickHouse HTTP endpoint)")
     src.add_argument("--clickhouse", help="ClickHouse server, tcp://user@host:9000/db (password: "
                      "ARC_CLICKHOUSE_PASSWORD, or user:pass@ in the URL)")
-    parser.add_argument("--since", default=since,
-                        help=f"how far back to read {what} (e.g. 24h, 7d; s|m|h|d; default %(default)s)")
+    parser.add_argument("--since", default=since, type=_checked_since,
+                        help=f"how far back to read {what} (e.g. 24h, 7d, 2w; s|m|h|d|w, plain seconds; "
+                             "default %(default)s)")
+
+
+def _checked_since(text: str) -> str:
+    """A bad look-back is a usage error before any job starts (kept as text: the jobs log it as given)."""
+    try:
+        since_seconds(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def source_from_args(args: argparse.Namespace) -> SpanSource:

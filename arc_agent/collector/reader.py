@@ -35,8 +35,8 @@ _WIRE_FORMAT = "JSONCompactEachRowWithNamesAndTypes"
 _BIG_INTS = ("Int64", "UInt64", "Int128", "UInt128", "Int256", "UInt256")
 _direct_stores: dict = {}
 _direct_lock = threading.Lock()
-_SINCE = re.compile(r"^(\d+)([smhdw])$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_SINCE = re.compile(r"^(\d+)([smhdw]?)$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 class QueryError(RuntimeError):
@@ -44,10 +44,10 @@ class QueryError(RuntimeError):
 
 
 def since_seconds(text: str) -> int:
-    """Seconds of a ``--since`` look-back (``30m``, ``12h``, ``7d``, ``2w``); ValueError naming it otherwise."""
+    """Seconds of a ``--since`` look-back (``30m``, ``7d``, ``2w``, ``3600``); ValueError naming it otherwise."""
     match = _SINCE.match(text.strip().lower())
     if not match:
-        raise ValueError(f"--since {text!r}: expected a number and a unit s/m/h/d/w, e.g. 7d")
+        raise ValueError(f"--since {text!r}: expected a number of seconds or a number and a unit s/m/h/d/w, e.g. 7d")
     return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 

@@ -17,7 +17,7 @@ import textwrap
 import pytest
 
 from arc_agent.devllm import DevLLMServer
-from tests.helpers.collector import CollectorProcess
+from tests.helpers.collector import CollectorProcess, arc_command
 from tests.helpers.learning import FIXABLE, learn, run_app
 from tests.helpers.procs import clean_env
 
@@ -138,3 +138,21 @@ def test_pytest_replay_plugin_passes_the_learned_set_and_fails_a_regression(proo
     bad = _pytest_with_plugin(tmp, srv.base_url, str(bad_bundle), "bad")
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "regressed" in bad.stdout and "too-short" in bad.stdout
+
+
+@pytest.mark.parametrize("command", [("learn", "patterns", "--out", "x.json"), ("train", "ui-policy")])
+@pytest.mark.parametrize("since", ["soon", "3x", "7 days"])
+def test_a_bad_since_is_a_usage_error_before_any_job_starts(tmp_path, command, since):
+    """Both learning jobs read ``--since`` the same way; a bad one stops at the command line."""
+    store = tmp_path / "store"
+    proc = subprocess.run(arc_command(*command, "--store", str(store), "--since", since), cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60, env=clean_env())
+    assert proc.returncode == 2, proc.stderr
+    assert f"--since {since!r}" in proc.stderr and "Traceback" not in proc.stderr
+    assert not store.exists()  # no job row written anywhere
+
+
+def test_since_takes_plain_seconds_and_weeks():
+    from arc_agent.collector.reader import since_seconds
+
+    assert since_seconds("3600") == 3600 and since_seconds("2w") == 14 * 86400 and since_seconds("7d") == 604800
