@@ -1,0 +1,66 @@
+"""A user's pytest UI suite run as ``arc-instrument pytest ...`` behaves as it does bare: same
+outcomes, no warning of Arc's own (a suite run with ``-W error`` must not break), and Arc's log lines
+still reach stderr after pytest closed its capture streams."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from tests.helpers.procs import ARC_INSTRUMENT, clean_env
+
+SUITE = '''
+import pytest
+from playwright.sync_api import sync_playwright, TimeoutError as PlaywrightTimeout
+
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu"]
+
+
+@pytest.fixture(scope="module")
+def page():
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        yield browser.new_page()
+        browser.close()
+
+
+def test_click(page):
+    page.set_content("<button id=b onclick=\\"this.textContent='done'\\">go</button>")
+    page.click("#b")
+    assert page.text_content("#b") == "done"
+
+
+def test_missing_raises(page):
+    page.set_content("<p>empty</p>")
+    with pytest.raises(PlaywrightTimeout):
+        page.click("#nope", timeout=200)
+
+
+def test_fails_on_purpose(page):
+    page.set_content("<p>empty</p>")
+    page.click("#nope", timeout=200)
+'''
+
+
+def _pytest(tmp_path, *args: str, instrument: bool, **env: str) -> subprocess.CompletedProcess:
+    (tmp_path / "test_user_suite.py").write_text(SUITE)
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:asyncio", "-W", "error", *args,
+           "test_user_suite.py"]
+    return subprocess.run([ARC_INSTRUMENT, *cmd] if instrument else cmd, cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120,
+                          env=clean_env(ARC_HEAL="0", ARC_SHUTDOWN_FLUSH_MS="200", **env))
+
+
+def _summary(proc: subprocess.CompletedProcess) -> str:
+    found = re.findall(r"^\d+ (?:passed|failed).*?(?= in )", proc.stdout, re.M)
+    return found[-1] if found else f"no summary: exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+
+
+def test_suite_under_arc_with_warnings_as_errors_has_the_bare_outcome(tmp_path):
+    bare = _pytest(tmp_path, instrument=False)
+    under = _pytest(tmp_path, instrument=True, ARC_ENDPOINT="grpc://127.0.0.1:9")
+    assert bare.returncode == 1 and _summary(bare) == "1 failed, 2 passed", bare.stdout + bare.stderr
+    assert under.returncode == bare.returncode, under.stdout + under.stderr
+    assert _summary(under) == _summary(bare)
+    assert "PytestAssertRewriteWarning" not in under.stdout + under.stderr
