@@ -64,3 +64,5 @@ def test_suite_under_arc_with_warnings_as_errors_has_the_bare_outcome(tmp_path):
     assert under.returncode == bare.returncode, under.stdout + under.stderr
     assert _summary(under) == _summary(bare)
     assert "PytestAssertRewriteWarning" not in under.stdout + under.stderr
+    assert "Logging error" not in under.stderr, under.stderr
+    assert "spans could not reach grpc://127.0.0.1:9 before exit" in under.stderr, under.stderr
