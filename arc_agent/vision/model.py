@@ -50,7 +50,13 @@ def _model_dir() -> Optional[str]:
     return vision_settings.current().model_dir or SHIPPED_DIR
 
 
-slot = ArtifactSlot(_model_dir, lambda manifest, data: ConfidenceModel(data, manifest), "model")
+def _setting() -> str:
+    model_dir = vision_settings.current().model_dir
+    return f"ARC_VISION_MODEL_DIR={model_dir}" if model_dir else "the shipped model"
+
+
+slot = ArtifactSlot(_model_dir, lambda manifest, data: ConfidenceModel(data, manifest), "model", setting=_setting,
+                    fallback="no confidence model (UI actions are not scored, no tools run)")
 
 
 def score(image, feats) -> Tuple[Optional[float], Optional[str], float]:

@@ -146,8 +146,18 @@ def _canary_source() -> Optional[str]:
     return f"registry:{parse_ref(s.policy)[0]}@canary"
 
 
-slot = ArtifactSlot(lambda: _resolve(_source()), load, "policy")
-canary_slot = ArtifactSlot(lambda: _resolve(_canary_source()), load, "policy.canary")
+def _setting() -> str:
+    s = vision_settings.current()
+    return f"ARC_VISION_POLICY={s.policy}" if s.policy else f"ARC_VISION_POLICY_DIR={s.policy_dir}"
+
+
+def _canary_setting() -> str:
+    return f"{_canary_source()} for ARC_VISION_POLICY_CANARY={vision_settings.current().policy_canary:g}"
+
+
+slot = ArtifactSlot(lambda: _resolve(_source()), load, "policy", setting=_setting, fallback="the seed rule")
+canary_slot = ArtifactSlot(lambda: _resolve(_canary_source()), load, "policy.canary", setting=_canary_setting,
+                           fallback="the stable policy for every action")
 
 
 def canary_key(url: Optional[str], selector: Optional[str]) -> str:
