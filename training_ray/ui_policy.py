@@ -33,6 +33,7 @@ from arc_agent.progress import Progress
 from training_ray.source_args import add_source_arguments, source_from_args
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CHROMIUM = "/usr/bin/chromium"  # Debian's; ui_env.CHROMIUM
 CONTRACT = "sequential-1"
 ONNX_TOLERANCE = 1e-4
 
@@ -63,13 +64,30 @@ def parse_args(argv: list | None) -> argparse.Namespace:
     p.add_argument("--publish", action="store_true", help="publish to the registry on channel canary")
     p.add_argument("--name", default="ui-policy", help="registry name (kind models)")
     p.add_argument("--registry", default=None, help="registry root (default ARC_REGISTRY or ~/.arc/registry)")
+    p.add_argument("--chromium", default=CHROMIUM,
+                   help="Chromium the replays run in, on every Ray node (default %(default)s)")
     args = p.parse_args(argv)
+    check_usage(p, args)
+    return args
+
+
+def check_usage(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Mistakes refused before Ray starts or the store is read (a cluster's nodes, not this driver,
+    need Chromium when ``RAY_ADDRESS`` is set)."""
+    from arc_agent.registry.names import check_name
+
+    if not os.environ.get("RAY_ADDRESS") and not os.access(args.chromium, os.X_OK):
+        p.error(f"--chromium: no Chromium at {args.chromium} (the replays run in it: apt-get install chromium, "
+                "or --chromium PATH)")
+    try:
+        check_name(args.name)
+    except ValueError as exc:
+        p.error(f"--name: {exc}")
     for name in ("iterations", "group", "workers", "states_per_iteration", "inner_epochs"):
         if not 1 <= getattr(args, name) <= 10_000:
             p.error(f"--{name.replace('_', '-')} must be between 1 and 10000")
     if args.group < 2:
         p.error("--group must be at least 2 (advantages are relative to the group)")
-    return args
 
 
 def iteration_note(done: int, total: int, m: dict) -> str:
@@ -156,7 +174,8 @@ def train(train_scenarios: list, args: argparse.Namespace, job_id: str, threshol
     ref = copy.deepcopy(policy).eval()
     optimizer = torch.optim.Adam(policy.parameters(), lr=args.lr)
     actor_cls = ray.remote(num_cpus=1)(EpisodeRunner)
-    actors = [actor_cls.remote(threshold=threshold) for _ in range(args.workers)]
+    actors = [actor_cls.remote(threshold=threshold, chromium=getattr(args, "chromium", CHROMIUM))
+              for _ in range(args.workers)]
     bar = Progress("ui-policy", total=args.iterations, unit="iteration").start()
     history, seen_states = [], []
     t0 = time.monotonic()

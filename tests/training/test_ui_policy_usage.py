@@ -1,0 +1,32 @@
+"""``arc train ui-policy`` refuses a user mistake before it starts Ray or reads the store: a usage
+error (exit 2) naming the option, not a traceback minutes into training."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from tests.helpers.collector import arc_command
+from tests.helpers.procs import ROOT, clean_env
+
+pytest.importorskip("torch")
+pytest.importorskip("ray")
+
+
+def _train(tmp_path, *options: str) -> subprocess.CompletedProcess:
+    return subprocess.run(arc_command("train", "ui-policy", "--store", str(tmp_path / "no-store"), *options),
+                          env=clean_env(), capture_output=True, text=True, timeout=60, cwd=str(ROOT))
+
+
+@pytest.mark.parametrize("options, message", [
+    (("--chromium", "/nonexistent/chromium"),
+     "--chromium: no Chromium at /nonexistent/chromium (the replays run in it: apt-get install chromium, "
+     "or --chromium PATH)"),
+    (("--publish", "--name", "Bad/Name"), "--name: bad artifact name 'Bad/Name'"),
+])
+def test_mistake_is_a_usage_error_before_anything_runs(tmp_path, options, message):
+    proc = _train(tmp_path, *options)
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr and "no store" not in proc.stderr  # nothing was started
