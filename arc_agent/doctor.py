@@ -70,6 +70,7 @@ def run(args) -> int:
     check_extras(rep)
     check_libraries(rep)
     check_settings(rep)
+    check_vision(rep)
     check_exporter(rep, args.timeout)
     check_store(rep, args.timeout)
     check_control(rep, args.timeout)
@@ -163,6 +164,22 @@ def check_settings(rep: Report) -> None:
             rep.line(BAD, f"{name}={shown} {exc}; the default ({default}) is used")
             continue
         rep.line(OK, f"{name}={shown}  ({setting.help})")
+
+
+def check_vision(rep: Report) -> None:
+    """The UI tool policy / confidence model the settings name, loaded as the agent would."""
+    if not any(os.environ.get(k) for k in ("ARC_VISION_POLICY", "ARC_VISION_POLICY_DIR", "ARC_VISION_MODEL_DIR",
+                                           "ARC_VISION_POLICY_CANARY")):
+        return
+    try:
+        from .vision.status import artifact_checks
+
+        checks = artifact_checks()
+    except ImportError as exc:  # the vision extra (onnxruntime, numpy) is not installed
+        checks = [("warn", f"cannot check the vision artifacts: {exc}")]
+    rep.section("UI tool policy and confidence model")
+    for mark, text in checks:
+        rep.line({"ok": OK, "warn": WARN, "bad": BAD}[mark], text)
 
 
 def check_exporter(rep: Report, timeout: float) -> None:

@@ -81,12 +81,15 @@ def write_artifact(directory: str, filename: str, data: bytes, version: str, **e
     return manifest
 
 
-def _missing(directory: str, exc: OSError) -> str:
+def missing_reason(directory: str) -> Optional[str]:
+    """Why ``directory`` is not an artifact folder at all (None: it has a manifest file)."""
     if not os.path.exists(directory):
         return f"folder {directory!r} does not exist"
     if not os.path.isdir(directory):
         return f"{directory!r} is not a folder (an artifact is a folder with {MANIFEST} and its file)"
-    return f"no readable {MANIFEST} in {directory!r} ({exc.strerror})"
+    if not os.path.isfile(os.path.join(directory, MANIFEST)):
+        return f"no readable {MANIFEST} in {directory!r}"
+    return None
 
 
 class ArtifactSlot:
@@ -162,7 +165,7 @@ class ArtifactSlot:
             stamp = (directory, st.st_mtime_ns, st.st_size, st.st_ino)
         except OSError as exc:
             if self._stamp != ("missing", directory) and (self._current is None or self._stamp[0] != directory):
-                self._refused(ArtifactError(_missing(directory, exc)))
+                self._refused(ArtifactError(missing_reason(directory) or f"{MANIFEST} in {directory!r}: {exc}"))
                 self._stamp = ("missing", directory)
             return
         if stamp == self._stamp:

@@ -22,7 +22,7 @@ def arc_log():
     handler.emit = records.append
     logger = logging.getLogger("arc")
     logger.addHandler(handler)
-    yield lambda: [r.getMessage() for r in records if "not loaded" in r.getMessage()]
+    yield lambda text="not loaded": [r.getMessage() for r in records if text in r.getMessage()]
     logger.removeHandler(handler)
 
 
@@ -53,7 +53,8 @@ def test_policy_mistake_is_named_and_the_click_goes_through(setting, value, prob
     assert page.evaluate("window.__flaky.clicks.length") == 2
     assert [attrs(s)[A.POLICY_VERSION] for s in spans()] == [policy.SEED_VERSION] * 2
     (message,) = arc_log()  # once, not per action
-    assert f"vision policy ({setting}={value}) not loaded: {problem.format(tmp=tmp_path)}" in message
+    where = f" in registry {tmp_path}/registry" if value.startswith("registry:") else ""
+    assert f"vision policy ({setting}={value}{where}) not loaded: {problem.format(tmp=tmp_path)}" in message
     assert message.endswith("using the seed rule (checked again every 2s)")
 
 
@@ -72,3 +73,10 @@ def test_model_dir_mistake_is_named_and_the_click_goes_through(tmp_path, page, s
     scored = "; keeping version" in message
     assert scored or "; using no confidence model" in message
     assert [A.CONFIDENCE_BEFORE in attrs(s) for s in spans()] == [scored, scored]
+
+
+def test_canary_share_without_a_registry_policy_is_named(tmp_path, vision_env, arc_log):
+    vision_env(ARC_VISION_POLICY_DIR=str(tmp_path), ARC_VISION_POLICY_CANARY="0.1")
+    assert arc_log("ARC_VISION_POLICY_CANARY") == [
+        "arc: ARC_VISION_POLICY_CANARY=0.1 has no effect: the canary is NAME@canary of "
+        "ARC_VISION_POLICY=registry:NAME, which is not set"]
