@@ -16,7 +16,7 @@ def add_source_arguments(parser: argparse.ArgumentParser, since: str, what: str)
     src.add_argument("--clickhouse", help="ClickHouse server, tcp://user@host:9000/db (password: "
                      "ARC_CLICKHOUSE_PASSWORD, or user:pass@ in the URL)")
     parser.add_argument("--since", default=since,
-                        help=f"how far back to read {what} (e.g. 24h, 7d; s|m|h|d; default %(default)s)")
+                        help=f"how far back to read {what} (e.g. 24h, 7d; s|m|h|d|w; default %(default)s)")
 
 
 def source_from_args(args: argparse.Namespace) -> SpanSource:

@@ -75,7 +75,12 @@ def check_usage(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Mistakes refused before Ray starts or the store is read (a cluster's nodes, not this driver,
     need Chromium when ``RAY_ADDRESS`` is set)."""
     from arc_agent.registry.names import check_name
+    from arc_agent.vision.heal_report import since_seconds
 
+    try:
+        since_seconds(args.since)
+    except ValueError as exc:
+        p.error(str(exc))
     if not os.environ.get("RAY_ADDRESS") and not os.access(args.chromium, os.X_OK):
         p.error(f"--chromium: no Chromium at {args.chromium} (the replays run in it: apt-get install chromium, "
                 "or --chromium PATH)")

@@ -24,9 +24,17 @@ def _train(tmp_path, *options: str) -> subprocess.CompletedProcess:
      "--chromium: no Chromium at /nonexistent/chromium (the replays run in it: apt-get install chromium, "
      "or --chromium PATH)"),
     (("--publish", "--name", "Bad/Name"), "--name: bad artifact name 'Bad/Name'"),
+    (("--since", "soon"), "--since 'soon': expected a number and a unit s/m/h/d/w, e.g. 7d"),
 ])
 def test_mistake_is_a_usage_error_before_anything_runs(tmp_path, options, message):
     proc = _train(tmp_path, *options)
     assert proc.returncode == 2, proc.stderr
     assert message in proc.stderr
     assert "Traceback" not in proc.stderr and "no store" not in proc.stderr  # nothing was started
+
+
+def test_policy_compare_bad_since_is_a_usage_error(tmp_path):
+    proc = subprocess.run(arc_command("policy", "compare", "--store", str(tmp_path), "--since", "soon"),
+                          env=clean_env(), capture_output=True, text=True, timeout=60, cwd=str(ROOT))
+    assert (proc.returncode, proc.stderr.strip()) == (
+        2, "arc policy compare: --since 'soon': expected a number and a unit s/m/h/d/w, e.g. 7d")
