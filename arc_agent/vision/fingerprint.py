@@ -123,7 +123,14 @@ class FingerprintStore:
         self._loaded = True
         if not self._path or not os.path.exists(self._path):
             return
-        with open(self._path, encoding="utf-8") as fh:
+        try:
+            fh = open(self._path, encoding="utf-8")
+        except OSError as exc:
+            from .blobstore import unwritable
+
+            unwritable(os.path.dirname(self._path), exc)
+            return
+        with fh:
             for line in fh:
                 try:
                     row = json.loads(line)
@@ -147,8 +154,13 @@ class FingerprintStore:
                 self._items.popitem(last=False)
             if self._path:
                 line = json.dumps({"url": url, "selector": selector, "fp": fp.to_json()}) + "\n"
-                with open(private_append(self._path), "a", encoding="utf-8") as fh:
-                    fh.write(line)
+                try:
+                    with open(private_append(self._path), "a", encoding="utf-8") as fh:
+                        fh.write(line)
+                except OSError as exc:  # kept in memory; the folder is named once
+                    from .blobstore import unwritable
+
+                    unwritable(os.path.dirname(self._path), exc)
 
     def get(self, url: str, selector: str) -> Optional[Fingerprint]:
         with self._lock:
