@@ -44,3 +44,11 @@ def test_doctor_loads_a_published_policy_and_warns_of_an_unset_canary(tmp_path):
     first, second = _section(proc.stdout)
     assert first.startswith(f"ok   ARC_VISION_POLICY=registry:ui-policy in registry {root}: version p-1 loads")
     assert second.startswith("warn ARC_VISION_POLICY_CANARY=0.5: models/ui-policy@canary: channel not set")
+
+
+def test_arc_instrument_help_names_the_ui_settings():
+    from tests.helpers.procs import ARC_INSTRUMENT
+
+    out = subprocess.run([ARC_INSTRUMENT, "--help"], capture_output=True, text=True, timeout=30).stdout
+    for name in ("ARC_PRIVACY_MODE=TIER", "ARC_HEAL=0", "ARC_VISION_POLICY=registry:NAME"):
+        assert f"\n  {name} " in out, out
