@@ -38,3 +38,13 @@ def test_policy_compare_bad_since_is_a_usage_error(tmp_path):
                           env=clean_env(), capture_output=True, text=True, timeout=60, cwd=str(ROOT))
     assert (proc.returncode, proc.stderr.strip()) == (
         2, "arc policy compare: --since 'soon': expected a number and a unit s/m/h/d/w, e.g. 7d")
+
+
+def test_help_gives_the_defaults_the_readme_uses():
+    out = subprocess.run(arc_command("train", "ui-policy", "--help"), env=clean_env(), capture_output=True,
+                         text=True, timeout=60, cwd=str(ROOT)).stdout
+    options = " ".join(out.split("\noptions:", 1)[1].split())
+    for option, default in (("--iterations", "10"), ("--group", "8"), ("--workers", "2"), ("--lam", "0.5"),
+                            ("--lr", "0.01"), ("--name", "ui-policy"), ("--chromium", "/usr/bin/chromium")):
+        own_help = options.split(f" {option} ", 1)[1].split(" --", 1)[0]
+        assert f"default {default}" in own_help, (option, own_help)
