@@ -114,6 +114,7 @@ def check_extras(rep: Report) -> None:
 
 
 def check_libraries(rep: Report) -> None:
+    from .extras import install_hint, missing
     from .hook import disabled_integrations
     from .instrumentation import INTEGRATIONS, integration_module
     from .instrumentation.base import installed_version, is_supported
@@ -133,10 +134,13 @@ def check_libraries(rep: Report) -> None:
             rep.line("-", f"{module.DISTRIBUTION:11} not installed")
         elif name in off:
             rep.line("-", f"{module.DISTRIBUTION:11} {version:10} disabled by ARC_DISABLED_INSTRUMENTATIONS")
-        elif is_supported(version, module.SUPPORTED):
-            rep.line(OK, f"{module.DISTRIBUTION:11} {version:10} {wanted}")
-        else:
+        elif not is_supported(version, module.SUPPORTED):
             rep.line(WARN, f"{module.DISTRIBUTION:11} {version:10} NOT supported ({wanted}): left unpatched")
+        elif getattr(module, "NEEDS_EXTRA", None) and missing(module.NEEDS_EXTRA):
+            rep.line(WARN, f"{module.DISTRIBUTION:11} {version:10} left unpatched: the {module.NEEDS_EXTRA} extra is "
+                           f"not installed ({install_hint(module.NEEDS_EXTRA)})")
+        else:
+            rep.line(OK, f"{module.DISTRIBUTION:11} {version:10} {wanted}")
 
 
 def check_settings(rep: Report) -> None:

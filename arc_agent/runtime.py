@@ -151,6 +151,16 @@ class Runtime:
                 self.skipped[name] = reason
                 log.warning("arc: not instrumenting %s: %s", name, reason)
                 return False
+            extra = getattr(module, "NEEDS_EXTRA", None)  # e.g. the UI integrations need [vision]
+            if extra:
+                from .extras import install_hint, missing
+
+                gone = missing(extra)
+                if gone:
+                    reason = f"the {extra} extra is not installed ({', '.join(gone)} missing): {install_hint(extra)}"
+                    self.skipped[name] = reason
+                    log.warning("arc: not instrumenting %s: %s", name, reason)
+                    return False
             module.patch()
             self.patched[name] = version
             self.skipped.pop(name, None)

@@ -15,6 +15,7 @@ from .base import unwrap, wrap
 TARGET = "selenium"
 DISTRIBUTION = "selenium"
 SUPPORTED = ("4.20.0", "5.0.0")  # the oldest tested (tests/vision); fast path: vision/se_compat.TESTED
+NEEDS_EXTRA = "vision"  # scoring and healing (onnxruntime, Pillow, ImageHash); without it: not patched
 
 ELEMENT_ACTIONS = ("click", "send_keys", "clear", "submit")
 _ELEMENT_MODULE = "selenium.webdriver.remote.webelement"
