@@ -91,6 +91,8 @@ def check_usage(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         check_name(args.name)
     except ValueError as exc:
         p.error(f"--name: {exc}")
+    if args.store and not os.path.isdir(os.path.expanduser(args.store)):
+        p.error(f"--store {args.store}: no such folder (the store `arc collector --store` writes)")
     for name in ("iterations", "group", "workers", "states_per_iteration", "inner_epochs"):
         if not 1 <= getattr(args, name) <= 10_000:
             p.error(f"--{name.replace('_', '-')} must be between 1 and 10000")

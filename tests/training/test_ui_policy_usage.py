@@ -25,12 +25,13 @@ def _train(tmp_path, *options: str) -> subprocess.CompletedProcess:
      "or --chromium PATH)"),
     (("--publish", "--name", "Bad/Name"), "--name: bad artifact name 'Bad/Name'"),
     (("--since", "soon"), "--since 'soon': expected a number and a unit s/m/h/d/w, e.g. 7d"),
+    ((), "no-store: no such folder (the store `arc collector --store` writes)"),
 ])
 def test_mistake_is_a_usage_error_before_anything_runs(tmp_path, options, message):
     proc = _train(tmp_path, *options)
     assert proc.returncode == 2, proc.stderr
     assert message in proc.stderr
-    assert "Traceback" not in proc.stderr and "no store" not in proc.stderr  # nothing was started
+    assert "Traceback" not in proc.stderr and "job row" not in proc.stderr  # nothing was started
 
 
 def test_policy_compare_bad_since_is_a_usage_error(tmp_path):
