@@ -80,3 +80,19 @@ def test_canary_share_without_a_registry_policy_is_named(tmp_path, vision_env, a
     assert arc_log("ARC_VISION_POLICY_CANARY") == [
         "arc: ARC_VISION_POLICY_CANARY=0.1 has no effect: the canary is NAME@canary of "
         "ARC_VISION_POLICY=registry:NAME, which is not set"]
+
+
+def test_a_policy_in_the_model_folder_is_refused_at_load(tmp_path, page, site, spans, vision_env, arc_log,
+                                                         reset_slots):
+    from .test_policy_registry import _folder, _prefer, _seq_onnx
+
+    folder = _folder(tmp_path, "not-a-model", _seq_onnx(_prefer("act")))
+    vision_env(ARC_VISION_MODEL_DIR=folder, ARC_PRIVACY_MODE="local_inference")
+    model.slot.force_check()
+    page.goto(site.url("tiny"))
+    page.click("#target")
+    assert page.evaluate("window.__flaky.clicks.length") == 1 and attrs(spans()[0])[A.SUCCESS] is True
+    (message,) = arc_log()
+    assert f"vision model (ARC_VISION_MODEL_DIR={folder}) not loaded: not a confidence model (inputs image, " \
+           "features; output confidence)" in message
+    assert not arc_log("internal error")  # refused once at load, not failing on every action
