@@ -48,6 +48,7 @@ def artifact_checks() -> list:
     """(mark, text) for each vision artifact the settings name, loaded as the agent would load it
     (registry resolution, manifest, sha256, contract): ``ok``, ``bad`` (fix the setting) or ``warn``
     (a registry channel not there yet may still be published or mirrored)."""
+    from ..registry.errors import ArtifactRejected, RegistryError
     from ..registry.ref import is_ref, parse_ref
     from . import model, policy
 
@@ -59,9 +60,9 @@ def artifact_checks() -> list:
                        lambda manifest, data: model.ConfidenceModel(data, manifest), "no confidence model"))
     if s.policy_canary > 0:
         if s.policy and is_ref(s.policy):
-            wanted.append((f"ARC_VISION_POLICY_CANARY={s.policy_canary:g}",
-                           f"registry:{parse_ref(s.policy)[0]}@canary" if _parses(s.policy) else None,
-                           policy.load, "the stable policy"))
+            if _parses(s.policy):  # else the policy's own line says what is wrong
+                wanted.append((f"ARC_VISION_POLICY_CANARY={s.policy_canary:g}",
+                               f"registry:{parse_ref(s.policy)[0]}@canary", policy.load, "the stable policy"))
         else:
             checks.append(("warn", f"ARC_VISION_POLICY_CANARY={s.policy_canary:g} has no effect: it needs "
                                    "ARC_VISION_POLICY=registry:NAME"))
@@ -70,8 +71,9 @@ def artifact_checks() -> list:
             continue
         try:
             directory = policy.resolve_source(source)
-        except ValueError as exc:  # RegistryError, ArtifactRejected
-            checks.append(("bad" if not _parses(source) else "warn", f"{setting}: {exc}; the agent uses {fallback}"))
+        except Exception as exc:  # a channel not published yet may still come (warn); the rest is wrong
+            not_yet = isinstance(exc, RegistryError) and not isinstance(exc, ArtifactRejected) and _parses(source)
+            checks.append(("warn" if not_yet else "bad", f"{setting}: {exc}; the agent uses {fallback}"))
             continue
         problem = missing_reason(directory)
         try:

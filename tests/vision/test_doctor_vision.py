@@ -4,6 +4,8 @@ channel not published yet are warnings, a published policy is named with its ver
 
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
 
 from arc_agent.registry import Registry
@@ -44,6 +46,14 @@ def test_doctor_loads_a_published_policy_and_warns_of_an_unset_canary(tmp_path):
     first, second = _section(proc.stdout)
     assert first.startswith(f"ok   ARC_VISION_POLICY=registry:ui-policy in registry {root}: version p-1 loads")
     assert second.startswith("warn ARC_VISION_POLICY_CANARY=0.5: models/ui-policy@canary: channel not set")
+
+    onnx_path = os.path.join(Registry(str(root)).verified("models", "ui-policy", 1)[1], "policy.onnx")
+    os.chmod(onnx_path, stat.S_IRUSR | stat.S_IWUSR)
+    with open(onnx_path, "r+b") as fh:  # bytes changed under the published version: refused, not "not yet"
+        fh.write(b"X")
+    tampered = _doctor(ARC_REGISTRY=str(root), ARC_VISION_POLICY="registry:ui-policy")
+    assert tampered.returncode == 1 and _section(tampered.stdout)[0].startswith(
+        f"BAD  ARC_VISION_POLICY=registry:ui-policy in registry {root}: "), tampered.stdout
 
 
 def test_arc_instrument_help_names_the_ui_settings():
