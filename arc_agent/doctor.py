@@ -179,8 +179,8 @@ def check_vision(rep: Report) -> None:
         from .vision.status import artifact_checks
 
         checks = artifact_checks()
-    except ImportError as exc:  # the vision extra (onnxruntime, numpy) is not installed
-        checks = [("warn", f"cannot check the vision artifacts: {exc}")]
+    except Exception as exc:  # e.g. the vision extra (onnxruntime, numpy) is not installed
+        checks = [("warn", f"cannot check the vision artifacts: {exc!r}")]
     rep.section("UI tool policy and confidence model")
     for mark, text in checks:
         rep.line({"ok": OK, "warn": WARN, "bad": BAD}[mark], text)
