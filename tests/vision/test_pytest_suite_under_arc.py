@@ -1,6 +1,6 @@
-"""A user's pytest UI suite run as ``arc-instrument pytest ...`` behaves as it does bare: same
-outcomes, no warning of Arc's own (a suite run with ``-W error`` must not break), and Arc's log lines
-still reach stderr after pytest closed its capture streams."""
+"""A user's pytest UI suite (Playwright sync and async, Selenium) run as ``arc-instrument pytest ...``
+behaves as it does bare: same outcomes, no warning of Arc's own (a suite run with ``-W error`` must not
+break), and Arc's log lines still reach stderr after pytest closed its capture streams."""
 
 from __future__ import annotations
 
@@ -11,10 +11,30 @@ import sys
 from tests.helpers.procs import ARC_INSTRUMENT, clean_env
 
 SUITE = '''
+import asyncio
+
 import pytest
+from playwright.async_api import async_playwright
 from playwright.sync_api import sync_playwright, TimeoutError as PlaywrightTimeout
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu"]
+
+
+# first: the sync API's module fixture below runs an event loop in this thread while it lives
+def test_async_click():
+    async def main():
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            page = await browser.new_page()
+            await page.set_content("<button id=b onclick=\\"this.textContent='done'\\">go</button>")
+            await page.click("#b")
+            text = await page.text_content("#b")
+            await browser.close()
+            return text
+    assert asyncio.run(main()) == "done"
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +60,21 @@ def test_missing_raises(page):
 def test_fails_on_purpose(page):
     page.set_content("<p>empty</p>")
     page.click("#nope", timeout=200)
+
+
+def test_selenium_click_and_absence():
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    try:
+        driver.get("data:text/html,<button id=b onclick=\\"this.textContent='done'\\">go</button>")
+        driver.find_element(By.ID, "b").click()
+        assert driver.find_element(By.ID, "b").text == "done"
+        assert driver.find_elements(By.ID, "nope") == []
+    finally:
+        driver.quit()
 '''
 
 
@@ -60,7 +95,7 @@ def _summary(proc: subprocess.CompletedProcess) -> str:
 def test_suite_under_arc_with_warnings_as_errors_has_the_bare_outcome(tmp_path):
     bare = _pytest(tmp_path, instrument=False)
     under = _pytest(tmp_path, instrument=True, ARC_ENDPOINT="grpc://127.0.0.1:9")
-    assert bare.returncode == 1 and _summary(bare) == "1 failed, 2 passed", bare.stdout + bare.stderr
+    assert bare.returncode == 1 and _summary(bare) == "1 failed, 4 passed", bare.stdout + bare.stderr
     assert under.returncode == bare.returncode, under.stdout + under.stderr
     assert _summary(under) == _summary(bare)
     assert "PytestAssertRewriteWarning" not in under.stdout + under.stderr
