@@ -23,6 +23,7 @@ import io
 import json
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -84,9 +85,12 @@ def check_usage(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         since_seconds(args.since)
     except ValueError as exc:
         p.error(str(exc))
-    if not os.environ.get("RAY_ADDRESS") and not os.access(args.chromium, os.X_OK):
-        p.error(f"--chromium: no Chromium at {args.chromium} (the replays run in it: apt-get install chromium, "
-                "or --chromium PATH)")
+    if not os.environ.get("RAY_ADDRESS"):  # local actors: a name on PATH or a relative path made absolute
+        found = shutil.which(args.chromium)
+        if found is None:
+            p.error(f"--chromium: no Chromium at {args.chromium} (the replays run in it: apt-get install chromium, "
+                    "or --chromium PATH)")
+        args.chromium = os.path.abspath(found)
     try:
         check_name(args.name)
     except ValueError as exc:

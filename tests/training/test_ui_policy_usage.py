@@ -3,6 +3,7 @@ error (exit 2) naming the option, not a traceback minutes into training."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 import pytest
@@ -49,3 +50,12 @@ def test_help_gives_the_defaults_the_readme_uses():
                             ("--lr", "0.01"), ("--name", "ui-policy"), ("--chromium", "/usr/bin/chromium")):
         own_help = options.split(f" {option} ", 1)[1].split(" --", 1)[0]
         assert f"default {default}" in own_help, (option, own_help)
+
+
+def test_chromium_by_name_on_path_is_accepted(tmp_path, monkeypatch):
+    from training_ray.ui_policy import parse_args
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    (tmp_path / "store").mkdir()
+    args = parse_args(["--store", str(tmp_path / "store"), "--chromium", "chromium"])
+    assert os.path.isabs(args.chromium) and os.path.samefile(args.chromium, "/usr/bin/chromium")
