@@ -83,7 +83,7 @@ def _pytest(tmp_path, **env: str) -> subprocess.CompletedProcess:
     cmd = [ARC_INSTRUMENT, sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:asyncio",
            "-W", "error", "test_user_suite.py"]
     return subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=120,
-                          env=clean_env(ARC_HEAL="0", ARC_SHUTDOWN_FLUSH_MS="200", **env))
+                          env=clean_env(ARC_HEAL="0", ARC_VISION_WAIT_MS="0", ARC_SHUTDOWN_FLUSH_MS="200", **env))
 
 
 def test_suite_under_arc_with_warnings_as_errors_has_the_bare_outcome(tmp_path):
