@@ -2,6 +2,10 @@
 
 Kept import-light on purpose: ``sitecustomize`` imports this package in every process, so the
 heavy parts (OTel SDK, wrapt, grpc) load only when ``Arc`` is used or a target library is imported.
+
+PYTEST_DONT_REWRITE: under ``arc-instrument pytest`` this package is imported before pytest starts;
+pytest marks it for assertion rewriting (the ``arc_replay`` plugin's entry point) and would warn that
+it cannot, which breaks a suite run with ``-W error``.
 """
 
 from ._version import __version__

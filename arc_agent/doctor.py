@@ -68,6 +68,7 @@ def run(args) -> int:
     check_extras(rep)
     check_libraries(rep)
     check_settings(rep)
+    check_vision(rep)
     check_exporter(rep, args.timeout)
     check_store(rep, args.timeout)
     check_control(rep, args.timeout)
@@ -111,6 +112,7 @@ def check_extras(rep: Report) -> None:
 
 
 def check_libraries(rep: Report) -> None:
+    from .extras import install_hint, missing
     from .hook import disabled_integrations
     from .instrumentation import INTEGRATIONS, integration_module
     from .instrumentation.base import installed_version, is_supported
@@ -130,10 +132,13 @@ def check_libraries(rep: Report) -> None:
             rep.line("-", f"{module.DISTRIBUTION:11} not installed")
         elif name in off:
             rep.line("-", f"{module.DISTRIBUTION:11} {version:10} disabled by ARC_DISABLED_INSTRUMENTATIONS")
-        elif is_supported(version, module.SUPPORTED):
-            rep.line(OK, f"{module.DISTRIBUTION:11} {version:10} {wanted}")
-        else:
+        elif not is_supported(version, module.SUPPORTED):
             rep.line(WARN, f"{module.DISTRIBUTION:11} {version:10} NOT supported ({wanted}): left unpatched")
+        elif getattr(module, "NEEDS_EXTRA", None) and missing(module.NEEDS_EXTRA):
+            rep.line(WARN, f"{module.DISTRIBUTION:11} {version:10} left unpatched: the {module.NEEDS_EXTRA} extra is "
+                           f"not installed ({install_hint(module.NEEDS_EXTRA)})")
+        else:
+            rep.line(OK, f"{module.DISTRIBUTION:11} {version:10} {wanted}")
 
 
 def check_settings(rep: Report) -> None:
@@ -161,6 +166,22 @@ def check_settings(rep: Report) -> None:
             rep.line(BAD, f"{name}={shown} {exc}; the default ({default}) is used")
             continue
         rep.line(OK, f"{name}={shown}  ({setting.help})")
+
+
+def check_vision(rep: Report) -> None:
+    """The UI tool policy / confidence model the settings name, loaded as the agent would."""
+    if not any(os.environ.get(k) for k in ("ARC_VISION_POLICY", "ARC_VISION_POLICY_DIR", "ARC_VISION_MODEL_DIR",
+                                           "ARC_VISION_POLICY_CANARY")):
+        return
+    try:
+        from .vision.status import artifact_checks
+
+        checks = artifact_checks()
+    except Exception as exc:  # e.g. the vision extra (onnxruntime, numpy) is not installed
+        checks = [("warn", f"cannot check the vision artifacts: {exc!r}")]
+    rep.section("UI tool policy and confidence model")
+    for mark, text in checks:
+        rep.line({"ok": OK, "warn": WARN, "bad": BAD}[mark], text)
 
 
 def check_exporter(rep: Report, timeout: float) -> None:

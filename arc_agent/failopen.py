@@ -14,13 +14,14 @@ _seen: set = set()
 _lock = threading.Lock()
 
 
-def record(kind: str, exc: BaseException) -> None:
-    """Count an internal error of ``kind``; log it the first time only."""
+def record(kind: str, exc: BaseException, logged: bool = False) -> None:
+    """Count an internal error of ``kind``; log it the first time only (``logged``: the caller has
+    already logged it in its own words, e.g. a setting naming a missing file)."""
     with _lock:
         _errors[kind] += 1
         first = kind not in _seen
         _seen.add(kind)
-    if first:
+    if first and not logged:
         log.warning("arc: internal error in %s (the call went through unchanged; logged once): %r",
                     kind, exc)
 

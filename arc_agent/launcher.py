@@ -23,6 +23,10 @@ Main settings (environment variables):
   ARC_DISABLE=1                   Arc off; ARC_DISABLED_INSTRUMENTATIONS=openai,anthropic skips some
   ARC_CAPTURE=PATH                record calls into a cassette for `arc replay` / `arc learn`
   ARC_METRICS_PORT=PORT           Prometheus /metrics and /arc/runtime/status of the running app
+  ARC_PRIVACY_MODE=TIER           what Playwright/Selenium action spans carry: minimal (default),
+                                  hash_only, local_inference, full_data (screenshots in ARC_BLOB_DIR)
+  ARC_HEAL=0                      no healing of failed UI actions (ARC_HEAL_TIMEOUT_MS bounds it)
+  ARC_VISION_POLICY=registry:NAME a trained UI tool policy (default: the seed rule)
   ARC_LOG_LEVEL=DEBUG             Arc's own log level
 
 `arc doctor` checks this environment and lists every setting in force; README "Settings" has them all.

@@ -19,9 +19,22 @@ from .instrumentation.base import installed_version, is_supported
 log = logging.getLogger("arc")
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a record is emitted, not the one at activation: pytest
+    swaps in capture streams and closes them, so a bound stream loses Arc's exit messages."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 def _ensure_log_handler(level: str | int = "INFO") -> None:
     if not log.handlers:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         log.addHandler(handler)
         log.propagate = False
@@ -137,6 +150,16 @@ class Runtime:
                 self.skipped[name] = reason
                 log.warning("arc: not instrumenting %s: %s", name, reason)
                 return False
+            extra = getattr(module, "NEEDS_EXTRA", None)  # e.g. the UI integrations need [vision]
+            if extra:
+                from .extras import install_hint, missing
+
+                gone = missing(extra)
+                if gone:
+                    reason = f"the {extra} extra is not installed ({', '.join(gone)} missing): {install_hint(extra)}"
+                    self.skipped[name] = reason
+                    log.warning("arc: not instrumenting %s: %s", name, reason)
+                    return False
             module.patch()
             self.patched[name] = version
             self.skipped.pop(name, None)

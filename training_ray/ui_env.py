@@ -30,13 +30,13 @@ def softmax_logp(logits) -> np.ndarray:
 
 class EpisodeRunner:
     def __init__(self, threshold: float = THRESHOLD, act_timeout_ms: int = ACT_TIMEOUT_MS,
-                 wait_ms: int = WAIT_MS) -> None:
+                 wait_ms: int = WAIT_MS, chromium: str = CHROMIUM) -> None:
         from playwright.sync_api import sync_playwright
 
         from arc_agent.vision.settings import VisionSettings
 
         self._pw = sync_playwright().start()
-        self._browser = self._pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        self._browser = self._pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         self._page = self._browser.new_page()
         self.settings = VisionSettings(threshold=threshold, wait_ms=wait_ms, heal=False)
         self.act_timeout_ms = act_timeout_ms

@@ -23,6 +23,7 @@ import io
 import json
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -33,6 +34,7 @@ from arc_agent.progress import Progress
 from training_ray.source_args import add_source_arguments, source_from_args
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CHROMIUM = "/usr/bin/chromium"  # Debian's; ui_env.CHROMIUM
 CONTRACT = "sequential-1"
 ONNX_TOLERANCE = 1e-4
 
@@ -40,36 +42,60 @@ ONNX_TOLERANCE = 1e-4
 def parse_args(argv: list | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="arc train ui-policy", description=__doc__.split("\n\n")[0])
     add_source_arguments(p, since="7d", what="states")
-    p.add_argument("--iterations", type=int, default=10)
-    p.add_argument("--group", type=int, default=8, help="rollouts per state (GRPO group size G)")
-    p.add_argument("--workers", type=int, default=2, help="Ray actors, one headless Chromium each")
-    p.add_argument("--states-per-iteration", type=int, default=8)
-    p.add_argument("--inner-epochs", type=int, default=4, help="μ: optimisation passes per batch")
-    p.add_argument("--epsilon", type=float, default=0.2, help="clip range of the ratio")
-    p.add_argument("--beta", type=float, default=0.04, help="weight of the k3 KL to the reference")
+    p.add_argument("--iterations", type=int, default=10, help="GRPO iterations (default %(default)s)")
+    p.add_argument("--group", type=int, default=8, help="rollouts per state (GRPO group size G; default %(default)s)")
+    p.add_argument("--workers", type=int, default=2,
+                   help="Ray actors, one headless Chromium each (default %(default)s)")
+    p.add_argument("--states-per-iteration", type=int, default=8, help="states per batch (default %(default)s)")
+    p.add_argument("--inner-epochs", type=int, default=4, help="μ: optimisation passes per batch (default %(default)s)")
+    p.add_argument("--epsilon", type=float, default=0.2, help="clip range of the ratio (default %(default)s)")
+    p.add_argument("--beta", type=float, default=0.04,
+                   help="weight of the k3 KL to the reference (default %(default)s)")
     p.add_argument("--lam", type=float, default=0.5,
-                   help="λ: reward cost per second spent (0.5: the best held-out figures, RESULTS.md)")
-    p.add_argument("--lr", type=float, default=0.01)
+                   help="λ: reward cost per second spent (default 0.5: the best held-out figures, RESULTS.md)")
+    p.add_argument("--lr", type=float, default=0.01, help="Adam learning rate (default %(default)s)")
     p.add_argument("--time-cost", choices=("total", "added"), default="total",
-                   help="seconds λ charges: the whole episode, or only what Arc adds before the action")
+                   help="seconds λ charges: the whole episode (default), or only what Arc adds before the action")
     p.add_argument("--entropy", type=float, default=0.01,
                    help="weight of an entropy bonus (an addition to the spec's GRPO that keeps rare tools such "
-                        "as dismiss explored; 0 = the spec's GRPO exactly)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--held-out", type=float, default=0.25, help="share of states kept out of training")
+                        "as dismiss explored; 0 = the spec's GRPO exactly; default %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="seed of sampling and initialisation (default %(default)s)")
+    p.add_argument("--held-out", type=float, default=0.25,
+                   help="share of states kept out of training (default %(default)s)")
     p.add_argument("--blob-dir", default=os.environ.get("ARC_BLOB_DIR", ".arc/blobs"),
-                   help="blob store with full_data snapshots")
+                   help="blob store with full_data snapshots (default ARC_BLOB_DIR or .arc/blobs)")
     p.add_argument("--out", default=None, help="folder for the policy artifact (default: a temp folder)")
     p.add_argument("--publish", action="store_true", help="publish to the registry on channel canary")
-    p.add_argument("--name", default="ui-policy", help="registry name (kind models)")
+    p.add_argument("--name", default="ui-policy", help="registry name (kind models; default %(default)s)")
     p.add_argument("--registry", default=None, help="registry root (default ARC_REGISTRY or ~/.arc/registry)")
+    p.add_argument("--chromium", default=CHROMIUM,
+                   help="Chromium the replays run in, on every Ray node (default %(default)s)")
     args = p.parse_args(argv)
+    check_usage(p, args)
+    return args
+
+
+def check_usage(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Mistakes refused before Ray starts or the store is read (a cluster's nodes, not this driver,
+    need Chromium when ``RAY_ADDRESS`` is set)."""
+    from arc_agent.registry.names import check_name
+    if not os.environ.get("RAY_ADDRESS"):  # local actors: a name on PATH or a relative path made absolute
+        found = shutil.which(args.chromium)
+        if found is None:
+            p.error(f"--chromium: no Chromium at {args.chromium} (the replays run in it: apt-get install chromium, "
+                    "or --chromium PATH)")
+        args.chromium = os.path.abspath(found)
+    try:
+        check_name(args.name)
+    except ValueError as exc:
+        p.error(f"--name: {exc}")
+    if args.store and not os.path.isdir(os.path.expanduser(args.store)):
+        p.error(f"--store {args.store}: no such folder (the store `arc collector --store` writes)")
     for name in ("iterations", "group", "workers", "states_per_iteration", "inner_epochs"):
         if not 1 <= getattr(args, name) <= 10_000:
             p.error(f"--{name.replace('_', '-')} must be between 1 and 10000")
     if args.group < 2:
         p.error("--group must be at least 2 (advantages are relative to the group)")
-    return args
 
 
 def iteration_note(done: int, total: int, m: dict) -> str:
@@ -156,7 +182,8 @@ def train(train_scenarios: list, args: argparse.Namespace, job_id: str, threshol
     ref = copy.deepcopy(policy).eval()
     optimizer = torch.optim.Adam(policy.parameters(), lr=args.lr)
     actor_cls = ray.remote(num_cpus=1)(EpisodeRunner)
-    actors = [actor_cls.remote(threshold=threshold) for _ in range(args.workers)]
+    actors = [actor_cls.remote(threshold=threshold, chromium=getattr(args, "chromium", CHROMIUM))
+              for _ in range(args.workers)]
     bar = Progress("ui-policy", total=args.iterations, unit="iteration").start()
     history, seen_states = [], []
     t0 = time.monotonic()

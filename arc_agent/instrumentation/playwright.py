@@ -17,6 +17,7 @@ from .base import unwrap, wrap
 TARGET = "playwright"
 DISTRIBUTION = "playwright"
 SUPPORTED = ("1.45.0", "2.0.0")  # the oldest tested (tests/vision); fast paths: vision/pw_compat.TESTED
+NEEDS_EXTRA = "vision"  # scoring and healing (onnxruntime, Pillow, ImageHash); without it: not patched
 
 LOCATOR_ACTIONS = ("click", "dblclick", "fill", "type", "press_sequentially", "press", "check", "uncheck",
                    "hover", "select_option")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import threading
 import time
@@ -21,6 +22,8 @@ from typing import Any, Callable, Optional
 from .. import failopen
 from ..patterns.bounded import read_regular
 from ..patterns.errors import BundleError
+
+log = logging.getLogger("arc")
 
 MANIFEST = "manifest.json"
 MAX_MANIFEST_BYTES = 1 << 20
@@ -78,14 +81,32 @@ def write_artifact(directory: str, filename: str, data: bytes, version: str, **e
     return manifest
 
 
+def missing_reason(directory: str) -> Optional[str]:
+    """Why ``directory`` is not an artifact folder at all (None: it has a manifest file)."""
+    if not os.path.exists(directory):
+        return f"folder {directory!r} does not exist"
+    if not os.path.isdir(directory):
+        return f"{directory!r} is not a folder (an artifact is a folder with {MANIFEST} and its file)"
+    if not os.path.isfile(os.path.join(directory, MANIFEST)):
+        return f"no readable {MANIFEST} in {directory!r}"
+    return None
+
+
 class ArtifactSlot:
-    """Holds the current artifact of one directory; reloads it when its manifest changes."""
+    """Holds the current artifact of one directory; reloads it when its manifest changes.
+
+    ``setting`` (what the user set, e.g. ``ARC_VISION_POLICY=registry:ui-policy``) and ``fallback``
+    (what runs meanwhile) make a load failure a warning the user can act on, once per distinct problem."""
 
     def __init__(self, directory: Callable[[], Optional[str]], load: Callable[[dict, bytes], Any],
-                 kind: str, check_every_s: float = 2.0) -> None:
+                 kind: str, check_every_s: float = 2.0, setting: Callable[[], str] = lambda: "",
+                 fallback: str = "nothing") -> None:
         self._directory = directory
         self._load = load
         self._kind = kind
+        self._setting = setting
+        self._fallback = fallback
+        self._told: set = set()
         self._check_every = check_every_s
         self._current: Optional[Loaded] = None
         self._stamp: Any = None
@@ -114,21 +135,37 @@ class ArtifactSlot:
     def force_check(self) -> None:
         self._next_check = 0.0
 
+    def _refused(self, exc: BaseException) -> None:
+        """Count it; warn once per distinct problem, naming the setting and what runs instead."""
+        problem = str(exc) or repr(exc)
+        if problem not in self._told and len(self._told) < 100:
+            self._told.add(problem)
+            current = self._current
+            using = f"keeping version {current.version}" if current is not None else f"using {self._fallback}"
+            try:
+                setting = self._setting()
+            except Exception:
+                setting = ""
+            log.warning("arc: vision %s%s not loaded: %s; %s (checked again every %gs)", self._kind,
+                        f" ({setting})" if setting else "", problem, using, self._check_every)
+        failopen.record(f"vision.{self._kind}.load", exc, logged=True)
+
     def _maybe_reload(self) -> None:
         try:
             directory = self._directory()
         except Exception as exc:       # e.g. a registry version failed verification: keep what we have
-            failopen.record(f"vision.{self._kind}.load", exc)
+            self._refused(exc)
             return
         if not directory:
             self._current, self._stamp = None, None
             return
+        manifest_path = os.path.join(directory, MANIFEST)
         try:
-            st = os.stat(os.path.join(directory, MANIFEST))
+            st = os.stat(manifest_path)
             stamp = (directory, st.st_mtime_ns, st.st_size, st.st_ino)
         except OSError as exc:
-            if self._current is None and self._stamp != ("missing", directory):
-                failopen.record(f"vision.{self._kind}.load", exc)
+            if self._stamp != ("missing", directory) and (self._current is None or self._stamp[0] != directory):
+                self._refused(ArtifactError(missing_reason(directory) or f"{MANIFEST} in {directory!r}: {exc}"))
                 self._stamp = ("missing", directory)
             return
         if stamp == self._stamp:
@@ -138,6 +175,6 @@ class ArtifactSlot:
             manifest, data = read_artifact(directory)
             value = self._load(manifest, data)
         except Exception as exc:       # keep the previous artifact: a bad update never takes effect
-            failopen.record(f"vision.{self._kind}.load", exc)
+            self._refused(exc)
             return
         self._current = Loaded(manifest["version"], manifest, value)

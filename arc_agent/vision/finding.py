@@ -16,6 +16,7 @@ fingerprint search, no waiting, and a ``[element]`` only for a unique candidate 
 from __future__ import annotations
 
 import time
+from contextvars import ContextVar
 from typing import Any, Optional
 
 from opentelemetry.trace import Status, StatusCode
@@ -33,6 +34,10 @@ from .telemetry import tracer
 
 POLL_MS = 100
 FINGERPRINT_EVERY_MS = 500
+
+# Set while the test's own ``WebDriverWait.until/until_not`` runs: its lookups are not healed, as
+# the test's wait already polls and decides when to give up (and ``until_not`` waits for absence).
+IN_USER_WAIT: ContextVar = ContextVar("arc_selenium_user_wait", default=False)
 
 
 def _found(result: Any, selector: str) -> Any:
@@ -56,7 +61,7 @@ def find_flow(driver: Any, by: Any, value: Any, call, settings):
         error = exc
     else:
         return _found(element, selector)
-    if not (settings.heal and healable_find_error(error)):
+    if not (settings.heal and healable_find_error(error)) or IN_USER_WAIT.get():
         raise error
 
     ops = SeleniumDriverOps(driver)

@@ -110,7 +110,10 @@ def private_append(path: str) -> int:
 
 
 class FingerprintStore:
-    """Last fingerprint per (page URL without query, selector); bounded LRU, optional JSONL file."""
+    """Last fingerprint per (page URL without query, selector); bounded LRU, optional JSONL file.
+
+    The file is appended to, and rewritten from the LRU once it holds more than twice ``capacity``
+    lines, so it stays bounded across runs (a suite whose pages change appends on every run)."""
 
     def __init__(self, capacity: int = 4096, path: Optional[str] = None) -> None:
         self._items: OrderedDict[tuple, Fingerprint] = OrderedDict()
@@ -118,20 +121,51 @@ class FingerprintStore:
         self._lock = threading.Lock()
         self._path = path
         self._loaded = path is None
+        self._lines = 0  # lines in the file
 
     def _load(self) -> None:
         self._loaded = True
         if not self._path or not os.path.exists(self._path):
             return
-        with open(self._path, encoding="utf-8") as fh:
+        try:
+            fh = open(self._path, encoding="utf-8")
+        except OSError as exc:
+            from .blobstore import unwritable
+
+            unwritable(os.path.dirname(self._path), exc)
+            return
+        with fh:
             for line in fh:
+                self._lines += 1
                 try:
                     row = json.loads(line)
-                    self._items[(row["url"], row["selector"])] = Fingerprint(**{
+                    key = (row["url"], row["selector"])
+                    self._items[key] = Fingerprint(**{
                         **row["fp"], "cls": tuple(row["fp"].get("cls", ())),
                         "path": tuple(row["fp"].get("path", ()))})
+                    self._items.move_to_end(key)
                 except (ValueError, KeyError, TypeError):
                     continue
+                while len(self._items) > self._capacity:
+                    self._items.popitem(last=False)
+        if self._lines > 2 * self._capacity:
+            self._compact()
+
+    def _compact(self) -> None:
+        """Rewrite the file with the LRU's entries only (atomically, 0600)."""
+        from ..fsutil import atomic_write
+
+        rows = [json.dumps({"url": url, "selector": sel, "fp": fp.to_json()}) + "\n"
+                for (url, sel), fp in self._items.items()]
+        try:
+            os.close(private_append(self._path))  # the folder 0700 and the file 0600 before the swap
+            atomic_write(self._path, (row.encode("utf-8") for row in rows))
+            os.chmod(self._path, 0o600)
+            self._lines = len(rows)
+        except OSError as exc:
+            from .blobstore import unwritable
+
+            unwritable(os.path.dirname(self._path), exc)
 
     def put(self, url: str, selector: str, fp: Fingerprint) -> None:
         with self._lock:
@@ -147,8 +181,16 @@ class FingerprintStore:
                 self._items.popitem(last=False)
             if self._path:
                 line = json.dumps({"url": url, "selector": selector, "fp": fp.to_json()}) + "\n"
-                with open(private_append(self._path), "a", encoding="utf-8") as fh:
-                    fh.write(line)
+                try:
+                    with open(private_append(self._path), "a", encoding="utf-8") as fh:
+                        fh.write(line)
+                    self._lines += 1
+                except OSError as exc:  # kept in memory; the folder is named once
+                    from .blobstore import unwritable
+
+                    unwritable(os.path.dirname(self._path), exc)
+                if self._lines > 2 * self._capacity:
+                    self._compact()
 
     def get(self, url: str, selector: str) -> Optional[Fingerprint]:
         with self._lock:

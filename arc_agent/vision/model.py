@@ -14,6 +14,7 @@ from typing import Optional, Tuple
 from . import settings as vision_settings
 from .artifacts import ArtifactError, ArtifactSlot
 from .features import FEATURES
+from .imaging import MODEL_SIZE
 
 SHIPPED_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                            "data", "models", "vision_confidence")
@@ -37,6 +38,22 @@ class ConfidenceModel:
             raise ArtifactError(f"model features {names} do not match this agent's {FEATURES}")
         self._session = onnx_session(onnx_bytes)
         self.version = manifest["version"]
+        self._answer()
+
+    def _answer(self) -> None:
+        """Score a blank crop once: anything but a finite [1, 1] ``confidence`` (e.g. a tool policy put
+        in the model's folder) is refused at load, not failed on every UI action."""
+        import numpy as np
+
+        try:
+            out = self._session.run(["confidence"], {
+                "image": np.zeros((1, 1, MODEL_SIZE, MODEL_SIZE), dtype=np.float32),
+                "features": np.zeros((1, len(FEATURES)), dtype=np.float32)})[0]
+        except Exception as exc:
+            raise ArtifactError(f"not a confidence model (inputs image, features; output confidence): {exc}") from None
+        if tuple(out.shape) != (1, 1) or not np.all(np.isfinite(out)):
+            raise ArtifactError(f"confidence model output has shape {tuple(out.shape)} or non-finite values; "
+                                "expected (1, 1)")
 
     def score(self, image, feats) -> float:
         import numpy as np
@@ -50,7 +67,13 @@ def _model_dir() -> Optional[str]:
     return vision_settings.current().model_dir or SHIPPED_DIR
 
 
-slot = ArtifactSlot(_model_dir, lambda manifest, data: ConfidenceModel(data, manifest), "model")
+def _setting() -> str:
+    model_dir = vision_settings.current().model_dir
+    return f"ARC_VISION_MODEL_DIR={model_dir}" if model_dir else "the shipped model"
+
+
+slot = ArtifactSlot(_model_dir, lambda manifest, data: ConfidenceModel(data, manifest), "model", setting=_setting,
+                    fallback="no confidence model (UI actions are not scored, no tools run)")
 
 
 def score(image, feats) -> Tuple[Optional[float], Optional[str], float]:

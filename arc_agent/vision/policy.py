@@ -122,7 +122,7 @@ def _is_ref(source: str) -> bool:
     return source.startswith("registry:")
 
 
-def _resolve(source: Optional[str]) -> Optional[str]:
+def resolve_source(source: Optional[str]) -> Optional[str]:
     """A directory, or the verified registry path of ``registry:NAME[@CHANNEL]`` (errors propagate,
     so the slot keeps what it has)."""
     if not source or not _is_ref(source):
@@ -146,8 +146,30 @@ def _canary_source() -> Optional[str]:
     return f"registry:{parse_ref(s.policy)[0]}@canary"
 
 
-slot = ArtifactSlot(lambda: _resolve(_source()), load, "policy")
-canary_slot = ArtifactSlot(lambda: _resolve(_canary_source()), load, "policy.canary")
+def _in_registry(source: Optional[str]) -> str:
+    if not (source and _is_ref(source)):
+        return ""
+    from ..registry.store import default_root
+
+    return f" in registry {default_root()}"
+
+
+def setting_text() -> str:
+    """The setting the tool policy comes from, as the user wrote it (for messages)."""
+    s = vision_settings.current()
+    if s.policy:
+        return f"ARC_VISION_POLICY={s.policy}{_in_registry(s.policy)}"
+    return f"ARC_VISION_POLICY_DIR={s.policy_dir}"
+
+
+def _canary_setting() -> str:
+    source = _canary_source()
+    return f"{source}{_in_registry(source)} for ARC_VISION_POLICY_CANARY={vision_settings.current().policy_canary:g}"
+
+
+slot = ArtifactSlot(lambda: resolve_source(_source()), load, "policy", setting=setting_text, fallback="the seed rule")
+canary_slot = ArtifactSlot(lambda: resolve_source(_canary_source()), load, "policy.canary", setting=_canary_setting,
+                           fallback="the stable policy for every action")
 
 
 def canary_key(url: Optional[str], selector: Optional[str]) -> str:

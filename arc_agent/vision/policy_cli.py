@@ -43,6 +43,13 @@ def compare(url: str | None = None, store: str | None = None, since: str = "7d")
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..collector.reader import since_seconds
+
+    try:
+        since_seconds(args.since)
+    except ValueError as exc:  # a usage error, as in `arc heal-report`
+        print(f"arc policy compare: {exc}", file=sys.stderr)
+        return 2
     try:
         rows = compare(args.url, args.store, args.since)
     except Exception as exc:

@@ -49,7 +49,7 @@ def _names(raw: str) -> frozenset:
 def from_env(environ=None) -> VisionSettings:
     env = os.environ if environ is None else environ
     tier = settings.text("ARC_PRIVACY_MODE", env)
-    return VisionSettings(
+    found = VisionSettings(
         threshold=settings.number("ARC_VISION_THRESHOLD", env),
         privacy_tier=tier if tier in TIERS else DEFAULT_TIER,
         blob_dir=settings.text("ARC_BLOB_DIR", env),
@@ -64,6 +64,10 @@ def from_env(environ=None) -> VisionSettings:
         policy_canary=settings.number("ARC_VISION_POLICY_CANARY", env),
         fast_paths_off=_names(settings.text("ARC_VISION_FAST_PATHS_OFF", env) or ""),
     )
+    if found.policy_canary > 0 and not (found.policy or "").startswith("registry:"):
+        log.warning("arc: ARC_VISION_POLICY_CANARY=%g has no effect: the canary is NAME@canary of "
+                    "ARC_VISION_POLICY=registry:NAME, which is not set", found.policy_canary)
+    return found
 
 
 _current: Optional[VisionSettings] = None
