@@ -2,6 +2,7 @@
 (real openai SDK against dev-llm, real gRPC receiver; the app exports its own spans through a plain
 SDK pipeline next to Arc's, so both are compared in one run)."""
 
+import json
 import math
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from tests.helpers.procs import clean_env, run_json
+from tests.helpers.procs import run as run_proc
 
 APP = str(Path(__file__).parent / "apps" / "otel_env_app.py")
 
@@ -70,3 +72,21 @@ def test_batch_processor_variables(devllm, receiver):
             for ss in rs.scope_spans:
                 sizes[ss.scope.name].append(len(ss.spans))
     assert sorted(sizes["arc_agent"]) == [2, 5, 5] and sorted(sizes["app"]) == [2, 5, 5]
+
+
+@pytest.mark.parametrize("value,exported,printed", [("otlp", 3, False), ("none", 0, False), ("console", 0, True),
+                                                    ("otlp,console", 3, True), ("bogus", 3, False)])
+def test_traces_exporter_variable(devllm, receiver, value, exported, printed):
+    """OTEL_TRACES_EXPORTER picks where Arc's own spans go, as it does for OTel's launcher: none sends
+    nothing, console prints them on stdout, a list does each; an unknown name is named in the log and
+    the spans still go over OTLP (the app's own pipeline is untouched either way)."""
+    e = clean_env(DEVLLM_URL=devllm.base_url, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint,
+                  OTLP_ENDPOINT=receiver.endpoint, OTEL_TRACES_EXPORTER=value)
+    proc = run_proc([sys.executable, APP, "calls", "3"], e, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == {"calls": 3, "flushed": True}
+    assert len([s for s in receiver.spans if s.scope == "arc_agent"]) == exported
+    assert len([s for s in receiver.spans if s.scope == "app"]) == 3
+    assert proc.stdout.count('"name": "chat gpt-4"') == (3 if printed else 0)
+    assert "sk-x" not in proc.stdout
+    assert ("unknown exporter 'bogus'" in proc.stderr) == (value == "bogus")
