@@ -90,3 +90,25 @@ def test_traces_exporter_variable(devllm, receiver, value, exported, printed):
     assert proc.stdout.count('"name": "chat gpt-4"') == (3 if printed else 0)
     assert "sk-x" not in proc.stdout
     assert ("unknown exporter 'bogus'" in proc.stderr) == (value == "bogus")
+
+
+def test_bad_exporter_variables_are_named_and_the_app_runs(devllm, receiver):
+    """A malformed OTEL_EXPORTER_OTLP_HEADERS entry, an OTLP protocol Arc does not speak and an endpoint
+    that is no host: each is logged naming its variable (a header value never: it may be a secret),
+    the good headers still apply, and the app's calls go through."""
+    e = clean_env(DEVLLM_URL=devllm.base_url, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint,
+                  OTLP_ENDPOINT=receiver.endpoint, OTEL_EXPORTER_OTLP_HEADERS="sk-leaked,x-team=a%20b",
+                  OTEL_EXPORTER_OTLP_PROTOCOL="http/protobuf")
+    proc = run_proc([sys.executable, APP, "calls", "2"], e, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "OTEL_EXPORTER_OTLP_HEADERS: entry 1 of 2 is not KEY=VALUE" in proc.stderr
+    assert "OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf': Arc sends OTLP over gRPC only" in proc.stderr
+    # the app's own SDK exporter prints the whole variable in its warning; Arc's lines never do
+    assert not [line for line in proc.stderr.splitlines() if " arc: " in line and "sk-leaked" in line]
+    assert len([s for s in receiver.spans if s.scope == "arc_agent"]) == 2
+    assert all(dict(m).get("x-team") == "a b" for m in receiver.metadata)
+
+    e.update(OTEL_EXPORTER_OTLP_ENDPOINT="not a url", OTEL_EXPORTER_OTLP_HEADERS="", ARC_SHUTDOWN_FLUSH_MS="200")
+    proc = run_proc([sys.executable, APP, "calls", "1"], e, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "OTEL_EXPORTER_OTLP_ENDPOINT: endpoint 'not a url': bad host 'not a url'" in proc.stderr
