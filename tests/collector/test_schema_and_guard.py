@@ -104,3 +104,20 @@ def test_span_log_keeps_complete_records_and_ignores_a_torn_tail(tmp_path):
     again = SpanLog(tmp_path / "wal")  # a restart continues the numbering
     again.append(b"four")
     assert again.seal().name > second.name
+
+
+@pytest.mark.parametrize("url", ["notaurl", "http://h:99999", "http://u:pw-secret@h:abc", "ftp://h"])
+@pytest.mark.parametrize("command", ["query", "report"])
+def test_a_bad_query_url_is_named_not_a_traceback(url, command):
+    """``arc query/report --url`` with a typo: one line naming the URL (its password hidden), exit 1."""
+    import subprocess
+
+    from tests.helpers.collector import arc_command
+    from tests.helpers.procs import clean_env
+
+    args = ["SELECT 1"] if command == "query" else ["-o", "/tmp/arc-never-written.html"]
+    proc = subprocess.run(arc_command(command, "--url", url, *args), capture_output=True, text=True,
+                          timeout=60, env=clean_env())
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith(f"arc {command}: bad URL '") and "expected http://host:port" in proc.stderr
+    assert "pw-secret" not in proc.stderr
