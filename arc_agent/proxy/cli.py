@@ -94,7 +94,7 @@ def bind_tcp(listen: str) -> socket.socket:
     try:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         return socket.create_server((host, int(port)), family=family, backlog=1024)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, OverflowError) as exc:  # OverflowError: a port above 65535
         raise ValueError(f"--listen {listen}: cannot listen: {exc}") from exc
 
 
