@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+from urllib.parse import urlsplit
 
 HELP = "re-send a captured cassette with Arc's fixer and print outcomes before vs after per pattern"
 
@@ -56,6 +57,11 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.limit > 0:
         records = records[:args.limit]
+    parts = urlsplit(args.base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        print(f"arc replay: --base-url {args.base_url!r}: expected the provider's http(s)://host[:port]",
+              file=sys.stderr)
+        return 2
     sender = Sender(args.base_url)
     try:
         with Progress("replay", len(records)) as bar:
@@ -71,5 +77,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"{pid:<32} {row['calls']:>6} {row['failed_before']:>14} {row['failed_after']:>13} "
                   f"{row['fixed']:>6} {row['broken']:>7}")
         print(f"{len(records)} records replayed against {args.base_url}; {stats.get('skipped', 0)} skipped")
+    if sender.unreachable:  # a provider that never answered is not a failure of the requests
+        print(f"arc replay: {sender.unreachable} of {sender.sent} sends got no answer from {args.base_url} "
+              f"({sender.last_unreachable}); they count as failed above", file=sys.stderr)
+        if sender.unreachable == sender.sent:
+            print(f"arc replay: cannot reach {args.base_url} (--base-url, or ARC_REPLAY_BASE_URL)", file=sys.stderr)
+            return 2
     broken = sum(r.broken for r in results)
     return 1 if args.fail_on_regression and broken else 0
