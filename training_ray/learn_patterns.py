@@ -42,7 +42,24 @@ def parse_args(argv: list | None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.capture and not args.verify_base_url:
         p.error("--capture needs --verify-base-url (the provider to replay against)")
+    _check_before_mining(p, args)
     return args
+
+
+def _check_before_mining(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """A typo is named by its option at once, not minutes later (or as another option's error)."""
+    from arc_agent.collector.schema import SchemaError
+
+    for option, value in (("--since", args.since), ("--ttl", args.ttl)):
+        try:
+            parse_duration(value)
+        except SchemaError:
+            p.error(f"{option} {value!r}: expected a number and a unit s/m/h/d, e.g. 24h or 7d")
+    folder = os.path.dirname(os.path.abspath(args.out))
+    if not os.path.isdir(folder):
+        p.error(f"--out {args.out}: its folder {folder} does not exist")
+    if args.capture and not os.path.exists(args.capture):
+        p.error(f"--capture {args.capture}: no such cassette")
 
 
 def _stage(name: str) -> None:
