@@ -169,6 +169,19 @@ def check_exporter(rep: Report, timeout: float) -> None:
     from .telemetry.endpoint import EndpointError, resolve
 
     rep.section("Collector (where spans go)")
+    from .telemetry import exporters
+
+    names = exporters.requested()
+    for name in names:
+        if name not in (exporters.OTLP, exporters.CONSOLE) and exporters.entry_point(name) is None:
+            rep.line(WARN, f"OTEL_TRACES_EXPORTER: unknown exporter {name!r} (otlp, console, none or an "
+                           "installed one); ignored")
+    if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true" or not exporters.sends_otlp(names):
+        shown = "OTEL_SDK_DISABLED=true" if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true" \
+            else f"OTEL_TRACES_EXPORTER={','.join(names) or 'none'}"
+        rep.line(INFO, f"{shown}: Arc's own spans are not sent to a collector (an app's own TracerProvider, "
+                       "if it has one, decides for itself)")
+        return
     try:
         endpoint = resolve()
     except EndpointError as exc:

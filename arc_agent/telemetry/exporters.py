@@ -36,13 +36,21 @@ def requested(environ=os.environ) -> tuple:
     return tuple(dict.fromkeys(names))
 
 
-def _entry_point(name: str):
+def entry_point(name: str):
+    """The installed ``opentelemetry_traces_exporter`` entry point called ``name``, or None."""
     from importlib.metadata import entry_points
 
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name == name:
             return ep
     return None
+
+
+def sends_otlp(names: tuple) -> bool:
+    """Whether spans go over OTLP with these names: asked for, or nothing else usable (the fallback)."""
+    if not names:
+        return False
+    return OTLP in names or not any(n == CONSOLE or entry_point(n) is not None for n in names)
 
 
 def build_extra(names: tuple) -> tuple:
@@ -59,7 +67,7 @@ def build_extra(names: tuple) -> tuple:
 
                 exporters.append(ConsoleSpanExporter())
                 continue
-            ep = _entry_point(name)
+            ep = entry_point(name)
             if ep is None:
                 log.error("arc: %s: unknown exporter %r (use otlp, console or none, or install the package "
                           "that provides it); ignored", VARIABLE, name)
