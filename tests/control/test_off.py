@@ -24,3 +24,15 @@ def test_without_an_endpoint_nothing_starts(tmp_path):
     assert "arc-control" not in info["threads"]
     assert info["modules"] == ["arc_agent.control", "arc_agent.control.agent"]
     assert info["root"] == str(tmp_path / ".arc" / "registry")
+
+
+def test_a_bad_url_option_is_named_as_the_option():
+    """``arc registry ... --url`` / ``arc fleet --url`` with a typo: the error names ``--url`` (it named
+    ARC_CONTROL_ENDPOINT, a variable the user had not set)."""
+    from ..helpers.collector import arc_command
+
+    for args in (["registry", "list", "--url", "notaurl"], ["fleet", "--url", "ftp://h:1"]):
+        proc = subprocess.run(arc_command(*args), capture_output=True, text=True, timeout=60, cwd=str(ROOT),
+                              env=clean_env())
+        assert proc.returncode != 0 and "Traceback" not in proc.stderr
+        assert f"--url={args[-1]!r}" in proc.stderr and "ARC_CONTROL_ENDPOINT" not in proc.stderr, proc.stderr
