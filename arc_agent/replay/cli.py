@@ -55,6 +55,10 @@ def run(args: argparse.Namespace) -> int:
     except (CassetteError, ValueError, OSError) as exc:
         print(f"arc replay: {exc}", file=sys.stderr)
         return 2
+    if not records and stats.get("skipped"):  # e.g. the wrong file: saying "0 replayed" would hide it
+        print(f"arc replay: {args.cassette}: no cassette record in it ({stats['skipped']} line(s) skipped: not "
+              "what ARC_CAPTURE writes)", file=sys.stderr)
+        return 2
     if args.limit > 0:
         records = records[:args.limit]
     parts = urlsplit(args.base_url)

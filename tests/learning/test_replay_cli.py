@@ -62,3 +62,12 @@ def test_the_live_provider_shows_the_fix(captured):
     row = next(line.split() for line in proc.stdout.splitlines() if line.startswith("demo-high-temperature"))
     assert row[1:] == ["1", "1", "0", "1", "0"]  # calls, failed before, failed after, fixed, broken
     assert "no answer" not in proc.stderr
+
+
+def test_a_file_that_is_no_cassette_is_named(captured, tmp_path):
+    srv, _ = captured
+    wrong = tmp_path / "app.py"
+    wrong.write_text(APP)
+    proc = _replay(wrong, srv.base_url)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert f"arc replay: {wrong}: no cassette record in it (" in proc.stderr and "records replayed" not in proc.stdout
