@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 
-USAGE = """usage: arc-instrument [--help] [--version] CMD [ARGS...]
+USAGE = """usage: arc-instrument [--help] [--version] [--] CMD [ARGS...]
 
 Run CMD with Arc Runtime loaded in every Python process it starts (no code change), e.g.
   arc-instrument python app.py        arc-instrument pytest tests/        arc-instrument uvicorn app:api
@@ -55,6 +55,12 @@ def build_env(environ: dict) -> dict:
 
 def main(argv: list | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "--":  # `arc-instrument -- CMD`, as with env, nohup or a shell's builtins
+        args = args[1:]
+        if not args:
+            sys.stderr.write(USAGE)
+            return 2
+        return _run(args)
     if not args or args[0] in ("-h", "--help"):
         sys.stdout.write(USAGE)
         return 0 if args else 2
@@ -63,6 +69,11 @@ def main(argv: list | None = None) -> int:
 
         sys.stdout.write(f"arc-instrument {__version__}\n")
         return 0
+    return _run(args)
+
+
+def _run(args: list) -> int:
+    """Replace this process with CMD, Arc's start-up hook on its PYTHONPATH."""
     exe = which(args[0])
     if exe is None:
         sys.stderr.write(f"arc-instrument: command not found: {args[0]}\n")
