@@ -131,8 +131,13 @@ def resolve(endpoint: str | None = None, api_key: str | None = None, environ=os.
         target, secure = parse_endpoint(url, insecure_default=insecure)
     except EndpointError as exc:
         raise EndpointError(f"{source}: {exc}") from None
-    ca = (environ.get("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE")
-          or environ.get("OTEL_EXPORTER_OTLP_CERTIFICATE") or None)
+    ca_variable = "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE"
+    ca = environ.get(ca_variable) or None
+    if ca is None:
+        ca_variable = "OTEL_EXPORTER_OTLP_CERTIFICATE"
+        ca = environ.get(ca_variable) or None
+    if ca and not os.path.isfile(ca):
+        _warn_once(ca_variable, f"{ca!r} is not a file; TLS connections to the collector fail until it is")
     if ca and not url.lower().startswith(("grpc://", "http://")) and insecure is not True:
         secure = True
     headers = _parse_headers(environ.get("OTEL_EXPORTER_OTLP_HEADERS", ""))

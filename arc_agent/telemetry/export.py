@@ -187,8 +187,8 @@ class ArcSpanExporter(SpanExporter):
                 self.cut_off = True
                 raise _Failed(True, f"no answer within ARC_SHUTDOWN_FLUSH_MS ({code})") from None
             raise _Failed(code in _RETRYABLE, str(code)) from None
-        except OSError as exc:  # unreadable CA file and the like
-            raise _Failed(True, repr(exc)) from None
+        except OSError as exc:  # unreadable CA file and the like: say which file
+            raise _Failed(True, f"{exc.strerror or exc}: {exc.filename}" if exc.filename else repr(exc)) from None
         except ValueError as exc:  # the channel was closed by cancel_sends meanwhile
             raise _Failed(True, str(exc)) from None
 

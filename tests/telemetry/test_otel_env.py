@@ -112,3 +112,16 @@ def test_bad_exporter_variables_are_named_and_the_app_runs(devllm, receiver):
     proc = run_proc([sys.executable, APP, "calls", "1"], e, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "OTEL_EXPORTER_OTLP_ENDPOINT: endpoint 'not a url': bad host 'not a url'" in proc.stderr
+
+
+def test_a_missing_collector_ca_file_is_named(devllm, receiver, tmp_path):
+    """OTEL_EXPORTER_OTLP_CERTIFICATE pointing nowhere: the variable and the file are named at start and
+    in the export failure (it was 'unreachable (FileNotFoundError(2, ...))'), and the app runs."""
+    missing = tmp_path / "ca.pem"
+    e = clean_env(DEVLLM_URL=devllm.base_url, OTLP_ENDPOINT=receiver.endpoint,
+                  OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint.replace("grpc://", "grpcs://"),
+                  OTEL_EXPORTER_OTLP_CERTIFICATE=str(missing), ARC_SHUTDOWN_FLUSH_MS="200")
+    proc = run_proc([sys.executable, APP, "calls", "1"], e, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert f"OTEL_EXPORTER_OTLP_CERTIFICATE: '{missing}' is not a file" in proc.stderr
+    assert f"(No such file or directory: {missing})" in proc.stderr
