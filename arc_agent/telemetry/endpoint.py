@@ -38,6 +38,7 @@ class Endpoint:
     secure: bool
     ca_file: str | None = None
     headers: tuple = field(default=(), repr=False)  # ((key, value), ...) — secret
+    compression: str | None = None  # "gzip" (OTEL_EXPORTER_OTLP[_TRACES]_COMPRESSION)
 
     def describe(self) -> str:
         return f"{'grpcs' if self.secure else 'grpc'}://{self.target}"
@@ -156,4 +157,20 @@ def resolve(endpoint: str | None = None, api_key: str | None = None, environ=os.
     if credentials is not None and not any(k == "authorization" for k, _ in headers):
         token = base64.b64encode(":".join(credentials).encode()).decode()
         headers.append(("authorization", f"Basic {token}"))
-    return Endpoint(target=target, secure=secure, ca_file=ca, headers=tuple(headers))
+    return Endpoint(target=target, secure=secure, ca_file=ca, headers=tuple(headers),
+                    compression=_compression(environ))
+
+
+def _compression(environ) -> str | None:
+    """``gzip`` as OTel's gRPC exporter takes it; ``none`` (the spec's other value) or unset: None; any
+    other value is logged and sent uncompressed (the SDK's exporter would raise in the app)."""
+    for variable in ("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION"):
+        raw = environ.get(variable, "").strip().lower()
+        if not raw:
+            continue
+        if raw == "gzip":
+            return raw
+        if raw != "none":
+            _warn_once(variable, f"{raw!r} is not gzip or none; sending uncompressed")
+        return None
+    return None

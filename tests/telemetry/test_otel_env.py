@@ -125,3 +125,71 @@ def test_a_missing_collector_ca_file_is_named(devllm, receiver, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert f"OTEL_EXPORTER_OTLP_CERTIFICATE: '{missing}' is not a file" in proc.stderr
     assert f"(No such file or directory: {missing})" in proc.stderr
+
+
+class _CountingRelay:
+    """A TCP relay in front of the receiver that counts the bytes the client sends (what is on the wire)."""
+
+    def __init__(self, target: str) -> None:
+        import socket
+        import threading
+
+        self.target = target.replace("grpc://", "").rsplit(":", 1)
+        self.sent = 0
+        self._lock = threading.Lock()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.endpoint = f"grpc://127.0.0.1:{self.listener.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection((self.target[0], int(self.target[1])))
+            threading.Thread(target=self._pipe, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, client, False), daemon=True).start()
+
+    def _pipe(self, src, dst, count: bool) -> None:
+        try:
+            while data := src.recv(65536):
+                if count:
+                    with self._lock:
+                        self.sent += len(data)
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_otlp_compression_variable_compresses_what_arc_sends(devllm, receiver):
+    """OTEL_EXPORTER_OTLP_COMPRESSION=gzip compresses Arc's export requests on the wire, as it does the
+    SDK's exporter (it was ignored); the collector side receives the same spans."""
+    relay = _CountingRelay(receiver.endpoint)
+    try:
+        sizes = {}
+        for value in ("", "gzip"):  # unset, not "none": the app's own SDK exporter raises on "none"
+            before, spans_before = relay.sent, len(receiver.spans)
+            e = clean_env(DEVLLM_URL=devllm.base_url, OTEL_EXPORTER_OTLP_ENDPOINT=relay.endpoint,
+                          OTLP_ENDPOINT=receiver.endpoint, OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT="true",
+                          **({"OTEL_EXPORTER_OTLP_COMPRESSION": value} if value else {}))
+            proc = run_proc([sys.executable, APP, "calls", "20"], e, timeout=120)
+            assert proc.returncode == 0, proc.stderr
+            arc = [s for s in receiver.spans[spans_before:] if s.scope == "arc_agent"]
+            assert len(arc) == 20 and all(s.attributes["gen_ai.input.messages"] for s in arc)
+            sizes[value] = relay.sent - before
+        assert sizes["gzip"] < 0.6 * sizes[""], sizes
+    finally:
+        relay.close()
