@@ -349,8 +349,10 @@ def check_agent(rep: Report, url: str | None, timeout: float) -> None:
     for item in skipped:
         rep.line(WARN, "skipped " + item)
     state = telemetry.get("export_state")
+    where = telemetry.get("endpoint") or ("none of Arc's over OTLP (OTEL_TRACES_EXPORTER)" if telemetry.get("owned")
+                                          else "not Arc's own yet (no LLM call so far, or the app's TracerProvider)")
     rep.line(WARN if state == "failing" else OK,
-             f"exporter {telemetry.get('endpoint')}: {state}; exported {telemetry.get('exported_spans', 0)}, "
+             f"exporter {where}: {state}; exported {telemetry.get('exported_spans', 0)}, "
              f"buffered {telemetry.get('buffered_spans', 0)}, dropped {telemetry.get('dropped_spans', 0)} "
              f"(at exit {telemetry.get('dropped_at_exit', 0)}), "
              f"last flush {_ago(telemetry.get('last_flush_ts'))}")
