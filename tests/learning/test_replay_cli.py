@@ -71,3 +71,25 @@ def test_a_file_that_is_no_cassette_is_named(captured, tmp_path):
     proc = _replay(wrong, srv.base_url)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert f"arc replay: {wrong}: no cassette record in it (" in proc.stderr and "records replayed" not in proc.stdout
+
+
+PLUGIN_TEST = """
+def test_patterns_do_not_regress(arc_replay):
+    report = arc_replay({cassette!r}, patterns="demo")
+    report.assert_no_regression()
+    assert report.failed_after < report.failed_before
+"""
+
+
+def test_the_pytest_plugin_says_the_provider_is_unreachable(captured, tmp_path):
+    """The ``arc_replay`` fixture against a provider that never answers fails naming it (it failed with
+    'assert 1 < 1', as if the patterns had not fixed anything); against the live one it passes."""
+    srv, cassette = captured
+    test_file = tmp_path / "test_replayed.py"
+    test_file.write_text(PLUGIN_TEST.format(cassette=str(cassette)))
+    for url, code in ((f"http://127.0.0.1:{free_port()}", 1), (srv.base_url, 0)):
+        proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test_file),
+                               "--arc-replay-base-url", url], env=clean_env(), cwd=str(tmp_path),
+                              capture_output=True, text=True, timeout=180)
+        assert proc.returncode == code, proc.stdout + proc.stderr
+        assert (f"arc_replay: cannot reach {url}" in proc.stdout) == (code == 1), proc.stdout
