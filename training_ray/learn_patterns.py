@@ -136,6 +136,11 @@ def run(args: argparse.Namespace, source: SpanSource | None = None) -> int:
             metrics.update(replays=sum(f["failing"] + f["healthy"] + f["transient"] for f in figures),
                            replay_seconds=round(time.monotonic() - t0, 3),
                            ray_job_id=ray.get_runtime_context().get_job_id())  # which Ray job (cluster) replayed
+            unanswered = sum(f["unanswered"] for f in figures)
+            if unanswered:
+                metrics.update(unanswered_replays=unanswered)
+                _stage(f"{unanswered} of {metrics['replays']} replays got no answer from {args.verify_base_url} "
+                       "(--verify-base-url): they verify nothing")
         patterns = choose(candidates, figures, time.time(), parse_duration(args.ttl), job_id)
         bundle = {"name": args.name, "version": int(started), "created_at": datetime.datetime.now(
             datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "job_id": job_id, "patterns": patterns}
