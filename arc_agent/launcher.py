@@ -20,6 +20,7 @@ Main settings (environment variables):
   OTEL_EXPORTER_OTLP_ENDPOINT     where spans go (or ARC_ENDPOINT; default grpc://localhost:4317,
                                   start a local collector with `arc collector`)
   OTEL_SERVICE_NAME               service name on the spans
+  OTEL_TRACES_EXPORTER            otlp (default), console (spans on stdout) or none
   ARC_DISABLE=1                   Arc off; ARC_DISABLED_INSTRUMENTATIONS=openai,anthropic skips some
   ARC_CAPTURE=PATH                record calls into a cassette for `arc replay` / `arc learn`
   ARC_METRICS_PORT=PORT           Prometheus /metrics and /arc/runtime/status of the running app
