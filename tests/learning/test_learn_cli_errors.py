@@ -24,3 +24,14 @@ def test_a_bad_option_is_named_before_mining(tmp_path, args, said):
                           capture_output=True, text=True, timeout=120, cwd=str(ROOT), env=clean_env())
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     assert said in proc.stderr and "mining" not in proc.stderr
+
+
+def test_a_url_no_collector_serves_is_named_as_such(tmp_path):
+    """``--url`` with a typo said it could not find "the OTLP endpoint ... to record the job row"."""
+    from tests.helpers.ports import free_port
+
+    url = f"http://127.0.0.1:{free_port()}"
+    proc = subprocess.run(arc_command("learn", "patterns", "--url", url, "--out", str(tmp_path / "b.json")),
+                          capture_output=True, text=True, timeout=120, cwd=str(ROOT), env=clean_env())
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert f"no `arc collector` on this machine serves {url}" in proc.stderr
