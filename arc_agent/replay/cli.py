@@ -19,8 +19,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("cassette", help="cassette file written with ARC_CAPTURE=PATH (PATH.1 is read too)")
     parser.add_argument("--patterns", default=None,
                         help="bundle(s) to apply, as ARC_PATTERNS takes them (default: $ARC_PATTERNS)")
-    parser.add_argument("--base-url", default=os.environ.get("ARC_REPLAY_BASE_URL", "http://127.0.0.1:8000"),
-                        help="provider base URL, e.g. `arc dev-llm`'s (default %(default)s)")
+    from arc_agent.devllm.cli import DEFAULT_PORT
+
+    parser.add_argument("--base-url", default=os.environ.get("ARC_REPLAY_BASE_URL", f"http://127.0.0.1:{DEFAULT_PORT}"),
+                        help="provider base URL (default: ARC_REPLAY_BASE_URL, else `arc dev-llm` on its default "
+                             "port, %(default)s)")
     parser.add_argument("--limit", type=int, default=0, help="replay at most this many records (0 = all)")
     parser.add_argument("--recorded-before", action="store_true",
                         help="take 'before' from the cassette instead of re-sending the unfixed request")

@@ -93,3 +93,23 @@ def test_the_pytest_plugin_says_the_provider_is_unreachable(captured, tmp_path):
                               capture_output=True, text=True, timeout=180)
         assert proc.returncode == code, proc.stdout + proc.stderr
         assert (f"arc_replay: cannot reach {url}" in proc.stdout) == (code == 1), proc.stdout
+
+
+def test_the_default_provider_is_dev_llm_on_its_default_port(captured):
+    """Without --base-url, ``arc replay`` goes to ``arc dev-llm``'s default port (8765), which its help
+    names as the example (it went to 8000, where nothing of Arc's listens)."""
+    import socket
+
+    from arc_agent.devllm.cli import DEFAULT_PORT
+
+    with socket.socket() as s:
+        if s.connect_ex(("127.0.0.1", DEFAULT_PORT)) == 0:
+            pytest.skip(f"something listens on {DEFAULT_PORT} here")
+    srv = DevLLMServer(port=DEFAULT_PORT).start()  # what `arc dev-llm` with no option starts
+    try:
+        proc = subprocess.run(arc_command("replay", str(captured[1]), "--patterns", "demo"), capture_output=True,
+                              text=True, timeout=120, cwd=str(ROOT), env=clean_env())
+    finally:
+        srv.stop()
+    assert proc.returncode == 0, proc.stderr
+    assert f"1 records replayed against http://127.0.0.1:{DEFAULT_PORT}" in proc.stdout
