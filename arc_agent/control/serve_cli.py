@@ -66,9 +66,12 @@ def run(args: argparse.Namespace) -> int:
         return fail(str(exc))
     if bool(args.tls_cert) != bool(args.tls_key):
         return fail("--tls-cert and --tls-key go together")
-    port = args.listen.rpartition(":")[2]
-    if ":" not in args.listen or not port.isdigit() or int(port) > 65535:  # gRPC would wrap 99999 silently
-        return fail(f"--listen {args.listen!r}: expected HOST:PORT with a port from 0 to 65535 (0 = any free port)")
+    from ..collector.cli import check_address
+
+    try:
+        check_address("--listen", args.listen)  # gRPC would take 99999 as 34463 silently
+    except ValueError as exc:
+        return fail(str(exc))
     tls = None
     if args.tls_cert:
         try:
