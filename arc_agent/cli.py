@@ -7,7 +7,10 @@ when its subcommand runs, so ``arc --help`` stays fast: each one-line help is he
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import io
+import os
 import sys
 
 SUBCOMMANDS: dict = {
@@ -49,6 +52,23 @@ _HELP = {
 }
 
 
+def _unloadable_patterns_publish(args: argparse.Namespace) -> bool:
+    """``arc registry publish patterns NAME FILE`` of a file no agent could load (a typo'd path to the
+    wrong file): refused with the bundle errors before an immutable version exists that a fleet may
+    follow. The registry layer cannot read bundles itself (it sits below ``patterns``)."""
+    if args.command != "registry" or getattr(args, "registry_command", None) != "publish" \
+            or args.kind != "patterns" or not os.path.exists(args.path):
+        return False
+    from arc_agent.patterns.cli import validate
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        if validate([args.path], False) == 0:
+            return False
+    print(f"error: {args.path} is not a pattern bundle agents can load (see above); nothing was published",
+          file=sys.stderr)
+    return True
+
+
 def main(argv: list | None = None) -> int:
     from arc_agent import __version__
 
@@ -67,6 +87,8 @@ def main(argv: list | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    if _unloadable_patterns_publish(args):
+        return 1
     try:
         return int(modules[args.command].run(args) or 0)
     except ModuleNotFoundError as exc:  # an optional extra is not installed: say which, no traceback

@@ -188,6 +188,19 @@ def check_exporter(rep: Report, timeout: float) -> None:
     from .telemetry.endpoint import EndpointError, resolve
 
     rep.section("Collector (where spans go)")
+    from .telemetry import exporters
+
+    names = exporters.requested()
+    for name in names:
+        if name not in (exporters.OTLP, exporters.CONSOLE) and exporters.entry_point(name) is None:
+            rep.line(WARN, f"OTEL_TRACES_EXPORTER: unknown exporter {name!r} (otlp, console, none or an "
+                           "installed one); ignored")
+    if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true" or not exporters.sends_otlp(names):
+        shown = "OTEL_SDK_DISABLED=true" if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true" \
+            else f"OTEL_TRACES_EXPORTER={','.join(names) or 'none'}"
+        rep.line(INFO, f"{shown}: Arc's own spans are not sent to a collector (an app's own TracerProvider, "
+                       "if it has one, decides for itself)")
+        return
     try:
         endpoint = resolve()
     except EndpointError as exc:
@@ -355,8 +368,10 @@ def check_agent(rep: Report, url: str | None, timeout: float) -> None:
     for item in skipped:
         rep.line(WARN, "skipped " + item)
     state = telemetry.get("export_state")
+    where = telemetry.get("endpoint") or ("none of Arc's over OTLP (OTEL_TRACES_EXPORTER)" if telemetry.get("owned")
+                                          else "not Arc's own yet (no LLM call so far, or the app's TracerProvider)")
     rep.line(WARN if state == "failing" else OK,
-             f"exporter {telemetry.get('endpoint')}: {state}; exported {telemetry.get('exported_spans', 0)}, "
+             f"exporter {where}: {state}; exported {telemetry.get('exported_spans', 0)}, "
              f"buffered {telemetry.get('buffered_spans', 0)}, dropped {telemetry.get('dropped_spans', 0)} "
              f"(at exit {telemetry.get('dropped_at_exit', 0)}), "
              f"last flush {_ago(telemetry.get('last_flush_ts'))}")

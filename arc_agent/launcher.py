@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 
-USAGE = """usage: arc-instrument [--help] [--version] CMD [ARGS...]
+USAGE = """usage: arc-instrument [--help] [--version] [--] CMD [ARGS...]
 
 Run CMD with Arc Runtime loaded in every Python process it starts (no code change), e.g.
   arc-instrument python app.py        arc-instrument pytest tests/        arc-instrument uvicorn app:api
@@ -20,6 +20,7 @@ Main settings (environment variables):
   OTEL_EXPORTER_OTLP_ENDPOINT     where spans go (or ARC_ENDPOINT; default grpc://localhost:4317,
                                   start a local collector with `arc collector`)
   OTEL_SERVICE_NAME               service name on the spans
+  OTEL_TRACES_EXPORTER            otlp (default), console (spans on stdout) or none
   ARC_DISABLE=1                   Arc off; ARC_DISABLED_INSTRUMENTATIONS=openai,anthropic skips some
   ARC_CAPTURE=PATH                record calls into a cassette for `arc replay` / `arc learn`
   ARC_METRICS_PORT=PORT           Prometheus /metrics and /arc/runtime/status of the running app
@@ -59,6 +60,12 @@ def build_env(environ: dict) -> dict:
 
 def main(argv: list | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "--":  # `arc-instrument -- CMD`, as with env, nohup or a shell's builtins
+        args = args[1:]
+        if not args:
+            sys.stderr.write(USAGE)
+            return 2
+        return _run(args)
     if not args or args[0] in ("-h", "--help"):
         sys.stdout.write(USAGE)
         return 0 if args else 2
@@ -67,6 +74,11 @@ def main(argv: list | None = None) -> int:
 
         sys.stdout.write(f"arc-instrument {__version__}\n")
         return 0
+    return _run(args)
+
+
+def _run(args: list) -> int:
+    """Replace this process with CMD, Arc's start-up hook on its PYTHONPATH."""
     exe = which(args[0])
     if exe is None:
         sys.stderr.write(f"arc-instrument: command not found: {args[0]}\n")

@@ -43,7 +43,23 @@ def parse_args(argv: list | None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.capture and not args.verify_base_url:
         p.error("--capture needs --verify-base-url (the provider to replay against)")
+    _check_before_mining(p, args)
     return args
+
+
+def _check_before_mining(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """A typo is named by its option at once, not minutes later (or as another option's error)."""
+    from arc_agent.collector.schema import SchemaError
+
+    try:  # --since is checked by its own type (source_args)
+        parse_duration(args.ttl)
+    except SchemaError:
+        p.error(f"--ttl {args.ttl!r}: expected a number and a unit s/m/h/d, e.g. 24h or 7d")
+    folder = os.path.dirname(os.path.abspath(args.out))
+    if not os.path.isdir(folder):
+        p.error(f"--out {args.out}: its folder {folder} does not exist")
+    if args.capture and not os.path.exists(args.capture):
+        p.error(f"--capture {args.capture}: no such cassette")
 
 
 def _stage(name: str) -> None:
@@ -120,6 +136,11 @@ def run(args: argparse.Namespace, source: SpanSource | None = None) -> int:
             metrics.update(replays=sum(f["failing"] + f["healthy"] + f["transient"] for f in figures),
                            replay_seconds=round(time.monotonic() - t0, 3),
                            ray_job_id=ray.get_runtime_context().get_job_id())  # which Ray job (cluster) replayed
+            unanswered = sum(f["unanswered"] for f in figures)
+            if unanswered:
+                metrics.update(unanswered_replays=unanswered)
+                _stage(f"{unanswered} of {metrics['replays']} replays got no answer from {args.verify_base_url} "
+                       "(--verify-base-url): they verify nothing")
         patterns = choose(candidates, figures, time.time(), parse_duration(args.ttl), job_id)
         bundle = {"name": args.name, "version": int(started), "created_at": datetime.datetime.now(
             datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "job_id": job_id, "patterns": patterns}

@@ -1,8 +1,9 @@
 """Verification: replay captured requests with one candidate pattern, as parallel Ray tasks.
 
 Failing requests of the candidate's kind that its pattern matches must no longer fail that way
-(``resolved``); healthy requests it matches must stay healthy. A 429/5xx on the replay is noise:
-neither a resolution nor a break. The confidence written is the Wilson lower bound of the resolved rate.
+(``resolved``); healthy requests it matches must stay healthy. A 429/5xx on the replay, or no answer at
+all (the provider unreachable), is noise: neither a resolution nor a break. The confidence written is
+the Wilson lower bound of the resolved rate.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def matches(engine, record) -> bool:
 
 @ray.remote
 def replay_task(base_url: str, pattern: dict, fix: dict, records: list) -> list:
-    """[(was_healthy, outcome after, kind after)] for each (healthy, Record) pair."""
+    """[(was_healthy, outcome after, kind after, no answer)] for each (healthy, Record) pair."""
     from arc_agent.replay.runner import fixed_kwargs
     from arc_agent.replay.send import Sender
 
@@ -46,8 +47,9 @@ def replay_task(base_url: str, pattern: dict, fix: dict, records: list) -> list:
     try:
         for healthy, record in records:
             kwargs, _ = fixed_kwargs(engine, record)
+            unanswered = sender.unreachable
             outcome, error = sender.send(record.provider, record.operation, kwargs)
-            out.append((healthy, outcome, record_kind(outcome, error)))
+            out.append((healthy, outcome, record_kind(outcome, error), sender.unreachable > unanswered))
     finally:
         sender.close()
     return out
@@ -67,9 +69,11 @@ def plan(candidate_list: list, records: list, max_replays: int, chunk: int = 8) 
 
 
 def verify(candidate_list: list, records: list, base_url: str, max_replays: int, on_done=None) -> list:
-    """Replay figures per candidate: {failing, resolved, fixed_ok, healthy, broken, transient}; a replay
-    answered with a 429/5xx is counted as ``transient`` only."""
-    figures = [{"failing": 0, "resolved": 0, "fixed_ok": 0, "healthy": 0, "broken": 0, "transient": 0}
+    """Replay figures per candidate: {failing, resolved, fixed_ok, healthy, broken, transient, unanswered};
+    a replay answered with a 429/5xx, or not answered (``unanswered`` too), is counted as ``transient`` only
+    (it was counted as resolved when the provider could not be reached: every fix "verified")."""
+    figures = [{"failing": 0, "resolved": 0, "fixed_ok": 0, "healthy": 0, "broken": 0, "transient": 0,
+                "unanswered": 0}
                for _ in candidate_list]
     pending = {}
     for i, failing, healthy in plan(candidate_list, records, max_replays):
@@ -82,10 +86,11 @@ def verify(candidate_list: list, records: list, base_url: str, max_replays: int,
         done, _ = ray.wait(list(pending), num_returns=1)
         i, size = pending.pop(done[0])
         kind = candidate_list[i]["kind"]
-        for healthy, outcome, after_kind in ray.get(done[0]):
+        for healthy, outcome, after_kind, unanswered in ray.get(done[0]):
             f = figures[i]
-            if after_kind and after_kind[3] in TRANSIENT:
-                f["transient"] += 1  # the provider's noise says nothing about the fix either way
+            if unanswered or (after_kind and after_kind[3] in TRANSIENT):
+                f["transient"] += 1  # the provider's noise (or silence) says nothing about the fix either way
+                f["unanswered"] += unanswered
                 continue
             if healthy:
                 f["healthy"] += 1

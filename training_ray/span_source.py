@@ -91,8 +91,9 @@ class SpanSource:
                 otlp = str(info.get("otlp", ""))
                 break
         if not otlp and self.url:
-            raise ValueError(f"cannot find the OTLP endpoint of the collector serving {self.url} "
-                             "(its collector.json) to record the job row")
+            raise ValueError(f"no `arc collector` on this machine serves {self.url} (none of its collector.json "
+                             "files names that query URL; is it running, and is the URL right?): --url needs that "
+                             "collector, which records the job's rows; for another ClickHouse use --clickhouse")
         return otlp
 
 

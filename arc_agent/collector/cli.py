@@ -179,6 +179,13 @@ def read_token(path: str) -> str:
     return token
 
 
+def check_address(option: str, listen: str) -> None:
+    """``HOST:PORT`` with a port from 0 to 65535: gRPC would take 99999 as 34463 without a word."""
+    port = listen.rpartition(":")[2]
+    if ":" not in listen or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"{option} {listen!r}: expected HOST:PORT with a port from 0 to 65535 (0 = any free port)")
+
+
 def check_exposure(listen: str, *, tls: bool, token: bool) -> None:
     """Beyond loopback the OTLP port takes spans from the network: TLS and a token are required."""
     host = listen.rpartition(":")[0]
@@ -198,6 +205,9 @@ def run(args) -> int:
             print(";\n\n".join(schema.statements(options)) + ";")
             return 0
         args.auth_token = read_token(args.auth_token_file) if args.auth_token_file else None
+        check_address("--listen", args.listen)
+        if args.query_listen != "off":
+            check_address("--query-listen", args.query_listen)
         check_exposure(args.listen, tls=bool(args.tls_cert), token=bool(args.auth_token))
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -76,9 +76,24 @@ def parse_rows(text: str) -> list:
     return rows
 
 
+def _check_url(url: str) -> urllib.parse.SplitResult:
+    """``url`` split, or a QueryError naming what is wrong (a user's typo is no traceback); the
+    message never shows a password written in the URL."""
+    shown = url if "@" not in url else url.partition("://")[0] + "://***@" + url.rpartition("@")[2]
+    parts = urllib.parse.urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if parts.scheme not in ("http", "https") or not parts.hostname or port == -1:
+        raise QueryError(f"bad URL {shown!r}: expected http://host:port or https://host:port "
+                         "(a collector's query endpoint or a ClickHouse HTTP endpoint)")
+    return parts
+
+
 def _credentials(url: str) -> tuple:
     """``http://user:pass@host:8123`` -> (URL without them, ClickHouse auth headers)."""
-    parts = urllib.parse.urlsplit(url)
+    parts = _check_url(url)
     if not parts.username:
         return url, {}
     headers = {"X-ClickHouse-User": urllib.parse.unquote(parts.username)}

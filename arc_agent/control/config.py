@@ -60,19 +60,20 @@ class ControlConfig:
         return mod.secure_channel(self.target, grpc.ssl_channel_credentials(root_certificates=root), options=KEEPALIVE)
 
 
-def parse_endpoint(raw: str, ca_file: Optional[str] = None) -> Tuple[str, bool]:
-    """(host:port, secure) of an endpoint setting; ConfigError if it is not one."""
+def parse_endpoint(raw: str, ca_file: Optional[str] = None, what: str = "ARC_CONTROL_ENDPOINT") -> Tuple[str, bool]:
+    """(host:port, secure) of an endpoint setting; ConfigError naming ``what`` (the variable or option
+    the user wrote it in) if it is not one."""
     text = raw.strip()
     scheme, sep, rest = text.partition("://")
     if not sep:
         scheme, rest = ("grpcs" if ca_file else "grpc"), text
     if scheme not in ("grpc", "grpcs", "http", "https"):
-        raise ConfigError(f"ARC_CONTROL_ENDPOINT={raw!r}: scheme must be grpc:// or grpcs://")
+        raise ConfigError(f"{what}={raw!r}: scheme must be grpc:// or grpcs://")
     if "@" in rest or "/" in rest.rstrip("/"):
-        raise ConfigError("ARC_CONTROL_ENDPOINT: expected host:port (no credentials or path)")
+        raise ConfigError(f"{what}: expected host:port (no credentials or path)")
     host, colon, port = rest.rstrip("/").rpartition(":")
     if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ConfigError(f"ARC_CONTROL_ENDPOINT={raw!r}: expected host:port")
+        raise ConfigError(f"{what}={raw!r}: expected host:port")
     return f"{host}:{port}", scheme in ("grpcs", "https")
 
 

@@ -27,7 +27,7 @@ def connect(url: str) -> tuple:
     from .gen import control_pb2_grpc as pb_grpc
 
     ca = settings.text("ARC_CONTROL_CA")
-    target, secure = parse_endpoint(url, ca)
+    target, secure = parse_endpoint(url, ca, "--url")
     conf = ControlConfig(target=target, secure=secure, ca_file=ca, api_key=settings.text("ARC_API_KEY"))
     return pb_grpc.ControlStub(conf.channel()), conf.metadata, conf
 

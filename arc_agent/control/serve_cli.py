@@ -64,6 +64,12 @@ def run(args: argparse.Namespace) -> int:
         return fail(str(exc))
     if bool(args.tls_cert) != bool(args.tls_key):
         return fail("--tls-cert and --tls-key go together")
+    from ..collector.cli import check_address
+
+    try:
+        check_address("--listen", args.listen)  # gRPC would take 99999 as 34463 silently
+    except ValueError as exc:
+        return fail(str(exc))
     tls = None
     if args.tls_cert:
         try:

@@ -63,7 +63,7 @@ def run(args: Any) -> int:
     server = DevLLMServer(args.host, args.port, config, verbose=args.verbose)
     try:
         server.start()
-    except OSError as exc:
+    except (OSError, OverflowError) as exc:  # OverflowError: a port above 65535
         print(f"dev-llm: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
     done = threading.Event()

@@ -20,7 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t = sub.add_parser("test", help="show which patterns match a request and the request Arc would send")
     t.add_argument("files", nargs="+", metavar="FILE", help="bundle files or directories")
     t.add_argument("--request", required=True, metavar="REQUEST.json",
-                   help='SDK keyword arguments as JSON, or {"sdk": ..., "request": {...}}')
+                   help='a file (or inline JSON starting with "{") of SDK keyword arguments, or '
+                        '{"sdk": ..., "request": {...}}')
     t.add_argument("--sdk", choices=SDKS, help="which SDK call the request is for (default: guessed)")
     t.add_argument("--threshold", type=float, default=None,
                    help="confidence threshold (default: ARC_FIX_THRESHOLD or 0.5)")
@@ -138,17 +139,19 @@ def read_request(path: str, sdk: str | None) -> tuple:
     from .bounded import read_regular
     from .errors import BundleError
 
+    inline = path.lstrip().startswith("{") and not os.path.exists(path)
+    shown = "the inline --request" if inline else path
     try:
-        doc = json.loads(read_regular(path, 64 << 20))
+        doc = json.loads(path if inline else read_regular(path, 64 << 20))
     except BundleError as exc:
         raise SystemExit(f"error: cannot read request {exc}") from None
     except (ValueError, RecursionError) as exc:
-        raise SystemExit(f"error: cannot read request {path}: {exc}") from None
+        raise SystemExit(f"error: cannot read request {shown}: {exc}") from None
     if isinstance(doc, dict) and isinstance(doc.get("request"), dict):
         sdk = sdk or doc.get("sdk")
         doc = doc["request"]
     if not isinstance(doc, dict):
-        raise SystemExit(f"error: {path}: the request must be a JSON object of SDK keyword arguments")
+        raise SystemExit(f"error: {shown}: the request must be a JSON object of SDK keyword arguments")
     sdk = sdk or guess_sdk(doc)
     if sdk not in SDKS:
         raise SystemExit(f"error: unknown sdk {sdk!r} (one of {', '.join(SDKS)})")

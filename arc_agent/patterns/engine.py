@@ -111,6 +111,7 @@ class PatternEngine:
         self.loaded_at: float | None = None
         self._snap = Snapshot((), (), "")
         self.active = False
+        self._has_patterns = threading.Event()  # set by the first _publish with patterns (wait_patterns)
         if paths:
             self.load(list(paths))
 
@@ -303,6 +304,13 @@ class PatternEngine:
         snap = Snapshot(tuple(layers), tuple(tombs), ",".join(labels))
         self._snap = snap  # the one atomic swap readers see
         self.active = snap.total > 0 or self._loading is not None
+        if snap.total > 0:
+            self._has_patterns.set()
+
+    def wait_patterns(self, timeout: float) -> bool:
+        """Wait (at most ``timeout`` s) until patterns are loaded, e.g. the first version a control
+        server delivers into an empty mirror; True if they are."""
+        return self._has_patterns.is_set() or self._has_patterns.wait(timeout)
 
     # -- hot reload ---------------------------------------------------------------------------------------
     def start_watching(self, interval: float | None = None) -> None:
@@ -476,6 +484,10 @@ def _after_fork(ref: weakref.ref) -> None:
     if engine is None:
         return
     engine._write_lock = threading.RLock()  # a lock held by another thread at fork stays held
+    has_patterns = threading.Event()  # likewise the event's own lock
+    if engine._has_patterns.is_set():  # reads the flag without the lock
+        has_patterns.set()
+    engine._has_patterns = has_patterns
     if engine._loading is not None:
         engine._loading = None
         engine.load_in_background(engine._pending_paths)

@@ -77,14 +77,21 @@ class Pending:
 
     active = True
 
-    def __init__(self, budget: WaitBudget = WAIT) -> None:
+    def __init__(self, budget: WaitBudget = WAIT, from_control: bool = False) -> None:
         self.engine: Any = None
         self.created = threading.Event()
         self._budget = budget
+        # a registry: set followed through a control server: a fresh mirror has nothing until the
+        # subscriber's first download, which the ARC_PATTERNS_WAIT_MS budget waits for too
+        self._from_control = from_control
 
     def fix(self, request: Any) -> FixOutcome | None:
         if self.created.is_set() or self.created.wait(self._budget.remaining()):
             engine = self.engine
+            if engine is not None and self._from_control:
+                engine.wait_patterns(self._budget.remaining())
+                if state.RUNTIME.fixer is self:  # delivered, or the wait is over: the engine takes the calls
+                    state.RUNTIME.fixer = engine
             if engine is not None and engine.active:
                 return engine.fix(request)
             return None
@@ -127,7 +134,9 @@ def begin(setting: str, make_engine: Callable[[], Any]) -> None:
         make_engine()
         return
     global _pending
-    pending = _pending = Pending()
+    from ..settings import text
+
+    pending = _pending = Pending(from_control="registry:" in setting and bool(text("ARC_CONTROL_ENDPOINT")))
     state.RUNTIME.fixer = pending
 
     def run() -> None:
@@ -135,6 +144,8 @@ def begin(setting: str, make_engine: Callable[[], Any]) -> None:
             _import_done.wait(IMPORT_WAIT_S)  # also when Arc was activated by ``Arc()``, not an import
             forkgate.import_modules(*ENGINE_IMPORTS)
             pending.engine = make_engine()
+            if pending._from_control:  # calls keep coming here to wait for the server's first delivery
+                state.RUNTIME.fixer = pending
         except Exception as exc:  # the app runs unfixed, as with a bad bundle
             failopen.record("patterns_load", exc)
             if state.RUNTIME.fixer is pending:

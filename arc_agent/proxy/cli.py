@@ -93,7 +93,7 @@ def bind_tcp(listen: str) -> socket.socket:
     try:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         return socket.create_server((host, int(port)), family=family, backlog=1024)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, OverflowError) as exc:  # OverflowError: a port above 65535
         raise ValueError(f"--listen {listen}: cannot listen: {exc}") from exc
 
 
@@ -113,7 +113,10 @@ def run(args: Any) -> int:
     except ImportError:
         print("arc proxy: needs the 'proxy' extra: pip install 'arc-runtime[proxy]' (aiohttp)", file=sys.stderr)
         return 2
-    os.environ.setdefault("OTEL_SERVICE_NAME", "arc-proxy")
+    named = any(item.partition("=")[0].strip() == "service.name"
+                for item in os.environ.get("OTEL_RESOURCE_ATTRIBUTES", "").split(","))
+    if not named:  # OTEL_SERVICE_NAME would win over the user's OTEL_RESOURCE_ATTRIBUTES service.name
+        os.environ.setdefault("OTEL_SERVICE_NAME", "arc-proxy")
     from ..collector.cli import check_exposure, read_token
 
     try:

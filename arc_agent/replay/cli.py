@@ -10,14 +10,18 @@ import argparse
 import json
 import os
 import sys
+from urllib.parse import urlsplit
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("cassette", help="cassette file written with ARC_CAPTURE=PATH (PATH.1 is read too)")
     parser.add_argument("--patterns", default=None,
                         help="bundle(s) to apply, as ARC_PATTERNS takes them (default: $ARC_PATTERNS)")
-    parser.add_argument("--base-url", default=os.environ.get("ARC_REPLAY_BASE_URL", "http://127.0.0.1:8000"),
-                        help="provider base URL, e.g. `arc dev-llm`'s (default %(default)s)")
+    from arc_agent.devllm.cli import DEFAULT_PORT
+
+    parser.add_argument("--base-url", default=os.environ.get("ARC_REPLAY_BASE_URL", f"http://127.0.0.1:{DEFAULT_PORT}"),
+                        help="provider base URL (default: ARC_REPLAY_BASE_URL, else `arc dev-llm` on its default "
+                             "port, %(default)s)")
     parser.add_argument("--limit", type=int, default=0, help="replay at most this many records (0 = all)")
     parser.add_argument("--recorded-before", action="store_true",
                         help="take 'before' from the cassette instead of re-sending the unfixed request")
@@ -52,8 +56,17 @@ def run(args: argparse.Namespace) -> int:
     except (CassetteError, ValueError, OSError) as exc:
         print(f"arc replay: {exc}", file=sys.stderr)
         return 2
+    if not records and stats.get("skipped"):  # e.g. the wrong file: saying "0 replayed" would hide it
+        print(f"arc replay: {args.cassette}: no cassette record in it ({stats['skipped']} line(s) skipped: not "
+              "what ARC_CAPTURE writes)", file=sys.stderr)
+        return 2
     if args.limit > 0:
         records = records[:args.limit]
+    parts = urlsplit(args.base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        print(f"arc replay: --base-url {args.base_url!r}: expected the provider's http(s)://host[:port]",
+              file=sys.stderr)
+        return 2
     sender = Sender(args.base_url)
     try:
         with Progress("replay", len(records)) as bar:
@@ -69,5 +82,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"{pid:<32} {row['calls']:>6} {row['failed_before']:>14} {row['failed_after']:>13} "
                   f"{row['fixed']:>6} {row['broken']:>7}")
         print(f"{len(records)} records replayed against {args.base_url}; {stats.get('skipped', 0)} skipped")
+    if sender.unreachable:  # a provider that never answered is not a failure of the requests
+        print(f"arc replay: {sender.unreachable} of {sender.sent} sends got no answer from {args.base_url} "
+              f"({sender.last_unreachable}); they count as failed above", file=sys.stderr)
+        if sender.unreachable == sender.sent:
+            print(f"arc replay: cannot reach {args.base_url} (--base-url, or ARC_REPLAY_BASE_URL)", file=sys.stderr)
+            return 2
     broken = sum(r.broken for r in results)
     return 1 if args.fail_on_regression and broken else 0

@@ -65,6 +65,9 @@ def arc_replay(request: pytest.FixtureRequest):
         sender = Sender(url)
         senders.append(sender)
         results = Replayer(sender, load_fixer(patterns or "")).run(read_records(cassette))
+        if sender.sent and sender.unreachable == sender.sent:  # not a verdict on the patterns
+            pytest.fail(f"arc_replay: cannot reach {url}: no send got an answer ({sender.last_unreachable})",
+                        pytrace=False)
         return ReplayReport(results, summarize(results))
 
     yield replay

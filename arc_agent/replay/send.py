@@ -15,11 +15,22 @@ from . import outcome as outcomes
 _NEVER_SENT = ("stream", "api_key", "extra_headers", "timeout")
 
 
+def _unreachable(provider: str, exc: Exception) -> bool:
+    """No answer at all (refused, DNS, timeout): the SDK's ``APIConnectionError`` (timeouts included)."""
+    import importlib
+
+    sdk = importlib.import_module("anthropic" if provider == "anthropic" else "openai")
+    return isinstance(exc, sdk.APIConnectionError)
+
+
 class Sender:
     def __init__(self, base_url: str, timeout: float = 30.0) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self._clients: dict = {}
+        self.sent = 0
+        self.unreachable = 0  # sends that never got an answer (connection refused, DNS, timeout)
+        self.last_unreachable = ""
 
     def _client(self, provider: str) -> Any:
         client = self._clients.get(provider)
@@ -47,9 +58,13 @@ class Sender:
             method = client.responses.create
         else:
             method = client.chat.completions.create
+        self.sent += 1
         try:
             response = method(**clean)
         except Exception as exc:  # the SDK's APIError family, or a bad recorded argument
+            if _unreachable(provider, exc):
+                self.unreachable += 1
+                self.last_unreachable = f"{type(exc).__name__}: {exc}"
             return outcomes.of_exception(exc)
         return outcomes.of_response(provider, operation, clean, response), {}
 

@@ -80,11 +80,19 @@ def run(args) -> int:
         print(f"arc report: {exc}", file=sys.stderr)
         return 2
     out = Path(args.output)
+    if not out.parent.is_dir() or out.is_dir():  # said before the queries run, not after
+        where = f"{out} is a folder" if out.is_dir() else f"its folder {out.parent} does not exist"
+        print(f"arc report: cannot write {out}: {where}", file=sys.stderr)
+        return 2
     try:
         text = build(args.url, args.store, seconds)
     except QueryError as exc:
         print(f"arc report: {exc}", file=sys.stderr)
         return 1
-    _write(out, text)
+    try:
+        _write(out, text)
+    except OSError as exc:
+        print(f"arc report: cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     print(f"arc report: wrote {out} ({len(text) // 1024} KiB); open it in a browser, no network needed")
     return 0

@@ -11,6 +11,7 @@ HTTP Basic ``authorization`` (unless a header sets one); anything that shows a U
 from __future__ import annotations
 
 import base64
+import logging
 import os
 import re
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ class Endpoint:
     secure: bool
     ca_file: str | None = None
     headers: tuple = field(default=(), repr=False)  # ((key, value), ...) — secret
+    compression: str | None = None  # "gzip" (OTEL_EXPORTER_OTLP[_TRACES]_COMPRESSION)
 
     def describe(self) -> str:
         return f"{'grpcs' if self.secure else 'grpc'}://{self.target}"
@@ -46,15 +48,30 @@ class EndpointError(ValueError):
     pass
 
 
-def _parse_headers(raw: str) -> list:
+_warned: set = set()  # (variable, problem) already logged: resolve runs more than once
+
+
+def _warn_once(variable: str, problem: str) -> None:
+    if (variable, problem) not in _warned:
+        _warned.add((variable, problem))
+        logging.getLogger("arc").error("arc: %s: %s", variable, problem)
+
+
+def _parse_headers(raw: str, variable: str = "OTEL_EXPORTER_OTLP_HEADERS") -> list:
+    """``k1=v1,k2=v2`` (URL-encoded) as OTel reads it; an entry that is not ``KEY=VALUE`` is ignored
+    and logged once by its position only (header values are secrets)."""
     out = []
-    for item in raw.split(","):
-        if "=" not in item:
+    items = [item for item in raw.split(",") if item.strip()]
+    for n, item in enumerate(items, 1):
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            _warn_once(variable, f"entry {n} of {len(items)} is not KEY=VALUE (URL-encoded); ignored")
             continue
-        key, value = item.split("=", 1)
-        if key.strip():
-            out.append((unquote(key.strip()).lower(), unquote(value.strip())))
+        out.append((unquote(key.strip()).lower(), unquote(value.strip())))
     return out
+
+
+_HOST = re.compile(r"\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+")
 
 
 def parse_endpoint(url: str, *, insecure_default: bool | None = None) -> tuple:
@@ -78,6 +95,8 @@ def parse_endpoint(url: str, *, insecure_default: bool | None = None) -> tuple:
         host, port = rest, default_port
     if not 0 < int(port) < 65536:
         raise EndpointError(f"endpoint {url!r}: bad port {port}")
+    if not _HOST.fullmatch(host):
+        raise EndpointError(f"endpoint {url!r}: bad host {host!r} (expected grpc://host:port)")
     if scheme in ("grpcs", "https"):
         secure = True
     elif scheme in ("grpc", "http"):
@@ -99,18 +118,38 @@ def userinfo(url: str) -> tuple | None:
 
 
 def resolve(endpoint: str | None = None, api_key: str | None = None, environ=os.environ) -> Endpoint:
-    url = (endpoint or settings.text("ARC_ENDPOINT", environ) or environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-           or environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or "grpc://localhost:4317")
+    url, source = endpoint, "Arc(endpoint=)"
+    for variable in ("ARC_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"):
+        if url:
+            break
+        found = settings.text(variable, environ) if variable == "ARC_ENDPOINT" else environ.get(variable)
+        url, source = found, variable
+    url = url or "grpc://localhost:4317"
     insecure_env = (environ.get("OTEL_EXPORTER_OTLP_TRACES_INSECURE")
                     or environ.get("OTEL_EXPORTER_OTLP_INSECURE"))
     insecure = None if insecure_env is None else insecure_env.strip().lower() == "true"
-    target, secure = parse_endpoint(url, insecure_default=insecure)
-    ca = (environ.get("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE")
-          or environ.get("OTEL_EXPORTER_OTLP_CERTIFICATE") or None)
+    try:
+        target, secure = parse_endpoint(url, insecure_default=insecure)
+    except EndpointError as exc:
+        raise EndpointError(f"{source}: {exc}") from None
+    ca_variable = "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE"
+    ca = environ.get(ca_variable) or None
+    if ca is None:
+        ca_variable = "OTEL_EXPORTER_OTLP_CERTIFICATE"
+        ca = environ.get(ca_variable) or None
+    if ca and not os.path.isfile(ca):
+        _warn_once(ca_variable, f"{ca!r} is not a file; TLS connections to the collector fail until it is")
     if ca and not url.lower().startswith(("grpc://", "http://")) and insecure is not True:
         secure = True
     headers = _parse_headers(environ.get("OTEL_EXPORTER_OTLP_HEADERS", ""))
-    headers += _parse_headers(environ.get("OTEL_EXPORTER_OTLP_TRACES_HEADERS", ""))
+    headers += _parse_headers(environ.get("OTEL_EXPORTER_OTLP_TRACES_HEADERS", ""),
+                              "OTEL_EXPORTER_OTLP_TRACES_HEADERS")
+    for variable in ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"):
+        protocol = environ.get(variable, "").strip().lower()
+        if protocol and protocol != "grpc":
+            _warn_once(variable, f"{protocol!r}: Arc sends OTLP over gRPC only; give the collector's gRPC "
+                                 "endpoint (port 4317 by default)")
+            break
     key = api_key or settings.text("ARC_API_KEY", environ)
     if key:
         headers.append(("authorization", f"Bearer {key}"))
@@ -118,4 +157,20 @@ def resolve(endpoint: str | None = None, api_key: str | None = None, environ=os.
     if credentials is not None and not any(k == "authorization" for k, _ in headers):
         token = base64.b64encode(":".join(credentials).encode()).decode()
         headers.append(("authorization", f"Basic {token}"))
-    return Endpoint(target=target, secure=secure, ca_file=ca, headers=tuple(headers))
+    return Endpoint(target=target, secure=secure, ca_file=ca, headers=tuple(headers),
+                    compression=_compression(environ))
+
+
+def _compression(environ) -> str | None:
+    """``gzip`` as OTel's gRPC exporter takes it; ``none`` (the spec's other value) or unset: None; any
+    other value is logged and sent uncompressed (the SDK's exporter would raise in the app)."""
+    for variable in ("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "OTEL_EXPORTER_OTLP_COMPRESSION"):
+        raw = environ.get(variable, "").strip().lower()
+        if not raw:
+            continue
+        if raw == "gzip":
+            return raw
+        if raw != "none":
+            _warn_once(variable, f"{raw!r} is not gzip or none; sending uncompressed")
+        return None
+    return None

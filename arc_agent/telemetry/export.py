@@ -32,6 +32,7 @@ from .wal import WriteAheadLog
 log = logging.getLogger("arc")
 
 _EXPORT_METHOD = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+_COMPRESSION = {"gzip": grpc.Compression.Gzip}  # OTEL_EXPORTER_OTLP[_TRACES]_COMPRESSION
 _RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
               grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.ABORTED, grpc.StatusCode.CANCELLED,
               grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL, grpc.StatusCode.UNAUTHENTICATED}
@@ -161,9 +162,11 @@ class ArcSpanExporter(SpanExporter):
                     with open(self.endpoint.ca_file, "rb") as fh:
                         root = fh.read()
                 creds = grpc.ssl_channel_credentials(root_certificates=root)
-                self._channel = grpc.secure_channel(self.endpoint.target, creds, options=options)
+                self._channel = grpc.secure_channel(self.endpoint.target, creds, options=options,
+                                                    compression=_COMPRESSION.get(self.endpoint.compression))
             else:
-                self._channel = grpc.insecure_channel(self.endpoint.target, options=options)
+                self._channel = grpc.insecure_channel(self.endpoint.target, options=options,
+                                                      compression=_COMPRESSION.get(self.endpoint.compression))
             self._call = self._channel.unary_unary(_EXPORT_METHOD, request_serializer=None,
                                                    response_deserializer=ExportTraceServiceResponse.FromString)
             self._pid = os.getpid()
@@ -187,8 +190,8 @@ class ArcSpanExporter(SpanExporter):
                 self.cut_off = True
                 raise _Failed(True, f"no answer within ARC_SHUTDOWN_FLUSH_MS ({code})") from None
             raise _Failed(code in _RETRYABLE, str(code)) from None
-        except OSError as exc:  # unreadable CA file and the like
-            raise _Failed(True, repr(exc)) from None
+        except OSError as exc:  # unreadable CA file and the like: say which file
+            raise _Failed(True, f"{exc.strerror or exc}: {exc.filename}" if exc.filename else repr(exc)) from None
         except ValueError as exc:  # the channel was closed by cancel_sends meanwhile
             raise _Failed(True, str(exc)) from None
 

@@ -16,6 +16,7 @@ from opentelemetry import trace
 
 from .. import forkgate, settings
 from .._version import __version__
+from . import exporters
 from .stats import STATS
 
 log = logging.getLogger("arc")
@@ -75,7 +76,8 @@ def _batch_processor(exporter, max_queue_size: int):
 def _build_provider():
     """Arc's private provider: the SDK reads ``OTEL_TRACES_SAMPLER``/``_ARG`` (a provider built without
     a sampler), the ``OTEL_ATTRIBUTE_*``/``OTEL_SPAN_*`` limits, ``OTEL_SDK_DISABLED`` and the resource
-    variables itself; Arc's load shedding is composed in front of the configured sampler."""
+    variables itself; Arc's load shedding is composed in front of the configured sampler.
+    ``OTEL_TRACES_EXPORTER`` picks the exporters (``exporters.py``)."""
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import Tracer, TracerProvider
 
@@ -99,6 +101,18 @@ def _build_provider():
         provider = TracerProvider(sampler=sampler, resource=Resource.create(), shutdown_on_exit=False)
     tracer = provider.get_tracer("arc_agent", __version__)
     if not isinstance(tracer, Tracer):  # OTEL_SDK_DISABLED: a no-op tracer, nothing to export
+        return provider, tracer
+    names = exporters.requested()
+    if not names:  # OTEL_TRACES_EXPORTER=none: nothing exported, so no span is made either
+        log.info("arc: OTEL_TRACES_EXPORTER=none: Arc's spans are not exported")
+        return provider, trace.NoOpTracer()
+    extra, keep_otlp = exporters.build_extra(names)
+    for other in extra:
+        provider.add_span_processor(_batch_processor(other, _queue_size()))
+    if not keep_otlp:
+        if off_thread:
+            _start_ender(tracer, sampler)
+        atexit.register(shutdown)
         return provider, tracer
     try:
         endpoint = resolve(_settings.get("endpoint"), _settings.get("api_key"))

@@ -104,3 +104,46 @@ def test_span_log_keeps_complete_records_and_ignores_a_torn_tail(tmp_path):
     again = SpanLog(tmp_path / "wal")  # a restart continues the numbering
     again.append(b"four")
     assert again.seal().name > second.name
+
+
+@pytest.mark.parametrize("url", ["notaurl", "http://h:99999", "http://u:pw-secret@h:abc", "ftp://h"])
+@pytest.mark.parametrize("command", ["query", "report"])
+def test_a_bad_query_url_is_named_not_a_traceback(url, command):
+    """``arc query/report --url`` with a typo: one line naming the URL (its password hidden), exit 1."""
+    import subprocess
+
+    from tests.helpers.collector import arc_command
+    from tests.helpers.procs import clean_env
+
+    args = ["SELECT 1"] if command == "query" else ["-o", "/tmp/arc-never-written.html"]
+    proc = subprocess.run(arc_command(command, "--url", url, *args), capture_output=True, text=True,
+                          timeout=60, env=clean_env())
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith(f"arc {command}: bad URL '") and "expected http://host:port" in proc.stderr
+    assert "pw-secret" not in proc.stderr
+
+
+@pytest.mark.parametrize("args", [["collector", "--listen", "127.0.0.1:99999"],
+                                  ["collector", "--listen", "127.0.0.1:0", "--query-listen", "127.0.0.1:70000"],
+                                  ["serve", "--listen", "127.0.0.1:99999"],
+                                  ["proxy", "--listen", "127.0.0.1:99999", "--upstream", "http://127.0.0.1:9/v1"],
+                                  ["dev-llm", "--port", "99999"]],
+                         ids=["collector", "collector-query", "serve", "proxy", "dev-llm"])
+def test_a_port_above_65535_is_refused_by_every_listening_command(tmp_path, args):
+    """gRPC took 99999 as 34463 without a word (the collector listened on a port nobody asked for), the
+    proxy and dev-llm died with an OverflowError traceback: each now names the option, no traceback."""
+    import subprocess
+
+    from tests.helpers.collector import arc_command
+    from tests.helpers.procs import clean_env
+
+    keys = tmp_path / "keys.txt"
+    keys.write_text("acme 0123456789abcdef0123456789abcdef\n")
+    keys.chmod(0o600)
+    extra = {"collector": ["--store", str(tmp_path / "store")],
+             "serve": ["--keys", str(keys), "--registry", str(tmp_path / "reg")]}.get(args[0], [])
+    proc = subprocess.run(arc_command(*args, *extra), capture_output=True, text=True, timeout=60, env=clean_env())
+    assert proc.returncode in (1, 2) and "Traceback" not in proc.stderr, proc.stderr
+    assert "99999" in proc.stderr or "70000" in proc.stderr
+    assert "0-65535" in proc.stderr or "0 to 65535" in proc.stderr
+    assert not (tmp_path / "store").exists()  # refused before the store is opened

@@ -136,3 +136,15 @@ def test_fail_open_when_arc_itself_breaks(devllm, receiver):
     assert data["errors"]["stream_chunk"] >= 1
     # each kind is logged once, however often it happens
     assert out.stderr.count("internal error in stream_chunk") == 1
+
+
+def test_double_dash_ends_the_launcher_options(devllm, receiver):
+    """``arc-instrument -- CMD`` (as with env or nohup) runs CMD under Arc: it was 'command not found: --'."""
+    env = clean_env(DEVLLM_URL=devllm.base_url, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint)
+    code = ("import os, openai; openai.OpenAI(base_url=os.environ['DEVLLM_URL'] + '/v1', api_key='x', max_retries=0)"
+            ".chat.completions.create(model='gpt-4', messages=[{'role': 'user', 'content': 'hi'}])")
+    proc = subprocess.run([ARC_INSTRUMENT, "--", PY, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert [s.name for s in receiver.wait_for(1)] == ["chat gpt-4"]
+    alone = subprocess.run([ARC_INSTRUMENT, "--"], env=env, capture_output=True, text=True)
+    assert alone.returncode == 2 and "usage: arc-instrument" in alone.stderr

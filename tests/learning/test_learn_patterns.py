@@ -19,7 +19,7 @@ import pytest
 from arc_agent.devllm import DevLLMServer
 from tests.helpers.collector import CollectorProcess, arc_command
 from tests.helpers.learning import FIXABLE, learn, run_app
-from tests.helpers.procs import clean_env
+from tests.helpers.procs import clean_env, run_json
 
 pytest.importorskip("ray")
 
@@ -156,3 +156,19 @@ def test_since_takes_plain_seconds_and_weeks():
     from arc_agent.collector.reader import since_seconds
 
     assert since_seconds("3600") == 3600 and since_seconds("2w") == 14 * 86400 and since_seconds("7d") == 604800
+
+
+def test_a_verify_provider_that_never_answers_verifies_nothing(proof):
+    """The same spans and cassette replayed against a port nobody listens on: no pattern is written as
+    verified (every candidate was 'verified': a connection error differs from the recorded failure, so
+    it counted as resolved), and the job says the replays got no answer."""
+    from tests.helpers.ports import free_port
+
+    tmp = proof["tmp"]
+    out = run_json(arc_command("learn", "patterns", "--store", str(tmp / "store"), "--since", "1h",
+                               "--capture", str(tmp / "calls.jsonl"), "--verify-base-url",
+                               f"http://127.0.0.1:{free_port()}", "--num-cpus", "2", "--max-replays", "60",
+                               "--out", str(tmp / "unverified.json")), clean_env(), timeout=600, instrument=False)
+    assert out["verified"] == 0 and out["patterns"] == 0, out
+    assert out["unanswered_replays"] == out["replays"] > 0, out
+    assert "replays got no answer from http://127.0.0.1:" in out["_stderr"]

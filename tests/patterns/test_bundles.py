@@ -162,3 +162,15 @@ def test_an_internal_error_while_loading_never_reaches_the_app(write_bundle, eng
     errors = engine.load(write_bundle([GOOD], name="second.json"))
     assert len(errors) == 1 and "internal error while loading" in errors[0].problem
     assert engine.fix(chat()).kwargs["seed"] == 1
+
+
+def test_cli_test_takes_the_request_inline_as_its_help_says(write_bundle):
+    """``--request`` is "SDK keyword arguments as JSON": inline JSON works like a file (it was read as a
+    file name: 'cannot read request {...}: No such file or directory'), and bad JSON is named."""
+    bundle = write_bundle([GOOD])
+    proc = arc("patterns", "test", bundle, "--request", '{"model": "gpt-4", "messages": []}', "--json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["changed"] is True and out["request"]["seed"] == 1
+    proc = arc("patterns", "test", bundle, "--request", '{"model": ')
+    assert proc.returncode == 1 and proc.stderr.startswith("error: cannot read request the inline --request:")

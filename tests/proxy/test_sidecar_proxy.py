@@ -327,3 +327,17 @@ def test_the_proxy_opens_the_same_circuit_breaker_and_passes_requests_through(de
         assert devllm.requests("/v1/chat/completions")[-1]["body"]["temperature"] == 0.95  # still open
     assert p.text.count("circuit breaker OPEN") == 1 and "ARC_BREAKER_QUEUE=5" in p.text
     assert SECRET not in p.text
+
+
+def test_service_name_from_otel_resource_attributes_is_kept(col, devllm, tmp_path):
+    """``OTEL_RESOURCE_ATTRIBUTES=service.name=…`` names the proxy's spans, as the SDK's precedence says
+    (the proxy's default OTEL_SERVICE_NAME=arc-proxy won over it); without either it is arc-proxy."""
+    env = clean_env(OTEL_EXPORTER_OTLP_ENDPOINT=col.otlp_endpoint, ARC_EXPORT_DELAY_MS="50",
+                    OTEL_RESOURCE_ATTRIBUTES="service.name=llm-gateway,deployment.environment=prod")
+    sock = str(tmp_path / "arc.sock")
+    with ProxyProcess(["--unix", sock, "--upstream", devllm.openai_base_url], env):
+        with httpx.Client(transport=httpx.HTTPTransport(uds=sock), base_url="http://arc", timeout=30) as client:
+            answer = client.post("/v1/chat/completions", json={"model": "named-model", "messages": ASK_JSON})
+            assert answer.status_code == 200, answer.text
+    rows = spans(col, model_is("named-model"), 1, service="llm-gateway")
+    assert rows[0]["ResourceAttributes"]["deployment.environment"] == "prod"

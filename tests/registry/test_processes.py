@@ -79,3 +79,27 @@ def test_command_line(tmp_path):
     assert out.returncode == 1 and out.stderr.startswith("error: patterns/hand@stable: nothing to roll back")
     out = _arc("publish", "patterns", "../escape", str(bundle), "--registry", root)
     assert out.returncode == 1 and "bad artifact name" in out.stderr
+
+
+def test_publishing_a_file_that_is_no_pattern_bundle_is_refused(tmp_path):
+    """The wrong file given to ``publish patterns`` (here a Python script) made an immutable version a
+    fleet could be pointed at; now the bundle errors are shown and no version exists. Models are any
+    file, and compiled sets and bundle folders publish as before."""
+    root = str(tmp_path / "reg")
+    script = tmp_path / "app.py"
+    script.write_text("import openai\nclient = openai.OpenAI()\nprint(client.models.list(): 1)\n")
+    out = _arc("publish", "patterns", "fixes", str(script), "--channel", "canary", "--registry", root)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert f"error: {script}: invalid YAML" in out.stderr and "nothing was published" in out.stderr
+    assert _arc("list", "--registry", root, "--json").stdout.strip() == "[]"
+    assert _arc("publish", "models", "m", str(script), "--registry", root).returncode == 0
+    bundle = tmp_path / "bundles" / "hand.json"
+    bundle.parent.mkdir()
+    bundle.write_text('{"version": 1, "name": "hand", "patterns": [{"id": "p", "pattern": {"model": "m"}, '
+                      '"fix": {"seed": 1}}]}')
+    compiled = tmp_path / "hand.arcpatterns"
+    assert subprocess.run(arc_command("patterns", "compile", str(bundle), "-o", str(compiled)),
+                          capture_output=True, timeout=60).returncode == 0
+    for path in (bundle, bundle.parent, compiled):
+        out = _arc("publish", "patterns", "fixes", str(path), "--registry", root)
+        assert out.returncode == 0, out.stderr

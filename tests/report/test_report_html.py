@@ -126,3 +126,13 @@ def test_the_report_through_url_and_from_a_store_with_no_collector_shows_the_sam
                 raise
     direct = _report(["--store", str(copy)], tmp_path / "direct.html", clean_env())
     assert _bars_and_heals(direct) == expected
+
+
+@pytest.mark.parametrize("where", ["missing-folder", "a-folder"])
+def test_an_output_that_cannot_be_written_is_named_before_any_query(tmp_path, where):
+    """A user's typo in -o is an error naming the path (exit 2), not a traceback after the queries ran."""
+    out = tmp_path / "nowhere" / "r.html" if where == "missing-folder" else tmp_path
+    proc = subprocess.run(arc_command("report", "--url", "http://127.0.0.1:9", "-o", str(out)),
+                          capture_output=True, text=True, timeout=60, cwd=str(ROOT), env=clean_env())
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith(f"arc report: cannot write {out}: ") and "Traceback" not in proc.stderr

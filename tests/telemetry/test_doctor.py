@@ -54,3 +54,16 @@ def test_doctor_off_switch_and_unreachable_agent():
     assert "Arc is OFF (ARC_DISABLE='1')" in out.stdout
     assert f"Running agent (http://127.0.0.1:{port}/arc/runtime/status)" in out.stdout
     assert "no answer: unreachable" in out.stdout
+
+
+def test_doctor_says_where_spans_go_under_otel_traces_exporter():
+    """With OTEL_TRACES_EXPORTER=none/console (or the SDK off) Arc sends nothing to the collector, so
+    doctor says so instead of warning that none runs; an unknown exporter name is a warning."""
+    unreachable = f"grpc://127.0.0.1:{free_port()}"
+    for env, said in (({"OTEL_TRACES_EXPORTER": "none"}, "OTEL_TRACES_EXPORTER=none: Arc's own spans are not"),
+                      ({"OTEL_TRACES_EXPORTER": "console"}, "OTEL_TRACES_EXPORTER=console: Arc's own spans are not"),
+                      ({"OTEL_SDK_DISABLED": "true"}, "OTEL_SDK_DISABLED=true: Arc's own spans are not")):
+        out = doctor([], clean_env(OTEL_EXPORTER_OTLP_ENDPOINT=unreachable, **env))
+        assert said in out.stdout and "UNREACHABLE" not in out.stdout, out.stdout
+    out = doctor([], clean_env(OTEL_EXPORTER_OTLP_ENDPOINT=unreachable, OTEL_TRACES_EXPORTER="bogus"))
+    assert "warn OTEL_TRACES_EXPORTER: unknown exporter 'bogus'" in out.stdout and "UNREACHABLE" in out.stdout

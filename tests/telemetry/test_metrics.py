@@ -111,3 +111,19 @@ def test_bad_guard_settings_are_named_and_defaults_used(run_app_proc, receiver):
     assert result["status"]["guards"]["breaker"]["max_ms"] == 50.0
     assert len(receiver.wait_for(3)) == 3  # and the app ran, spans and all
 
+
+
+def test_doctor_names_no_otlp_exporter_under_otel_traces_exporter_console(interactive, receiver):
+    """A running agent with OTEL_TRACES_EXPORTER=console has no OTLP exporter: doctor says so (it
+    printed 'exporter None')."""
+    port = free_port()
+    app = interactive("metrics", 1, receiver.endpoint, ARC_METRICS_PORT=str(port), OTEL_TRACES_EXPORTER="console")
+    app.read_until("WAITING")
+    try:
+        out = doctor(["--url", f"http://127.0.0.1:{port}"], clean_env())
+        assert "exporter none of Arc's over OTLP (OTEL_TRACES_EXPORTER)" in out.stdout, out.stdout
+        assert "exporter None" not in out.stdout
+    finally:
+        app.proceed()
+    app.finish()
+    assert receiver.spans == []
