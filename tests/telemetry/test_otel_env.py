@@ -193,3 +193,19 @@ def test_otlp_compression_variable_compresses_what_arc_sends(devllm, receiver):
         assert sizes["gzip"] < 0.6 * sizes[""], sizes
     finally:
         relay.close()
+
+
+def test_otlp_timeout_variables_set_the_export_timeout_as_the_sdk_reads_them(caplog):
+    """Seconds, as opentelemetry-exporter-otlp-proto-grpc reads ``OTEL_EXPORTER_OTLP[_TRACES]_TIMEOUT``;
+    the traces variable wins, ``ARC_EXPORT_TIMEOUT`` wins over both, a bad value is named and ignored."""
+    from arc_agent.telemetry.tracing import export_timeout
+
+    assert export_timeout({}) == 2.0
+    assert export_timeout({"OTEL_EXPORTER_OTLP_TIMEOUT": "7"}) == 7.0
+    assert export_timeout({"OTEL_EXPORTER_OTLP_TIMEOUT": "7", "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT": "3.5"}) == 3.5
+    assert export_timeout({"OTEL_EXPORTER_OTLP_TIMEOUT": "7", "ARC_EXPORT_TIMEOUT": "1"}) == 1.0
+    with caplog.at_level("WARNING", logger="arc"):
+        assert export_timeout({"OTEL_EXPORTER_OTLP_TIMEOUT": "10s"}) == 2.0
+        assert export_timeout({"OTEL_EXPORTER_OTLP_TIMEOUT": "100000"}) == 2.0
+    assert "OTEL_EXPORTER_OTLP_TIMEOUT='10s' is not a number" in caplog.text
+    assert "OTEL_EXPORTER_OTLP_TIMEOUT='100000' is outside" in caplog.text
