@@ -125,6 +125,12 @@ def install(names=None) -> None:
     from .instrumentation import INTEGRATIONS
 
     off = disabled_integrations()
+    if not off <= set(INTEGRATIONS):
+        import logging
+
+        logging.getLogger("arc").warning(
+            "arc: ARC_DISABLED_INSTRUMENTATIONS names %s, not an integration (%s); ignored",
+            ", ".join(sorted(off - set(INTEGRATIONS))), ", ".join(INTEGRATIONS))
     wanted = [n for n in (names or INTEGRATIONS) if n not in off]
     ready = []
     with _lock:

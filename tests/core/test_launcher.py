@@ -89,10 +89,11 @@ def test_arc_disable_turns_everything_off(devllm, receiver):
 
 
 def test_single_integration_can_be_disabled(devllm, receiver):
-    env = clean_env(ARC_DISABLED_INSTRUMENTATIONS="openai", DEVLLM_URL=devllm.base_url,
+    env = clean_env(ARC_DISABLED_INSTRUMENTATIONS="openai, opneai", DEVLLM_URL=devllm.base_url,
                     OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint)
     out = run([PY, "-c", _arc_state_code()], env)
     assert out.stdout.strip().startswith("[false, true, true"), out.stderr
+    assert out.stderr.count("ARC_DISABLED_INSTRUMENTATIONS names opneai, not an integration") == 1, out.stderr
     assert [s.attributes["gen_ai.provider.name"] for s in receiver.wait_for(1)] == ["anthropic"]
 
 
