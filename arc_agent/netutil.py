@@ -1,8 +1,10 @@
-"""Small network helpers shared by every listening command (collector, query endpoint, control server)."""
+"""Small network helpers shared by every listening command (collector, query endpoint, control server,
+metrics endpoint)."""
 
 from __future__ import annotations
 
 import ipaddress
+import threading
 
 
 def is_loopback(host: str) -> bool:
@@ -15,3 +17,45 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+_BUSY_BODY = b"too many open connections; retry shortly\n"
+BUSY_REPLY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nRetry-After: 1\r\n"
+              b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(_BUSY_BODY), _BUSY_BODY))
+
+
+class ConnectionCap:
+    """Mix-in for a ``ThreadingHTTPServer`` (put it first): at most ``max_connections`` connections are
+    served at once, one thread each; one more is answered 503 and closed at once. Without it, idle or
+    slow clients (slowloris) grow the serving process's threads without bound — in an instrumented
+    app, until the app itself cannot start a thread. ``refused_connections`` counts the 503s."""
+
+    max_connections = 64
+    refused_connections = 0
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._slots = threading.BoundedSemaphore(self.max_connections)
+
+    def process_request(self, request, client_address) -> None:
+        if not self._slots.acquire(blocking=False):
+            self.refused_connections += 1
+            if not hasattr(request, "do_handshake"):  # plain TCP: say why (a TLS handshake could stall us)
+                try:
+                    request.setblocking(False)
+                    request.send(BUSY_REPLY)
+                except OSError:
+                    pass
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()

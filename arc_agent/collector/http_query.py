@@ -31,12 +31,13 @@ from urllib.parse import parse_qs, urlsplit
 
 from arc_agent.collector.sqlguard import RefusedQuery
 from arc_agent.collector.store import Store, StoreBusy, StoreError
-from arc_agent.netutil import is_loopback
+from arc_agent.netutil import ConnectionCap, is_loopback
 
 log = logging.getLogger("arc.collector")
 
 MAX_BODY_BYTES = 1024 * 1024
 IDLE_TIMEOUT = 30.0  # seconds a connection may sit without sending a request
+MAX_CONNECTIONS = 64  # open connections served at once (a thread each); more get 503 and are closed
 _HANGUP = getattr(select, "POLLRDHUP", 0) | select.POLLHUP | select.POLLERR
 
 
@@ -246,8 +247,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._handle(self.rfile.read(length).decode("utf-8", "replace") if length else "")
 
 
-class QueryServer(ThreadingHTTPServer):
+class QueryServer(ConnectionCap, ThreadingHTTPServer):
     daemon_threads = True
+    max_connections = MAX_CONNECTIONS
     stats: QueryStats
 
 

@@ -21,6 +21,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.exposition import choose_encoder
 
 from .. import failopen, fastpaths, state
+from ..netutil import ConnectionCap
 from . import tracing
 from .callstats import BUCKETS_S, CallStats
 from .stats import STATS
@@ -28,6 +29,8 @@ from .stats import STATS
 log = logging.getLogger("arc")
 
 METRICS_PATHS = ("/arc/runtime/metrics", "/metrics")
+MAX_CONNECTIONS = 16  # scrapers; more at once are answered 503 (one thread each, in the app's process)
+IDLE_TIMEOUT_S = 10.0  # a connection silent this long (per read or write) is closed
 STATUS_PATH = "/arc/runtime/status"
 
 
@@ -108,6 +111,8 @@ class ArcMetrics:
 
 def _handler(registry: CollectorRegistry, status: Callable[[], dict]):
     class Handler(BaseHTTPRequestHandler):
+        timeout = IDLE_TIMEOUT_S  # else a client that never sends its request holds a thread forever
+
         def do_GET(self) -> None:  # noqa: N802 - http.server naming
             path = self.path.split("?", 1)[0]
             try:
@@ -137,12 +142,16 @@ def _handler(registry: CollectorRegistry, status: Callable[[], dict]):
     return Handler
 
 
+class _MetricsHTTPServer(ConnectionCap, ThreadingHTTPServer):
+    daemon_threads = True
+    max_connections = MAX_CONNECTIONS
+
+
 class MetricsServer:
     def __init__(self, host: str, port: int, collector: ArcMetrics, status: Callable[[], dict]) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(collector)
-        self.httpd = ThreadingHTTPServer((host, port), _handler(self.registry, status))
-        self.httpd.daemon_threads = True
+        self.httpd = _MetricsHTTPServer((host, port), _handler(self.registry, status))
         self.host, self.port = self.httpd.server_address[:2]
         self.pid = os.getpid()
         self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.5},
