@@ -13,7 +13,9 @@ budget, so the app thread only makes the redacted copy (it must: apps append to 
 right after a call) and hands it to a bounded in-memory queue; a daemon thread writes it. The files
 are private (0600, no symlink followed) and bounded: ``PATH`` rotates to ``PATH.1`` when it would
 pass half of ``max_bytes``, so both files together stay under ``max_bytes``. Nothing secret is ever
-written: no ``api_key``, headers, query extras, client objects or non-JSON values.
+written: no ``api_key``, headers, query extras, client objects or non-JSON values, no value under a
+credential-like name at any depth, and text shaped like a credential (``sk-…``, ``Bearer …``, cloud
+keys, ``user:password@`` in URLs) is replaced by ``[REDACTED]`` wherever it sits.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import json
 import logging
 import math
 import os
+import re
 import threading
 from collections import deque
 from collections.abc import Mapping
@@ -48,7 +51,34 @@ _DROP_KWARGS = frozenset({"api_key", "extra_headers", "extra_query", "timeout", 
 _SECRET_KEYS = frozenset({"api_key", "apikey", "api-key", "x-api-key", "authorization", "proxy-authorization",
                           "password", "secret", "client_secret", "access_token", "refresh_token", "bearer",
                           "cookie", "set-cookie"})
+# key names that say "credential" anywhere in a name (``openai_api_key``, ``X-Auth-Token``, ``db.password``):
+# a whole name segment, so ``max_tokens`` or ``prompt_cache_key`` stay
+_SECRET_NAME = re.compile(r"(?:^|[_.\-])(?:api[_\-]?key|apikey|secret|password|passwd|token|credentials?|auth"
+                          r"|authorization|cookie|private[_\-]?key)(?:$|[_.\-])")
+# values shaped like a credential wherever they sit (a key pasted in ``metadata``, a URL with a password)
+_SECRET_VALUE = re.compile(
+    r"\bsk-[A-Za-z0-9_\-]{16,}"  # OpenAI / Anthropic keys (sk-, sk-proj-, sk-ant-...)
+    r"|\b[Bb]earer\s+[A-Za-z0-9._~+/\-]{16,}=*"
+    r"|\bAKIA[0-9A-Z]{16}\b"  # AWS access key id
+    r"|\bgh[pousr]_[A-Za-z0-9]{30,}"  # GitHub tokens
+    r"|\bxox[abprs]-[A-Za-z0-9\-]{10,}"  # Slack tokens
+    r"|\bAIza[0-9A-Za-z_\-]{35}"  # Google API keys
+    r"|(?<=://)[^/\s:@]+:[^/\s@]+(?=@)")  # URL credentials (user:password@)
+_VALUE_HINTS = ("sk-", "earer", "AKIA", "gh", "xox", "AIza", "://")
+REDACTED = "[REDACTED]"
 _DROP = object()
+
+
+def _secret_name(key: str) -> bool:
+    low = key.lower()
+    return low in _SECRET_KEYS or _SECRET_NAME.search(low) is not None
+
+
+def scrub(text: str) -> str:
+    """``text`` with anything shaped like a credential replaced by ``[REDACTED]``."""
+    if any(hint in text for hint in _VALUE_HINTS):
+        return _SECRET_VALUE.sub(REDACTED, text)
+    return text
 
 
 class CassetteError(ValueError):
@@ -59,7 +89,9 @@ class CassetteError(ValueError):
 def _json_value(value: Any, depth: int) -> Any:
     """``value`` as plain JSON data (a copy), or ``_DROP`` for anything JSON cannot carry."""
     kind = type(value)
-    if kind is str or kind is bool or kind is int or value is None:
+    if kind is str:
+        return scrub(value)
+    if kind is bool or kind is int or value is None:
         return value
     if kind is float:
         return value if math.isfinite(value) else _DROP
@@ -68,7 +100,7 @@ def _json_value(value: Any, depth: int) -> Any:
     if kind is dict or isinstance(value, Mapping):
         out = {}
         for key, item in value.items():
-            if type(key) is not str or key.lower() in _SECRET_KEYS:
+            if type(key) is not str or _secret_name(key):
                 continue
             item = _json_value(item, depth + 1)
             if item is not _DROP:
@@ -86,7 +118,7 @@ def _json_value(value: Any, depth: int) -> Any:
     if isinstance(value, int):
         return int(value)
     if isinstance(value, str):
-        return str(value)
+        return scrub(str(value))
     return _DROP
 
 
@@ -95,7 +127,7 @@ def redact(kwargs: Mapping[str, Any]) -> dict:
     (``NotGiven``/``Omit``), client objects or other non-JSON values."""
     out = {}
     for key, value in kwargs.items():
-        if type(key) is not str or key in _DROP_KWARGS or key.lower() in _SECRET_KEYS:
+        if type(key) is not str or key in _DROP_KWARGS or _secret_name(key):
             continue
         value = _json_value(value, 1)
         if value is not _DROP:
