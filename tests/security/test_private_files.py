@@ -1,14 +1,20 @@
 """Files Arc writes are its own: the span WAL is never opened through a symlink or in a file another
-user owns (a WAL path in a shared folder such as /tmp), and the collector refuses a store folder
-that belongs to someone else."""
+user owns (a WAL path in a shared folder such as /tmp); the collector refuses a store folder that
+belongs to someone else, and clients ignore a ``collector.json`` someone else could have written
+(it says where to send queries and which token and certificate to use)."""
 
 from __future__ import annotations
 
+import json
 import os
 import stat
+import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from tests.helpers.collector import arc_command
 from tests.helpers.ports import free_port
 from tests.helpers.procs import clean_env, run
 
@@ -60,3 +66,75 @@ def test_a_wal_file_owned_by_another_user_is_not_used(devllm, tmp_path):
     err = _run_app(devllm, wal)
     assert wal.read_bytes() == b"" and stat.S_IMODE(wal.stat().st_mode) == 0o666
     assert "not a regular file owned by this user" in err, err
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to make a folder owned by another user")
+def test_the_collector_refuses_a_store_folder_another_user_owns(tmp_path):
+    store = tmp_path / "store"
+    store.mkdir(mode=0o777)
+    os.chown(store, NOBODY, NOBODY)
+    proc = subprocess.run(arc_command("collector", "--store", str(store), "--listen", "127.0.0.1:0",
+                                      "--query-listen", "127.0.0.1:0"), capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0
+    assert f"store folder {store} belongs to uid {NOBODY}" in proc.stderr, proc.stderr
+    assert os.listdir(store) == []
+
+
+@pytest.fixture
+def canary():
+    """An HTTP server that records every request (a forged collector.json points clients here)."""
+    seen = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            seen.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"1\n")
+
+        do_POST = do_GET
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    server.shutdown()
+    server.server_close()
+
+
+def _forge_state(folder, query_url: str):
+    path = folder / "collector.json"
+    path.write_text(json.dumps({"pid": os.getpid(), "query": query_url, "otlp": "grpc://127.0.0.1:1",
+                                "token": "forged-token-000000000"}))
+    return path
+
+
+def _arc_query(store) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ARC_", "OTEL_"))}
+    return subprocess.run(arc_command("query", "--store", str(store), "SELECT 1"), capture_output=True,
+                          text=True, timeout=120, env=env)
+
+
+def test_a_collector_json_in_a_folder_others_can_write_is_not_trusted(tmp_path, canary):
+    url, seen = canary
+    store = tmp_path / "store"
+    store.mkdir()
+    _forge_state(store, url)
+    store.chmod(0o777)  # e.g. a store under a shared folder: anyone could have put this file there
+    proc = _arc_query(store)
+    assert seen == [], "the client sent its query where a forged collector.json pointed"
+    assert "ignoring" in proc.stderr and "other users can write" in proc.stderr, proc.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to make a file owned by another user")
+def test_a_collector_json_another_user_owns_is_not_trusted(tmp_path, canary):
+    url, seen = canary
+    store = tmp_path / "store"
+    store.mkdir(mode=0o700)
+    os.chown(_forge_state(store, url), NOBODY, NOBODY)
+    proc = _arc_query(store)
+    assert seen == [], "the client sent its query where a forged collector.json pointed"
+    assert "ignoring" in proc.stderr, proc.stderr
