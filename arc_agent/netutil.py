@@ -4,6 +4,7 @@ metrics endpoint)."""
 from __future__ import annotations
 
 import ipaddress
+import os
 import threading
 
 
@@ -43,6 +44,10 @@ class ConnectionCap:
             if not hasattr(request, "do_handshake"):  # plain TCP: say why (a TLS handshake could stall us)
                 try:
                     request.setblocking(False)
+                    request.recv(65536)  # what the client sent so far: closing on unread bytes resets
+                except OSError:
+                    pass
+                try:
                     request.send(BUSY_REPLY)
                 except OSError:
                     pass
@@ -59,3 +64,16 @@ class ConnectionCap:
             super().process_request_thread(request, client_address)
         finally:
             self._slots.release()
+
+
+def read_token_file(path: str, what: str) -> str:
+    """A token from a private file (``what`` names the flag or variable in errors): one word of at
+    least 16 characters. Raises ``ValueError`` naming what is wrong, never showing the token."""
+    info = os.stat(path)
+    if info.st_mode & 0o077:
+        raise ValueError(f"{what} {path} is readable by others (mode {info.st_mode & 0o777:o}): chmod 600 it")
+    with open(path, encoding="utf-8") as f:
+        token = f.read(4096).strip()
+    if len(token) < 16 or any(c.isspace() for c in token):
+        raise ValueError(f"{what} {path}: the token must be one word of at least 16 characters")
+    return token

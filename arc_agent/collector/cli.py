@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from .. import settings
-from ..netutil import is_loopback
+from ..netutil import is_loopback, read_token_file
 
 HELP = "run the embedded OTLP collector writing to ClickHouse (chDB)"
 
@@ -170,15 +170,7 @@ def _serve(args, span_store, batch_writer, token: str) -> tuple:
 
 def read_token(path: str) -> str:
     """The OTLP token: a private file's stripped content. Raises ``ValueError`` naming what is wrong."""
-    info = os.stat(path)
-    if info.st_mode & 0o077:
-        raise ValueError(f"--auth-token-file {path} is readable by others (mode {info.st_mode & 0o777:o}): "
-                         "chmod 600 it")
-    with open(path, encoding="utf-8") as f:
-        token = f.read(4096).strip()
-    if len(token) < 16 or any(c.isspace() for c in token):
-        raise ValueError(f"--auth-token-file {path}: the token must be one word of at least 16 characters")
-    return token
+    return read_token_file(path, "--auth-token-file")
 
 
 def check_exposure(listen: str, *, tls: bool, token: bool) -> None:

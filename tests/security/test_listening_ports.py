@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import time
@@ -14,7 +15,7 @@ import pytest
 
 from arc_agent.collector import http_query
 from arc_agent.telemetry import metrics
-from tests.helpers.collector import CollectorProcess
+from tests.helpers.collector import CollectorProcess, arc_command
 from tests.helpers.ports import free_port
 from tests.helpers.procs import ARC_INSTRUMENT, ROOT, clean_env
 
@@ -56,7 +57,7 @@ def _slow_clients(port: int, count: int) -> list:
 
 
 def _answered_busy(socks: list) -> int:
-    """How many of ``socks`` got the 503 (each read without blocking)."""
+    """How many of ``socks`` the server turned away: a 503, or closed (each read without blocking)."""
     busy = 0
     for s in socks:
         s.setblocking(False)
@@ -64,19 +65,24 @@ def _answered_busy(socks: list) -> int:
             data = s.recv(4096, socket.MSG_PEEK)
         except BlockingIOError:
             continue
-        except OSError:
+        except OSError:  # reset by the server
             data = b""
-        busy += data.startswith(b"HTTP/1.1 503")
+        busy += data == b"" or data.startswith(b"HTTP/1.1 503")
     return busy
+
+
+def _start_app(**extra: str):
+    port = free_port()
+    env = clean_env(ARC_METRICS_PORT=str(port), ARC_ENDPOINT=f"grpc://127.0.0.1:{free_port()}", **extra)
+    proc = subprocess.Popen([ARC_INSTRUMENT, "python", "-c", APP], env=env, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(ROOT))
+    assert proc.stdout.readline().strip() == "ready"
+    return proc, port, env
 
 
 @pytest.fixture
 def metrics_app():
-    port = free_port()
-    env = clean_env(ARC_METRICS_PORT=str(port), ARC_ENDPOINT=f"grpc://127.0.0.1:{free_port()}")
-    proc = subprocess.Popen([ARC_INSTRUMENT, "python", "-c", APP], env=env, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True, cwd=str(ROOT))
-    assert proc.stdout.readline().strip() == "ready"
+    proc, port, _ = _start_app()
     url = f"http://127.0.0.1:{port}/metrics"
     assert _wait(lambda: _get(url) == 200, 30), "the metrics endpoint did not come up"
     yield proc, port, url
@@ -122,3 +128,52 @@ def test_query_endpoint_bounds_open_connections(tmp_path):
         ping = f"http://127.0.0.1:{col.query_port}/ping"
         auth = {"Authorization": f"Bearer {col.token}"}
         assert _wait(lambda: _get(ping, auth) == 200, 30)
+
+
+def _token_file(tmp_path, token: str = "metrics-token-0123456789"):
+    path = tmp_path / "metrics.token"
+    path.write_text(token + "\n")
+    path.chmod(0o600)
+    return path
+
+
+def test_metrics_beyond_loopback_without_a_token_are_not_served():
+    proc, port, _ = _start_app(ARC_METRICS_HOST="0.0.0.0")
+    try:
+        proc.stdin.close()  # the app ends; its stderr says why there were no metrics
+        assert proc.wait(60) == 0
+        err = proc.stderr.read()
+        assert "not serving metrics" in err and "ARC_METRICS_TOKEN_FILE" in err, err
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    finally:
+        proc.kill()
+
+
+def test_with_a_token_every_metrics_request_must_carry_it(tmp_path):
+    token_file = _token_file(tmp_path)
+    proc, port, env = _start_app(ARC_METRICS_HOST="0.0.0.0", ARC_METRICS_TOKEN_FILE=str(token_file))
+    try:
+        url = f"http://127.0.0.1:{port}"
+        good = {"Authorization": "Bearer metrics-token-0123456789"}
+        assert _wait(lambda: _get(url + "/metrics", good) == 200, 30)
+        for path in ("/metrics", "/arc/runtime/metrics", "/arc/runtime/status"):
+            assert _get(url + path) == 401
+            assert _get(url + path, {"Authorization": "Bearer metrics-token-0123456780"}) == 401
+            assert _get(url + path, good) == 200
+        doctor = subprocess.run(arc_command("doctor", "--json"), env=env, capture_output=True, text=True,
+                                timeout=60)
+        assert doctor.returncode == 0 and json.loads(doctor.stdout)["pid"] == proc.pid, doctor.stderr
+    finally:
+        proc.kill()
+        proc.wait(30)
+
+
+def test_a_metrics_token_file_others_can_read_is_refused(tmp_path):
+    token_file = _token_file(tmp_path)
+    token_file.chmod(0o644)
+    proc, port, _ = _start_app(ARC_METRICS_TOKEN_FILE=str(token_file))
+    proc.stdin.close()
+    assert proc.wait(60) == 0
+    err = proc.stderr.read()
+    assert "readable by others" in err and "metrics-token" not in err, err
