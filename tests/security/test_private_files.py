@@ -138,3 +138,17 @@ def test_a_collector_json_another_user_owns_is_not_trusted(tmp_path, canary):
     proc = _arc_query(store)
     assert seen == [], "the client sent its query where a forged collector.json pointed"
     assert "ignoring" in proc.stderr, proc.stderr
+
+
+def test_blob_store_folders_are_private(tmp_path):
+    """full_data screenshots and DOM snapshots: 0600 files in folders only the owner can list, the
+    default ``.arc/blobs`` parents included."""
+    from arc_agent.vision.blobstore import BlobStore
+
+    root = tmp_path / "app" / ".arc" / "blobs"
+    key = BlobStore(str(root)).put_png(b"\x89PNG screenshot")
+    html = BlobStore(str(root)).put_html("<html>page</html>")
+    for folder in (tmp_path / "app", tmp_path / "app" / ".arc", root, root / key[:2], root / html[:2]):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+    assert stat.S_IMODE((root / key[:2] / f"{key}.png").stat().st_mode) == 0o600
+    assert [p.name for p in (root / key[:2]).iterdir() if p.suffix == ".tmp"] == []
