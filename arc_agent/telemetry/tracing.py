@@ -97,6 +97,9 @@ def _build_provider():
     except EndpointError as exc:
         log.error("arc: bad collector endpoint: %s; using grpc://localhost:4317", exc)
         endpoint = resolve("grpc://localhost:4317", _settings.get("api_key"))
+    if endpoint.cleartext_credentials():
+        log.warning("arc: the collector's credentials (ARC_API_KEY, OTEL_EXPORTER_OTLP_HEADERS or the URL's "
+                    "user:password) go unencrypted to %s, beyond this machine: use grpcs://", endpoint.describe())
     wal = None
     wal_path = settings.text("ARC_WAL_PATH")
     if wal_path:
