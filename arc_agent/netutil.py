@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import socket
 import threading
 
 
@@ -77,3 +78,35 @@ def read_token_file(path: str, what: str) -> str:
     if len(token) < 16 or any(c.isspace() for c in token):
         raise ValueError(f"{what} {path}: the token must be one word of at least 16 characters")
     return token
+
+
+def allowed_hosts(bind_host: str) -> frozenset:
+    """Names a request's ``Host`` may carry: the bind address and ``localhost`` (loopback aliases too);
+    on a wildcard bind, this machine's names and any IP literal are checked in ``host_allowed``."""
+    names = {bind_host.strip("[]").lower(), "localhost"}
+    if is_loopback(bind_host):
+        names |= {"127.0.0.1", "::1"}
+    if bind_host in ("0.0.0.0", "::", ""):
+        names |= {socket.gethostname().lower(), socket.getfqdn().lower()}
+    return frozenset(names)
+
+
+def _host_part(value: str) -> str:
+    """``host:port`` / ``[v6]:port`` -> host, lower case."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        return value[1:value.find("]")] if "]" in value else value
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+def host_allowed(value: str, names: frozenset, wildcard: bool) -> bool:
+    host = _host_part(value)
+    if host in names:
+        return True
+    if wildcard:  # rebinding needs a DNS name: IP literals cannot be rebound
+        try:
+            ipaddress.ip_address(host)
+            return True
+        except ValueError:
+            return False
+    return False

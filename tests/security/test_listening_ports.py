@@ -177,3 +177,28 @@ def test_a_metrics_token_file_others_can_read_is_refused(tmp_path):
     assert proc.wait(60) == 0
     err = proc.stderr.read()
     assert "readable by others" in err and "metrics-token" not in err, err
+
+
+def _request(port: int, method: str, path: str, headers: dict, body: bytes = b"") -> int:
+    """Raw HTTP/1.1 request with exactly ``headers`` (Host included): the status code."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        lines = [f"{method} {path} HTTP/1.1", *(f"{k}: {v}" for k, v in headers.items()),
+                 f"Content-Length: {len(body)}", "Connection: close", "", ""]
+        s.sendall("\r\n".join(lines).encode() + body)
+        return int(s.makefile("rb").readline().split()[1])
+
+
+def test_dev_llm_answers_only_requests_addressed_to_it():
+    """DNS rebinding: a web page whose name resolves to 127.0.0.1 sends its own Host and Origin; it must
+    neither read the request log (prompts) nor change the server's config."""
+    from arc_agent.devllm.process import DevLLMProcess
+
+    with DevLLMProcess() as srv:
+        port = int(srv.base_url.rsplit(":", 1)[1])
+        local = {"Host": f"127.0.0.1:{port}"}
+        assert _request(port, "GET", "/_dev/requests", local) == 200
+        assert _request(port, "GET", "/_dev/requests", {"Host": f"rebound.example:{port}"}) == 403
+        evil = {**local, "Origin": "http://rebound.example", "Content-Type": "text/plain"}
+        assert _request(port, "POST", "/_dev/config", evil, b'{"fail_rate": 1}') == 403
+        assert srv._call("GET", "/_dev/config")["fail_rate"] == 0
+        assert _request(port, "GET", "/_dev/health", {"Host": f"localhost:{port}"}) == 200
