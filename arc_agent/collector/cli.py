@@ -62,6 +62,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-queue-spans", type=int, default=100_000,
                         help="spans accepted but not yet inserted before answering RESOURCE_EXHAUSTED "
                              "(default %(default)s)")
+    parser.add_argument("--max-queue-mb", type=float, default=256,
+                        help="request bytes held (being parsed, or accepted but not yet inserted; memory is "
+                             "several times this) before answering RESOURCE_EXHAUSTED (default %(default)s)")
     parser.add_argument("--batch-spans", type=int, default=20_000,
                         help="insert when this many spans are queued (default %(default)s)")
     parser.add_argument("--linger-ms", type=float, default=500.0,
@@ -133,6 +136,7 @@ def _open(args, options):
         dead = deadletter.DeadLetter(_collector_dir(span_store) / "arc_dead_letter",
                                      max_bytes=int(args.dead_letter_max_mb * 1024 * 1024))
         batch_writer = writer.BatchWriter(span_store, log_, max_queue_spans=args.max_queue_spans,
+                                          max_queue_bytes=int(args.max_queue_mb * 1024 * 1024),
                                           batch_spans=args.batch_spans, linger=args.linger_ms / 1000,
                                           writers=args.writers, dead_letter=dead)
         replayed = batch_writer.replay(ExportTraceServiceRequest.FromString)
