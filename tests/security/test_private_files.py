@@ -152,3 +152,20 @@ def test_blob_store_folders_are_private(tmp_path):
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
     assert stat.S_IMODE((root / key[:2] / f"{key}.png").stat().st_mode) == 0o600
     assert [p.name for p in (root / key[:2]).iterdir() if p.suffix == ".tmp"] == []
+
+
+def test_a_fingerprints_file_that_is_a_symlink_is_not_followed(tmp_path, caplog):
+    """``ARC_BLOB_DIR`` is ``.arc/blobs`` under the app's working folder, which may be shared: a
+    planted ``fingerprints.jsonl`` link must not make Arc append page URLs and selectors elsewhere."""
+    from arc_agent.vision.fingerprint import Fingerprint, FingerprintStore
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep\n")
+    blobs = tmp_path / "blobs"
+    blobs.mkdir()
+    (blobs / "fingerprints.jsonl").symlink_to(victim)
+    store = FingerprintStore(path=str(blobs / "fingerprints.jsonl"))
+    store.put("https://shop.example/cart", "#buy", Fingerprint(tag="button", text="Buy now"))
+    assert victim.read_text() == "keep\n"
+    assert store.get("https://shop.example/cart", "#buy") is not None  # kept in memory
+    assert "stay in memory" in caplog.text
