@@ -38,3 +38,19 @@ def test_a_bad_sdk_variable_costs_no_span(receiver, devllm, extra, message):
     assert len(receiver.wait_for(3)) == 3
     assert message in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_a_pattern_poll_interval_of_nanoseconds_is_raised_to_the_floor(tmp_path, caplog):
+    """``ARC_PATTERNS_POLL=1e-9`` made the watcher stat() the bundle in a tight loop in the app's
+    process (~20 % of a core); 0 still turns hot reload off."""
+    from arc_agent.patterns.engine import MIN_POLL_SECONDS, PatternEngine
+
+    bundle = tmp_path / "b.json"
+    bundle.write_text('{"patterns": []}')
+    engine = PatternEngine.from_env({"ARC_PATTERNS": str(bundle), "ARC_PATTERNS_POLL": "1e-9"})
+    try:
+        assert engine.poll_interval == MIN_POLL_SECONDS
+        assert "ARC_PATTERNS_POLL=1e-09 is below" in caplog.text
+    finally:
+        engine.stop()
+    assert PatternEngine.from_env({"ARC_PATTERNS": str(bundle), "ARC_PATTERNS_POLL": "0"}).poll_interval == 0
