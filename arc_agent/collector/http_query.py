@@ -131,8 +131,8 @@ class _Handler(BaseHTTPRequestHandler):
             return False
         return True
 
-    def _handle(self, body: str) -> None:
-        if not self._admitted():
+    def _handle(self, body: str, admitted: bool = False) -> None:
+        if not admitted and not self._admitted():
             return
         url = urlsplit(self.path)
         if url.path == "/arc/status" and self.status is not None:
@@ -211,7 +211,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._reply(413, b"query too large (or bad Content-Length)\n")
             return
-        self._handle(self.rfile.read(length).decode("utf-8", "replace") if length else "")
+        if not self._admitted():  # before reading a body a stranger sends (slowly, perhaps)
+            self.close_connection = True  # its unread body must not be taken for the next request
+            return
+        self._handle(self.rfile.read(length).decode("utf-8", "replace") if length else "", admitted=True)
 
 
 class QueryServer(ConnectionCap, ThreadingHTTPServer):

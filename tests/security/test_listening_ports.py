@@ -202,3 +202,12 @@ def test_dev_llm_answers_only_requests_addressed_to_it():
         assert _request(port, "POST", "/_dev/config", evil, b'{"fail_rate": 1}') == 403
         assert srv._call("GET", "/_dev/config")["fail_rate"] == 0
         assert _request(port, "GET", "/_dev/health", {"Host": f"localhost:{port}"}) == 200
+
+
+def test_query_endpoint_refuses_a_stranger_before_reading_its_body(tmp_path):
+    """Without the token the answer is 401 at once: the server does not wait for (or read) a body,
+    so a stranger cannot hold a connection by announcing a large one and sending it slowly."""
+    with CollectorProcess(tmp_path / "store") as col:
+        with socket.create_connection(("127.0.0.1", col.query_port), timeout=10) as s:
+            s.sendall(b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000000\r\n\r\nSELECT")
+            assert s.makefile("rb").readline().split()[1] == b"401"
