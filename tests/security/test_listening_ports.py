@@ -211,3 +211,26 @@ def test_query_endpoint_refuses_a_stranger_before_reading_its_body(tmp_path):
         with socket.create_connection(("127.0.0.1", col.query_port), timeout=10) as s:
             s.sendall(b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000000\r\n\r\nSELECT")
             assert s.makefile("rb").readline().split()[1] == b"401"
+
+
+def test_proxy_closes_silent_and_slow_clients(tmp_path):
+    """``arc proxy`` kept a silent connection, one stuck in its headers and one whose body never came
+    open indefinitely (one file descriptor each: enough of them and the side-car takes no client);
+    past --client-timeout each is closed, the slow body with a 408."""
+    from tests.helpers.collector import _env as collector_env
+    from tests.helpers.proxy import ProxyProcess
+
+    args = ["--listen", "127.0.0.1:0", "--upstream", f"http://127.0.0.1:{free_port()}/v1", "--client-timeout", "1"]
+    with ProxyProcess(args, collector_env({"ARC_ENDPOINT": f"grpc://127.0.0.1:{free_port()}"})) as proxy:
+        port = int(proxy.where.rsplit(":", 1)[1])
+        silent = socket.create_connection(("127.0.0.1", port), timeout=30)
+        headers = socket.create_connection(("127.0.0.1", port), timeout=30)
+        headers.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\n")
+        body = socket.create_connection(("127.0.0.1", port), timeout=30)
+        body.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 100000\r\n\r\n{")
+        with silent, headers, body:
+            assert silent.recv(1) == b""
+            assert headers.recv(1) == b""
+            answer = body.makefile("rb").read()
+            assert answer.startswith(b"HTTP/1.1 408") and b"--client-timeout" in answer, answer[:300]
