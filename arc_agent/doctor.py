@@ -428,7 +428,14 @@ def _status_url(url: str | None) -> str | None:
 
 
 def _fetch_status(url: str, timeout: float) -> dict:
-    with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - an address the user gave
+    from .netutil import read_token_file
+    from .settings import value
+
+    request = urllib.request.Request(url)
+    token_file = value("ARC_METRICS_TOKEN_FILE")
+    if token_file:  # the endpoint then requires it
+        request.add_header("Authorization", f"Bearer {read_token_file(token_file, 'ARC_METRICS_TOKEN_FILE')}")
+    with urllib.request.urlopen(request, timeout=timeout) as resp:  # noqa: S310 - an address the user gave
         return json.loads(resp.read().decode())
 
 

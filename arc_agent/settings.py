@@ -59,6 +59,8 @@ SETTINGS: dict = dict([
     _s("ARC_METRICS_PORT", "int", None, "serve Prometheus metrics and status here (0 = any free port)",
        0, 65535),
     _s("ARC_METRICS_HOST", "text", "127.0.0.1", "address the metrics endpoint binds"),
+    _s("ARC_METRICS_TOKEN_FILE", "path", None, "token file (0600) the metrics endpoint requires as "
+       "'Authorization: Bearer'; needed to bind beyond loopback"),
     _s("ARC_PATTERNS", "text", None,
        "pattern bundle files (os.pathsep-separated; 'demo'; 'registry:NAME[@CHANNEL]')"),
     _s("ARC_REGISTRY", "path", "~/.arc/registry", "artifact registry root (registry:NAME[@CHANNEL] settings)"),

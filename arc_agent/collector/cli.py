@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from .. import settings
-from ..netutil import is_loopback
+from ..netutil import is_loopback, read_token_file
 
 log = logging.getLogger("arc.collector")
 
@@ -60,6 +60,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-queue-spans", type=int, default=100_000,
                         help="spans accepted but not yet inserted before answering RESOURCE_EXHAUSTED "
                              "(default %(default)s)")
+    parser.add_argument("--max-queue-mb", type=float, default=256,
+                        help="request bytes held (being parsed, or accepted but not yet inserted; memory is "
+                             "several times this) before answering RESOURCE_EXHAUSTED (default %(default)s)")
     parser.add_argument("--batch-spans", type=int, default=20_000,
                         help="insert when this many spans are queued (default %(default)s)")
     parser.add_argument("--linger-ms", type=float, default=500.0,
@@ -131,6 +134,7 @@ def _open(args, options):
         dead = deadletter.DeadLetter(_collector_dir(span_store) / "arc_dead_letter",
                                      max_bytes=int(args.dead_letter_max_mb * 1024 * 1024))
         batch_writer = writer.BatchWriter(span_store, log_, max_queue_spans=args.max_queue_spans,
+                                          max_queue_bytes=int(args.max_queue_mb * 1024 * 1024),
                                           batch_spans=args.batch_spans, linger=args.linger_ms / 1000,
                                           writers=args.writers, dead_letter=dead)
         replayed = batch_writer.replay(ExportTraceServiceRequest.FromString)
@@ -168,15 +172,7 @@ def _serve(args, span_store, batch_writer, token: str) -> tuple:
 
 def read_token(path: str) -> str:
     """The OTLP token: a private file's stripped content. Raises ``ValueError`` naming what is wrong."""
-    info = os.stat(path)
-    if info.st_mode & 0o077:
-        raise ValueError(f"--auth-token-file {path} is readable by others (mode {info.st_mode & 0o777:o}): "
-                         "chmod 600 it")
-    with open(path, encoding="utf-8") as f:
-        token = f.read(4096).strip()
-    if len(token) < 16 or any(c.isspace() for c in token):
-        raise ValueError(f"--auth-token-file {path}: the token must be one word of at least 16 characters")
-    return token
+    return read_token_file(path, "--auth-token-file")
 
 
 def check_address(option: str, listen: str) -> None:

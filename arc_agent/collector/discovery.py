@@ -7,12 +7,16 @@ folder, so only the store's owner can query. With ``--clickhouse`` the file is `
 
 from __future__ import annotations
 
+import errno
 import json
+import logging
 import os
 import secrets
+import stat
 from pathlib import Path
 
 STATE_FILE = "collector.json"
+log = logging.getLogger("arc")
 
 
 def state_path(store_dir: Path | None) -> Path:
@@ -50,8 +54,33 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _untrusted(path: Path) -> str:
+    """Why ``path`` may have been written by someone else ('' when it is ours): it tells clients where
+    to send queries, with which token and certificate, and where training jobs write their rows."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        return "" if exc.errno == errno.ENOENT else (exc.strerror or str(exc))
+    try:
+        info = os.fstat(fd)
+    finally:
+        os.close(fd)
+    folder = os.stat(path.parent)
+    uid = os.getuid()
+    if not stat.S_ISREG(info.st_mode) or info.st_uid != uid or info.st_mode & 0o022:
+        return "not a regular file of this user that only this user can write"
+    if folder.st_uid != uid or folder.st_mode & 0o022:
+        return "in a folder other users can write to"
+    return ""
+
+
 def read_state(path: Path) -> dict | None:
-    """The state of a collector that is still running, else None (stale files are ignored)."""
+    """The state of a collector that is still running, else None (stale files are ignored, and so
+    is a file another user could have written: logged)."""
+    problem = _untrusted(Path(path))
+    if problem:
+        log.warning("arc: ignoring %s: %s", path, problem)
+        return None
     try:
         info = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):

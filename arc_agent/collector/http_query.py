@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import ipaddress
 import json
 import logging
 import select
@@ -31,12 +30,13 @@ from urllib.parse import parse_qs, urlsplit
 
 from arc_agent.collector.sqlguard import RefusedQuery
 from arc_agent.collector.store import Store, StoreBusy, StoreError
-from arc_agent.netutil import is_loopback
+from arc_agent.netutil import ConnectionCap, allowed_hosts, host_allowed, is_loopback
 
 log = logging.getLogger("arc.collector")
 
 MAX_BODY_BYTES = 1024 * 1024
 IDLE_TIMEOUT = 30.0  # seconds a connection may sit without sending a request
+MAX_CONNECTIONS = 64  # open connections served at once (a thread each); more get 503 and are closed
 _HANGUP = getattr(select, "POLLRDHUP", 0) | select.POLLHUP | select.POLLERR
 
 
@@ -51,38 +51,6 @@ def content_type(fmt: str) -> str:
     if f in ("pretty", "prettycompact", "vertical", "markdown"):
         return "text/plain; charset=UTF-8"
     return "application/octet-stream"
-
-
-def allowed_hosts(bind_host: str) -> frozenset:
-    """Names a request's ``Host`` may carry: the bind address and ``localhost`` (loopback aliases too);
-    on a wildcard bind, this machine's names and any IP literal are checked in ``host_allowed``."""
-    names = {bind_host.strip("[]").lower(), "localhost"}
-    if is_loopback(bind_host):
-        names |= {"127.0.0.1", "::1"}
-    if bind_host in ("0.0.0.0", "::", ""):
-        names |= {socket.gethostname().lower(), socket.getfqdn().lower()}
-    return frozenset(names)
-
-
-def _host_part(value: str) -> str:
-    """``host:port`` / ``[v6]:port`` -> host, lower case."""
-    value = value.strip().lower()
-    if value.startswith("["):
-        return value[1:value.find("]")] if "]" in value else value
-    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
-
-
-def host_allowed(value: str, names: frozenset, wildcard: bool) -> bool:
-    host = _host_part(value)
-    if host in names:
-        return True
-    if wildcard:  # rebinding needs a DNS name: IP literals cannot be rebound
-        try:
-            ipaddress.ip_address(host)
-            return True
-        except ValueError:
-            return False
-    return False
 
 
 class QueryStats:
@@ -163,8 +131,8 @@ class _Handler(BaseHTTPRequestHandler):
             return False
         return True
 
-    def _handle(self, body: str) -> None:
-        if not self._admitted():
+    def _handle(self, body: str, admitted: bool = False) -> None:
+        if not admitted and not self._admitted():
             return
         url = urlsplit(self.path)
         if url.path == "/arc/status" and self.status is not None:
@@ -243,11 +211,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._reply(413, b"query too large (or bad Content-Length)\n")
             return
-        self._handle(self.rfile.read(length).decode("utf-8", "replace") if length else "")
+        if not self._admitted():  # before reading a body a stranger sends (slowly, perhaps)
+            self.close_connection = True  # its unread body must not be taken for the next request
+            return
+        self._handle(self.rfile.read(length).decode("utf-8", "replace") if length else "", admitted=True)
 
 
-class QueryServer(ThreadingHTTPServer):
+class QueryServer(ConnectionCap, ThreadingHTTPServer):
     daemon_threads = True
+    max_connections = MAX_CONNECTIONS
     stats: QueryStats
 
 

@@ -10,7 +10,9 @@ store refuses them even alone, the dead-letter file), across restarts.
 
 Bounds on one request: ``max_request_bytes`` (gRPC refuses a larger message, compressed or not,
 with RESOURCE_EXHAUSTED), ``max_request_spans``, and protobuf's own nesting limit (100 levels;
-deeper AnyValue nesting is malformed: INVALID_ARGUMENT).
+deeper AnyValue nesting is malformed: INVALID_ARGUMENT). Across requests: the bytes held (being
+parsed, or queued until stored) are bounded by the writer's ``max_queue_bytes`` (RESOURCE_EXHAUSTED
+with RetryInfo above it).
 """
 
 from __future__ import annotations
@@ -63,20 +65,38 @@ class TraceReceiver(trace_service_pb2_grpc.TraceServiceServicer):
     def export_bytes(self, data: bytes, context: grpc.ServicerContext):
         """Entry point registered with gRPC: we parse ourselves so bad bytes get INVALID_ARGUMENT."""
         self._authenticate(context)
+        self._admit(len(data), context)
+        logged = False
         try:
-            request = trace_service_pb2.ExportTraceServiceRequest.FromString(data)
-        except (DecodeError, ValueError, RecursionError) as exc:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"malformed ExportTraceServiceRequest: {exc}")
-        return self._accept(request, data, context)
+            try:
+                request = trace_service_pb2.ExportTraceServiceRequest.FromString(data)
+            except (DecodeError, ValueError, RecursionError) as exc:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"malformed ExportTraceServiceRequest: {exc}")
+            logged = self._accept(request, data, context)
+        finally:
+            if not logged:
+                self.writer.release(0, len(data))
+        return trace_service_pb2.ExportTraceServiceResponse()
 
     def Export(self, request, context):  # noqa: N802 — name fixed by the generated servicer
-        self._authenticate(context)
-        return self._accept(request, request.SerializeToString(), context)
+        return self.export_bytes(request.SerializeToString(), context)
 
-    def _accept(self, request, data: bytes, context):
+    def _admit(self, nbytes: int, context) -> None:
+        """Bytes held (requests parsing, spans not yet stored) are bounded: a parsed and converted
+        request takes several times its size, so concurrent big requests could exhaust memory."""
+        try:
+            self.writer.admit(nbytes)
+        except Overloaded as exc:
+            context.set_trailing_metadata(_retry_after(self.retry_after))
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, f"collector overloaded, retry later: {exc}")
+        except WriterClosed as exc:
+            context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
+
+    def _accept(self, request, data: bytes, context) -> bool:
+        """Convert, log and queue ``request``; True once it is logged (the writer holds its bytes)."""
         spans = sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
         if spans == 0:
-            return trace_service_pb2.ExportTraceServiceResponse()
+            return False
         if spans > self.max_request_spans:
             context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
                           f"request has {spans} spans, more than the collector's --max-request-spans "
@@ -103,7 +123,7 @@ class TraceReceiver(trace_service_pb2_grpc.TraceServiceServicer):
             self.writer.release(spans)
             log.error("arc collector: cannot write the span log: %s", exc)
             context.abort(grpc.StatusCode.UNAVAILABLE, f"collector cannot log spans: {exc}")
-        return trace_service_pb2.ExportTraceServiceResponse()
+        return True
 
 
 def _handler(receiver: TraceReceiver) -> grpc.GenericRpcHandler:

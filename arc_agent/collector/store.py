@@ -87,10 +87,13 @@ def _insert_columns(options: schema.SchemaOptions) -> str:
 
 
 def _private_dir(path: Path) -> None:
-    """Create ``path`` as 0700 (span data: owner only); tighten an existing folder we own."""
+    """Create ``path`` as 0700 (span data: owner only); tighten an existing folder we own; refuse one
+    another user owns (they could read or replace what the collector writes there, collector.json too)."""
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if path.stat().st_uid == os.getuid():
-        os.chmod(path, 0o700)
+    owner = path.stat().st_uid
+    if owner != os.getuid():
+        raise StoreError(f"store folder {path} belongs to uid {owner}, not to this user; use a folder you own")
+    os.chmod(path, 0o700)
 
 
 class ChdbStore:

@@ -47,6 +47,7 @@ class Batch:
     opened_at: float = field(default_factory=time.monotonic)
     prepared: list = field(default_factory=list)
     spans: int = 0
+    raw_bytes: int = 0  # of the requests' protobuf: what ``max_queue_bytes`` counts
     segment: Path | None = None
     attempts: int = 0  # failed insert attempts with nothing stored
     failed_at: float = float("inf")  # when the last one ended (stores seen after it are evidence)
@@ -82,11 +83,12 @@ def _parse_request(data: bytes):
 
 class BatchWriter:
     def __init__(self, store: Store, spanlog: SpanLog, *, max_queue_spans: int = 200_000,
-                 batch_spans: int = 20_000, linger: float = 0.5, writers: int = 1,
+                 max_queue_bytes: int = 256 << 20, batch_spans: int = 20_000, linger: float = 0.5, writers: int = 1,
                  dead_letter: DeadLetter | None = None, parse=_parse_request, salvage_inserts: int = 256) -> None:
         self.store = store
         self.spanlog = spanlog
         self.max_queue_spans = max_queue_spans
+        self.max_queue_bytes = max_queue_bytes
         self.batch_spans = batch_spans
         self.linger = linger
         self.dead_letter = dead_letter or DeadLetter(spanlog.directory.parent / "arc_dead_letter")
@@ -98,6 +100,7 @@ class BatchWriter:
         self._sealed: deque = deque()
         self._deferred: list = []  # batches the store took nothing of: retried at their not_before
         self._queued_spans = 0  # reserved + open + sealed + deferred + being inserted
+        self._queued_bytes = 0  # request bytes admitted (being parsed) + in the batches above
         self._closing = False
         self._last_stored = float("-inf")  # monotonic time of the last insert the store took
         self._left_in_log = 0  # spans not committed at shutdown: still in the log for the next start
@@ -122,8 +125,10 @@ class BatchWriter:
                     continue
                 batch.prepared.append(prepared)
                 batch.spans += prepared.spans
+                batch.raw_bytes += len(record)
             with self._cond:
                 self._queued_spans += batch.spans
+                self._queued_bytes += batch.raw_bytes
             self._settle(batch, self._insert(batch))
             replayed += batch.spans
         self.stats.replayed_spans += replayed
@@ -138,10 +143,24 @@ class BatchWriter:
         """Counters for ``/arc/status`` and the stop line."""
         with self._cond:
             return {"queued_spans": self._queued_spans, "max_queue_spans": self.max_queue_spans,
+                    "queued_bytes": self._queued_bytes, "max_queue_bytes": self.max_queue_bytes,
                     "log_segments": len(self.spanlog.segments()), "dead_letter_file": str(self.dead_letter.path),
                     **asdict(self.stats)}
 
     # -- receiving side -------------------------------------------------------------------------
+    def admit(self, nbytes: int) -> None:
+        """Claim room for a request of ``nbytes`` before parsing it (parsed and converted, a request
+        takes several times its size until it is stored); raises ``Overloaded`` or ``WriterClosed``.
+        One request is always admitted when nothing else is held."""
+        with self._cond:
+            if self._closing:
+                raise WriterClosed("collector is shutting down")
+            if self._queued_bytes and self._queued_bytes + nbytes > self.max_queue_bytes:
+                self.stats.rejected_overload += 1
+                raise Overloaded(f"{self._queued_bytes >> 20} MiB of requests held (limit "
+                                 f"{self.max_queue_bytes >> 20} MiB, --max-queue-mb)")
+            self._queued_bytes += nbytes
+
     def reserve(self, spans: int) -> None:
         """Claim room for ``spans`` before converting them; raises ``Overloaded`` or ``WriterClosed``."""
         with self._cond:
@@ -152,10 +171,11 @@ class BatchWriter:
                 raise Overloaded(f"{self._queued_spans} spans queued (limit {self.max_queue_spans})")
             self._queued_spans += spans
 
-    def release(self, spans: int) -> None:
-        """Give back a reservation whose request was refused after ``reserve``."""
+    def release(self, spans: int, nbytes: int = 0) -> None:
+        """Give back a reservation (``reserve``) and admission (``admit``) of a refused request."""
         with self._cond:
             self._queued_spans -= spans
+            self._queued_bytes -= nbytes
             self._cond.notify_all()
 
     def accept(self, raw: bytes, prepared: Prepared, reserved: int) -> None:
@@ -168,6 +188,7 @@ class BatchWriter:
                 self._open = Batch()
             self._open.prepared.append(prepared)
             self._open.spans += prepared.spans
+            self._open.raw_bytes += len(raw)  # admitted already: counted in _queued_bytes
             if self._open.spans >= self.batch_spans:
                 self._seal()
             self._cond.notify_all()
@@ -189,6 +210,7 @@ class BatchWriter:
                     if self._closing and due.attempts >= 3:  # give up for this run: it stays in the log
                         self._deferred.remove(due)
                         self._queued_spans -= due.spans
+                        self._queued_bytes -= due.raw_bytes
                         self._left_in_log += due.spans
                         self.stats.deferred_batches = len(self._deferred)
                         self._cond.notify_all()
@@ -311,6 +333,7 @@ class BatchWriter:
         with self._cond:
             if done:
                 self._queued_spans -= batch.spans
+                self._queued_bytes -= batch.raw_bytes
             else:
                 batch.attempts += 1
                 batch.failed_at = time.monotonic()

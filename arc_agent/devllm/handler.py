@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import parse_qs, urlsplit
 
+from ..netutil import ConnectionCap, allowed_hosts, host_allowed
 from . import anthropic_api, openai_api
 from .config import DevLLMConfig
 from .exchange import ANTHROPIC, OPENAI, ApiError, Call, StreamReply
@@ -112,7 +113,22 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- dispatch ---------------------------------------------------------------------------------------
 
+    def _local_request(self) -> bool:
+        """Host (and a browser's Origin) must name this server, else a web page could reach it through
+        DNS rebinding (read the request log, change the config): 403."""
+        origin = self.headers.get("Origin")
+        server = self.server
+        if host_allowed(self.headers.get("Host", ""), server.hosts, server.wildcard) and (
+                origin is None or host_allowed(urlsplit(origin).netloc, server.hosts, server.wildcard)):
+            return True
+        self.close_connection = True
+        self._send_json(403, {"error": {"message": "arc dev-llm: Host/Origin is not this server's address (use "
+                                                   "localhost or the bind address)", "type": "forbidden"}})
+        return False
+
     def _dispatch(self) -> None:
+        if not self._local_request():
+            return
         try:
             url = urlsplit(self.path)
             if url.path.startswith("/_dev/"):
@@ -299,8 +315,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._write(b"%x\r\n%s\r\n" % (len(data), data))
 
 
-class DevLLMHTTPServer(ThreadingHTTPServer):
+class DevLLMHTTPServer(ConnectionCap, ThreadingHTTPServer):
     daemon_threads = True
+    max_connections = 2048  # a thread each; 1,000 concurrent SDK clients fit, a connection flood does not
     block_on_close = False  # stop() closes live connections itself instead of waiting for them
     request_queue_size = 4096  # 1,000 concurrent SDK clients must not overflow the accept backlog
 
@@ -308,6 +325,7 @@ class DevLLMHTTPServer(ThreadingHTTPServer):
         if ":" in host:
             self.address_family = socket.AF_INET6
         self.app = app
+        self.hosts, self.wildcard = allowed_hosts(host), host in ("0.0.0.0", "::", "")
         self._connections: set = set()
         self._connections_lock = threading.Lock()
         super().__init__((host, port), _Handler)

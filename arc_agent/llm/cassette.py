@@ -13,7 +13,9 @@ budget, so the app thread only makes the redacted copy (it must: apps append to 
 right after a call) and hands it to a bounded in-memory queue; a daemon thread writes it. The files
 are private (0600, no symlink followed) and bounded: ``PATH`` rotates to ``PATH.1`` when it would
 pass half of ``max_bytes``, so both files together stay under ``max_bytes``. Nothing secret is ever
-written: no ``api_key``, headers, query extras, client objects or non-JSON values.
+written: no ``api_key``, headers, query extras, client objects or non-JSON values, no value under a
+credential-like name at any depth, and text shaped like a credential (``sk-…``, ``Bearer …``, cloud
+keys, ``user:password@`` in URLs) is replaced by ``[REDACTED]`` wherever it sits.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import json
 import logging
 import math
 import os
+import re
 import threading
 from collections import deque
 from collections.abc import Mapping
@@ -48,7 +51,61 @@ _DROP_KWARGS = frozenset({"api_key", "extra_headers", "extra_query", "timeout", 
 _SECRET_KEYS = frozenset({"api_key", "apikey", "api-key", "x-api-key", "authorization", "proxy-authorization",
                           "password", "secret", "client_secret", "access_token", "refresh_token", "bearer",
                           "cookie", "set-cookie"})
+# key names that say "credential" anywhere in a name (``openai_api_key``, ``X-Auth-Token``, ``db.password``):
+# a whole name segment, so ``max_tokens`` or ``prompt_cache_key`` stay
+_SECRET_NAME = re.compile(r"(?:^|[_.\-])(?:api[_\-]?key|apikey|secret|password|passwd|token|credentials?|auth"
+                          r"|authorization|cookie|private[_\-]?key)(?:$|[_.\-])")
+# values shaped like a credential wherever they sit (a key pasted in ``metadata``, a URL with a password):
+# (literal each match starts with, pattern); a pattern runs only when its literal is in the text, and a
+# literal first lets the engine skip to it (a prompt of 10 KB costs microseconds, not milliseconds)
+_SECRET_VALUES = tuple((hint, re.compile(pattern)) for hint, pattern in (
+    ("sk-", r"sk-[A-Za-z0-9_\-]{16,}"),  # OpenAI / Anthropic keys (sk-, sk-proj-, sk-ant-)
+    ("Bearer", r"Bearer\s+[A-Za-z0-9._~+/\-]{16,}=*"),
+    ("bearer", r"bearer\s+[A-Za-z0-9._~+/\-]{16,}=*"),
+    ("AKIA", r"AKIA[0-9A-Z]{16}"),  # AWS access key id
+    ("_", r"gh[pousr]_[A-Za-z0-9]{30,}"),  # GitHub tokens
+    ("xox", r"xox[abprs]-[A-Za-z0-9\-]{10,}"),  # Slack tokens
+    ("AIza", r"AIza[0-9A-Za-z_\-]{35}"),  # Google API keys
+    ("@", r"://[^/\s:@]+:[^/\s@]+@"),  # URL credentials (user:password@)
+))
+REDACTED = "[REDACTED]"
 _DROP = object()
+
+
+def _secret_name(key: str) -> bool:
+    low = key.lower()
+    return low in _SECRET_KEYS or _SECRET_NAME.search(low) is not None
+
+
+def _redacted(match: re.Match) -> str:
+    found = match.group()
+    if found.startswith("://"):
+        return "://" + REDACTED + "@"
+    start = match.start()
+    if start and (match.string[start - 1].isalnum() or match.string[start - 1] in "_-"):
+        return found  # inside a longer word ("task-…"): not a key
+    return REDACTED
+
+
+def scrubbed(value: Any) -> Any:
+    """``value`` (plain JSON data) with ``scrub`` applied to every string; run by the writer thread,
+    so scanning long prompts costs the app nothing (the app's thread only copies, ``redact``)."""
+    kind = type(value)
+    if kind is str:
+        return scrub(value)
+    if kind is dict:
+        return {key: scrubbed(item) for key, item in value.items()}
+    if kind is list:
+        return [scrubbed(item) for item in value]
+    return value
+
+
+def scrub(text: str) -> str:
+    """``text`` with anything shaped like a credential replaced by ``[REDACTED]``."""
+    for hint, pattern in _SECRET_VALUES:
+        if hint in text:
+            text = pattern.sub(_redacted, text)
+    return text
 
 
 class CassetteError(ValueError):
@@ -68,7 +125,7 @@ def _json_value(value: Any, depth: int) -> Any:
     if kind is dict or isinstance(value, Mapping):
         out = {}
         for key, item in value.items():
-            if type(key) is not str or key.lower() in _SECRET_KEYS:
+            if type(key) is not str or _secret_name(key):
                 continue
             item = _json_value(item, depth + 1)
             if item is not _DROP:
@@ -95,7 +152,7 @@ def redact(kwargs: Mapping[str, Any]) -> dict:
     (``NotGiven``/``Omit``), client objects or other non-JSON values."""
     out = {}
     for key, value in kwargs.items():
-        if type(key) is not str or key in _DROP_KWARGS or key.lower() in _SECRET_KEYS:
+        if type(key) is not str or key in _DROP_KWARGS or _secret_name(key):
             continue
         value = _json_value(value, 1)
         if value is not _DROP:
@@ -209,7 +266,7 @@ class CassetteWriter:
         lines = []
         for record in batch:
             try:
-                line = (json.dumps(record, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+                line = (json.dumps(scrubbed(record), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
                         + "\n").encode("utf-8")
             except (TypeError, ValueError) as exc:
                 self._failed(exc, 1)

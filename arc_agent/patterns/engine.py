@@ -46,6 +46,7 @@ log = logging.getLogger("arc")
 
 DEFAULT_THRESHOLD = 0.5
 DEFAULT_POLL_SECONDS = 2.0
+MIN_POLL_SECONDS = 0.1  # ARC_PATTERNS_POLL below this (but 0) burned ~20 % of a core in the app
 LOW_CONFIDENCE, EXPIRED, CONFLICT = "low_confidence", "expired", "conflict"
 # one encoder instance: json.dumps with non-default options builds a new encoder per call
 _json_encode = json.JSONEncoder(ensure_ascii=False, default=repr).encode
@@ -125,8 +126,12 @@ class PatternEngine:
         ``background``: a set that does not load quickly (``startup.loads_quickly``) is loaded by a
         thread; calls meanwhile are reported as skipped (``loading``)."""
         env = os.environ if environ is None else environ
-        engine = cls(threshold=settings.number("ARC_FIX_THRESHOLD", env),
-                     poll_interval=settings.number("ARC_PATTERNS_POLL", env),
+        poll = settings.number("ARC_PATTERNS_POLL", env)
+        if 0 < poll < MIN_POLL_SECONDS:  # a tighter loop of stat() calls costs the app CPU for nothing
+            log.error("arc: ARC_PATTERNS_POLL=%g is below %g s (0 turns hot reload off); using %g", poll,
+                      MIN_POLL_SECONDS, MIN_POLL_SECONDS)
+            poll = MIN_POLL_SECONDS
+        engine = cls(threshold=settings.number("ARC_FIX_THRESHOLD", env), poll_interval=poll,
                      snapshot=SnapshotPolicy.from_env(env))
         paths = [p for p in split_paths(settings.text("ARC_PATTERNS", env) or "") if p.strip()]
         if paths and background and not startup.loads_quickly(paths):

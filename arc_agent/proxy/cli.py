@@ -41,6 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--auth-token-file", help="file (mode 600) holding the token clients must send as "
                         "'Proxy-Authorization: Bearer <token>'; required, with --tls-cert, beyond loopback")
     parser.add_argument("--max-request-mb", type=float, default=64.0, help="largest request body (default 64)")
+    parser.add_argument("--client-timeout", type=float, default=120.0, metavar="S",
+                        help="close a client connection silent this long before a request, or whose request "
+                             "body takes longer to arrive (default 120; slow clients cannot pile up)")
     parser.add_argument("--upstream-connect-timeout", type=float, default=10.0, metavar="S",
                         help="seconds to connect upstream before answering 502 (default 10)")
     parser.add_argument("--upstream-read-timeout", type=float, default=600.0, metavar="S",
@@ -159,9 +162,9 @@ async def _serve(args: Any, openai_base: str, anthropic_base: str, token: str | 
         rt.activate()  # Arc's log, patterns, guards (breaker, sampling, metrics), exporter
         tracing.get_tracer()  # built now, not by the first request
     upstream = Upstream(args.upstream_connect_timeout, args.upstream_read_timeout)
-    proxy = ProxyApp(openai_base, anthropic_base, upstream, token, enabled)
+    proxy = ProxyApp(openai_base, anthropic_base, upstream, token, enabled, body_timeout=args.client_timeout)
     runner = web.AppRunner(proxy.build(int(args.max_request_mb * 1024 * 1024)), access_log=None,
-                           handle_signals=False)
+                           handle_signals=False, keepalive_timeout=args.client_timeout)
     await runner.setup()
     try:
         if args.unix:

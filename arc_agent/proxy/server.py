@@ -59,12 +59,13 @@ class ProxyApp:
     """Routing, auth and relaying; the call path does the rest."""
 
     def __init__(self, openai_base: str, anthropic_base: str, upstream: Upstream, token: str | None = None,
-                 enabled: bool = True) -> None:
+                 enabled: bool = True, body_timeout: float | None = None) -> None:
         self.openai_base = openai_base.rstrip("/")
         self.anthropic_base = anthropic_base.rstrip("/")
         self.upstream = upstream
         self.token = token
         self.enabled = enabled  # False with ARC_DISABLE: a plain reverse proxy
+        self.body_timeout = body_timeout  # a body slower than this is refused (408): no slowloris
         self._endpoints = {"openai": _UpstreamEndpoint(self.openai_base),
                            "anthropic": _UpstreamEndpoint(self.anthropic_base)}
 
@@ -97,7 +98,12 @@ class ProxyApp:
             return _error(404, "openai", f"arc proxy: no OpenAI (/v1/...) or Anthropic API at {request.path}",
                           "not_found")
         try:
-            body = await request.read()
+            body = await asyncio.wait_for(request.read(), self.body_timeout)
+        except asyncio.TimeoutError:
+            slow = _error(408, r.provider, f"arc proxy: request body not received within {self.body_timeout:g} s "
+                          "(arc proxy --client-timeout)", "request_timeout")
+            slow.force_close()  # the rest of the body is never read: the connection cannot be reused
+            return slow
         except web.HTTPRequestEntityTooLarge:
             return _error(413, r.provider, f"arc proxy: request body larger than {request.client_max_size} bytes "
                           "(arc proxy --max-request-mb)", "request_too_large")

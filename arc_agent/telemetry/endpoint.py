@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote
 
 from .. import settings
+from ..netutil import is_loopback
 
 _USERINFO = re.compile(r"://[^/\s]*@")  # greedy: a password may hold an '@' too
 
@@ -42,6 +43,11 @@ class Endpoint:
 
     def describe(self) -> str:
         return f"{'grpcs' if self.secure else 'grpc'}://{self.target}"
+
+    def cleartext_credentials(self) -> bool:
+        """True when an ``authorization`` header would cross the network unencrypted."""
+        return (not self.secure and any(k == "authorization" for k, _ in self.headers)
+                and not is_loopback(self.target.rpartition(":")[0]))
 
 
 class EndpointError(ValueError):

@@ -116,7 +116,7 @@ def install_from_env(runtime, environ=None) -> Guards:
 
 def _start_metrics(runtime, host: str, port: int) -> None:
     try:
-        from .metrics import ArcMetrics, MetricsServer
+        from .metrics import ArcMetrics, MetricsServer, metrics_token
     except ImportError as exc:
         log.error("arc: ARC_METRICS_PORT is set but prometheus-client is not importable (%s); no metrics", exc)
         return
@@ -130,7 +130,14 @@ def _start_metrics(runtime, host: str, port: int) -> None:
         return info
 
     try:
-        GUARDS.server = MetricsServer(host, port, ArcMetrics(GUARDS.calls, GUARDS, patterns), status).start()
+        token = metrics_token(host, settings.text("ARC_METRICS_TOKEN_FILE"))
+    except ValueError as exc:
+        GUARDS.calls = None
+        log.error("arc: not serving metrics on %s:%s: %s", host, port, exc)
+        return
+    try:
+        GUARDS.server = MetricsServer(host, port, ArcMetrics(GUARDS.calls, GUARDS, patterns), status,
+                                      token=token).start()
     except OSError as exc:
         GUARDS.calls = None  # nothing would read the counters
         log.error("arc: cannot serve metrics on %s:%s (ARC_METRICS_PORT): %s; continuing without", host, port,

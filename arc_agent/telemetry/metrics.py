@@ -3,12 +3,15 @@
 Routes: ``/arc/runtime/metrics`` and ``/metrics`` (Prometheus text, prometheus-client exposition),
 ``/arc/runtime/status`` (JSON). Values are read at scrape time from ``CallStats``, ``STATS``, the
 breaker, the sampler and the pattern engine, so serving costs the hot path nothing. Binds
-127.0.0.1 unless ``ARC_METRICS_HOST`` says otherwise; one daemon thread. This module imports
+127.0.0.1 unless ``ARC_METRICS_HOST`` says otherwise; beyond loopback only with a token
+(``ARC_METRICS_TOKEN_FILE``, sent by Prometheus as ``authorization: {credentials_file: ...}``), which
+every request must then carry as ``Authorization: Bearer``. At most ``MAX_CONNECTIONS`` threads. This module imports
 prometheus-client, so it is imported only when the endpoint is on.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import os
@@ -21,6 +24,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.exposition import choose_encoder
 
 from .. import failopen, fastpaths, state
+from ..netutil import ConnectionCap, is_loopback, read_token_file
 from . import tracing
 from .callstats import BUCKETS_S, CallStats
 from .stats import STATS
@@ -28,6 +32,8 @@ from .stats import STATS
 log = logging.getLogger("arc")
 
 METRICS_PATHS = ("/arc/runtime/metrics", "/metrics")
+MAX_CONNECTIONS = 16  # scrapers; more at once are answered 503 (one thread each, in the app's process)
+IDLE_TIMEOUT_S = 10.0  # a connection silent this long (per read or write) is closed
 STATUS_PATH = "/arc/runtime/status"
 
 
@@ -106,10 +112,29 @@ class ArcMetrics:
                        ("path", "reason"), fastpaths.counts().items())
 
 
-def _handler(registry: CollectorRegistry, status: Callable[[], dict]):
+def metrics_token(host: str, token_file: str | None) -> str | None:
+    """The token requests must carry (None: loopback without one). Raises ``ValueError`` when binding
+    beyond loopback without a token, or when the token file is unusable."""
+    if token_file:
+        return read_token_file(token_file, "ARC_METRICS_TOKEN_FILE")
+    if not is_loopback(host):
+        raise ValueError(f"ARC_METRICS_HOST={host} is reachable beyond this machine: set ARC_METRICS_TOKEN_FILE "
+                         "(a 0600 file with a token of 16+ characters) or bind 127.0.0.1")
+    return None
+
+
+def _handler(registry: CollectorRegistry, status: Callable[[], dict], token: str | None):
+    expected = f"Bearer {token}".encode() if token else None
+
     class Handler(BaseHTTPRequestHandler):
+        timeout = IDLE_TIMEOUT_S  # else a client that never sends its request holds a thread forever
+
         def do_GET(self) -> None:  # noqa: N802 - http.server naming
             path = self.path.split("?", 1)[0]
+            if expected is not None and not hmac.compare_digest(
+                    self.headers.get("Authorization", "").strip().encode(), expected):
+                self._reply(401, b"send 'Authorization: Bearer <token from ARC_METRICS_TOKEN_FILE>'\n", "text/plain")
+                return
             try:
                 if path in METRICS_PATHS:
                     encoder, content_type = choose_encoder(self.headers.get("Accept"))
@@ -137,12 +162,17 @@ def _handler(registry: CollectorRegistry, status: Callable[[], dict]):
     return Handler
 
 
+class _MetricsHTTPServer(ConnectionCap, ThreadingHTTPServer):
+    daemon_threads = True
+    max_connections = MAX_CONNECTIONS
+
+
 class MetricsServer:
-    def __init__(self, host: str, port: int, collector: ArcMetrics, status: Callable[[], dict]) -> None:
+    def __init__(self, host: str, port: int, collector: ArcMetrics, status: Callable[[], dict],
+                 token: str | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(collector)
-        self.httpd = ThreadingHTTPServer((host, port), _handler(self.registry, status))
-        self.httpd.daemon_threads = True
+        self.httpd = _MetricsHTTPServer((host, port), _handler(self.registry, status, token))
         self.host, self.port = self.httpd.server_address[:2]
         self.pid = os.getpid()
         self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.5},

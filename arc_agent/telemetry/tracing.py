@@ -16,7 +16,7 @@ from opentelemetry import trace
 
 from .. import forkgate, settings
 from .._version import __version__
-from . import exporters
+from . import exporters, otel_env
 from .stats import STATS
 
 log = logging.getLogger("arc")
@@ -45,17 +45,12 @@ def configure(endpoint: str | None = None, api_key: str | None = None) -> None:
 
 
 def _queue_size() -> int:
-    """``ARC_QUEUE_SIZE`` if set, else ``OTEL_BSP_MAX_QUEUE_SIZE`` read as the SDK reads it (a bad value
+    """``ARC_QUEUE_SIZE`` if set, else ``OTEL_BSP_MAX_QUEUE_SIZE`` (bounded, ``otel_env``: a bad value
     means the SDK's default, 2048), else Arc's default (65536: an outage's first timeouts at 1k calls/s)."""
     if settings.is_set("ARC_QUEUE_SIZE"):
         return settings.integer("ARC_QUEUE_SIZE")
-    raw = os.environ.get("OTEL_BSP_MAX_QUEUE_SIZE")
-    if raw is None:
-        return 65536
-    try:
-        return int(raw)
-    except ValueError:
-        return 2048
+    size = otel_env.bsp_value("OTEL_BSP_MAX_QUEUE_SIZE")
+    return 65536 if size is None else size
 
 
 def export_timeout(environ=os.environ) -> float:
@@ -77,18 +72,12 @@ def export_timeout(environ=os.environ) -> float:
 
 
 def _batch_processor(exporter, max_queue_size: int):
-    """The SDK's BatchSpanProcessor; what Arc's own variables do not set, the SDK reads from
-    ``OTEL_BSP_*`` (schedule delay, batch size, export timeout) exactly as for its own pipeline."""
+    """The SDK's BatchSpanProcessor; what Arc's own variables do not set comes from ``OTEL_BSP_*``
+    (schedule delay, batch size, export timeout), read as the SDK reads them but bounded (``otel_env``)."""
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     delay = settings.number("ARC_EXPORT_DELAY_MS") if settings.is_set("ARC_EXPORT_DELAY_MS") else None
-    try:
-        return BatchSpanProcessor(exporter, max_queue_size=max_queue_size,
-                                  schedule_delay_millis=None if delay is None else int(delay))
-    except ValueError as exc:  # e.g. OTEL_BSP_MAX_EXPORT_BATCH_SIZE above the queue size
-        log.error("arc: span processor settings rejected (%s); using the SDK's defaults", exc)
-        return BatchSpanProcessor(exporter, max_queue_size=max(max_queue_size, 2048), max_export_batch_size=512,
-                                  schedule_delay_millis=5000)
+    return BatchSpanProcessor(exporter, **otel_env.bsp_options(max_queue_size, delay))
 
 
 def _build_provider():
@@ -106,7 +95,8 @@ def _build_provider():
     from .wal import WriteAheadLog
 
     global _exporter, _processor
-    configured = TracerProvider(resource=Resource.get_empty(), shutdown_on_exit=False).sampler
+    limits = otel_env.span_limits()
+    configured = TracerProvider(resource=Resource.get_empty(), shutdown_on_exit=False, span_limits=limits).sampler
     sampler = ArcSampler(configured)
     off_thread = settings.flag("ARC_SPANS_OFF_THREAD")
     if off_thread:  # the worker's spans get the decision and ids the app's thread made (ending.py)
@@ -114,9 +104,10 @@ def _build_provider():
 
         preset_sampler, preset_ids = preset_parts()
         provider = TracerProvider(sampler=preset_sampler(sampler), id_generator=preset_ids(),
-                                  resource=Resource.create(), shutdown_on_exit=False)
+                                  resource=Resource.create(), shutdown_on_exit=False, span_limits=limits)
     else:
-        provider = TracerProvider(sampler=sampler, resource=Resource.create(), shutdown_on_exit=False)
+        provider = TracerProvider(sampler=sampler, resource=Resource.create(), shutdown_on_exit=False,
+                                  span_limits=limits)
     tracer = provider.get_tracer("arc_agent", __version__)
     if not isinstance(tracer, Tracer):  # OTEL_SDK_DISABLED: a no-op tracer, nothing to export
         return provider, tracer
@@ -137,6 +128,9 @@ def _build_provider():
     except EndpointError as exc:
         log.error("arc: bad collector endpoint: %s; using grpc://localhost:4317", exc)
         endpoint = resolve("grpc://localhost:4317", _settings.get("api_key"))
+    if endpoint.cleartext_credentials():
+        log.warning("arc: the collector's credentials (ARC_API_KEY, OTEL_EXPORTER_OTLP_HEADERS or the URL's "
+                    "user:password) go unencrypted to %s, beyond this machine: use grpcs://", endpoint.describe())
     wal = None
     wal_path = settings.text("ARC_WAL_PATH")
     if wal_path:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 import threading
 
 try:
@@ -17,22 +18,41 @@ except ImportError:  # pragma: no cover - Windows: one process per WAL
     fcntl = None
 
 _inherited: list = []  # connections inherited across fork: never used, never closed, in the child
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+def _own_private_file(path: str, create: bool) -> None:
+    """Make ``path`` (created when ``create``) a 0600 regular file of this user, never through a
+    symlink: a WAL path in a shared folder (``/tmp``) could be a link planted by another user to a
+    file of ours (SQLite would write spans into it), or a file they own and can read."""
+    flags = os.O_RDWR | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0) | (os.O_CREAT if create else 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except FileNotFoundError:
+        return  # a side file SQLite has not made yet: it makes it with the main file's mode
+    except OSError as exc:
+        if os.path.islink(path):
+            raise ValueError(f"{path} is a symlink; the WAL must be a plain file") from None
+        raise ValueError(f"{path}: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid():
+            raise ValueError(f"{path} is not a regular file owned by this user (uid {os.getuid()})")
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
 
 
 class WriteAheadLog:
     def __init__(self, path: str, max_bytes: int = 256 * 1024 * 1024) -> None:
         self.path = os.path.abspath(os.path.expanduser(path))
-        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        os.close(fd)
-        os.chmod(self.path, 0o600)
+        os.makedirs(os.path.dirname(self.path) or ".", mode=0o700, exist_ok=True)
+        for suffix in ("", "-wal", "-shm"):  # SQLite opens the side files itself: check them first
+            _own_private_file(self.path + suffix, create=not suffix)
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
         self._lease_fd = -1
         self._db = self._connect()
-        for suffix in ("-wal", "-shm"):
-            if os.path.exists(self.path + suffix):
-                os.chmod(self.path + suffix, 0o600)
 
     def _connect(self):
         db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
@@ -47,7 +67,7 @@ class WriteAheadLog:
         workers share ARC_WAL_PATH), held until the process exits, so no batch is sent twice."""
         if fcntl is None or self._lease_fd >= 0:
             return True
-        fd = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import difflib
 import json
+import logging
 import os
+import stat
 import threading
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from typing import Optional, Sequence, Tuple
 
 from .imaging import phash_similarity
+
+log = logging.getLogger("arc")
 
 WEIGHTS = {"tag": 0.15, "id": 0.1, "cls": 0.1, "text": 0.25, "attrs": 0.1, "path": 0.2, "phash": 0.1}
 
@@ -100,12 +104,14 @@ def private_append(path: str) -> int:
     """A descriptor appending to ``path``, created 0600 in a 0700 folder (page URLs and selectors
     are the user's data); a file left broader by an older version is narrowed to 0600."""
     os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
-    try:
-        if os.fstat(fd).st_mode & 0o077:
-            os.fchmod(fd, 0o600)
-    except OSError:
-        pass
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(path, flags, 0o600)  # no symlink: in a shared folder it could point at any file of ours
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid():  # someone else's file could be read
+        os.close(fd)
+        raise PermissionError(f"{path} is not a regular file of this user")
+    if info.st_mode & 0o077:
+        os.fchmod(fd, 0o600)
     return fd
 
 
@@ -185,10 +191,12 @@ class FingerprintStore:
                     with open(private_append(self._path), "a", encoding="utf-8") as fh:
                         fh.write(line)
                     self._lines += 1
-                except OSError as exc:  # kept in memory; the folder is named once
+                except OSError as exc:  # kept in memory from now on; the folder is named once
                     from .blobstore import unwritable
 
                     unwritable(os.path.dirname(self._path), exc)
+                    self._path = None
+                    return
                 if self._lines > 2 * self._capacity:
                     self._compact()
 

@@ -81,3 +81,18 @@ def test_fingerprints_file_is_private(tmp_path):
     store.put("https://shop.example/cart", "#pay", Fingerprint(tag="button", text="Pay"))
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert len(path.read_text().splitlines()) == 2
+
+
+def test_credentials_sent_in_clear_beyond_this_machine_are_warned_about(devllm):
+    """A bearer key over plaintext gRPC to another host crosses the network readable: say so (once,
+    without the key); over loopback, nothing to say."""
+    key = "collector-key-SECRET-0042"
+    env = clean_env(DEVLLM_URL=devllm.base_url, ARC_API_KEY=key, ARC_EXPORT_TIMEOUT="0.2",
+                    ARC_ENDPOINT=f"grpc://198.51.100.1:{_closed_port()}")  # TEST-NET-2 address
+    proc = run(["python", "-c", APP], env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("go unencrypted to grpc://198.51.100.1:") == 1, proc.stderr
+    assert key not in proc.stderr
+    env["ARC_ENDPOINT"] = f"grpc://127.0.0.1:{_closed_port()}"
+    proc = run(["python", "-c", APP], env, timeout=60)
+    assert "unencrypted" not in proc.stderr, proc.stderr
