@@ -338,18 +338,12 @@ class PatternEngine:
         snap = self._snap
         counters = self._counters
         word_cache: dict = {}
-        hits = None  # made for the first match only: most requests match nothing
-        n = 0
-        for layer in snap.layers:
-            found = layer.match(request, word_cache, counters, snap.tombstones[n])
-            if found:
-                if hits is None:
-                    hits = []
-                priority = layer.priority
-                hits.extend([(-priority[i], n, i) for i in found])
-            n += 1
+        hits = []
+        for n, layer in enumerate(snap.layers):
+            for i in layer.match(request, word_cache, counters, snap.tombstones[n]):
+                hits.append((-layer.priority[i], n, i))
         lookup_us = (perf_counter_ns() - t0) / 1000.0
-        if hits is None:
+        if not hits:
             self._outcomes["lookups"] += 1
             return FixOutcome(None, {A.ARC_PATTERN_MATCHED: False, A.ARC_PATTERN_LOOKUP_US: lookup_us,
                                      A.ARC_PATTERNS_BUNDLE_VERSION: snap.version})

@@ -129,26 +129,7 @@ class Layer:
         """Each pattern at most once: a pattern is indexed in one place (a key, an existence anchor,
         a fuzzy index or the scan list), and ``FuzzyIndex.query`` returns each pattern once."""
         out: list = []
-        shapes = self.shapes
-        if shapes:
-            # presence first (no hashing, no Bloom probe): a request that lacks a field of every
-            # equality shape can match no equality pattern
-            present = 0
-            for f, bit in self.top_eq:  # top-level view fields: None means absent
-                if getattr(request, f) is not None:
-                    present |= bit
-            param_eq = self.param_eq
-            if param_eq:
-                params = request.params
-                for f, bit in param_eq.items():
-                    if f in params:
-                        present |= bit
-            for smask, _ in shapes:
-                if smask & present == smask:
-                    break
-            else:
-                shapes = ()
-        if shapes:
+        if self.shapes:
             coarse = self.coarse
             hashes = {}
             mask = 0
@@ -161,10 +142,11 @@ class Layer:
                     if h in coarse:
                         mask |= bit
                         hashes[f] = h
+            param_eq = self.param_eq
             if param_eq:
-                for f, bit in param_eq.items():
-                    if present & bit:
-                        v = params[f]
+                for f, v in request.params.items():
+                    bit = param_eq.get(f)
+                    if bit is not None:
                         t = type(v)
                         h = hash((f, v if t is str or ((t is int or t is float) and v >= 0) else freeze(v)))
                         if h in coarse:
@@ -172,7 +154,7 @@ class Layer:
                             hashes[f] = h
             if mask:
                 key_bloom = self.key_bloom
-                for smask, fields in shapes:
+                for smask, fields in self.shapes:
                     if smask & mask == smask:
                         n = len(fields)  # the key: hash of the element hashes in shape order (``assemble``)
                         key = hash((hashes[fields[0]],) if n == 1 else (hashes[fields[0]], hashes[fields[1]])

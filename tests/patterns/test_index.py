@@ -86,9 +86,10 @@ def test_index_agrees_with_evaluating_every_pattern(tmp_path):
     assert engine.stats()["bloom_probes"] > 0
 
 
-def test_presence_precheck_still_matches_when_every_field_of_a_shape_is_there(tmp_path):
-    """The lookup first checks, without hashing, that the request has every field of some
-    equality shape; when it does ("maybe"), the exact stages decide as before."""
+def test_equality_shapes_match_only_with_every_field_and_value(tmp_path):
+    """A shape's patterns match when the request has each of its fields with the pattern's values
+    (a None parameter and an ``extra_body`` parameter count as present); a request lacking a field
+    of every shape is decided without a key probe (what a presence pre-check must keep)."""
     records = [
         {"id": "pair", "pattern": {"model": "m1", "max_tokens": 300}, "fix": {"max_tokens": 100}},
         {"id": "user-none", "pattern": {"model": "m2", "user": None}, "fix": {"stop": ["x"]}},
