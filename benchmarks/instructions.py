@@ -16,7 +16,15 @@ built by Arc's own functions, 3 at start and the rest in one ``set_attributes``,
 ``TracerProvider`` + ``BatchSpanProcessor``), ``sdk-empty`` (bare call + an SDK span with no
 attribute), ``encode`` (the SDK's OTLP encoder on 512 spans like Arc's: per span, export thread work).
 
+With ``--patterns SET`` Arc loads a pattern set first; ``arc-fixconst`` (the lookup replaced by its
+non-matching result) and ``arc-noview`` (also no request view) split the fixer path by difference.
+``--cache [LL]`` adds D1/LL misses (LL ``1048576,16,64``: this VM's L2, what a call refetches after the
+SDK's work); ``--quiet`` makes small differences repeatable; ``--keep DIR`` leaves the files for
+``callgrind_annotate``.
+
     python benchmarks/instructions.py [--variants bare,arc,arc-sync,sdk-floor,sdk-empty,encode] [--calls 40]
+    python benchmarks/instructions.py --quiet --cache 1048576,16,64 --patterns SET \
+        --variants arc,arc-fixconst,arc-noview
 """
 
 from __future__ import annotations
