@@ -84,3 +84,32 @@ def test_index_agrees_with_evaluating_every_pattern(tmp_path):
         total += len(want)
     assert total > 300  # the requests do match things
     assert engine.stats()["bloom_probes"] > 0
+
+
+def test_equality_shapes_match_only_with_every_field_and_value(tmp_path):
+    """A shape's patterns match when the request has each of its fields with the pattern's values
+    (a None parameter and an ``extra_body`` parameter count as present); a request lacking a field
+    of every shape is decided without a key probe (what a presence pre-check must keep)."""
+    records = [
+        {"id": "pair", "pattern": {"model": "m1", "max_tokens": 300}, "fix": {"max_tokens": 100}},
+        {"id": "user-none", "pattern": {"model": "m2", "user": None}, "fix": {"stop": ["x"]}},
+        {"id": "extra", "pattern": {"top_k": 5}, "fix": {"stop": ["y"]}},
+    ]
+    path = tmp_path / "shapes.json"
+    path.write_text(json.dumps({"version": 1, "patterns": records}))
+    engine = PatternEngine([str(path)], poll_interval=0)
+
+    def ids(**kw):
+        kw.setdefault("messages", [{"role": "user", "content": "hi"}])
+        return sorted(v["id"] for v in engine.explain(from_openai_chat(kw))[1])
+
+    assert ids(model="m1", max_tokens=300) == ["pair"]
+    assert ids(model="m2", user=None) == ["user-none"]  # a None parameter is present
+    assert ids(model="m1", extra_body={"top_k": 5}) == ["extra"]  # via extra_body
+    probes = engine.stats()["bloom_probes"]
+    assert ids(model="m1", max_tokens=200) == []  # every field there, another value
+    assert ids(model="m1") == ids(model="m2") == ids(max_tokens=300) == []  # a field of each shape missing
+    assert engine.stats()["bloom_probes"] == probes  # nothing to probe: no shape had all its values
+    outcome = engine.fix(from_openai_chat({"model": "m1", "messages": []}))
+    assert outcome.kwargs is None and outcome.attributes["arc.pattern.matched"] is False
+    assert engine.fix(from_openai_chat({"model": "m1", "max_tokens": 300, "messages": []})).kwargs["max_tokens"] == 100
