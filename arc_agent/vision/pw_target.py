@@ -11,7 +11,9 @@ figures in benchmarks/RESULTS.md). Anything else, or any CDP error, takes the Pl
 
 On a new document whose viewport is needed anyway (page hashes, blobs), the viewport capture is
 issued together with the probe (``probe_and_capture``): Chromium spends most of a capture waiting
-for a compositor frame, which then overlaps the probe. The sync API has no public way to have two
+for a compositor frame, which then overlaps the probe. If Chromium refuses it (under CPU load:
+"Unable to capture screenshot"), the viewport is then captured the way any CDP capture error is
+handled (``capture``: CDP again, then ``page.screenshot``). The sync API has no public way to have two
 calls in flight; there this is a fast path on Playwright's internals (``pw_compat.sync_overlap``:
 version-checked, counted and logged once when off, then the sequential path runs).
 
@@ -201,7 +203,7 @@ class PlaywrightTarget(Target):
             out = loop.wait(task)
         except Exception:
             out = None
-        return self._paired(probe, out)
+        return steps(self._paired(probe, out, lossless), False)
 
     async def _overlap_async(self, lossless: bool):
         session = await steps(cdp_session(self._page), True)
@@ -212,13 +214,20 @@ class PlaywrightTarget(Target):
                                           return_exceptions=True)
         if isinstance(probe, BaseException):
             raise probe
-        return self._paired(probe, None if isinstance(out, BaseException) else out)
+        return await steps(self._paired(probe, None if isinstance(out, BaseException) else out, lossless), True)
 
-    def _paired(self, probe: Any, out: Any):
-        if not isinstance(probe, dict) or not isinstance(out, dict):
+    def _paired(self, probe: Any, out: Any, lossless: bool):
+        """Steps: (probe, viewport capture). The overlapped capture's result ``out``, or, when Chromium
+        refused it, a capture taken now the way any CDP capture error is handled."""
+        if not isinstance(probe, dict):
             return probe, None
-        page_state(self._page).captured()
-        return probe, (base64.b64decode(out["data"]), float(probe.get("dpr") or 1.0))
+        if isinstance(out, dict):
+            page_state(self._page).captured()
+            return probe, (base64.b64decode(out["data"]), float(probe.get("dpr") or 1.0))
+        try:
+            return probe, (yield from self._capture_steps(None, probe, 1.0, lossless))
+        except Exception:
+            return probe, None
 
     def url_hint(self):
         if self._fast_css is None or self.action not in STABLE_FIRST:

@@ -150,29 +150,39 @@ def test_collector_down_at_stop_spills_to_the_wal_and_the_next_start_ships(devll
 
 
 def timed_stop(mode: str, env: dict) -> tuple:
-    """Start the app, SIGTERM it once ready; ``(seconds from the signal to its end, returncode, stderr)``."""
+    """Start the app, SIGTERM it once ready; ``(seconds from the signal to the end of Arc's part of the
+    stop, returncode, stderr)``. With the default handler the process ends right after Arc's flush;
+    an app whose handler exits normally (``handler-timed``) then runs its exit hooks, Arc's first,
+    and prints ``AT_EXIT`` from its last one. Its interpreter teardown after that is the app's own
+    CPU work (about the same with Arc off), whose wall time on a loaded machine varies by seconds: a
+    bound on it would measure the machine's load, not Arc."""
     proc = start_app(mode, 5, tag(), env)
     wait_ready(proc)
     sent = time.monotonic()
     proc.send_signal(signal.SIGTERM)
-    proc.wait(30)
-    return time.monotonic() - sent, proc.returncode, proc.stderr.read()
+    if mode == "handler-timed":
+        lines = [proc.stdout.readline().strip() for _ in range(2)]
+        stopped = time.monotonic()
+        assert lines == ["HANDLED SIGTERM", "AT_EXIT"], (lines, proc.stderr.read() if proc.poll() is not None else "")
+        proc.wait(30)
+    else:
+        proc.wait(30)
+        stopped = time.monotonic()
+    return stopped - sent, proc.returncode, proc.stderr.read()
 
 
-@pytest.mark.parametrize("mode, wal", [("plain", False), ("plain", True), ("handler", True)],
+@pytest.mark.parametrize("mode, wal", [("plain", False), ("plain", True), ("handler-timed", True)],
                          ids=["default-handler-memory", "default-handler-wal", "app-handler-wal"])
 def test_stop_with_a_hanging_collector_takes_at_most_the_bound(devllm, silent_port, tmp_path, mode, wal):
     """Arc's flushes (before the app's handler and at exit: one bound together) add at most the bound
-    + 0.5 s to the stop. An app whose handler exits normally also tears its interpreter down: that
-    part is the app's own, measured with Arc off in the same run."""
+    + 0.5 s to the stop (up to the app's last exit hook when its handler exits normally)."""
     bound_ms = 1000
     extra = {"ARC_WAL_PATH": str(tmp_path / "spans.wal")} if wal else {}
     env = clean_env(DEVLLM_URL=devllm.base_url, ARC_ENDPOINT=f"grpc://127.0.0.1:{silent_port}",
                     ARC_SHUTDOWN_FLUSH_MS=str(bound_ms), **extra)
-    own_exit_s = timed_stop(mode, {**env, "ARC_DISABLE": "1"})[0] if mode == "handler" else 0.0
     stop_s, returncode, err = timed_stop(mode, env)
-    assert returncode == (7 if mode == "handler" else -signal.SIGTERM), err
-    assert stop_s <= bound_ms / 1000 + 0.5 + own_exit_s, f"stop took {stop_s:.2f} s (app's own exit {own_exit_s:.2f} s)"
+    assert returncode == (7 if mode == "handler-timed" else -signal.SIGTERM), err
+    assert stop_s <= bound_ms / 1000 + 0.5, f"stop took {stop_s:.2f} s"
     if wal:  # kept for the next process
         assert WriteAheadLog(extra["ARC_WAL_PATH"]).pending_spans() == 5
         assert "lost" not in err

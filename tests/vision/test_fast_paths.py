@@ -16,7 +16,7 @@ from selenium.webdriver.common.by import By
 
 from arc_agent import fastpaths
 from arc_agent.vision import attributes as A
-from arc_agent.vision import pw_compat, se_compat
+from arc_agent.vision import pw_compat, pw_target, se_compat
 from arc_agent.vision.pw_compat import LOCATOR_FRAME, LOCATOR_REPR, SYNC_OVERLAP, locator_target
 from arc_agent.vision.pw_target import PlaywrightTarget
 from arc_agent.vision.se_compat import ELEMENT_REPOINT
@@ -71,6 +71,20 @@ def test_sync_probe_and_viewport_capture_overlap_on_the_installed_playwright(pag
     target = PlaywrightTarget("click", page.click, page, ("#target",), {}, shortcut=True)
     probe, taken = target.probe_and_capture(False)()
     assert probe["n"] == 1 and taken is not None and taken[0][:2] == b"\xff\xd8"  # the JPEG viewport
+    assert fastpaths.counts() == {}
+
+
+def test_a_failed_overlapped_capture_is_taken_by_the_sequential_path(page, site, vision_env, monkeypatch):
+    """Chromium can refuse the overlapped capture ("Unable to capture screenshot": no compositor frame
+    of the new document yet, seen under CPU load); the capture then comes from the sequential path,
+    as for any CDP error. Here every CDP capture is refused (parameters Chromium rejects), so it
+    comes from ``page.screenshot``."""
+    vision_env(ARC_PRIVACY_MODE="hash_only")
+    page.goto(site.url("none"))
+    monkeypatch.setattr(pw_target, "viewport_params", lambda lossless: {"format": "no-such-format"})
+    target = PlaywrightTarget("click", page.click, page, ("#target",), {}, shortcut=True)
+    probe, taken = target.probe_and_capture(False)()
+    assert probe["n"] == 1 and taken is not None and taken[0][:2] == b"\xff\xd8"  # page.screenshot's JPEG
     assert fastpaths.counts() == {}
 
 

@@ -3,6 +3,8 @@
 Usage: python stop_app.py MODE N MODEL  (DEVLLM_URL = dev-llm base URL)
   plain    N calls, print READY, idle until a signal ends it (default handlers)
   handler  same with its own handler for SIGTERM/SIGINT/SIGHUP: prints HANDLED <sig>, exits 7
+  handler-timed  handler, and prints AT_EXIT from an exit hook registered before Arc activates (at
+           exit hooks run last-registered first, so after Arc's own): the end of Arc's part of the stop
   status   N calls, then Arc's own bounded stop (``tracing.shutdown``, as ``Arc.shutdown()`` does),
            print READY and idle: its status endpoint then shows the spans dropped at exit
   ignore   like plain, with SIGHUP set to SIG_IGN by the app
@@ -12,15 +14,19 @@ Usage: python stop_app.py MODE N MODEL  (DEVLLM_URL = dev-llm base URL)
 The model name tags the spans, so a test can count them in the collector.
 """
 
+import atexit
 import os
 import signal
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 
-import openai
-
 MODE, N, MODEL = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+if MODE == "handler-timed":  # before ``import openai`` activates Arc
+    atexit.register(print, "AT_EXIT", flush=True)
+    MODE = "handler"
+
+import openai  # noqa: E402 - Arc activates here
 
 
 def call(i: int, model: str = MODEL) -> str:
