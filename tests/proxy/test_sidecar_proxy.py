@@ -159,7 +159,7 @@ def test_stream_chunks_arrive_as_produced_and_first_chunk_within_5ms_of_direct(p
     direct, through = [], []
     with httpx.Client(transport=httpx.HTTPTransport(uds=proxy.socket), timeout=30) as via, \
             httpx.Client(timeout=30) as plain:
-        for _ in range(4):  # alternating, so load on this shared machine hits both alike
+        for _ in range(8):  # alternating, so load on this shared machine hits both alike; best of 8 each
             direct.append(_timed_stream(plain, devllm.openai_base_url + "/chat/completions", headers))
             through.append(_timed_stream(via, "http://localhost/v1/chat/completions", headers))
     for arrivals in through:  # relayed as produced: spread like the upstream's, not bunched at the end
@@ -167,7 +167,7 @@ def test_stream_chunks_arrive_as_produced_and_first_chunk_within_5ms_of_direct(p
         assert arrivals[-2] - arrivals[0] >= 0.6 * (len(arrivals) - 3) * gap_ms / 1000
     first_direct, first_through = min(a[0] for a in direct), min(a[0] for a in through)
     assert first_through <= first_direct + 0.005, (first_direct, first_through)
-    rows = spans(col, model_is("stream-timing"), 4)
+    rows = spans(col, model_is("stream-timing"), 8)
     assert all(float(r["SpanAttributes"]["gen_ai.response.time_to_first_chunk"]) > 0 for r in rows)
     assert all(r["SpanAttributes"]["gen_ai.response.finish_reasons"] == '["stop"]' for r in rows)
 
