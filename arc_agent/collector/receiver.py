@@ -84,8 +84,13 @@ class TraceReceiver(trace_service_pb2_grpc.TraceServiceServicer):
     def _admit(self, nbytes: int, context) -> None:
         """Bytes held (requests parsing, spans not yet stored) are bounded: a parsed and converted
         request takes several times its size, so concurrent big requests could exhaust memory."""
+        self._take(self.writer.admit, nbytes, context)
+
+    def _take(self, take, amount: int, context) -> None:
+        """``take(amount)`` of the writer's bounds, or end the call: RESOURCE_EXHAUSTED with a retry
+        hint when they are full, UNAVAILABLE when the writer is closing."""
         try:
-            self.writer.admit(nbytes)
+            take(amount)
         except Overloaded as exc:
             context.set_trailing_metadata(_retry_after(self.retry_after))
             context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, f"collector overloaded, retry later: {exc}")
@@ -101,13 +106,7 @@ class TraceReceiver(trace_service_pb2_grpc.TraceServiceServicer):
             context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
                           f"request has {spans} spans, more than the collector's --max-request-spans "
                           f"({self.max_request_spans}): send smaller batches")
-        try:
-            self.writer.reserve(spans)
-        except Overloaded as exc:
-            context.set_trailing_metadata(_retry_after(self.retry_after))
-            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, f"collector overloaded, retry later: {exc}")
-        except WriterClosed as exc:
-            context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
+        self._take(self.writer.reserve, spans, context)
         try:
             prepared = self.writer.store.prepare(request)
         except InvalidSpans as exc:
