@@ -34,6 +34,7 @@ class ConnectionCap:
 
     max_connections = 64
     refused_connections = 0
+    request_queue_size = 128  # listen backlog (socketserver's 5 makes a burst of clients retry SYNs for seconds)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

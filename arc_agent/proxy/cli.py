@@ -164,7 +164,8 @@ async def _serve(args: Any, openai_base: str, anthropic_base: str, token: str | 
     upstream = Upstream(args.upstream_connect_timeout, args.upstream_read_timeout)
     proxy = ProxyApp(openai_base, anthropic_base, upstream, token, enabled, body_timeout=args.client_timeout)
     runner = web.AppRunner(proxy.build(int(args.max_request_mb * 1024 * 1024)), access_log=None,
-                           handle_signals=False, keepalive_timeout=args.client_timeout)
+                           handle_signals=False, keepalive_timeout=args.client_timeout,
+                           lingering_time=min(args.client_timeout, 10.0))  # reading what a refused body still sends
     await runner.setup()
     try:
         if args.unix:
