@@ -85,3 +85,9 @@ def test_table_entries_are_well_formed():
             assert settings.parse(setting, str(setting.default)) == setting.default
         if setting.kind == "choice":
             assert setting.default in setting.choices
+
+
+def test_the_readme_names_every_setting():
+    """A user finds each ARC_* variable the code reads in the README's settings tables."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert [name for name in settings.SETTINGS if name not in readme] == []
