@@ -1,4 +1,5 @@
-"""The OTel SDK variables of Arc's own span pipeline (``OTEL_BSP_*``, span limits), read with bounds.
+"""The OTel SDK variables of Arc's own span pipeline (``OTEL_BSP_*``, span limits, the OTLP export
+timeout), read with bounds.
 
 Why Arc reads what the SDK would read itself: a negative or zero queue size, or a negative span
 limit, makes the SDK raise (every span of Arc's provider lost), a huge value is taken as is (a queue
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 import logging
 import os
+
+from .. import settings
 
 log = logging.getLogger("arc")
 
@@ -65,6 +68,24 @@ def bsp_options(max_queue_size: int, schedule_delay_ms: float | None, environ=os
     return {"max_queue_size": max_queue_size, "max_export_batch_size": batch,
             "schedule_delay_millis": BSP_BOUNDS["OTEL_BSP_SCHEDULE_DELAY"][0] if delay is None else int(delay),
             "export_timeout_millis": BSP_BOUNDS["OTEL_BSP_EXPORT_TIMEOUT"][0] if timeout is None else timeout}
+
+
+def export_timeout(environ=os.environ) -> float:
+    """``ARC_EXPORT_TIMEOUT`` if set, else ``OTEL_EXPORTER_OTLP_TRACES_TIMEOUT`` / ``OTEL_EXPORTER_OTLP_TIMEOUT``
+    read as the Python SDK's OTLP exporter reads them (seconds), within ``ARC_EXPORT_TIMEOUT``'s bounds; a
+    bad value is logged naming its variable, and Arc's default is used."""
+    if not settings.is_set("ARC_EXPORT_TIMEOUT", environ):
+        setting = settings.SETTINGS["ARC_EXPORT_TIMEOUT"]
+        for variable in ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"):
+            raw = (environ.get(variable) or "").strip()
+            if raw:
+                try:
+                    return settings.parse(setting, raw)
+                except settings.BadValue as exc:
+                    log.warning("arc: %s=%r %s (seconds, as the SDK's OTLP exporter reads it); using %g s",
+                                variable, raw, exc, setting.default)
+                    break
+    return settings.number("ARC_EXPORT_TIMEOUT", environ)
 
 
 def span_limits(environ=os.environ):

@@ -53,24 +53,6 @@ def _queue_size() -> int:
     return 65536 if size is None else size
 
 
-def export_timeout(environ=os.environ) -> float:
-    """``ARC_EXPORT_TIMEOUT`` if set, else ``OTEL_EXPORTER_OTLP_TRACES_TIMEOUT`` / ``OTEL_EXPORTER_OTLP_TIMEOUT``
-    read as the Python SDK's OTLP exporter reads them (seconds), within ``ARC_EXPORT_TIMEOUT``'s bounds; a
-    bad value is logged naming its variable, and Arc's default is used."""
-    if not settings.is_set("ARC_EXPORT_TIMEOUT", environ):
-        setting = settings.SETTINGS["ARC_EXPORT_TIMEOUT"]
-        for variable in ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"):
-            raw = (environ.get(variable) or "").strip()
-            if raw:
-                try:
-                    return settings.parse(setting, raw)
-                except settings.BadValue as exc:
-                    log.warning("arc: %s=%r %s (seconds, as the SDK's OTLP exporter reads it); using %g s",
-                                variable, raw, exc, setting.default)
-                    break
-    return settings.number("ARC_EXPORT_TIMEOUT", environ)
-
-
 def _batch_processor(exporter, max_queue_size: int):
     """The SDK's BatchSpanProcessor; what Arc's own variables do not set comes from ``OTEL_BSP_*``
     (schedule delay, batch size, export timeout), read as the SDK reads them but bounded (``otel_env``)."""
@@ -138,7 +120,7 @@ def _build_provider():
             wal = WriteAheadLog(wal_path, max_bytes=settings.integer("ARC_WAL_MAX_BYTES"))
         except Exception as exc:
             log.error("arc: ARC_WAL_PATH=%r cannot be used (%r); buffering in memory only", wal_path, exc)
-    _exporter = ArcSpanExporter(endpoint, timeout_s=export_timeout(),
+    _exporter = ArcSpanExporter(endpoint, timeout_s=otel_env.export_timeout(),
                                 max_buffer_bytes=settings.integer("ARC_BUFFER_MAX_BYTES"), wal=wal)
     queue_size = _queue_size()
     _processor = CountingSpanProcessor(_batch_processor(_exporter, queue_size), _exporter, queue_size)

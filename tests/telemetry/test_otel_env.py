@@ -198,7 +198,7 @@ def test_otlp_compression_variable_compresses_what_arc_sends(devllm, receiver):
 def test_otlp_timeout_variables_set_the_export_timeout_as_the_sdk_reads_them(caplog):
     """Seconds, as opentelemetry-exporter-otlp-proto-grpc reads ``OTEL_EXPORTER_OTLP[_TRACES]_TIMEOUT``;
     the traces variable wins, ``ARC_EXPORT_TIMEOUT`` wins over both, a bad value is named and ignored."""
-    from arc_agent.telemetry.tracing import export_timeout
+    from arc_agent.telemetry.otel_env import export_timeout
 
     assert export_timeout({}) == 2.0
     assert export_timeout({"OTEL_EXPORTER_OTLP_TIMEOUT": "7"}) == 7.0
