@@ -71,6 +71,21 @@ def _answered_busy(socks: list) -> int:
     return busy
 
 
+def _flood(pid: int, port: int, max_connections: int, slack: int) -> None:
+    """SLOW_CLIENTS slowloris connections to ``port``: all but ``max_connections`` are turned away and
+    the serving process grows by at most that many threads (+ ``slack``); then they all leave."""
+    before = _threads(pid)
+    socks = _slow_clients(port, SLOW_CLIENTS)
+    try:
+        expected_busy = SLOW_CLIENTS - max_connections
+        busy = _wait(lambda: (n := _answered_busy(socks)) >= expected_busy and n, 30)
+        assert busy >= expected_busy, f"only {busy or 0} of {SLOW_CLIENTS} slow clients were turned away"
+        assert _threads(pid) <= before + max_connections + slack
+    finally:
+        for s in socks:
+            s.close()
+
+
 def _start_app(**extra: str):
     port = free_port()
     env = clean_env(ARC_METRICS_PORT=str(port), ARC_ENDPOINT=f"grpc://127.0.0.1:{free_port()}", **extra)
@@ -92,16 +107,7 @@ def metrics_app():
 
 def test_slow_clients_cannot_grow_the_apps_threads(metrics_app):
     proc, port, url = metrics_app
-    before = _threads(proc.pid)
-    socks = _slow_clients(port, SLOW_CLIENTS)
-    try:
-        expected_busy = SLOW_CLIENTS - metrics.MAX_CONNECTIONS
-        busy = _wait(lambda: _answered_busy(socks) >= expected_busy and _answered_busy(socks), 30)
-        assert busy >= expected_busy, f"only {busy or 0} of {SLOW_CLIENTS} slow clients were turned away"
-        assert _threads(proc.pid) <= before + metrics.MAX_CONNECTIONS + 2
-    finally:
-        for s in socks:
-            s.close()
+    _flood(proc.pid, port, metrics.MAX_CONNECTIONS, slack=2)
     assert _wait(lambda: _get(url) == 200, 30), "scrapes did not recover after the slow clients left"
 
 
@@ -115,16 +121,7 @@ def test_a_silent_connection_is_closed(metrics_app):
 
 def test_query_endpoint_bounds_open_connections(tmp_path):
     with CollectorProcess(tmp_path / "store") as col:
-        base = _threads(col.pid)
-        socks = _slow_clients(col.query_port, SLOW_CLIENTS)
-        try:
-            expected_busy = SLOW_CLIENTS - http_query.MAX_CONNECTIONS
-            busy = _wait(lambda: _answered_busy(socks) >= expected_busy and _answered_busy(socks), 30)
-            assert busy >= expected_busy, f"only {busy or 0} of {SLOW_CLIENTS} slow clients were turned away"
-            assert _threads(col.pid) <= base + http_query.MAX_CONNECTIONS + 4
-        finally:
-            for s in socks:
-                s.close()
+        _flood(col.pid, col.query_port, http_query.MAX_CONNECTIONS, slack=4)
         ping = f"http://127.0.0.1:{col.query_port}/ping"
         auth = {"Authorization": f"Bearer {col.token}"}
         assert _wait(lambda: _get(ping, auth) == 200, 30)
